@@ -1,0 +1,1 @@
+"""Refresh-only comparison of live vs last applied vs desired (issue 7)."""

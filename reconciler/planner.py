@@ -1,0 +1,1 @@
+"""refresh -> diff -> rules -> graph -> Plan; never mutates anything (issue 7)."""

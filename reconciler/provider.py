@@ -1,0 +1,1 @@
+"""The provider contract (read, diff, apply, verify, close) and its request/result models (issue 6)."""

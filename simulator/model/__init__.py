@@ -1,0 +1,2 @@
+"""The in-process model of clusters, nodes, services, trust stores, identities, ITL/CTL, TVS and phones
+(issue 4)."""
