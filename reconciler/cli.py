@@ -22,7 +22,10 @@ from reconciler import __version__
 __all__ = ["COMMAND_MODULES", "GlobalOptions", "app", "main"]
 
 #: Command modules registered on the app, in help order. Each defines ``register(app: typer.Typer)``.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "reconciler.commands.validate",
+    "reconciler.commands.explain",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,42 @@
+"""Resolving credential references (``env:NAME`` / ``file:PATH``) into secret values, on demand.
+
+Called by providers (through the CLI's wiring) at the moment they authenticate — never by the loader,
+``validate`` or the planner — so a value never reaches plans, state, journals or output. The value comes
+back as ``pydantic.SecretStr`` (``repr``/``str`` show ``**********``); call ``get_secret_value()`` at the
+last moment. A trailing newline of a secret file is stripped.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import SecretStr
+
+from reconciler.errors import SecretError
+from schemas.secret import SecretRef, SecretScheme
+
+__all__ = ["resolve"]
+
+
+def resolve(ref: SecretRef) -> SecretStr:
+    """The secret ``ref`` points to. Raises ``SecretError`` (naming the reference, never a value)."""
+    if ref.scheme is SecretScheme.ENV:
+        value = os.environ.get(ref.target)
+        if value is None:
+            raise SecretError(
+                f"environment variable {ref.target} is not set (credential {ref})",
+                hint=f"export {ref.target}=... before running, or use a file: reference",
+            )
+        return SecretStr(value)
+    try:
+        with open(ref.target, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise SecretError(
+            f"cannot read credential file {ref.target}: {exc.strerror or exc}",
+            hint="run 'reconciler lab up' for the lab's files, or fix the path (relative to the YAML file)",
+        ) from exc
+    value = text[:-1] if text.endswith("\n") else text
+    if not value:
+        raise SecretError(f"credential file {ref.target} is empty")
+    return SecretStr(value)

@@ -1,0 +1,40 @@
+"""Operational knobs: concurrency per API, retries, RisPort70 pacing, certificate-expiry warnings.
+
+Read by the executor (issue 7) and drift; every field has a safe default so ``policy`` may be omitted.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field
+
+from schemas.common import Duration, StrictModel
+
+__all__ = ["Concurrency", "Policy", "Retries"]
+
+
+class Concurrency(StrictModel):
+    """Parallel requests per API. ``cli`` is per node (one interactive shell each)."""
+
+    axl: int = Field(default=4, ge=1, le=64, description="AXL requests in flight per cluster")
+    cli: int = Field(default=1, ge=1, le=8, description="admin CLI sessions per node")
+    ris: int = Field(default=1, ge=1, le=4, description="RisPort70 queries in flight per cluster")
+    dhcp: int = Field(default=4, ge=1, le=64, description="DHCP server operations in flight")
+
+
+class Retries(StrictModel):
+    """Retries of temporary errors (HTTP 503 throttle, timeouts, dropped SSH) with exponential backoff."""
+
+    attempts: int = Field(default=5, ge=0, le=50)
+    initial_backoff: Duration = timedelta(seconds=2)
+    max_backoff: Duration = timedelta(seconds=60)
+
+
+class Policy(StrictModel):
+    concurrency: Concurrency = Concurrency()
+    retries: Retries = Retries()
+    ris_queries_per_minute: int = Field(
+        default=15, ge=1, le=60, description="RisPort70 allowance per cluster (about 15/min on CUCM)"
+    )
+    cert_expiry_warning_days: int = Field(default=30, ge=0, le=3650)
