@@ -1,0 +1,119 @@
+"""The shared contract suite every DHCP backend passes (napalm's BaseTestGetters idea, style rule 4).
+
+A backend's test module subclasses ``DhcpBackendContract`` and provides the fixtures:
+
+- ``backend``: a connected ``DhcpBackend`` whose server has at least the scope ``scope_key``;
+- ``mutations``: a callable returning the mutating calls the server recorded so far (the lab's
+  operation log, or a transport recorder) — the proof that read and diff never mutate (style rule 3);
+- ``scope_key``: a scope name or subnet on that server;
+- ``new_addresses``: an option 150 value the scope does not have yet.
+
+The tests go through both the narrow backend contract and the generic ``Option150Provider``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from ipaddress import IPv4Address
+
+import pytest
+
+from providers.dhcp_base import DhcpBackend, DhcpScope
+from providers.dhcp_provider import Option150Provider, option150_value
+from reconciler.errors import RemoteFaultError
+from reconciler.model import Action, Address
+from reconciler.provider import Desired, Provider
+
+Mutations = Callable[[], Sequence[str]]
+
+
+class DhcpBackendContract:
+    """Tests every DHCP backend must pass. Not collected by itself (no ``Test`` prefix)."""
+
+    def _address(self, backend: DhcpBackend, scope_key: str) -> Address:
+        return Address.of("option150", backend.name, scope_key)
+
+    def test_backend_and_provider_satisfy_the_protocols(self, backend: DhcpBackend) -> None:
+        assert isinstance(backend, DhcpBackend)
+        provider = Option150Provider(backend)
+        assert isinstance(provider, Provider)
+        for verb in ("read", "diff", "apply", "verify", "close"):
+            assert callable(getattr(provider, verb))
+        for name in ("set_option150", "verify_option150"):
+            params = inspect.signature(getattr(backend, name)).parameters
+            assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())
+
+    def test_list_scopes_returns_typed_scopes_without_mutating(
+        self, backend: DhcpBackend, mutations: Mutations, scope_key: str
+    ) -> None:
+        before = list(mutations())
+        scopes = backend.list_scopes()
+        assert scopes and all(isinstance(s, DhcpScope) for s in scopes)
+        assert any(s.matches(scope_key) for s in scopes)
+        assert all(isinstance(a, IPv4Address) for s in scopes for a in s.option150)
+        assert list(mutations()) == before
+
+    def test_read_and_diff_make_no_mutating_call(
+        self,
+        backend: DhcpBackend,
+        mutations: Mutations,
+        scope_key: str,
+        new_addresses: tuple[IPv4Address, ...],
+    ) -> None:
+        before = list(mutations())
+        provider = Option150Provider(backend)
+        address = self._address(backend, scope_key)
+        missing = Address.of("option150", backend.name, "no-such-scope")
+        observed = provider.read([address, missing])
+        assert observed[missing].value is None
+        change = provider.diff(
+            Desired(address=address, value=option150_value(new_addresses)), observed[address]
+        )
+        assert change.action is Action.UPDATE and change.rule == "R12"
+        assert list(mutations()) == before
+
+    def test_apply_twice_is_the_same_as_once(
+        self,
+        backend: DhcpBackend,
+        mutations: Mutations,
+        scope_key: str,
+        new_addresses: tuple[IPv4Address, ...],
+    ) -> None:
+        provider = Option150Provider(backend)
+        address = self._address(backend, scope_key)
+        desired = Desired(address=address, value=option150_value(new_addresses))
+        change = provider.diff(desired, provider.read([address])[address])
+        first = provider.apply(change)
+        after_once = (list(mutations()), backend.list_scopes())
+        second = provider.apply(change)  # a retry of the same change
+        assert first.changed and not second.changed
+        assert (list(mutations()), backend.list_scopes()) == after_once
+        assert provider.diff(desired, provider.read([address])[address]).action is Action.NOOP
+
+    def test_verify_after_apply_complies_and_before_apply_names_the_field(
+        self, backend: DhcpBackend, scope_key: str, new_addresses: tuple[IPv4Address, ...]
+    ) -> None:
+        provider = Option150Provider(backend)
+        address = self._address(backend, scope_key)
+        change = provider.diff(Desired(address=address, value=option150_value(new_addresses)),
+                               provider.read([address])[address])  # fmt: skip
+        early = provider.verify(change)
+        assert not early.complies and "option150" in [m.field for m in early.mismatched]
+        provider.apply(change)
+        result = provider.verify(change)
+        assert result.complies, result.detail
+        assert result.mismatched == ()
+
+    def test_apply_to_a_missing_scope_fails_permanently_without_mutating(
+        self, backend: DhcpBackend, mutations: Mutations, new_addresses: tuple[IPv4Address, ...]
+    ) -> None:
+        before = list(mutations())
+        provider = Option150Provider(backend)
+        address = Address.of("option150", backend.name, "no-such-scope")
+        change = provider.diff(Desired(address=address, value=option150_value(new_addresses)),
+                               provider.read([address])[address])  # fmt: skip
+        assert change.action is Action.CREATE
+        with pytest.raises(RemoteFaultError, match="no-such-scope"):
+            provider.apply(change)
+        assert list(mutations()) == before
