@@ -25,6 +25,7 @@ __all__ = ["COMMAND_MODULES", "GlobalOptions", "app", "main"]
 COMMAND_MODULES: tuple[str, ...] = (
     "reconciler.commands.validate",
     "reconciler.commands.explain",
+    "reconciler.commands.inspect",
 )
 
 

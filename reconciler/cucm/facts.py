@@ -1,0 +1,167 @@
+"""Cluster facts: the read-only inputs of the procedure rules (``reconciler.cucm.rules``).
+
+Providers fill these from live clusters (AXL, ControlCenterServices, certmgr/CLI), the simulator from its
+model, tests by hand. Frozen dataclasses; trust-store contents are ``CertIdentity`` sets (TVS and the
+stores key certificates by serial + issuer). Names of stores and services are CUCM's exact strings
+(cucm-interfaces.md §2.2, §2.6).
+
+Public API (stable)::
+
+    Store(StrEnum)     CALLMANAGER_TRUST "CallManager-trust", PHONE_SAST_TRUST "Phone-SAST-trust",
+                       TOMCAT_TRUST "tomcat-trust", CAPF_TRUST "CAPF-trust"
+    Service(StrEnum)   TFTP "Cisco Tftp", TVS "Cisco Trust Verification Service", CALLMANAGER,
+                       CTL_PROVIDER, CAPF (exact Control Center names)
+    Method(StrEnum)    MANUAL (method 2, default), BULK (method 1)
+    Direction(StrEnum) FORWARD (source -> target), REVERSE (rollback, R11)
+    ROLLBACK_PARAMETER "Prepare Cluster for Rollback to pre 8.0"
+    CertRef(identity, subject, sha1=None)          CertRef.of(cert); .describe()
+    NodeFacts(name=, publisher=False, services=frozenset(), callmanager=None, tvs=None, trust={},
+              tvs_started_at=None, trust_changed_at=None, reachable=True, ctl_valid=None, itl_valid=None)
+              .runs(service) .holds(store, identity) .store(store)
+    ClusterFacts(name=, version=, nodes=(), itl_recovery=None, rollback_to_pre8=False, mixed_mode=True)
+              .publisher .tftp_nodes .tvs_nodes .node(name)
+    SftpLocation(host, directory)   BulkSetup(source=, target=, consolidate_on=())
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cryptography import x509
+
+from reconciler.cucm.certs import CertIdentity, identity_of, sha1_hex, subject_of
+from schemas.version import CucmVersion
+
+__all__ = [
+    "ROLLBACK_PARAMETER",
+    "BulkSetup",
+    "CertRef",
+    "ClusterFacts",
+    "Direction",
+    "Method",
+    "NodeFacts",
+    "Service",
+    "SftpLocation",
+    "Store",
+]
+
+ROLLBACK_PARAMETER = "Prepare Cluster for Rollback to pre 8.0"
+
+
+class Store(enum.StrEnum):
+    CALLMANAGER_TRUST = "CallManager-trust"
+    PHONE_SAST_TRUST = "Phone-SAST-trust"
+    TOMCAT_TRUST = "tomcat-trust"
+    CAPF_TRUST = "CAPF-trust"
+
+
+class Service(enum.StrEnum):
+    TFTP = "Cisco Tftp"
+    TVS = "Cisco Trust Verification Service"
+    CALLMANAGER = "Cisco CallManager"
+    CTL_PROVIDER = "Cisco CTL Provider"
+    CAPF = "Cisco Certificate Authority Proxy Function"
+
+
+class Method(enum.StrEnum):
+    MANUAL = "manual"
+    BULK = "bulk"
+
+
+class Direction(enum.StrEnum):
+    FORWARD = "forward"
+    REVERSE = "reverse"
+
+
+@dataclass(frozen=True, slots=True)
+class CertRef:
+    """A certificate as the rules name it: its TVS identity plus what a human recognises."""
+
+    identity: CertIdentity
+    subject: str
+    sha1: str | None = None
+
+    @classmethod
+    def of(cls, cert: x509.Certificate) -> CertRef:
+        return cls(identity=identity_of(cert), subject=subject_of(cert), sha1=sha1_hex(cert))
+
+    def describe(self) -> str:
+        return f"{self.subject} (serial {self.identity.serial_hex})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeFacts:
+    """One CUCM node. ``services`` holds the names of services that are activated/running;
+    ``trust`` maps a store name to the identities it holds on *this* node (replication is per node);
+    ``tvs_started_at`` is when TVS last started (None: not running); ``trust_changed_at`` is the last
+    change of this node's CallManager-trust/Phone-SAST-trust; ``ctl_valid``/``itl_valid`` say whether
+    its TFTP serves a CTL/ITL that parses and verifies (None: not checked)."""
+
+    name: str
+    publisher: bool = False
+    services: frozenset[str] = frozenset()
+    callmanager: CertRef | None = None
+    tvs: CertRef | None = None
+    trust: Mapping[str, frozenset[CertIdentity]] = field(default_factory=dict)
+    tvs_started_at: datetime | None = None
+    trust_changed_at: datetime | None = None
+    reachable: bool = True
+    ctl_valid: bool | None = None
+    itl_valid: bool | None = None
+
+    def runs(self, service: Service | str) -> bool:
+        return str(service) in self.services
+
+    def store(self, store: Store | str) -> frozenset[CertIdentity]:
+        return self.trust.get(str(store), frozenset())
+
+    def holds(self, store: Store | str, identity: CertIdentity) -> bool:
+        return identity in self.store(store)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterFacts:
+    """One cluster. ``rollback_to_pre8`` is the enterprise parameter (None: could not be read)."""
+
+    name: str
+    version: CucmVersion
+    nodes: tuple[NodeFacts, ...] = ()
+    itl_recovery: CertRef | None = None
+    rollback_to_pre8: bool | None = False
+    mixed_mode: bool = True
+
+    @property
+    def publisher(self) -> NodeFacts | None:
+        return next((n for n in self.nodes if n.publisher), self.nodes[0] if self.nodes else None)
+
+    @property
+    def tftp_nodes(self) -> tuple[NodeFacts, ...]:
+        return tuple(n for n in self.nodes if n.runs(Service.TFTP))
+
+    @property
+    def tvs_nodes(self) -> tuple[NodeFacts, ...]:
+        return tuple(n for n in self.nodes if n.runs(Service.TVS))
+
+    def node(self, name: str) -> NodeFacts:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(f"cluster {self.name} has no node {name!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class SftpLocation:
+    host: str
+    directory: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BulkSetup:
+    """Method 1 settings (R9): each cluster's bulk SFTP location and where consolidation runs."""
+
+    source: SftpLocation | None = None
+    target: SftpLocation | None = None
+    consolidate_on: tuple[str, ...] = ()
