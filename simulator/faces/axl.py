@@ -1,0 +1,434 @@
+"""The AXL face (``/axl/``): SOAP 1.1 document/literal in, calls on an ``AxlBackend`` out (issue 5 item 1).
+
+Accepts requests in any ``http://www.cisco.com/AXL/API/<v>`` namespace (so clients built on Cisco's own
+toolkit WSDL work) and answers in the namespace the request used, with unqualified children in the order
+of docs/axl-shapes.md. ``returnedTags`` selects the tags of list/get answers (all tags when it is empty).
+Faults are what CUCM sends: HTTP 500 with ``detail/axlError`` (``axlcode``, ``axlmessage``, ``request``)
+when the backend raises ``RemoteFaultError``; HTTP 503 on writes while the node's write throttle is on.
+``SOAPAction: "CUCM:DB ver=<v> <op>"`` is accepted with or without quotes and operation (the Body decides).
+"""
+
+# ruff: noqa: N802 - handler names mirror the AXL operation names (_op_<operation>)
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from lxml import etree
+
+from reconciler.errors import RemoteFaultError
+from simulator.faces.backends import (
+    AXL_NOT_FOUND,
+    AxlBackend,
+    CallManagerGroup,
+    DevicePool,
+    PhoneCriteria,
+    PhoneRecord,
+    ProcessNode,
+    ResetMode,
+    ServiceParameter,
+)
+from simulator.faces.faults import FaceFaults
+from simulator.faces.https import Credentials, Request, Route, tomcat_error_page
+from simulator.faces.soap import HttpStatusError, SoapFault, SoapService, child, child_text, load_wsdl, sub
+
+__all__ = ["ENTERPRISE_WIDE_NODE", "AxlFace", "like"]
+
+ENTERPRISE_WIDE_NODE = ProcessNode(
+    name="EnterpriseWideData", uuid="{00000000-1111-0000-0000-000000000000}", node_usage=""
+)
+WSDL_VERSION = "14.0"  # the version string written in wsdl/AXLAPI.wsdl
+WRITE_OPERATIONS = frozenset(
+    {
+        "updateServiceParameter",
+        "resetPhone",
+        "restartPhone",
+        "doDeviceReset",
+        "updateDhcpServer",
+        "updateDhcpSubnet",
+    }
+)
+
+Field = tuple[str, Callable[[Any], Any], bool]  # (AXL tag, getter, is a reference element)
+
+
+def like(pattern: str | None, value: str) -> bool:
+    """SQL LIKE as AXL search criteria use it (``%`` any run, ``_`` one char), case-insensitive."""
+    if pattern is None or pattern in ("", "%"):
+        return True
+    glob = (
+        pattern.replace("[", "[[]")
+        .replace("*", "[*]")
+        .replace("?", "[?]")
+        .replace("%", "*")
+        .replace("_", "?")
+    )
+    return fnmatch.fnmatchcase(value.lower(), glob.lower())
+
+
+def _f(tag: str, attr: str | None = None, *, ref: bool = False) -> Field:
+    name = attr or tag
+
+    def get(obj: Any) -> Any:
+        return obj.get(tag) if isinstance(obj, Mapping) else getattr(obj, name)
+
+    return (tag, get, ref)
+
+
+PROCESS_NODE_FIELDS = [
+    _f("name"),
+    _f("description"),
+    _f("mac"),
+    _f("nodeUsage", "node_usage"),
+    _f("processNodeRole", "role"),
+]
+SERVICE_PARAMETER_FIELDS = [
+    _f("processNodeName", "node", ref=True),
+    _f("name"),
+    _f("service"),
+    _f("value"),
+    _f("valueType", "value_type"),
+]
+PHONE_FIELDS = [
+    _f("name"),
+    _f("description"),
+    _f("product"),
+    _f("model"),
+    ("class", lambda p: "Phone", False),
+    _f("protocol"),
+    ("protocolSide", lambda p: "User", False),
+    _f("callingSearchSpaceName", "calling_search_space_name", ref=True),
+    _f("devicePoolName", "device_pool_name", ref=True),
+    _f("securityProfileName", "security_profile_name", ref=True),
+]
+CMG_FIELDS = [_f("name"), _f("tftpDefault", "tftp_default")]
+DEVICE_POOL_FIELDS = [_f("name"), _f("callManagerGroupName", "callmanager_group_name", ref=True)]
+_DHCP_COMMON = [
+    "primaryDnsIpAddress",
+    "secondaryDnsIpAddress",
+    "primaryTftpServerIpAddress",
+    "secondaryTftpServerIpAddress",
+    "bootstrapServerIpAddress",
+    "domainName",
+    "tftpServerName",
+    "arpCacheTimeout",
+    "ipAddressLeaseTime",
+    "renewalTime",
+    "rebindingTime",
+]
+DHCP_SERVER_FIELDS = [_f("processNodeName", ref=True), *(_f(n) for n in _DHCP_COMMON)]
+_SUBNET_BODY = [
+    "primaryStartIpAddress",
+    "primaryEndIpAddress",
+    "secondaryStartIpAddress",
+    "secondaryEndIpAddress",
+    "primaryRouterIpAddress",
+    "secondaryRouterIpAddress",
+    "subnetMask",
+    "domainName",
+    "primaryDnsIpAddress",
+    "secondaryDnsIpAddress",
+    "tftpServerName",
+    "primaryTftpServerIpAddress",
+    "secondaryTftpServerIpAddress",
+    "bootstrapServerIpAddress",
+    "arpCacheTimeout",
+    "ipAddressLeaseTime",
+    "renewalTime",
+    "rebindingTime",
+]
+DHCP_SUBNET_LIST_FIELDS = [_f("subnetIpAddress"), *(_f(n) for n in _SUBNET_BODY)]
+DHCP_SUBNET_FIELDS = [_f("dhcpServerName", ref=True), *DHCP_SUBNET_LIST_FIELDS]
+
+
+def _uuid(obj: Any) -> str:
+    return str(obj.get("uuid", "")) if isinstance(obj, Mapping) else str(obj.uuid)
+
+
+def _emit(
+    parent: etree._Element, tag: str, obj: Any, fields: Sequence[Field], tags: etree._Element | None
+) -> etree._Element:
+    """Serialise ``obj`` as ``<tag uuid=..>`` with the ``fields`` named in ``returnedTags`` (all if none)."""
+    wanted = (
+        {etree.QName(el).localname for el in tags if isinstance(el.tag, str)} if tags is not None else set()
+    )
+    el = sub(parent, tag, uuid=_uuid(obj)) if _uuid(obj) else sub(parent, tag)
+    for name, get, _ref in fields:
+        if wanted and name not in wanted:
+            continue
+        value = get(obj)
+        sub(el, name, "" if value is None else value)
+    return el
+
+
+def _page(items: Sequence[Any], op: etree._Element) -> Sequence[Any]:
+    skip = int(child_text(op, "skip") or 0)
+    first = child_text(op, "first")
+    return items[skip : skip + int(first)] if first else items[skip:]
+
+
+class AxlFace:
+    """Operations of the AXL face on one backend; ``route()`` mounts it on an ``HttpFaceServer``."""
+
+    def __init__(self, backend: AxlBackend, *, faults: FaceFaults | None = None) -> None:
+        self.backend = backend
+        self.faults = faults or FaceFaults()
+        major_minor = ".".join(backend.ccm_version().split(".")[:2])
+        self.service = SoapService(
+            name="AXL",
+            wsdl=load_wsdl("AXLAPI.wsdl"),
+            operations={
+                name[4:]: self._wrap(name[4:]) for name in dir(type(self)) if name.startswith("_op_")
+            },
+            rewrite_wsdl=lambda text: text.replace(f"API/{WSDL_VERSION}", f"API/{major_minor}").replace(
+                f"ver={WSDL_VERSION} ", f"ver={major_minor} "
+            ),
+        )
+
+    def route(self, credentials: Credentials | Callable[[], Credentials], prefix: str = "/axl/") -> Route:
+        return Route(prefix, self.service, credentials, realm="Cisco AXL")
+
+    # ------------------------------------------------------------ plumbing
+    def _wrap(self, op_name: str) -> Callable[[etree._Element, Request], etree._Element]:
+        handler = getattr(self, "_op_" + op_name)
+
+        def run(op: etree._Element, request: Request) -> etree._Element:
+            if op_name in WRITE_OPERATIONS and self.faults.axl_write_throttle:
+                raise HttpStatusError(503, tomcat_error_page(503, "Service Unavailable"))
+            namespace = etree.QName(op).namespace or ""
+            response = etree.Element(f"{{{namespace}}}{op_name}Response", nsmap={"ns": namespace})
+            if op.get("sequence"):
+                response.set("sequence", op.get("sequence", ""))
+            ret = sub(response, "return")
+            try:
+                handler(op, ret)
+            except RemoteFaultError as exc:
+                detail = etree.Element("axlError")
+                sub(detail, "axlcode", exc.code or "-1")
+                sub(detail, "axlmessage", exc.message)
+                sub(detail, "request", op_name)
+                raise SoapFault(exc.message, code="Server", detail=detail) from exc
+            return response
+
+        return run
+
+    # ------------------------------------------------------------ operations
+    def _op_getCCMVersion(self, op: etree._Element, ret: etree._Element) -> None:
+        sub(sub(ret, "componentVersion"), "version", self.backend.ccm_version())
+
+    def _op_listProcessNode(self, op: etree._Element, ret: etree._Element) -> None:
+        crit = child(op, "searchCriteria")
+        nodes = [ENTERPRISE_WIDE_NODE, *self.backend.process_nodes()]
+        found = [
+            n
+            for n in nodes
+            if like(child_text(crit, "name"), n.name)
+            and like(child_text(crit, "description"), n.description)
+            and like(child_text(crit, "processNodeRole"), n.role)
+        ]
+        for node in _page(found, op):
+            el = _emit(ret, "processNode", node, PROCESS_NODE_FIELDS, child(op, "returnedTags"))
+            if not node.node_usage and (usage := child(el, "nodeUsage")) is not None:
+                el.remove(usage)
+
+    def _op_getServiceParameter(self, op: etree._Element, ret: etree._Element) -> None:
+        param = self.backend.get_service_parameter(
+            node=child_text(op, "processNodeName") or "",
+            service=child_text(op, "service") or "",
+            name=child_text(op, "name") or "",
+        )
+        _emit(ret, "serviceParameter", param, SERVICE_PARAMETER_FIELDS, child(op, "returnedTags"))
+
+    def _op_listServiceParameter(self, op: etree._Element, ret: etree._Element) -> None:
+        crit = child(op, "searchCriteria")
+        params: list[ServiceParameter] = list(
+            self.backend.list_service_parameters(
+                node=child_text(crit, "processNodeName"), service=child_text(crit, "service")
+            )
+        )
+        for param in _page(params, op):
+            _emit(ret, "serviceParameter", param, SERVICE_PARAMETER_FIELDS, child(op, "returnedTags"))
+
+    def _op_updateServiceParameter(self, op: etree._Element, ret: etree._Element) -> None:
+        ret.text = self.backend.update_service_parameter(
+            node=child_text(op, "processNodeName") or "",
+            service=child_text(op, "service") or "",
+            name=child_text(op, "name") or "",
+            value=child_text(op, "value") or "",
+        )
+
+    def _op_executeSQLQuery(self, op: etree._Element, ret: etree._Element) -> None:
+        result = self.backend.execute_sql_query(child_text(op, "sql") or "")
+        for row in result.rows:
+            row_el = sub(ret, "row")
+            for column, value in zip(result.columns, row, strict=True):
+                sub(row_el, column, value)
+
+    def _op_listPhone(self, op: etree._Element, ret: etree._Element) -> None:
+        crit = child(op, "searchCriteria")
+        criteria = PhoneCriteria(
+            name=child_text(crit, "name"),
+            description=child_text(crit, "description"),
+            device_pool_name=child_text(crit, "devicePoolName"),
+            protocol=child_text(crit, "protocol"),
+        )
+        first = child_text(op, "first")
+        phones = self.backend.list_phones(
+            criteria, skip=int(child_text(op, "skip") or 0), first=int(first) if first else None
+        )
+        for phone in phones:
+            _emit(ret, "phone", phone, PHONE_FIELDS, child(op, "returnedTags"))
+
+    def _op_getPhone(self, op: etree._Element, ret: etree._Element) -> None:
+        phone: PhoneRecord = self.backend.get_phone(name=child_text(op, "name"), uuid=child_text(op, "uuid"))
+        _emit(ret, "phone", phone, PHONE_FIELDS, child(op, "returnedTags"))
+
+    def _reset(self, op: etree._Element, ret: etree._Element, mode: ResetMode) -> None:
+        ret.text = self.backend.reset_device(
+            name=child_text(op, "name"), uuid=child_text(op, "uuid"), mode=mode, hard=False
+        )
+
+    def _op_resetPhone(self, op: etree._Element, ret: etree._Element) -> None:
+        self._reset(op, ret, ResetMode.RESET)
+
+    def _op_restartPhone(self, op: etree._Element, ret: etree._Element) -> None:
+        self._reset(op, ret, ResetMode.RESTART)
+
+    def _op_doDeviceReset(self, op: etree._Element, ret: etree._Element) -> None:
+        kind = child_text(op, "deviceResetType") or "Reset"
+        ret.text = self.backend.reset_device(
+            name=child_text(op, "deviceName"),
+            uuid=device.get("uuid") if (device := child(op, "deviceName")) is not None else None,
+            mode=ResetMode.RESTART if kind.lower() == "restart" else ResetMode.RESET,
+            hard=(child_text(op, "isHardReset") or "false").lower() in ("true", "1"),
+        )
+
+    def _op_listCallManagerGroup(self, op: etree._Element, ret: etree._Element) -> None:
+        crit = child(op, "searchCriteria")
+        groups = [g for g in self.backend.callmanager_groups() if like(child_text(crit, "name"), g.name)]
+        for group in _page(groups, op):
+            _emit(ret, "callManagerGroup", group, CMG_FIELDS, child(op, "returnedTags"))
+
+    def _op_getCallManagerGroup(self, op: etree._Element, ret: etree._Element) -> None:
+        group: CallManagerGroup = self._find(
+            self.backend.callmanager_groups(), op, "CallManager Group", lambda g: (g.name, g.uuid)
+        )
+        tags = child(op, "returnedTags")
+        el = _emit(ret, "callManagerGroup", group, CMG_FIELDS, tags)
+        if tags is None or len(tags) == 0 or child(tags, "members") is not None:
+            members = sub(el, "members")
+            for name, priority in group.members:
+                member = sub(members, "member")
+                sub(member, "callManagerName", name)
+                sub(member, "priority", priority)
+
+    def _op_listDevicePool(self, op: etree._Element, ret: etree._Element) -> None:
+        crit = child(op, "searchCriteria")
+        pools = [
+            p
+            for p in self.backend.device_pools()
+            if like(child_text(crit, "name"), p.name)
+            and like(child_text(crit, "callManagerGroupName"), p.callmanager_group_name)
+        ]
+        for pool in _page(pools, op):
+            _emit(ret, "devicePool", pool, DEVICE_POOL_FIELDS, child(op, "returnedTags"))
+
+    def _op_getDevicePool(self, op: etree._Element, ret: etree._Element) -> None:
+        pool: DevicePool = self._find(
+            self.backend.device_pools(), op, "Device Pool", lambda p: (p.name, p.uuid)
+        )
+        _emit(ret, "devicePool", pool, DEVICE_POOL_FIELDS, child(op, "returnedTags"))
+
+    def _op_listDhcpServer(self, op: etree._Element, ret: etree._Element) -> None:
+        crit = child(op, "searchCriteria")
+        keys = ("processNodeName", "primaryDnsIpAddress", "secondaryDnsIpAddress", "domainName")
+        servers = [
+            s
+            for s in self.backend.dhcp_servers()
+            if all(like(child_text(crit, k), s.get(k, "")) for k in keys)
+        ]
+        for server in _page(servers, op):
+            _emit(ret, "dhcpServer", server, DHCP_SERVER_FIELDS, child(op, "returnedTags"))
+
+    def _op_getDhcpServer(self, op: etree._Element, ret: etree._Element) -> None:
+        server = self._dhcp_server(op)
+        _emit(ret, "dhcpServer", server, DHCP_SERVER_FIELDS, child(op, "returnedTags"))
+
+    def _op_updateDhcpServer(self, op: etree._Element, ret: etree._Element) -> None:
+        server = self._dhcp_server(op, code="5003")
+        changes = self._changes(op, exclude={"uuid", "processNodeName"})
+        ret.text = self.backend.update_dhcp_server(node=server["processNodeName"], changes=changes)
+
+    def _op_listDhcpSubnet(self, op: etree._Element, ret: etree._Element) -> None:
+        crit = child(op, "searchCriteria")
+        keys = (
+            "dhcpServerName",
+            "subnetIpAddress",
+            "primaryStartIpAddress",
+            "primaryEndIpAddress",
+            "secondaryStartIpAddress",
+            "secondaryEndIpAddress",
+        )
+        subnets = [
+            s
+            for s in self.backend.dhcp_subnets()
+            if all(like(child_text(crit, k), s.get(k, "")) for k in keys)
+        ]
+        for subnet in _page(subnets, op):
+            _emit(ret, "dhcpSubnet", subnet, DHCP_SUBNET_LIST_FIELDS, child(op, "returnedTags"))
+
+    def _op_getDhcpSubnet(self, op: etree._Element, ret: etree._Element) -> None:
+        _emit(ret, "dhcpSubnet", self._dhcp_subnet(op), DHCP_SUBNET_FIELDS, child(op, "returnedTags"))
+
+    def _op_updateDhcpSubnet(self, op: etree._Element, ret: etree._Element) -> None:
+        subnet = self._dhcp_subnet(op, code="5003")
+        changes = self._changes(op, exclude={"uuid", "dhcpServerName", "subnetIpAddress"})
+        ret.text = self.backend.update_dhcp_subnet(
+            server=subnet["dhcpServerName"], subnet=subnet["subnetIpAddress"], changes=changes
+        )
+
+    # ------------------------------------------------------------ lookups
+    @staticmethod
+    def _find(
+        items: Iterable[Any], op: etree._Element, what: str, key: Callable[[Any], tuple[str, str]]
+    ) -> Any:
+        name, uuid = child_text(op, "name"), child_text(op, "uuid")
+        for item in items:
+            item_name, item_uuid = key(item)
+            if (uuid and item_uuid.lower() == uuid.lower()) or (name and item_name.lower() == name.lower()):
+                return item
+        raise RemoteFaultError(f"Item not valid: The specified {what} was not found", code=AXL_NOT_FOUND)
+
+    def _dhcp_server(self, op: etree._Element, code: str = AXL_NOT_FOUND) -> Mapping[str, str]:
+        uuid, node = child_text(op, "uuid"), child_text(op, "processNodeName")
+        for server in self.backend.dhcp_servers():
+            if (uuid and server.get("uuid", "").lower() == uuid.lower()) or (
+                node and server.get("processNodeName") == node
+            ):
+                return server
+        raise RemoteFaultError("Item not valid: The specified DHCP Server was not found", code=code)
+
+    def _dhcp_subnet(self, op: etree._Element, code: str = AXL_NOT_FOUND) -> Mapping[str, str]:
+        uuid, server, net = (
+            child_text(op, "uuid"),
+            child_text(op, "dhcpServerName"),
+            child_text(op, "subnetIpAddress"),
+        )
+        for subnet in self.backend.dhcp_subnets():
+            if (uuid and subnet.get("uuid", "").lower() == uuid.lower()) or (
+                server
+                and net
+                and subnet.get("dhcpServerName") == server
+                and subnet.get("subnetIpAddress") == net
+            ):
+                return subnet
+        raise RemoteFaultError("Item not valid: The specified DHCP Subnet was not found", code=code)
+
+    @staticmethod
+    def _changes(op: etree._Element, *, exclude: set[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for el in op:
+            if isinstance(el.tag, str) and (name := etree.QName(el).localname) not in exclude:
+                out[name] = (el.text or "").strip()
+        return out
