@@ -1,0 +1,140 @@
+"""Benchmark: boot the largest estate (design.md §7: 2 × 21 nodes, 80,000 phones, 1,000 scopes) after a
+correct manual-method migration (R4–R8, R12) and report wall time and peak RSS.
+
+Targets: boot of 80,000 phones < 60 s on 2 cores, peak memory < 1 GiB. Writes its section of
+docs/performance.md (between the ``bench_sim_boot`` markers; other sections are left alone).
+
+    .venv/bin/python bench/bench_sim_boot.py [--phones N] [--scopes N] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DOC = ROOT / "docs" / "performance.md"
+START = "<!-- bench_sim_boot:start -->"
+END = "<!-- bench_sim_boot:end -->"
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def run(phones: int, scopes: int) -> dict[str, float | int | str]:
+    from simulator.model import playbook as pb
+    from simulator.model.build import build_lab
+    from simulator.model.clock import ManualClock
+    from simulator.model.phones import RegStatus
+    from simulator.spec import largest_estate
+
+    t0 = time.perf_counter()
+    lab = build_lab(largest_estate(phones=phones, scopes=scopes), clock=ManualClock())
+    t_build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pb.establish_trust(lab, source="old", target="new")
+    pb.wait(lab, 5)
+    pb.restart_tvs_everywhere(lab, cluster="old")
+    pb.point_scopes_at(lab, cluster="new")
+    t_prepare = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    stats = lab.reset_phones()
+    t_boot = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ris = lab.registrations("new")
+    t_ris = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    lab.reset_phones()
+    t_reboot = time.perf_counter() - t0
+    outcome = Counter((p.cluster, p.status) for p in lab.phones())
+    moved = outcome[("new", RegStatus.REGISTERED)]
+    if moved != phones:
+        raise SystemExit(f"benchmark invalid: only {moved} of {phones} phones registered on the target")
+    return {
+        "phones": phones,
+        "scopes": scopes,
+        "nodes": sum(len(c.nodes) for c in lab.clusters()),
+        "build_s": t_build,
+        "prepare_s": t_prepare,
+        "boot_s": t_boot,
+        "reboot_s": t_reboot,
+        "ris_s": t_ris,
+        "ris_records": len(ris),
+        "distinct_decisions": stats.distinct_decisions,
+        "peak_rss_mib": peak_rss_mib(),
+    }
+
+
+def section(r: dict[str, float | int | str]) -> str:
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    ok_time = "meets" if float(r["boot_s"]) < 60 else "MISSES"
+    ok_mem = "meets" if float(r["peak_rss_mib"]) < 1024 else "MISSES"
+    return "\n".join(
+        [
+            START,
+            "## Simulator: booting the largest estate (`bench/bench_sim_boot.py`)",
+            "",
+            f"Measured {when} on {platform.machine()} ({os.cpu_count()} CPUs visible, shared), "
+            f"Python {platform.python_version()}. {r['nodes']} nodes, {r['phones']:,} phones in "
+            f"{r['scopes']:,} IOS scopes, after a correct manual-method migration 11.5 → 14.0.",
+            "",
+            "| step | result |",
+            "|---|---|",
+            f"| build the lab (identities, ITL/CTL, fleet) | {float(r['build_s']):.2f} s |",
+            "| operator steps (6 uploads, 21 TVS restarts, 1,000 option 150 changes) | "
+            f"{float(r['prepare_s']):.2f} s |",
+            "| **reset and boot every phone** (target < 60 s) | "
+            f"**{float(r['boot_s']):.2f} s** ({ok_time} the target) |",
+            f"| second reset of every phone | {float(r['reboot_s']):.2f} s |",
+            f"| RisPort70 view of the target ({r['ris_records']:,} records) | {float(r['ris_s']):.2f} s |",
+            f"| distinct trust decisions computed | {r['distinct_decisions']} |",
+            "| **peak RSS of the whole run** (target < 1 GiB) | "
+            f"**{float(r['peak_rss_mib']):.0f} MiB** ({ok_mem} the target) |",
+            "",
+            "Why it is cheap: phones hold references to shared immutable ITL/CTL objects; a boot's outcome "
+            "is a function of (phone CTL, phone ITL, current CallManager group, TFTP node), memoized per "
+            "batch, "
+            "and `reconciler.cucm.trust.decide` is itself memoized — so 80,000 phones cost a handful of "
+            "decisions plus one dictionary lookup each.",
+            END,
+        ]
+    )
+
+
+def write(text: str) -> None:
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    current = DOC.read_text() if DOC.exists() else "# Performance\n\nMeasured by the scripts in `bench/`.\n"
+    if START in current and END in current:
+        before, rest = current.split(START, 1)
+        after = rest.split(END, 1)[1]
+        current = before + text + after
+    else:
+        current = current.rstrip("\n") + "\n\n" + text + "\n"
+    DOC.write_text(current)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--phones", type=int, default=80_000)
+    parser.add_argument("--scopes", type=int, default=1_000)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/performance.md alone")
+    args = parser.parse_args()
+    result = run(args.phones, args.scopes)
+    text = section(result)
+    print(text)
+    if not args.no_write:
+        write(text)
+
+
+if __name__ == "__main__":
+    main()

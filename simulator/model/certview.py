@@ -1,0 +1,49 @@
+"""``CertView``: a certificate with the facts the model keys on, computed once.
+
+Trust stores, TVS caches and the ITL/CTL builder all need subject, issuer, serial (``CertIdentity``,
+what TVS keys its cache by), notBefore (CUCM's "replace only if newer") and a fingerprint. They come from
+``reconciler.cucm.certs`` — the model never parses certificates itself. Called by the model's modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+
+from reconciler.cucm import certs
+
+__all__ = ["CertView", "view_of"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CertView:
+    cert: x509.Certificate
+    identity: certs.CertIdentity
+    subject: str
+    issuer: str
+    not_before: datetime
+    fingerprint: str  # sha256, lowercase hex
+    file_name: str  # CUCM trust file name
+    file_names: tuple[str, ...]  # that name plus the legacy one
+
+    @property
+    def serial(self) -> int:
+        return self.identity.serial
+
+    def pem(self) -> bytes:
+        return certs.certificate_pem(self.cert)
+
+
+def view_of(cert: x509.Certificate) -> CertView:
+    return CertView(
+        cert=cert,
+        identity=certs.identity_of(cert),
+        subject=certs.subject_of(cert),
+        issuer=certs.issuer_of(cert),
+        not_before=certs.not_valid_before(cert),
+        fingerprint=certs.sha256_hex(cert),
+        file_name=certs.trust_file_name(cert),
+        file_names=certs.trust_file_names(cert),
+    )
