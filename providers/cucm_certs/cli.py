@@ -1,0 +1,80 @@
+"""``CliCertClient``: one node's certificates through the admin CLI (CUCM < 14, or ``certificate_api: cli``).
+
+Reads: ``show cert list trust|own`` then ``show cert trust|own <unit>/<file>`` per certificate of the
+requested stores (the PEM when printed, else serial/subject/issuer, cucm-interfaces.md §2.2). Writes:
+``set cert import trust <unit>`` with the PEM pasted (unit = store without ``-trust``, e.g. ``Phone-SAST``,
+[I] §8 q2, overridable through ``units``) and ``set cert delete <store> <file>`` with its confirmation.
+Built on ``providers.cucm_cli.CliSession``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
+
+from providers.cucm_certs.model import StoredCert, normalise_store, store_unit
+from providers.cucm_cli import CertDetail, CertKind, CliSession
+from reconciler.cucm.certs import serial_hex
+from reconciler.errors import CertificateError
+
+__all__ = ["CliCertClient"]
+
+
+class CliCertClient:
+    def __init__(self, session: CliSession, *, units: Mapping[str, str] | None = None) -> None:
+        self.session = session
+        self.units = dict(units or {})
+
+    @property
+    def node(self) -> str:
+        return self.session.node
+
+    def _stored(self, kind: CertKind, *, store: str, filename: str, description: str) -> StoredCert:
+        detail: CertDetail = self.session.show_cert(kind, f"{store}/{filename}")
+        if detail.pem is not None:
+            try:
+                return StoredCert.from_pem(
+                    store=store, filename=filename, pem=detail.pem, description=description
+                )
+            except CertificateError:
+                pass
+        return StoredCert(
+            store=store,
+            filename=filename,
+            pem=None,
+            sha256=None,
+            serial=serial_hex(detail.serial) if detail.serial is not None else None,
+            subject=detail.subject,
+            issuer=detail.issuer,
+            description=description,
+        )
+
+    def trust(self, stores: Collection[str] | None = None) -> Sequence[StoredCert]:
+        wanted = {normalise_store(s) for s in stores} if stores is not None else None
+        out = []
+        for listing in self.session.cert_list("trust"):
+            store = normalise_store(listing.unit)
+            if wanted is None or store in wanted:
+                out.append(self._stored("trust", store=listing.unit, filename=listing.filename,
+                                        description=listing.description))  # fmt: skip
+        return [self._normalised(s) for s in out]
+
+    @staticmethod
+    def _normalised(entry: StoredCert) -> StoredCert:
+        return replace(entry, store=normalise_store(entry.store))
+
+    def identities(self) -> Sequence[StoredCert]:
+        return [
+            self._stored("own", store=item.unit, filename=item.filename, description=item.description)
+            for item in self.session.cert_list("own")
+        ]
+
+    def upload_trust(self, *, store: str, pem: str, description: str) -> None:
+        unit = self.units.get(normalise_store(store), store_unit(store))
+        self.session.import_trust(unit=unit, pem=pem)
+
+    def delete_trust(self, *, store: str, filename: str) -> None:
+        self.session.delete_cert(store=normalise_store(store), filename=filename)
+
+    def close(self) -> None:
+        self.session.close()
