@@ -1,0 +1,35 @@
+"""CUCM AXL: the typed client (``client.AxlClient``), its result models (``models``) and the
+``param.<cluster>.<name>`` provider (``params.EnterpriseParameterProvider``). Wired by ``reconciler.cli``;
+used by ``providers.dhcp_cucm``. See cucm-interfaces.md §3 and docs/providers.md ("CUCM over SOAP")."""
+
+from providers.cucm_axl.client import MUTATING_OPERATIONS, ROLLBACK_ALIASES, AxlClient, is_rollback_alias
+from providers.cucm_axl.models import (
+    CallManagerGroupInfo,
+    DevicePoolInfo,
+    DhcpSubnetInfo,
+    NodeService,
+    PhoneFilter,
+    PhoneInfo,
+    ProcessNodeInfo,
+    ResetKind,
+    ServiceParameterInfo,
+)
+from providers.cucm_axl.params import EnterpriseParameterProvider, param_value
+
+__all__ = [
+    "MUTATING_OPERATIONS",
+    "ROLLBACK_ALIASES",
+    "AxlClient",
+    "CallManagerGroupInfo",
+    "DevicePoolInfo",
+    "DhcpSubnetInfo",
+    "EnterpriseParameterProvider",
+    "NodeService",
+    "PhoneFilter",
+    "PhoneInfo",
+    "ProcessNodeInfo",
+    "ResetKind",
+    "ServiceParameterInfo",
+    "is_rollback_alias",
+    "param_value",
+]

@@ -1,0 +1,26 @@
+"""CUCM serviceability over SOAP: ControlCenterServices (``control``), RisPort70 (``ris``) and the
+``tvs.<cluster>.<node>`` provider (``tvs``). Wired by ``reconciler.cli``; cucm-interfaces.md §4."""
+
+from providers.cucm_serviceability.control import (
+    ControlCenterClient,
+    RestartProgress,
+    ServiceStatusInfo,
+    parse_start_time,
+)
+from providers.cucm_serviceability.ris import Registration, RisClient, RisPacer, dedupe, ris_max_devices
+from providers.cucm_serviceability.tvs import TVS_SERVICE, TvsProvider, tvs_value
+
+__all__ = [
+    "TVS_SERVICE",
+    "ControlCenterClient",
+    "Registration",
+    "RestartProgress",
+    "RisClient",
+    "RisPacer",
+    "ServiceStatusInfo",
+    "TvsProvider",
+    "dedupe",
+    "parse_start_time",
+    "ris_max_devices",
+    "tvs_value",
+]

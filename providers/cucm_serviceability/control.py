@@ -1,0 +1,212 @@
+"""``ControlCenterClient``: service status and restarts of ONE node through ControlCenterServices.
+
+Used by ``providers.cucm_serviceability.tvs.TvsProvider`` (R8: restart TVS after trust changes) and, via
+``reconciler.cli``, by commands that show service state. ``restart`` sends ``soapDoControlServices``
+(which returns before the service settles, cucm-interfaces.md §4.1) and then polls
+``soapGetServiceStatus`` until the service reports ``Started`` with a start time after the request, or
+the timeout passes (``VerificationError``). Progress goes to an optional callback — the engine never
+prints. Clock and sleep are injectable so tests never wait on wall time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Self
+
+import requests
+
+from providers._soap import CucmEndpoint, SoapService, make_soap_client, open_session, soap_errors
+from reconciler.errors import PermanentError, RemoteFaultError, VerificationError
+
+__all__ = ["ControlCenterClient", "RestartProgress", "ServiceStatusInfo", "parse_start_time"]
+
+_TIME_FORMATS = ("%a %b %d %H:%M:%S %Y", "%a %b %d %H:%M:%S %Z %Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceStatusInfo:
+    """One service on one node. ``status`` is ``Started|Stopped|Starting|Stopping|Unknown``;
+    ``start_time`` is aware (UTC) or ``None`` when the node gives none."""
+
+    node: str
+    name: str
+    status: str
+    reason: str = ""
+    reason_code: int | None = None
+    start_time: dt.datetime | None = None
+    up_time_s: int | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.status == "Started"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestartProgress:
+    """What the restart loop saw at one poll (handed to the progress callback)."""
+
+    node: str
+    service: str
+    status: str
+    elapsed_s: float
+    poll: int
+
+
+def parse_start_time(
+    text: str | None, *, up_time_s: int | None, now: dt.datetime, tz: dt.tzinfo = dt.UTC
+) -> dt.datetime | None:
+    """A ControlCenter ``StartTime`` (``Fri Nov 27 07:47:15 2026`` and a few other shapes; a naive time
+    is in ``tz``, the node's zone) as an aware UTC datetime; else ``now - UpTime``; else ``None``."""
+    value = (text or "").strip()
+    for fmt in _TIME_FORMATS:
+        try:
+            parsed = dt.datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).astimezone(dt.UTC)
+    try:
+        iso = dt.datetime.fromisoformat(value)
+        return (iso if iso.tzinfo else iso.replace(tzinfo=tz)).astimezone(dt.UTC)
+    except ValueError:
+        pass
+    if up_time_s is not None and up_time_s > 0:
+        return (now - dt.timedelta(seconds=up_time_s)).replace(microsecond=0)
+    return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None and str(value).strip() != "" else None
+    except (TypeError, ValueError):
+        return None
+
+
+class ControlCenterClient:
+    """ControlCenterServices of one node (each node is asked at its own URL)."""
+
+    def __init__(
+        self,
+        *,
+        endpoint: CucmEndpoint,
+        session: requests.Session,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        node_tz: dt.tzinfo = dt.UTC,
+    ) -> None:
+        self.endpoint = endpoint
+        self._session = session
+        self._clock, self._sleep, self._now, self._tz = clock, sleep, now, node_tz
+        self._service = make_soap_client(
+            service=SoapService.CONTROL_CENTER, endpoint=endpoint, session=session
+        )
+
+    @classmethod
+    def connect(cls, cluster: Any, node: Any, **kwargs: Any) -> ControlCenterClient:
+        """For ``node`` of a ``schemas.cluster.Cluster`` with ``credentials.axl`` (the application user)."""
+        endpoint = CucmEndpoint.from_cluster(cluster, node)
+        cred = cluster.credentials.axl
+        session = open_session(endpoint, user=cred.username, password=cred.password)
+        return cls(endpoint=endpoint, session=session, **kwargs)
+
+    @property
+    def node(self) -> str:
+        return self.endpoint.node
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        with soap_errors(endpoint=self.endpoint, operation=operation, service="ControlCenterServices"):
+            return getattr(self._service, operation)(**kwargs)
+
+    def _infos(self, answer: Any) -> tuple[ServiceStatusInfo, ...]:
+        info_list = answer["ServiceInfoList"] if answer is not None else None
+        items = (info_list["item"] if info_list is not None else None) or []
+        now = self._now()
+        out = []
+        for item in items:
+            up = _int(item["UpTime"])
+            out.append(
+                ServiceStatusInfo(
+                    node=self.node,
+                    name=str(item["ServiceName"] or ""),
+                    status=str(item["ServiceStatus"] or "Unknown"),
+                    reason=str(item["ReasonCodeString"] or ""),
+                    reason_code=_int(item["ReasonCode"]),
+                    start_time=parse_start_time(item["StartTime"], up_time_s=up, now=now, tz=self._tz),
+                    up_time_s=up,
+                )
+            )
+        return tuple(out)
+
+    def statuses(self, names: Sequence[str] = ()) -> tuple[ServiceStatusInfo, ...]:
+        """Status of ``names`` (all services of the node when empty). Never mutates."""
+        return self._infos(self._call("soapGetServiceStatus", ServiceStatus=list(names) or [""]))
+
+    def status(self, name: str) -> ServiceStatusInfo:
+        """One service; ``RemoteFaultError`` when the node does not know it."""
+        for info in self.statuses([name]):
+            if info.name == name:
+                return info
+        raise RemoteFaultError(
+            f"{self.endpoint.label} has no service {name!r}",
+            endpoint=self.endpoint.label,
+            hint="check the service name (cucm-interfaces.md §2.6) and that it is activated",
+        )
+
+    def control(self, action: str, names: Sequence[str]) -> tuple[ServiceStatusInfo, ...]:
+        """``Start``/``Stop``/``Restart`` (mutating); returns at once, before the services settle."""
+        if action not in ("Start", "Stop", "Restart"):
+            raise PermanentError(f"ControlType must be Start, Stop or Restart, not {action!r}")
+        request = {"NodeName": self.node, "ControlType": action, "ServiceList": {"item": list(names)}}
+        return self._infos(self._call("soapDoControlServices", ControlServiceRequest=request))
+
+    def restart(
+        self,
+        name: str,
+        *,
+        timeout: float = 300.0,
+        poll_interval: float = 5.0,
+        progress: Callable[[RestartProgress], None] | None = None,
+    ) -> ServiceStatusInfo:
+        """Restart ``name`` and poll until it is ``Started`` (started after the request when the node
+        gives start times); ``VerificationError`` naming the last status after ``timeout`` seconds."""
+        requested_at = self._now().replace(microsecond=0)
+        began = self._clock()
+        self.control("Restart", [name])
+        polls = max(1, math.ceil(timeout / max(poll_interval, 1e-3))) + 1
+        last: ServiceStatusInfo | None = None
+        for poll in range(1, polls + 1):
+            last = self.status(name)
+            elapsed = self._clock() - began
+            if progress is not None:
+                progress(
+                    RestartProgress(
+                        node=self.node, service=name, status=last.status, elapsed_s=elapsed, poll=poll
+                    )
+                )
+            fresh = last.start_time is None or last.start_time >= requested_at
+            if last.started and fresh:
+                return last
+            if elapsed >= timeout:
+                break
+            self._sleep(min(poll_interval, max(0.0, timeout - elapsed)))
+        state = f"{last.status}{f' ({last.reason})' if last and last.reason else ''}" if last else "unknown"
+        raise VerificationError(
+            f"{name} on {self.endpoint.label} did not reach Started within {timeout:.0f} s "
+            f"(last status {state})",
+            endpoint=self.endpoint.label,
+            hint=f"look at the service on {self.node} (Serviceability > Control Center, or "
+            f"'utils service list'), then re-run apply",
+        )
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

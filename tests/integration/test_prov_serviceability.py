@@ -1,0 +1,189 @@
+"""providers.cucm_serviceability against the lab's real ControlCenterServices and RisPort70 faces (zeep over
+verified HTTPS on 127.0.40.1): status, restart polling until Started (fake clock, no wall-time waits), the
+``tvs`` provider's contract (R8), RisPort70 paging/cap/de-duplication, and pacing that never trips the
+face's own per-minute allowance (both driven by one fake clock)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from providers.cucm_serviceability import (
+    TVS_SERVICE,
+    ControlCenterClient,
+    RestartProgress,
+    RisClient,
+    RisPacer,
+    TvsProvider,
+)
+from reconciler.errors import PermanentError, RemoteFaultError, TemporaryError, VerificationError
+from reconciler.model import Action, Address, freeze
+from reconciler.provider import Desired, Provider
+from simulator.faces.backends import ControlAction, RisDevice, ServiceState, ServiceStatus
+from tests.prov_cucm_lab import CucmFaceLab
+
+
+@pytest.fixture(params=["11.5.1.21900-40", "14.0.1.11900-132"])
+def lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CucmFaceLab]:
+    lab = CucmFaceLab(tmp_path, version=request.param)
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+def _ccs(lab: CucmFaceLab) -> ControlCenterClient:
+    ep = lab.endpoint()
+    return ControlCenterClient(endpoint=ep, session=lab.session(ep), clock=lab.clock, sleep=lab.clock.sleep)
+
+
+def test_status_reads_make_no_write(lab: CucmFaceLab) -> None:
+    ccs = _ccs(lab)
+    assert {s.name: s.status for s in ccs.statuses()} == {name: "Started" for name in lab.backend.services}
+    assert ccs.status(TVS_SERVICE).started
+    with pytest.raises(RemoteFaultError, match="no service 'Cisco Nope'"):
+        ccs.status("Cisco Nope")
+    assert lab.writes() == []
+
+
+def test_restart_polls_until_started_and_reports_progress(lab: CucmFaceLab) -> None:
+    events: list[RestartProgress] = []
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    info = _ccs(lab).restart(TVS_SERVICE, progress=events.append)
+    assert info.started and info.start_time is not None and info.start_time >= before
+    assert [e.status for e in events][-1] == "Started" and events[0].node == "cucm-pub"
+    assert lab.writes() == [("control", (ControlAction.RESTART, TVS_SERVICE))]
+
+
+def test_restart_of_a_service_that_stays_down_times_out_with_verification_error(lab: CucmFaceLab) -> None:
+    lab.backend.failing_services = {TVS_SERVICE}
+    events: list[RestartProgress] = []
+    with pytest.raises(VerificationError) as caught:
+        _ccs(lab).restart(TVS_SERVICE, timeout=30, poll_interval=5, progress=events.append)
+    assert "Stopped" in str(caught.value) and "cucm-pub" in str(caught.value)
+    assert 6 <= len(events) <= 8 and sum(lab.clock.sleeps) == pytest.approx(30)  # bounded, fake time only
+
+
+def test_restart_does_not_accept_a_stale_started(lab: CucmFaceLab) -> None:
+    """A node that ignores the restart keeps reporting the old start time: not good enough (R8)."""
+    old = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    lab.backend.services[TVS_SERVICE] = ServiceState(TVS_SERVICE, ServiceStatus.STARTED, start_time=old)
+
+    def ignore(*, action: ControlAction, names: Sequence[str]) -> Sequence[ServiceState]:
+        return [lab.backend.services[n] for n in names]
+
+    lab.backend.control_services = ignore  # type: ignore[method-assign]
+    with pytest.raises(VerificationError):
+        _ccs(lab).restart(TVS_SERVICE, timeout=10, poll_interval=5)
+
+
+def _tvs(lab: CucmFaceLab) -> TvsProvider:
+    return TvsProvider({"cucm-pub": _ccs(lab)}, cluster="old", timeout=30, poll_interval=5)
+
+
+def test_tvs_provider_read_and_diff_make_no_write(lab: CucmFaceLab) -> None:
+    provider = _tvs(lab)
+    assert isinstance(provider, Provider)
+    lab.backend.services[TVS_SERVICE] = ServiceState(
+        TVS_SERVICE, ServiceStatus.STARTED, start_time=dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
+    )
+    address = Address.of("tvs", "old", "cucm-pub")
+    observed = provider.read([address])[address]
+    assert observed.value == {"status": "Started", "started_at": "2026-01-01T12:00:00+00:00"}
+    earlier = provider.diff(
+        Desired(
+            address=address, value=freeze({"status": "Started", "started_after": "2026-01-01T11:00:00Z"})
+        ),
+        observed,
+    )
+    later = provider.diff(
+        Desired(
+            address=address, value=freeze({"status": "Started", "started_after": "2026-01-01T13:00:00Z"})
+        ),
+        observed,
+    )
+    assert earlier.action is Action.NOOP
+    assert later.action is Action.RUN and later.rule == "R8" and "restart" in later.reason
+    assert lab.writes() == []
+
+
+def test_tvs_provider_apply_twice_is_once_and_verifies(lab: CucmFaceLab) -> None:
+    provider = _tvs(lab)
+    address = Address.of("tvs", "old", "cucm-pub")
+    trust_changed = dt.datetime.now(dt.UTC).isoformat()
+    desired = Desired(address=address, value=freeze({"status": "Started", "started_after": trust_changed}))
+    change = provider.diff(desired, provider.read([address])[address])
+    assert change.action is Action.RUN and not provider.verify(change).complies
+    first = provider.apply(change)
+    second = provider.apply(change)
+    assert first.changed and not second.changed
+    assert lab.writes() == [("control", (ControlAction.RESTART, TVS_SERVICE))]
+    assert provider.verify(change).complies
+    assert provider.diff(desired, provider.read([address])[address]).action is Action.NOOP
+
+
+def test_tvs_provider_unknown_node_is_permanent(lab: CucmFaceLab) -> None:
+    with pytest.raises(PermanentError, match="unknown node 'cucm-sub9'"):
+        _tvs(lab).read([Address.of("tvs", "old", "cucm-sub9")])
+
+
+def _ris(lab: CucmFaceLab, *, per_minute: int = 15, max_devices: int | None = None) -> RisClient:
+    ep = lab.endpoint()
+    pacer = RisPacer(per_minute=per_minute, burst=3, clock=lab.clock, sleep=lab.clock.sleep)
+    return RisClient(endpoint=ep, session=lab.session(ep), pacer=pacer, max_devices=max_devices)
+
+
+def test_ris_pages_up_to_the_version_cap(lab: CucmFaceLab) -> None:
+    lab.backend.devices = [
+        RisDevice(f"SEP{i:012X}", node="cucm-sub1", status="Registered") for i in range(2500)
+    ]
+    ris = _ris(lab)
+    assert ris.max_devices == (2000 if lab.version.startswith("14") else 1000)
+    found = ris.registrations(["SEP*"])
+    assert len(found) == 2500 and ris.queries == (2 if lab.version.startswith("14") else 3)
+
+
+def test_ris_dedupes_devices_seen_on_several_nodes(lab: CucmFaceLab) -> None:
+    lab.backend.devices = [
+        RisDevice(
+            "SEP000000000001", node="cucm-sub1", status="UnRegistered", ip_address="10.0.0.1", timestamp=100
+        ),
+        RisDevice(
+            "SEP000000000001", node="cucm-sub2", status="Registered", ip_address="10.0.0.2", timestamp=200
+        ),
+        RisDevice(
+            "SEP000000000002", node="cucm-sub2", status="UnRegistered", ip_address="10.0.0.3", timestamp=300
+        ),
+        RisDevice(
+            "SEP000000000002", node="cucm-sub1", status="Registered", ip_address="10.0.0.4", timestamp=250
+        ),
+    ]
+    ris = _ris(lab)
+    assert len(ris.raw_registrations(["SEP*"])) == 4
+    latest = {
+        r.name: (r.node, r.status, r.ip, int(r.timestamp.timestamp()))
+        for r in ris.registrations(["SEP*"])
+        if r.timestamp
+    }
+    assert latest == {
+        "SEP000000000001": ("cucm-sub2", "Registered", "10.0.0.2", 200),
+        "SEP000000000002": ("cucm-sub2", "UnRegistered", "10.0.0.3", 300),
+    }
+
+
+def test_ris_pacing_never_exceeds_the_allowance(lab: CucmFaceLab) -> None:
+    """45 one-device pages in a row: the face's own sliding-minute allowance (same fake clock) never
+    refuses one; a pacer configured above the allowance does get refused (the check has teeth)."""
+    lab.backend.devices = [
+        RisDevice(f"SEP{i:012X}", node="cucm-sub1", status="Registered") for i in range(45)
+    ]
+    ris = _ris(lab, max_devices=1)
+    assert len(ris.registrations(["SEP*"])) == 45 and ris.queries == 45
+    assert lab.clock.sleeps  # it had to wait
+    lab.clock.t += 120
+    greedy = _ris(lab, per_minute=40, max_devices=1)
+    with pytest.raises(TemporaryError, match="allowance"):
+        greedy.registrations(["SEP*"])
