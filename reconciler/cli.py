@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "reconciler.commands.validate",
     "reconciler.commands.explain",
     "reconciler.commands.inspect",
+    "reconciler.commands.plan",
 )
 
 

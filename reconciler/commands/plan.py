@@ -1,0 +1,205 @@
+"""``reconciler plan``, ``show``, ``graph`` and ``drift``.
+
+``plan FILE [-o PLAN] [--json] [--detailed-exitcode] [--target ADDR]... [--exclude ADDR]...`` reads the
+live estate (``reconciler.commands.wiring.open_estate``), builds a ``Plan`` and renders it; exit 0 = no
+changes, 1 = error, 2 = changes (with ``--detailed-exitcode``; without it, 0 for changes too).
+``show PLAN`` renders a saved plan. ``graph FILE [--format dot|mermaid]`` prints the declaration's graph
+without reading live state. ``drift FILE [--json|--junit FILE] [--detailed-exitcode]`` is refresh-only:
+exit 0 in sync, 2 drift (with ``--detailed-exitcode``), 1 error. Engine imports stay inside the bodies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+__all__ = ["register"]
+
+_STATE_DIR = typer.Option(Path(".reconciler"), "--state-dir", help="Directory of state.json.")
+
+
+def _color_json(ctx: typer.Context, local_json: bool) -> tuple[bool, bool]:
+    obj = ctx.find_root().obj
+    return bool(getattr(obj, "color", True)), local_json or bool(getattr(obj, "json", False))
+
+
+def _load(file: Path, color: bool, as_json: bool):  # type: ignore[no-untyped-def]
+    from reconciler.loader import load
+    from reconciler.render.diagnostics import FileReport, make_console, render_reports, reports_json
+
+    result = load(file)
+    report = FileReport(str(file), tuple(result.diagnostics))
+    if result.state is None or not report.valid:
+        if as_json:
+            sys.stdout.write(json.dumps(reports_json([report]), indent=2) + "\n")
+        else:
+            render_reports(make_console(color=color, stderr=True), [report])
+        raise typer.Exit(1)
+    return result.state
+
+
+def _fail(exc: Exception, color: bool) -> typer.Exit:
+    from rich.text import Text
+
+    from reconciler.render.diagnostics import make_console
+
+    hint = getattr(exc, "hint", None)
+    message = f"error: {exc}" + (f"\n  hint: {hint}" if hint else "")
+    make_console(color=color, stderr=True).print(Text(message, style="bold red"))
+    return typer.Exit(1)
+
+
+def plan(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Desired-state YAML file.", show_default=False),
+    *,
+    out: Path | None = typer.Option(None, "-o", "--out", help="Save the plan (JSON) for `apply PLAN`."),
+    json_output: bool = typer.Option(False, "--json", help="Print the plan document (docs/plan-format.md)."),
+    detailed: bool = typer.Option(
+        False, "--detailed-exitcode", help="Exit 0 no changes, 1 error, 2 changes."
+    ),
+    target: list[str] = typer.Option([], "--target", help="Only this address (prefix) and its dependencies."),
+    exclude: list[str] = typer.Option(
+        [], "--exclude", help="Leave out this address (prefix) and dependents."
+    ),
+    parallelism: int = typer.Option(4, "--parallelism", min=1, max=64, help="Concurrent reads."),
+    state_dir: Path = _STATE_DIR,
+) -> None:
+    """Read live state, diff, order and forecast the migration (never changes anything)."""
+    from reconciler.commands.wiring import open_estate
+    from reconciler.errors import ReconcilerError
+    from reconciler.planner import PlanOptions, build_plan
+    from reconciler.render.diagnostics import make_console
+    from reconciler.render.plan import render_plan
+    from reconciler.state import StateStore
+
+    color, as_json = _color_json(ctx, json_output)
+    desired = _load(file, color, as_json)
+    options = PlanOptions(targets=tuple(target), excludes=tuple(exclude), parallelism=parallelism)
+    try:
+        state = StateStore(state_dir).read()
+        with open_estate(desired, parallelism=parallelism) as estate:
+            result = build_plan(
+                desired=desired,
+                desired_path=str(file),
+                desired_sha256=hashlib.sha256(file.read_bytes()).hexdigest(),
+                estate=estate,
+                state=state,
+                options=options,
+            )
+    except ReconcilerError as exc:
+        raise _fail(exc, color) from exc
+    if out is not None:
+        out.write_text(result.to_json())
+    if as_json:
+        sys.stdout.write(result.to_json())
+    else:
+        render_plan(make_console(color=color), result)
+        if out is not None:
+            make_console(color=color).print(f"\nSaved the plan to {out}; run `reconciler apply {out}`.")
+    if result.errored:
+        raise typer.Exit(1)
+    raise typer.Exit(2 if detailed and result.has_changes else 0)
+
+
+def show(
+    ctx: typer.Context,
+    plan_file: Path = typer.Argument(..., help="A plan saved with `plan -o`.", show_default=False),
+    json_output: bool = typer.Option(False, "--json", help="Print the plan document."),
+) -> None:
+    """Render a saved plan."""
+    from reconciler.errors import ReconcilerError
+    from reconciler.model import Plan
+    from reconciler.render.diagnostics import make_console
+    from reconciler.render.plan import render_plan
+
+    color, as_json = _color_json(ctx, json_output)
+    try:
+        saved = Plan.from_json(plan_file.read_bytes())
+    except (OSError, ReconcilerError) as exc:
+        raise _fail(exc, color) from exc
+    if as_json:
+        sys.stdout.write(saved.to_json())
+    else:
+        render_plan(make_console(color=color), saved)
+
+
+def graph(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Desired-state YAML file.", show_default=False),
+    fmt: str = typer.Option("dot", "--format", help="dot or mermaid."),
+) -> None:
+    """Print the migration's dependency graph (edges labelled with rule ids)."""
+    from reconciler.declared import declared_graph
+    from reconciler.errors import ReconcilerError
+
+    color, _ = _color_json(ctx, False)
+    if fmt not in ("dot", "mermaid"):
+        raise _fail(ValueError(f"unknown format {fmt!r}: use dot or mermaid"), color)
+    desired = _load(file, color, False)
+    try:
+        g = declared_graph(desired)
+        sys.stdout.write(g.to_dot() if fmt == "dot" else g.to_mermaid())
+    except ReconcilerError as exc:
+        raise _fail(exc, color) from exc
+
+
+_CHECKS = (
+    "trust present (R4-R6)",
+    "replication (R7)",
+    "TVS fresh (R8)",
+    "parameters (R2)",
+    "option 150 (R12)",
+    "identities unchanged (R14)",
+    "certificate expiry",
+)
+
+
+def drift(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Desired-state YAML file.", show_default=False),
+    *,
+    json_output: bool = typer.Option(False, "--json", help="Print the drift report as JSON."),
+    junit: Path | None = typer.Option(None, "--junit", help="Also write a JUnit XML report to FILE."),
+    detailed: bool = typer.Option(False, "--detailed-exitcode", help="Exit 0 in sync, 1 error, 2 drift."),
+    state_dir: Path = _STATE_DIR,
+) -> None:
+    """Refresh-only: report what drifted from the declaration and the last apply."""
+    from rich.text import Text
+
+    from reconciler.commands.wiring import open_estate
+    from reconciler.drift import detect
+    from reconciler.errors import ReconcilerError
+    from reconciler.render.diagnostics import make_console, render_diagnostics
+    from reconciler.render.junit import junit_xml
+    from reconciler.state import StateStore
+
+    color, as_json = _color_json(ctx, json_output)
+    desired = _load(file, color, as_json)
+    try:
+        state = StateStore(state_dir).read()
+        with open_estate(desired) as estate:
+            report = detect(desired=desired, estate=estate, state=state)
+    except ReconcilerError as exc:
+        raise _fail(exc, color) from exc
+    if junit is not None:
+        junit.write_text(junit_xml(report.findings, checks=_CHECKS))
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    else:
+        console = make_console(color=color)
+        render_diagnostics(console, report.findings)
+        line = f"Drift: {len(report.findings)} finding(s)." if report.drifted else "No drift."
+        console.print(Text(line, style="bold"))
+    raise typer.Exit(2 if detailed and report.drifted else 0)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan")(plan)
+    app.command("show")(show)
+    app.command("graph")(graph)
+    app.command("drift")(drift)

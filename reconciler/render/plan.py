@@ -1,0 +1,111 @@
+"""Rendering a ``Plan`` for people (rich, in Terraform's spirit) and the summary line.
+
+Called by ``reconciler plan`` and ``reconciler show``; ``plan --json`` prints ``Plan.to_json()`` instead
+(the stable document of docs/plan-format.md). Sections, in order: what changed outside reconciler
+(drift against the state's essence), the steps in execution order with ``+ ~ -`` symbols (``run`` for
+actions), reasons and rule ids, the forecast table per wave, diagnostics, then
+``Plan: N to add, M to change, K to destroy, R to run, W waves, P phones to move, S stranded.``
+Text is built with ``rich.text.Text`` so user strings are never taken for markup.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from reconciler.model import Action, Plan
+from reconciler.render.diagnostics import render_diagnostics
+
+__all__ = ["render_plan", "summary_line"]
+
+_STYLE = {
+    Action.CREATE: "green",
+    Action.UPDATE: "yellow",
+    Action.DELETE: "red",
+    Action.REPLACE: "magenta",
+    Action.RUN: "cyan",
+    Action.NOOP: "dim",
+}
+_VERB = {
+    Action.CREATE: "will be added",
+    Action.UPDATE: "will be changed",
+    Action.DELETE: "will be removed",
+    Action.REPLACE: "will be replaced",
+    Action.RUN: "will run",
+    Action.NOOP: "is in sync",
+}
+
+
+def summary_line(plan: Plan) -> str:
+    s = plan.summary
+    if plan.errored:
+        return f"Plan failed: {sum(1 for d in plan.diagnostics if d.severity.value == 'error')} error(s)."
+    if not plan.has_changes:
+        return "No changes. The estate matches the desired state."
+    return (
+        f"Plan: {s.add} to add, {s.change} to change, {s.destroy} to destroy, {s.run} to run, "
+        f"{s.waves} waves, {s.phones_to_move} phones to move, {s.stranded} stranded."
+    )
+
+
+def render_plan(console: Console, plan: Plan) -> None:
+    """The whole human rendering."""
+    if plan.drift:
+        console.print(Text("Objects have changed outside reconciler", style="bold underline"))
+        for change in plan.drift:
+            console.print(Text(f"  {change.action.symbol} {change.address}: {change.reason}", style="yellow"))
+        console.print(Text(""))
+    if plan.steps:
+        console.print(Text("reconciler will perform these steps, in this order:", style="bold"))
+        for index, step in enumerate(plan.steps, start=1):
+            change = step.change
+            line = Text(f"{index:>3}. ")
+            line.append(f"{change.action.symbol:>3} ", style=_STYLE[change.action])
+            line.append(str(change.address), style="bold")
+            line.append(f" {_VERB[change.action]}")
+            if change.rule:
+                line.append(f" [{change.rule}]", style=_STYLE[change.action])
+            console.print(line)
+            detail = Text(f"        {change.reason}", style="dim")
+            if change.before is not None and change.action is Action.UPDATE:
+                detail.append(f"\n        {_short(change.before)} -> {_short(change.after)}")
+            console.print(detail)
+    if not plan.complete:
+        console.print(
+            Text(
+                f"\nNote: the plan is restricted (--target {list(plan.targets)} "
+                f"--exclude {list(plan.excludes)}); other changes may be pending.",
+                style="yellow",
+            )
+        )
+    if plan.forecast:
+        table = Table(title="Forecast per wave (trust model on the planned end state)", title_justify="left")
+        for column in ("wave", "phones", "on target", "move", "stranded", "why"):
+            table.add_column(column, justify="right" if column not in ("wave", "why") else "left")
+        for f in plan.forecast:
+            why = "; ".join(
+                f"{g.phones} {g.rule or '?'}: {g.reason} (e.g. {', '.join(g.examples)})" for g in f.stranded
+            )
+            notes = "; ".join(f.notes)
+            table.add_row(
+                f.wave,
+                str(f.phones),
+                str(f.already),
+                str(f.move),
+                Text(str(f.stranded_count), style="bold red" if f.stranded_count else ""),
+                Text(why + (f" NOTE: {notes}" if notes else "")),
+            )
+        console.print(table)
+    if plan.rollback_possible is not None:
+        console.print(Text(f"Rollback possible (R11): {'yes' if plan.rollback_possible else 'no'}"))
+    if plan.diagnostics:
+        console.print(Text(""))
+        render_diagnostics(console, plan.diagnostics)
+    style = "bold red" if plan.errored else "bold"
+    console.print(Text("\n" + summary_line(plan), style=style))
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,105 @@
+"""Saved plans: the Plan JSON round-trips, and ``check_fresh`` detects every kind of staleness (R14)."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.errors import PlanError, StalePlanError
+from reconciler.fingerprint import check_fresh
+from reconciler.model import Plan
+from reconciler.planner import build_plan
+from reconciler.state import StateSnapshot
+from tests.cucm_material import identity
+from tests.unit.fake_estate import ROLLBACK, FakeEstate, World, desired, make_world
+
+
+def saved(world: World) -> Plan:
+    plan = build_plan(
+        desired=desired(),
+        desired_path="t.yaml",
+        desired_sha256="ab" * 32,
+        estate=FakeEstate(world),
+        state=StateSnapshot(lineage="L1", serial=3),
+    )
+    return Plan.from_json(plan.to_json())
+
+
+def test_plan_json_round_trips() -> None:
+    plan = build_plan(
+        desired=desired(),
+        desired_path="t.yaml",
+        desired_sha256="ab" * 32,
+        estate=FakeEstate(make_world()),
+        state=StateSnapshot(lineage="L1", serial=3),
+    )
+    again = Plan.from_json(plan.to_json())
+    assert again == plan
+    assert again.to_dict() == plan.to_dict()
+    doc = plan.to_dict()
+    assert doc["applyable"] is True and doc["summary"]["add"] == 6 and doc["prior_state"]["serial"] == 3
+    assert any(k.startswith("identity/new/cucm-new-sub1/") for k in doc["fingerprint"])
+
+
+def test_plan_from_json_refuses_other_versions_and_garbage() -> None:
+    with pytest.raises(PlanError):
+        Plan.from_json('{"format_version": 99}')
+    with pytest.raises(PlanError):
+        Plan.from_json("not json")
+    with pytest.raises(PlanError):
+        Plan.from_json('{"format_version": 1, "plan_id": "x"}')
+
+
+def test_fresh_plan_passes() -> None:
+    world = make_world()
+    plan = saved(world)
+    assert check_fresh(plan, FakeEstate(world), state_lineage="L1", state_serial=3) == []
+
+
+def _regenerate_tftp_identity(world: World) -> None:
+    """R14: CallManager certificate of cucm-new-sub1 regenerated (a new certificate, new serial)."""
+    fresh = identity("CallManager", "cucm-new-sub1-regen", "new")
+    world.target.cm = lambda node, _orig=world.target.cm: fresh if node == "cucm-new-sub1" else _orig(node)  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (
+            _regenerate_tftp_identity,
+            "CallManager identity certificate of cucm-new-sub1 (new) was regenerated",
+        ),
+        (
+            lambda w: w.source.upload(identity("CallManager", "stranger", "x"), "Phone-SAST-trust"),
+            "trust store Phone-SAST-trust on cucm-old-pub (old) changed",
+        ),
+        (
+            lambda w: w.option150.__setitem__(("router", "scope-a"), ("127.0.99.1",)),
+            "option 150 of scope scope-a on router changed",
+        ),
+        (lambda w: w.params["old"].__setitem__(ROLLBACK, "True"), f"'{ROLLBACK}' of old changed"),
+        (lambda w: w.source.restart_tvs(only=["cucm-old-sub2"]), "TVS on cucm-old-sub2 (old) restarted"),
+    ],
+)
+def test_stale_plan_is_detected_for_each_kind_of_change(change, needle: str) -> None:  # type: ignore[no-untyped-def]
+    world = make_world()
+    plan = saved(world)
+    change(world)
+    with pytest.raises(StalePlanError) as info:
+        check_fresh(plan, FakeEstate(world), state_lineage="L1", state_serial=3)
+    assert any(needle in c for c in info.value.changes), info.value.changes
+
+
+def test_state_moved_or_other_lineage_is_stale() -> None:
+    world = make_world()
+    plan = saved(world)
+    with pytest.raises(StalePlanError, match="serial 3 at plan time, 4 now"):
+        check_fresh(plan, FakeEstate(world), state_lineage="L1", state_serial=4)
+    with pytest.raises(StalePlanError, match="another lineage"):
+        check_fresh(plan, FakeEstate(world), state_lineage="L2", state_serial=3)
+
+
+def test_kinds_limits_the_check_to_identities() -> None:
+    world = make_world()
+    plan = saved(world)
+    world.option150[("router", "scope-a")] = ("127.0.99.1",)
+    assert check_fresh(plan, FakeEstate(world), kinds=("identity", "itlrecovery")) == []
