@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "reconciler.commands.explain",
     "reconciler.commands.inspect",
     "reconciler.commands.plan",
+    "reconciler.commands.apply",
 )
 
 

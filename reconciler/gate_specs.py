@@ -1,0 +1,75 @@
+"""Building gate handlers from a plan and a ``LiveEstate``: wave phones, target nodes, forecast reasons.
+
+Called by ``reconciler apply`` (``reconciler.commands.apply``) to make the ``GateHandler`` it puts in
+the executor's registry under the ``ris`` provider kind. The plan's ``gate.<wave>`` change carries
+``min_registered_share`` and ``deadline_seconds`` (planner); the phones of the wave come from the
+estate (``phones(scopes)``), the target's call-processing nodes from its ``ClusterFacts`` (nodes that
+run Cisco CallManager, R13), and per-phone forecast reasons from the plan's stranded examples.
+``EstateRegistrations`` adapts ``LiveEstate.registrations`` to the gate's ``RegistrationReader``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from reconciler.errors import PlanError
+from reconciler.gates import GateSpec, Registration
+from reconciler.live import LiveEstate
+from reconciler.model import FrozenMap, Plan
+from schemas.cluster import Service
+
+__all__ = ["EstateRegistrations", "gate_specs_from_plan", "target_call_nodes"]
+
+
+class EstateRegistrations:
+    """A ``RegistrationReader`` over the estate's RisPort70 view of one cluster (the target)."""
+
+    def __init__(self, estate: LiveEstate, *, cluster: str) -> None:
+        self._estate = estate
+        self._cluster = cluster
+
+    def registrations(self, devices: Sequence[str]) -> Mapping[str, Registration]:
+        found = self._estate.registrations(self._cluster, list(devices))
+        return {
+            name: Registration(device=name, status=reg.status, node=reg.node) for name, reg in found.items()
+        }
+
+
+def target_call_nodes(estate: LiveEstate, *, cluster: str) -> frozenset[str]:
+    """Nodes of ``cluster`` that run Cisco CallManager: where a moved phone registers (R13)."""
+    facts = estate.clusters([cluster]).get(cluster)
+    if facts is None:
+        raise PlanError(f"cluster {cluster} could not be read for the wave gates", hint="check its endpoints")
+    return frozenset(n.name for n in facts.nodes if n.runs(Service.CALLMANAGER))
+
+
+def gate_specs_from_plan(
+    plan: Plan,
+    *,
+    phones: Mapping[str, Sequence[str]],
+    target_nodes: frozenset[str],
+) -> dict[str, GateSpec]:
+    """A ``GateSpec`` per ``gate.<wave>`` step; ``phones`` maps a wave to its device names."""
+    forecast: dict[str, dict[str, str]] = {}
+    for predicted in plan.forecast:
+        for group in predicted.stranded:
+            why = f"{group.reason} ({group.rule})" if group.rule else group.reason
+            for device in group.examples:
+                forecast.setdefault(predicted.wave, {})[device] = why
+    specs: dict[str, GateSpec] = {}
+    for step in plan.steps:
+        if step.address.kind != "gate":
+            continue
+        wave = step.address.name
+        after = step.change.after
+        if not isinstance(after, FrozenMap):
+            raise PlanError(f"{step.address}: the plan gives no share/deadline", hint="re-run plan")
+        specs[wave] = GateSpec(
+            wave=wave,
+            phones=tuple(phones.get(wave, ())),
+            min_share=float(after.get("min_registered_share", 1.0)),
+            deadline=float(after.get("deadline_seconds", 0)),
+            target_nodes=target_nodes,
+            forecast=forecast.get(wave, {}),
+        )
+    return specs

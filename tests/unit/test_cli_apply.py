@@ -1,0 +1,250 @@
+"""``reconciler apply`` end to end over in-process fakes (the wiring seam is replaced, nothing else).
+
+Covers: a saved PLAN applied with --auto-approve, refusing to prompt without a TTY, the lock held by
+another process (message names the holder), a stale plan (state serial; a live fact, R14), a desired
+file changed since the plan, --json events, Ctrl-C → exit 130 then --resume, --resume with nothing to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from reconciler.cli import app
+from reconciler.commands import apply as apply_cmd
+from reconciler.cucm.facts import ClusterFacts, NodeFacts
+from reconciler.live import PhoneFacts, Registration
+from reconciler.model import Change, Plan
+from reconciler.provider import ApplyResult
+from reconciler.retry import FakeClock
+from reconciler.state import StateStore
+from schemas.version import CucmVersion
+from tests.unit.executor_fakes import PHONES, WAVES, FakeSystem, FakeTvs, migration_plan, registry
+
+DESIRED = """\
+version: 1
+clusters:
+  - name: old
+    role: source
+    version: "11.5.1.21900-40"
+    credentials:
+      axl: {username: axladmin, password: "env:OLD_AXL"}
+      os: {username: admin, password: "env:OLD_OS"}
+    nodes:
+      - {name: pub, host: 127.0.10.1, publisher: true, services: [callmanager, tftp, tvs]}
+      - {name: sub1, host: 127.0.10.2, services: [callmanager, tvs]}
+      - {name: sub2, host: 127.0.10.3, services: [callmanager, tvs]}
+  - name: new
+    role: target
+    version: "14.0.1.11900-132"
+    credentials:
+      axl: {username: axladmin, password: "env:NEW_AXL"}
+      os: {username: admin, password: "env:NEW_OS"}
+    nodes:
+      - {name: new-sub1, host: 127.0.20.1, publisher: true, services: [callmanager, tftp, tvs]}
+trust:
+  - cluster: old
+    store: Phone-SAST-trust
+    certificates:
+      - identity: callmanager
+        cluster: new
+        nodes: {role: tftp}
+dhcp:
+  servers:
+    - {name: lab-ios, kind: ios, host: 127.0.30.254, credentials: {username: netops, password: "env:IOS"}}
+  scopes:
+    - {name: a, server: lab-ios, subnet: 192.0.2.0/26, pool: A, option150: {tftp_nodes_of: new}}
+    - {name: b, server: lab-ios, subnet: 192.0.2.64/26, pool: B, option150: {tftp_nodes_of: new}}
+    - {name: c, server: lab-ios, subnet: 192.0.2.128/26, pool: C, option150: {tftp_nodes_of: new}}
+migration:
+  source: old
+  target: new
+  waves:
+    - {name: wave1, scopes: [a], gate: {min_registered_share: 1.0, deadline: 2m}}
+    - {name: wave2, scopes: [b, c], gate: {min_registered_share: 1.0, deadline: 2m}}
+"""
+
+
+class FakeEstate:
+    """The read-only estate the command's gate handler and stale check use."""
+
+    def __init__(self, system: FakeSystem) -> None:
+        self.system = system
+        self.params: dict[str, str | None] = {"X": "1"}
+
+    def clusters(self, names: Sequence[str]) -> Mapping[str, ClusterFacts]:
+        nodes = (NodeFacts(name="new-sub1", services=frozenset({"callmanager"})),)
+        return {"new": ClusterFacts(name="new", version=CucmVersion.parse("14.0.1.11900-132"), nodes=nodes)}
+
+    def phones(self, scopes: Sequence[str]) -> Mapping[str, tuple[PhoneFacts, ...]]:
+        return {
+            s: tuple(PhoneFacts(name=p, scope=s, cluster="old", cm_group="g1") for p in PHONES[s])
+            for s in scopes
+        }
+
+    def parameters(self, cluster: str, names: Sequence[str]) -> Mapping[str, str | None]:
+        return {n: self.params.get(n) for n in names}
+
+    def registrations(self, cluster: str, names: Sequence[str]) -> Mapping[str, Registration]:
+        phones = self.system.data["phones"]
+        return {
+            n: Registration(name=n, cluster=cluster, node=phones[n]["node"], status=phones[n]["status"])
+            for n in names
+        }
+
+
+class QuickTvs(FakeTvs):
+    polls = 1  # Started at the first verify: the CLI runs on the real clock
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.chdir(tmp_path)
+    desired = tmp_path / "desired.yaml"
+    desired.write_text(DESIRED)
+    system = FakeSystem()
+    estate = FakeEstate(system)
+    reg = registry(system, clock=FakeClock())
+    reg["cucm_serviceability"] = QuickTvs(system)
+    del reg["ris"]  # the command builds the gate handler itself, from the plan and the estate
+    closed: list[bool] = []
+
+    def fake_wiring(desired_state: Any, *, base_dir: Path, parallelism: int = 4) -> apply_cmd.Wiring:
+        return apply_cmd.Wiring(estate=estate, registry=reg, close=lambda: closed.append(True))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(apply_cmd, "open_wiring", fake_wiring)
+    plan = replace(
+        migration_plan(),
+        desired_path=str(desired),
+        desired_sha256=hashlib.sha256(desired.read_bytes()).hexdigest(),
+    )
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(plan.to_json())
+    return {
+        "system": system,
+        "estate": estate,
+        "plan": plan,
+        "plan_file": plan_file,
+        "reg": reg,
+        "closed": closed,
+        "dir": tmp_path,
+    }
+
+
+def _run(*args: str) -> Any:
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+def test_apply_saved_plan_moves_every_phone(world: dict[str, Any]) -> None:
+    result = _run("--no-color", "apply", str(world["plan_file"]), "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert "Apply complete!" in result.output
+    assert all(p["node"] == "new-sub1" for p in world["system"].data["phones"].values())
+    snap = StateStore(world["dir"] / ".reconciler").read()
+    assert snap.serial == len(world["plan"].steps)  # one atomic write per verified step
+    assert {c.address for c in snap.owned} == {
+        "trust.old.CallManager-trust.new-pub",
+        "trust.old.Phone-SAST-trust.new-pub",
+    }
+    assert snap.essence_of("option150.lab-ios.a") == {"tftp": ["127.0.0.21", "127.0.0.22"]}
+    assert world["closed"] == [True]
+
+
+def test_refuses_to_prompt_without_a_terminal(world: dict[str, Any]) -> None:
+    result = _run("apply", str(world["plan_file"]))
+    assert result.exit_code == 1
+    assert "use --auto-approve" in result.output
+    assert world["system"].calls == []
+
+
+def test_lock_held_names_the_holder(world: dict[str, Any]) -> None:
+    store = StateStore(world["dir"] / ".reconciler")
+    with store.lock(timeout=1, command="reconciler apply other.yaml"):
+        result = _run("apply", str(world["plan_file"]), "--auto-approve", "--lock-timeout", "1s")
+    assert result.exit_code == 1
+    assert "held by" in result.output and "reconciler apply other.yaml" in result.output
+    assert f"pid {os.getpid()}" in result.output
+    assert world["system"].calls == []
+
+
+def test_stale_plan_refused_when_the_state_moved(world: dict[str, Any]) -> None:
+    store = StateStore(world["dir"] / ".reconciler")
+    with store.lock(timeout=1, command="x"):
+        store.write(store.read().with_essence("param.old.X", {"value": "1"}))
+    result = _run("apply", str(world["plan_file"]), "--auto-approve")
+    assert result.exit_code == 1
+    assert "saved plan is stale" in result.output and "serial 0" in result.output
+    assert world["system"].calls == []
+
+
+def test_stale_plan_refused_when_a_live_fact_moved(world: dict[str, Any]) -> None:
+    """R14: check_fresh re-reads the facts of the plan's fingerprint before anything runs."""
+    plan: Plan = world["plan"]
+    from reconciler.fingerprint import _digest  # the planner's digest of a fact
+
+    stale = replace(plan, fingerprint={"param/old/X": _digest("0")})
+    world["plan_file"].write_text(stale.to_json())
+    result = _run("apply", str(world["plan_file"]), "--auto-approve")
+    assert result.exit_code == 1, result.output
+    assert "stale" in result.output
+    assert world["system"].calls == []
+
+
+def test_desired_file_changed_since_the_plan(world: dict[str, Any]) -> None:
+    (world["dir"] / "desired.yaml").write_text(DESIRED + "\n# edited\n")
+    result = _run("apply", str(world["plan_file"]), "--auto-approve")
+    assert result.exit_code == 1
+    assert "changed since the plan was made" in result.output
+
+
+def test_json_events(world: dict[str, Any]) -> None:
+    result = CliRunner().invoke(
+        app, ["--json", "apply", str(world["plan_file"]), "--auto-approve"], catch_exceptions=False
+    )
+    assert result.exit_code == 0
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "plan_started" and kinds[-1] == "apply_finished"
+    assert kinds.count("step_finished") == len(world["plan"].steps)
+    assert "wave_gate_progress" in kinds
+    assert events[-1]["status"] == "succeeded" and events[-1]["stranded"] == []
+
+
+def test_ctrl_c_finishes_the_step_exits_130_and_resume_completes(world: dict[str, Any]) -> None:
+    trust = world["reg"]["cucm_certs"]
+    original = trust.apply
+
+    def interrupting(change: Change) -> ApplyResult:
+        result = original(change)
+        os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C while this step runs
+        return result
+
+    trust.apply = interrupting
+    result = _run("--no-color", "apply", str(world["plan_file"]), "--auto-approve", "--parallelism", "1")
+    assert result.exit_code == 130, result.output
+    assert "resume with `reconciler apply --resume`" in result.output
+    journal = sorted((world["dir"] / ".reconciler" / "journal").glob("*.jsonl"))
+    assert len(journal) == 1
+    trust.apply = original
+    result = _run("--no-color", "apply", "--resume")
+    assert result.exit_code == 0, result.output
+    assert all(p["node"] == "new-sub1" for p in world["system"].data["phones"].values())
+
+
+def test_resume_with_nothing_to_resume(world: dict[str, Any]) -> None:
+    result = _run("apply", "--resume")
+    assert result.exit_code == 1
+    assert "no interrupted apply" in result.output
+
+
+def test_waves_in_fakes_match_the_desired_file() -> None:
+    assert list(WAVES) == ["wave1", "wave2"]
