@@ -12,8 +12,14 @@ agent) calls ``make_session``; nothing else in ``providers/`` builds a ``request
 - ``trust_env = False``: ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, proxies and ``.netrc`` cannot change
   what is trusted (test-infrastructure.md §5: the env otherwise overrides ``session.verify``).
 - Every request gets a timeout (``(connect, read)``) unless the caller passes one.
-- Foreign errors become ``reconciler.errors``: connection refused/reset → ``UnreachableError``; timeout →
-  ``TemporaryError``; TLS failure → ``TlsVerificationError`` (hint names ``ca_bundle``/``pin_sha256``);
+- Foreign errors become ``reconciler.errors`` in one place, ``translate_request_error`` (also used by
+  ``providers._soap.soap_errors`` for sessions it did not make). It reads the exception chain, not the
+  wrapper type: a certificate verification failure (``ssl.SSLCertVerificationError`` — CA or hostname
+  mismatch — or urllib3's fingerprint mismatch) → ``TlsVerificationError`` (hint names
+  ``ca_bundle``/``pin_sha256``); a connection refused, reset or closed — also during the TLS handshake
+  (``ConnectionResetError``, ``SSLEOFError``, ``SSLZeroReturnError``), as a node that drops new
+  connections does — → ``UnreachableError``; a timeout (also in the handshake) → ``TemporaryError``;
+  any other handshake failure (no common protocol, not TLS on that port) → ``PermanentError``.
   HTTP 401 → ``AuthenticationError``; HTTP 503 → ``TemporaryError`` (``delay`` from ``Retry-After``).
   Other statuses are returned (a SOAP fault arrives as HTTP 500 and is zeep's to read); callers may use
   ``check_status`` for REST APIs.
@@ -24,11 +30,13 @@ agent) calls ``make_session``; nothing else in ``providers/`` builds a ``request
 from __future__ import annotations
 
 import email.utils
+import enum
 import logging
 import re
+import ssl
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +48,8 @@ from urllib3.exceptions import InsecureRequestWarning
 from reconciler.errors import (
     AuthenticationError,
     ConfigError,
+    PermanentError,
+    ProviderError,
     RemoteFaultError,
     TemporaryError,
     TlsVerificationError,
@@ -52,10 +62,13 @@ __all__ = [
     "PinnedAdapter",
     "RedactedBasicAuth",
     "SafeSession",
+    "TransportFailure",
     "check_status",
+    "classify_transport_failure",
     "make_session",
     "normalise_fingerprint",
     "redact_headers",
+    "translate_request_error",
 ]
 
 log = logging.getLogger(__name__)
@@ -133,14 +146,8 @@ class SafeSession(requests.Session):
         started = time.monotonic()
         try:
             response = super().request(method, url, *args, **kwargs)
-        except requests.exceptions.SSLError as exc:
-            raise TlsVerificationError(
-                f"TLS verification of {where} failed: {_short(exc)}", endpoint=where, hint=self.tls_hint
-            ) from exc
-        except requests.exceptions.Timeout as exc:
-            raise TemporaryError(f"{where} did not answer in time ({_short(exc)})", endpoint=where) from exc
-        except requests.exceptions.ConnectionError as exc:
-            raise UnreachableError(f"cannot connect to {where}: {_short(exc)}", endpoint=where) from exc
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise translate_request_error(exc, endpoint=where, tls_hint=self.tls_hint) from exc
         log.debug(
             "%s %s -> %s in %.1f ms; request headers %s",
             response.request.method,
@@ -158,6 +165,98 @@ class SafeSession(requests.Session):
         if response.status_code == 503:
             raise TemporaryError(f"{where} is busy (HTTP 503)", endpoint=where, delay=_retry_after(response))
         return response
+
+
+class TransportFailure(enum.Enum):
+    """What really went wrong under a requests/urllib3 connection error (``classify_transport_failure``)."""
+
+    VERIFICATION = "verification"  # the peer's certificate failed the CA/hostname/pin check
+    TIMEOUT = "timeout"  # no answer in time (connect, handshake or read)
+    CUT = "cut"  # refused, reset or closed by the peer (also in the middle of the TLS handshake)
+    HANDSHAKE = "handshake"  # any other TLS handshake failure (no common protocol, not TLS at all)
+
+
+_CUT_TYPES: tuple[type[BaseException], ...] = (
+    ConnectionError,  # the builtin: refused, reset, aborted, broken pipe
+    ssl.SSLEOFError,
+    ssl.SSLZeroReturnError,
+)
+_FINGERPRINT_MISMATCH = "fingerprints did not match"  # urllib3's assert_fingerprint (it has no own type)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception it wraps: ``__cause__``/``__context__``, urllib3's ``.reason`` and
+    exceptions passed as arguments (requests and urllib3 use all three). Bounded, each one once."""
+    queue: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while queue and len(seen) < 32:
+        current = queue.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        links = (current.__cause__, current.__context__, getattr(current, "reason", None), *current.args)
+        queue.extend(link for link in links if isinstance(link, BaseException))
+
+
+def classify_transport_failure(exc: BaseException) -> TransportFailure:
+    """Classify a connection-level failure by its exception chain, most specific first.
+
+    A verification failure anywhere in the chain wins (it is never retried); then a timeout; then a
+    peer that refused, reset or closed the connection — even when requests reports that as an
+    ``SSLError`` because it happened during the handshake. An ``SSLError`` matching none of these is a
+    ``HANDSHAKE`` failure; any other error is a ``CUT``.
+    """
+    chain = list(_chain(exc))
+    if any(
+        isinstance(e, ssl.SSLCertVerificationError) or _FINGERPRINT_MISMATCH in str(e).lower() for e in chain
+    ):
+        return TransportFailure.VERIFICATION
+    if any(isinstance(e, TimeoutError | requests.exceptions.Timeout) for e in chain):
+        return TransportFailure.TIMEOUT
+    if any(isinstance(e, _CUT_TYPES) for e in chain):
+        return TransportFailure.CUT
+    if any(isinstance(e, ssl.SSLError | requests.exceptions.SSLError) for e in chain):
+        return TransportFailure.HANDSHAKE
+    return TransportFailure.CUT
+
+
+def translate_request_error(
+    exc: BaseException, *, endpoint: str, tls_hint: str | None = None
+) -> ProviderError:
+    """The ``reconciler.errors`` exception for a requests/urllib3 connection error on ``endpoint``.
+
+    The caller raises it ``from exc``. ``tls_hint`` is the fix shown for a verification failure
+    (``make_session`` words it for ``ca_bundle`` or ``pin_sha256``).
+    """
+    reason = _short(exc)
+    kind = classify_transport_failure(exc)
+    if kind is TransportFailure.VERIFICATION:
+        return TlsVerificationError(
+            f"TLS verification of {endpoint} failed: {reason}",
+            endpoint=endpoint,
+            hint=tls_hint or f"check ca_bundle or pin_sha256 for {endpoint}",
+        )
+    if kind is TransportFailure.TIMEOUT:
+        return TemporaryError(f"{endpoint} did not answer in time ({reason})", endpoint=endpoint)
+    if kind is TransportFailure.HANDSHAKE:
+        return PermanentError(
+            f"TLS handshake with {endpoint} failed: {reason}",
+            endpoint=endpoint,
+            hint=f"check that this port of {endpoint} serves HTTPS (TLS 1.2 or later)",
+        )
+    in_handshake = any(isinstance(e, ssl.SSLError | requests.exceptions.SSLError) for e in _chain(exc))
+    cause = next((e for e in _chain(exc) if isinstance(e, _CUT_TYPES)), None)
+    how = (
+        "it closed the connection during the TLS handshake"
+        if in_handshake
+        else f"cannot connect ({cause or reason})"
+    )
+    return UnreachableError(
+        f"{endpoint} is unreachable: {how}",
+        endpoint=endpoint,
+        hint=f"check that {endpoint} is up, reachable from here and serving on this port",
+    )
 
 
 def _short(exc: BaseException) -> str:

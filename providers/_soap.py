@@ -17,16 +17,15 @@ RisPort70) and, through them, by ``providers.dhcp_cucm``. What it holds:
 - ``soap_errors``: a context manager around each call that maps zeep/requests failures to
   ``reconciler.errors`` (style rule 8): HTTP 401 → ``AuthenticationError``; 503 → ``TemporaryError``;
   AXL fault → ``RemoteFaultError(code=axlcode)`` with the fault text; the RisPort70 allowance fault →
-  ``TemporaryError`` with a delay; connection errors (including a TLS handshake cut off by the peer) →
-  ``UnreachableError``; certificate/pin mismatch → ``TlsVerificationError`` naming the node and the
-  ``ca_bundle``/``pin_sha256`` fix.
+  ``TemporaryError`` with a delay. Connection-level failures (refused, reset, a TLS handshake cut off
+  by the peer, timeouts, certificate/pin mismatch) are classified once, by ``providers._http``
+  (``SafeSession`` / ``translate_request_error``); this module passes them through unchanged.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ import zeep.plugins
 from pydantic import SecretStr
 from zeep.transports import Transport
 
-from providers._http import DEFAULT_TIMEOUT, SafeSession, make_session
+from providers._http import DEFAULT_TIMEOUT, SafeSession, make_session, translate_request_error
 from reconciler.errors import (
     AuthenticationError,
     ConfigError,
@@ -48,8 +47,6 @@ from reconciler.errors import (
     ProviderError,
     RemoteFaultError,
     TemporaryError,
-    TlsVerificationError,
-    UnreachableError,
 )
 from reconciler.secrets import resolve
 
@@ -263,27 +260,6 @@ def fault_code(fault: zeep.exceptions.Fault) -> str | None:
     return None
 
 
-def _handshake_cut(exc: BaseException) -> bool:
-    """True when a TLS error is really the peer closing the connection (not a verification failure)."""
-    seen: BaseException | None = exc
-    for _ in range(8):
-        if seen is None:
-            break
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return False
-        if isinstance(
-            seen, ssl.SSLEOFError | ConnectionResetError | BrokenPipeError | ssl.SSLZeroReturnError
-        ):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    text = str(exc)
-    if "fingerprint" in text.lower() or "CERTIFICATE_VERIFY_FAILED" in text:
-        return False
-    return any(
-        s in text for s in ("EOF occurred", "UNEXPECTED_EOF", "Connection reset", "Connection aborted")
-    )
-
-
 @contextmanager
 def soap_errors(
     *, endpoint: CucmEndpoint, operation: str, service: str = "AXL", fault_delay: float | None = None
@@ -296,16 +272,8 @@ def soap_errors(
     what = f"{service} {operation} on {where}"
     try:
         yield
-    except TlsVerificationError as exc:
-        if _handshake_cut(exc.__cause__ or exc):
-            raise UnreachableError(
-                f"{what}: the connection was closed during the TLS handshake",
-                endpoint=where,
-                hint=f"check that {endpoint.host}:{endpoint.port} is the node's HTTPS port and it is up",
-            ) from exc
-        raise
     except ProviderError:
-        raise  # already mapped by providers._http (401, 503, timeouts, refused connections)
+        raise  # already mapped by providers._http (401, 503, TLS, timeouts, unreachable)
     except zeep.exceptions.Fault as exc:
         text = (exc.message or "").strip()
         if _RIS_RATE.search(text):
@@ -356,17 +324,8 @@ def soap_errors(
             endpoint=where,
             hint="use the built-in WSDL (remove axl_wsdl) or the toolkit of this release",
         ) from exc
-    except requests.exceptions.SSLError as exc:
-        if _handshake_cut(exc):
-            raise UnreachableError(
-                f"{what}: connection closed during the TLS handshake", endpoint=where
-            ) from exc
-        raise TlsVerificationError(
-            f"TLS verification of {where} failed: {exc}",
-            endpoint=where,
-            hint="check ca_bundle or pin_sha256 of this cluster",
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        # only from a session not made by providers._http; classified by the same function
+        raise translate_request_error(
+            exc, endpoint=where, tls_hint=f"check ca_bundle or pin_sha256 of cluster {endpoint.cluster}"
         ) from exc
-    except requests.exceptions.Timeout as exc:
-        raise TemporaryError(f"{what}: no answer in time", endpoint=where) from exc
-    except requests.exceptions.ConnectionError as exc:
-        raise UnreachableError(f"{what}: cannot connect", endpoint=where) from exc

@@ -7,7 +7,8 @@ fetch ``CTLSEP<MAC>.tlv`` then ``ITLSEP<MAC>.tlv`` over HTTP 6970 (then TFTP); t
 ``providers._http.make_session`` (timeouts, error mapping, ``trust_env`` off).
 
 - ``fetch(name)`` → bytes, or ``None`` when the node does not have the file (HTTP 404; a non-secure
-  cluster has no CTL);
+  cluster has no CTL); a node that refuses or drops the connection raises ``UnreachableError`` naming
+  the node (``endpoint`` = its label) and the Cisco Tftp fix, however the session reported it;
 - ``trust_file(name)`` → ``reconciler.cucm.tlv.TlvFile`` decoded with ``reconciler.cucm.tlv.parse``; a
   malformed file raises ``TlvError`` whose message names the node, the file and the byte offset;
 - ``cluster_files()`` / ``phone_files(mac)`` fetch the pair (CTL first, as a phone does).
@@ -21,9 +22,9 @@ from typing import Self
 
 import requests
 
-from providers._http import check_status, make_session
+from providers._http import check_status, make_session, translate_request_error
 from reconciler.cucm import tlv
-from reconciler.errors import RemoteFaultError, TlvError
+from reconciler.errors import ProviderError, RemoteFaultError, TlvError, UnreachableError
 
 __all__ = ["TftpHttpClient", "TrustFiles", "phone_file_names"]
 
@@ -74,11 +75,27 @@ class TftpHttpClient:
         if not _NAME.match(name):
             raise ValueError(f"{name!r} is not an ITL/CTL/config file name a CUCM TFTP node serves")
         host = f"[{self.host}]" if ":" in self.host else self.host
-        response = self._session.get(f"http://{host}:{self.port}/{name}")
+        try:
+            response = self._session.get(f"http://{host}:{self.port}/{name}")
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise self._node_error(translate_request_error(exc, endpoint=self.label), name) from exc
+        except UnreachableError as exc:
+            raise self._node_error(exc, name) from exc
         if response.status_code == 404:
             return None
         check_status(response, endpoint=self.label)
         return bytes(response.content)
+
+    def _node_error(self, error: ProviderError, name: str) -> ProviderError:
+        """``error`` (from ``providers._http``), as a node-level unreachable with the TFTP fix."""
+        if not isinstance(error, UnreachableError):
+            return error  # timeouts stay TemporaryError
+        return UnreachableError(
+            f"TFTP node {error.message} (fetching {name})",
+            endpoint=self.label,
+            hint=f"check that the Cisco Tftp service runs on {self.node} and that it serves "
+            f"HTTP on {self.host}:{self.port}",
+        )
 
     def trust_file(self, name: str) -> tlv.TlvFile | None:
         """``name`` decoded; ``TlvError`` naming the node, the file and the byte offset if malformed."""

@@ -69,10 +69,25 @@ def test_axl_write_throttle_503_is_temporary_and_writes_nothing(lab: CucmFaceLab
 
 
 def test_unreachable_node_is_unreachable_error(lab: CucmFaceLab) -> None:
+    """The face drops new connections, so the TLS handshake is cut: that is UnreachableError, mapped
+    once by providers._http — never a TlsVerificationError, not even one reclassified later."""
     lab.faults.unreachable = True
     with pytest.raises(UnreachableError) as caught:
         _axl(lab).version()
     assert "cucm-pub" in str(caught.value) and caught.value.hint
+    assert caught.value.endpoint == lab.endpoint().label
+    assert "ca_bundle" not in caught.value.hint and "pin_sha256" not in caught.value.hint
+    chain: list[BaseException] = []
+    link: BaseException | None = caught.value
+    while link is not None and len(chain) < 10:
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    assert not any(isinstance(e, TlsVerificationError) for e in chain)
+    with pytest.raises(UnreachableError):  # the same for a pinned endpoint and for serviceability
+        _axl(lab, ca_bundle=None, pin_sha256=lab.fingerprint).version()
+    ep = lab.endpoint()
+    with pytest.raises(UnreachableError):
+        ControlCenterClient(endpoint=ep, session=lab.session(ep)).statuses()
 
 
 def test_stopped_node_is_unreachable_error(lab: CucmFaceLab) -> None:
@@ -139,8 +154,12 @@ def test_ris_allowance_exhausted_is_temporary_with_delay(lab: CucmFaceLab) -> No
 def test_tftp_unreachable_and_latency(lab: CucmFaceLab) -> None:
     lab.tftp_faults.unreachable = True
     client = TftpHttpClient(node="cucm-pub", host=lab.tftp.host, port=lab.tftp.port)
-    with pytest.raises(UnreachableError, match="cucm-pub"):
+    with pytest.raises(UnreachableError, match="cucm-pub") as caught:
         client.fetch("ITLFile.tlv")
+    assert caught.value.endpoint == client.label  # node-level, like the SOAP providers
+    assert caught.value.hint and "Tftp" in caught.value.hint and "cucm-pub" in caught.value.hint
+    with pytest.raises(UnreachableError, match="cucm-pub"):
+        client.cluster_files()
 
 
 def test_secrets_never_reach_logs_messages_or_results(

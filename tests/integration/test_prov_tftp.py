@@ -11,7 +11,7 @@ import pytest
 
 from providers.cucm_tftp import TftpHttpClient, phone_file_names
 from reconciler.cucm import tlv
-from reconciler.errors import RemoteFaultError, TlvError
+from reconciler.errors import RemoteFaultError, TemporaryError, TlvError, UnreachableError
 from tests.cucm_material import identity
 from tests.prov_cucm_lab import CucmFaceLab
 
@@ -104,3 +104,16 @@ def test_swapped_files_are_refused(lab: CucmFaceLab) -> None:
     lab.backend.files["CTLFile.tlv"] = lab.backend.files["ITLFile.tlv"]
     with pytest.raises(RemoteFaultError, match="swapped"):
         _client(lab).cluster_files()
+
+
+def test_stopped_tftp_node_is_node_level_unreachable(lab: CucmFaceLab) -> None:
+    """Nothing listens any more (connection refused): UnreachableError naming the node and the
+    Cisco Tftp fix, the same shape as the dropped-connection fault (test_prov_faults)."""
+    client = _client(lab)
+    assert client.fetch("ITLFile.tlv") is not None
+    lab.stop()
+    with pytest.raises(UnreachableError) as caught:
+        client.cluster_files()
+    assert isinstance(caught.value, TemporaryError)
+    assert caught.value.endpoint == client.label and "cucm-pub" in str(caught.value)
+    assert caught.value.hint and "Tftp" in caught.value.hint

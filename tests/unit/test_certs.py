@@ -51,7 +51,7 @@ def test_private_key_round_trip_and_junk() -> None:
     key = identity("CallManager", "cucm-pub", "old").key
     loaded = certs.load_private_key(certs.private_key_pem(key))
     assert isinstance(loaded, rsa.RSAPrivateKey)
-    assert loaded.private_numbers() == key.private_numbers()  # type: ignore[union-attr]
+    assert loaded.private_numbers() == key.private_numbers()
     with pytest.raises(CertificateError):
         certs.load_private_key(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
 
@@ -167,7 +167,7 @@ def test_ec_keys_and_deterministic_seed() -> None:
     b = certs.generate_key("ec-p256", seed=7)
     c = certs.generate_key("ec-p256", seed=8)
     assert isinstance(a, ec.EllipticCurvePrivateKey)
-    assert a.private_numbers() == b.private_numbers() != c.private_numbers()  # type: ignore[union-attr]
+    assert a.private_numbers() == b.private_numbers() != c.private_numbers()
     ec_cert = identity("TVS", "cucm-sub2", "old", ec=True).cert
     assert isinstance(ec_cert.public_key(), ec.EllipticCurvePublicKey)
     assert certs.shared_lab_key("ec-p256", slot=3) is certs.shared_lab_key("ec-p256", slot=3)
@@ -209,3 +209,27 @@ def test_tls_server_certificate_serves_a_real_handshake() -> None:
             thread.join(timeout=10)
     with pytest.raises(CertificateError):
         certs.generate_tls_server(host="x", issuer=ca, ips=["not-an-ip"], key=certs.shared_lab_key())
+
+
+def test_generators_live_in_certgen_and_are_re_exported_by_certs() -> None:
+    """certs re-exports every public name of certgen as the same object, and each module imports on its
+    own in a fresh interpreter (no import cycle whichever comes first)."""
+    import subprocess
+    import sys
+
+    from reconciler.cucm import certgen
+
+    for name in certgen.__all__:
+        assert getattr(certs, name) is getattr(certgen, name), name
+        assert name in certs.__all__, name
+    for first in ("reconciler.cucm.certgen", "reconciler.cucm.certs"):
+        code = f"import {first}; from reconciler.cucm.certs import generate_identity, IdentityKind"
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=Path(__file__).resolve().parents[2],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr

@@ -1,17 +1,21 @@
 """Tests of providers._http: real TLS on 127.0.0.1 (trustme CAs, a stdlib HTTPS server), CA-bundle and
 pinned-fingerprint verification, environment variables that must not override them, insecure warnings,
-error mapping, and that credentials never reach the logs."""
+error mapping (a handshake the server cuts off is ``UnreachableError``, only a certificate that fails the
+CA/hostname/pin check is ``TlsVerificationError``), and that credentials never reach the logs."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import logging
+import socket
 import ssl
+import struct
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -23,6 +27,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from providers._http import (
     InsecureTransportWarning,
+    TransportFailure,
+    classify_transport_failure,
     make_session,
     normalise_fingerprint,
     redact_headers,
@@ -30,6 +36,7 @@ from providers._http import (
 from reconciler.errors import (
     AuthenticationError,
     ConfigError,
+    PermanentError,
     TemporaryError,
     TlsVerificationError,
     UnreachableError,
@@ -62,8 +69,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class HttpsServer:
-    def __init__(self, ca: trustme.CA) -> None:
-        self.leaf = ca.issue_cert("127.0.0.1", "localhost")
+    def __init__(self, ca: trustme.CA, names: tuple[str, ...] = ("127.0.0.1", "localhost")) -> None:
+        self.leaf = ca.issue_cert(*names)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.leaf.configure_cert(context)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -253,3 +260,109 @@ def test_redact_headers_masks_credential_headers_only() -> None:
     headers = {"Authorization": "Basic x", "Cookie": "JSESSIONID=1", "Accept": "application/json"}
     assert redact_headers(headers) == {"Authorization": "<redacted>", "Cookie": "<redacted>",
                                        "Accept": "application/json"}  # fmt: skip
+
+
+class HandshakeCutter:
+    """A TLS server (real certificate, server-side ``SSLObject``) that accepts the TCP connection, reads
+    the client's hello, and then closes the connection in the middle of the handshake — what a node
+    whose ``unreachable`` fault is on (simulator/faces/faults.py), or a firewall, does to a client.
+
+    ``how``: ``fin`` closes before answering; ``partial`` sends the first bytes of the server's
+    handshake flight and then closes; ``reset`` aborts with a TCP RST (SO_LINGER 0).
+    """
+
+    def __init__(self, ca: trustme.CA, how: str) -> None:
+        self.how = how
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1").configure_cert(self.context)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.url = f"https://127.0.0.1:{self.listener.getsockname()[1]}/"
+        self.hellos: list[bytes] = []  # the first bytes each client sent (a TLS handshake record)
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2.0)
+                incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+                tls = self.context.wrap_bio(incoming, outgoing, server_side=True)
+                hello = conn.recv(16384)
+                self.hellos.append(hello)
+                incoming.write(hello)
+                with contextlib.suppress(ssl.SSLWantReadError):  # the server's flight is now in
+                    tls.do_handshake()  # ``outgoing``; the client waits for it
+                flight = outgoing.read()
+                if self.how == "partial":
+                    conn.sendall(flight[: max(1, len(flight) // 3)])
+                elif self.how == "reset":
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    def __enter__(self) -> HandshakeCutter:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self.thread.join(timeout=5)
+        self.listener.close()
+
+
+@pytest.mark.parametrize("how", ["fin", "partial", "reset"])
+@pytest.mark.parametrize("trust", ["good-ca", "wrong-ca", "pin"])
+def test_a_handshake_cut_by_the_server_is_unreachable_not_a_tls_verification_error(
+    ca: trustme.CA, bundles: tuple[Path, Path], how: str, trust: str
+) -> None:
+    """The certificate was never presented, so nothing failed verification: the node is unreachable
+    (a TemporaryError the executor retries), whatever trust setting the session has."""
+    session = make_session(
+        endpoint="cucm-old-pub:8443",
+        timeout=(2.0, 2.0),
+        ca_bundle={"good-ca": bundles[0], "wrong-ca": bundles[1]}.get(trust),
+        pin_sha256="ab" * 32 if trust == "pin" else None,
+    )
+    with HandshakeCutter(ca, how) as server, pytest.raises(UnreachableError) as info:
+        session.get(server.url)
+    error = info.value
+    assert server.hellos and server.hellos[0][:1] == b"\x16"  # it really was a TLS handshake
+    assert isinstance(error, TemporaryError) and not isinstance(error, PermanentError)
+    assert error.endpoint == "cucm-old-pub:8443" and "cucm-old-pub:8443" in str(error)
+    assert error.hint and "cucm-old-pub:8443" in error.hint
+    assert "ca_bundle" not in error.hint and "pin_sha256" not in error.hint  # not a trust problem
+
+
+def test_verification_failures_stay_tls_errors_next_to_a_cut_handshake(
+    ca: trustme.CA, bundles: tuple[Path, Path]
+) -> None:
+    """Wrong CA, wrong host name and wrong pin against a server that completes its side of the
+    handshake are TlsVerificationError; the same wrong-CA session against a cutting server is not."""
+    srv = HttpsServer(ca, names=("127.0.0.1",))  # not valid for "localhost"
+    srv.thread.start()
+    try:
+        failures: dict[str, Callable[[], object]] = {
+            "ca": lambda: make_session(endpoint="n1", ca_bundle=bundles[1]).get(srv.url + "/"),
+            "hostname": lambda: make_session(endpoint="n1", ca_bundle=bundles[0]).get(
+                srv.url.replace("127.0.0.1", "localhost") + "/"
+            ),
+            "pin": lambda: make_session(endpoint="n1", pin_sha256="cd" * 32).get(srv.url + "/"),
+        }
+        for name, attempt in failures.items():
+            with pytest.raises(TlsVerificationError) as info:
+                attempt()
+            assert info.value.endpoint == "n1", name
+            cause = info.value.__cause__
+            assert cause is not None and classify_transport_failure(cause) is TransportFailure.VERIFICATION
+        assert make_session(endpoint="n1", ca_bundle=bundles[0]).get(srv.url + "/").status_code == 200
+    finally:
+        srv.httpd.shutdown()
+        srv.httpd.server_close()
+        srv.thread.join(timeout=5)
+    with HandshakeCutter(ca, "fin") as cutter, pytest.raises(UnreachableError) as cut:
+        make_session(endpoint="n1", ca_bundle=bundles[1], timeout=(2.0, 2.0)).get(cutter.url)
+    assert cut.value.__cause__ is not None
+    assert classify_transport_failure(cut.value.__cause__) is TransportFailure.CUT

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
 
-from providers.cucm_cli import (
+from providers.cucm_cli_parse import (
     clean_output,
     parse_cert_detail,
     parse_cert_list,
