@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "reconciler.commands.inspect",
     "reconciler.commands.plan",
     "reconciler.commands.apply",
+    "reconciler.commands.lab",
 )
 
 

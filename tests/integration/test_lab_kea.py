@@ -1,0 +1,35 @@
+"""``LabRuntime(with_kea=True)`` (``reconciler lab up --with-kea``): scope-c is served by a real kea-dhcp4
+on loopback in relay mode; phones of that scope ask it with relayed DHCP packets, and the lab stops Kea
+with everything else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simulator.lab import LabRuntime
+from simulator.labproc import alive
+from simulator.model import RegStatus
+from simulator.spec import default_lab
+from tests.conftest import require_tool
+
+
+def test_with_kea_scope_c_asks_a_real_kea_and_the_lab_stops_it(tmp_path: Path) -> None:
+    require_tool("kea-dhcp4")
+    require_tool("kea-ctrl-agent")
+    runtime = LabRuntime(directory=tmp_path / "lab", spec=default_lab(phones_per_scope=5), prefix="127.46",
+                         with_kea=True).start()  # fmt: skip
+    try:
+        kea = next(s for s in runtime.inventory["dhcp"]["servers"] if s["kind"] == "kea")
+        assert Path(kea["control_agent"]["password_file"]).stat().st_mode & 0o777 == 0o600
+        scope = next(s for s in runtime.inventory["dhcp"]["scopes"] if s["name"] == "scope-c")
+        assert scope["server"] == "kea" and scope["relay"] == "127.46.30.3"
+        old_tftp = tuple(n.ip for n in runtime.lab.cluster("old").nodes_running("Cisco Tftp"))
+        assert runtime.lab.option150("scope-c") == old_tftp  # a relayed DISCOVER answered by Kea
+        stats = runtime.lab.reset_phones(scope="scope-c")
+        assert stats is not None
+        assert {p.status for p in runtime.lab.phones(scope="scope-c")} == {RegStatus.REGISTERED}
+        pids = list(runtime._kea.pids().values())
+        assert pids and all(alive(p) for p in pids)
+    finally:
+        runtime.stop()
+    assert not any(alive(p) for p in pids)
