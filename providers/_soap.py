@@ -272,8 +272,14 @@ def soap_errors(
     what = f"{service} {operation} on {where}"
     try:
         yield
+    except AuthenticationError as exc:  # HTTP 401, mapped by providers._http: name the setting to fix
+        raise AuthenticationError(
+            exc.message,
+            endpoint=where,
+            hint=f"check credentials.axl (user, password reference) of cluster {endpoint.cluster}",
+        ) from exc
     except ProviderError:
-        raise  # already mapped by providers._http (401, 503, TLS, timeouts, unreachable)
+        raise  # already mapped by providers._http (503, TLS, timeouts, unreachable)
     except zeep.exceptions.Fault as exc:
         text = (exc.message or "").strip()
         if _RIS_RATE.search(text):

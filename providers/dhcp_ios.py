@@ -148,7 +148,9 @@ def _map(exc: BaseException, *, target: SshTarget, during: str) -> ProviderError
         )
     if isinstance(exc, ReadTimeout):
         return TemporaryError(f"{target.label} did not answer in time ({during})", endpoint=target.name)
-    if isinstance(exc, NetmikoTimeoutException) and "TCP connection" in str(exc):
+    if isinstance(exc, NetmikoTimeoutException) and (
+        "TCP connection" in str(exc) or any(isinstance(i, EOFError | ConnectionError) for i in chain)
+    ):  # refused, or closed/reset before the SSH banner: as providers._ssh.connect maps it
         return UnreachableError(f"cannot reach {target.label} ({during})", endpoint=target.name)
     return map_ssh_error(exc, target=target, during=during)
 

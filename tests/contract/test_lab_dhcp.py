@@ -1,0 +1,153 @@
+"""Option 150 (R12) against the real lab's DHCP sources: the IOS router (netmiko ``cisco_ios`` over SSH,
+host key from the lab's known_hosts) and the CUCM DHCP server of cluster ``old`` (AXL). Both pass the
+shared DHCP backend suite (``tests/contract/dhcp_contract.py``) and, wrapped in ``Option150Provider``,
+the generic provider contract; the lab model's operation log is the record of every mutation, and what a
+backend sets is what the model hands the scope's phones."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from ipaddress import IPv4Address
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from providers.dhcp_base import DhcpBackend
+from providers.dhcp_cucm import CucmDhcpBackend
+from providers.dhcp_ios import IosDhcpBackend
+from providers.dhcp_provider import Option150Provider, option150_value
+from reconciler.model import Address
+from reconciler.provider import Desired
+from simulator.lab import LabRuntime
+from tests.contract.dhcp_contract import DhcpBackendContract, Mutations
+from tests.contract.lab_fixtures import (
+    OpLog,
+    cucm_dhcp_backend,
+    fresh_addresses,
+    ios_backend,
+    lab_runtime_fixture,
+)
+from tests.contract.provider_contract import ContractCase, ProviderContract
+
+lab = lab_runtime_fixture("127.64")
+
+
+class Option150Value(BaseModel):
+    """docs/providers.md: ``{"option150": [addresses in preference order]}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    option150: list[IPv4Address]
+
+
+@pytest.fixture
+def restore_scopes(lab: LabRuntime) -> Iterator[None]:
+    """Each test starts from the lab's option 150 values and leaves them as it found them."""
+    before = {s.name: lab.lab.option150(s.name) for s in lab.lab.scopes()}
+    yield
+    for scope, addresses in before.items():
+        if lab.lab.option150(scope) != addresses:
+            lab.lab.set_option150(scope=scope, addresses=addresses)
+
+
+def _oplog(lab: LabRuntime) -> Mutations:
+    log = OpLog.mark_now(lab)
+    return log.texts
+
+
+@pytest.mark.usefixtures("restore_scopes")
+class TestLabIosBackend(DhcpBackendContract):
+    """IOS pool PHONES-A (scope-a) through netmiko; verify is a read-back of the running config."""
+
+    @pytest.fixture
+    def backend(self, lab: LabRuntime) -> Iterator[IosDhcpBackend]:
+        with ios_backend(lab) as made:
+            yield made
+
+    @pytest.fixture
+    def mutations(self, lab: LabRuntime) -> Mutations:
+        return _oplog(lab)
+
+    @pytest.fixture
+    def scope_key(self) -> str:
+        return "PHONES-A"
+
+    @pytest.fixture
+    def new_addresses(self) -> tuple[IPv4Address, ...]:
+        return fresh_addresses(3)
+
+    def test_what_netmiko_sets_is_what_the_phones_get(self, lab: LabRuntime, backend: IosDhcpBackend) -> None:
+        want = fresh_addresses(2)
+        log = OpLog.mark_now(lab)
+        backend.set_option150(scope="192.0.2.0/24", addresses=want)
+        assert lab.lab.option150("scope-a") == tuple(map(str, want))
+        assert [op.op for op in log.since()] == ["set_ios_pool_option150"]
+
+
+@pytest.mark.usefixtures("restore_scopes")
+class TestLabCucmDhcpBackend(DhcpBackendContract):
+    """The CUCM DHCP subnet 198.51.100.0 (scope-b) of cluster old through AXL (two TFTP addresses at most)."""
+
+    @pytest.fixture
+    def backend(self, lab: LabRuntime) -> Iterator[CucmDhcpBackend]:
+        with cucm_dhcp_backend(lab) as made:
+            yield made
+
+    @pytest.fixture
+    def mutations(self, lab: LabRuntime) -> Mutations:
+        return _oplog(lab)
+
+    @pytest.fixture(params=["198.51.100.0", "198.51.100.0/24"])
+    def scope_key(self, request: pytest.FixtureRequest) -> str:
+        return str(request.param)
+
+    @pytest.fixture
+    def new_addresses(self) -> tuple[IPv4Address, ...]:
+        return fresh_addresses(2)
+
+    def test_what_axl_sets_is_what_the_phones_get(self, lab: LabRuntime, backend: CucmDhcpBackend) -> None:
+        want = fresh_addresses(2)
+        log = OpLog.mark_now(lab)
+        backend.set_option150(scope="198.51.100.0", addresses=want)
+        assert lab.lab.option150("scope-b") == tuple(map(str, want))
+        assert [op.op for op in log.since()] == ["set_cucm_dhcp_subnet"]
+
+
+class Option150Contract(ProviderContract):
+    observed_model = Option150Value
+    scope_key: str
+
+    def make_backend(self, lab: LabRuntime) -> DhcpBackend:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def provider(self, lab: LabRuntime, restore_scopes: None) -> Iterator[Option150Provider]:
+        with Option150Provider(self.make_backend(lab)) as made:
+            yield made
+
+    @pytest.fixture
+    def case(self, provider: Option150Provider) -> ContractCase:
+        return ContractCase(
+            desired=Desired(
+                address=Address.of("option150", provider.endpoint, self.scope_key),
+                value=option150_value(fresh_addresses(2)),
+            ),
+            absent=Address.of("option150", provider.endpoint, "no-such-scope"),
+        )
+
+
+class TestIosOption150Provider(Option150Contract):
+    """scope-c (pool PHONES-C), addressed by its subnet."""
+
+    scope_key = "203.0.113.0/24"
+
+    def make_backend(self, lab: LabRuntime) -> DhcpBackend:
+        return ios_backend(lab)
+
+
+class TestCucmDhcpOption150Provider(Option150Contract):
+    """scope-b, addressed by the CUCM DHCP subnet's name."""
+
+    scope_key = "198.51.100.0"
+
+    def make_backend(self, lab: LabRuntime) -> DhcpBackend:
+        return cucm_dhcp_backend(lab)
