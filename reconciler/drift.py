@@ -94,6 +94,8 @@ def changed_outside(*, snap: LiveSnapshot, state: StateSnapshot, desired: Desire
         elif address.kind == "option150":
             _, server, scope = address.parts
             live = snap.option150.get((server, scope)) if scopes.get(scope) == server else None
+            if isinstance(essence, Mapping):  # the executor records {"tftp": [...]} (executor_state)
+                essence = essence.get("tftp")
             if live is not None and list(live) != essence:
                 out.append(
                     Change(
@@ -107,6 +109,8 @@ def changed_outside(*, snap: LiveSnapshot, state: StateSnapshot, desired: Desire
         elif address.kind == "param":
             _, cluster, name = address.parts
             now = snap.params.get(cluster, {}).get(name)
+            if isinstance(essence, Mapping):  # the executor records {"value": ...} (executor_state)
+                essence = essence.get("value")
             if now is not None and isinstance(essence, str) and now.lower() != essence.lower():
                 out.append(
                     Change(

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from reconciler.cucm.facts import Service
 from reconciler.errors import PlanError
 from reconciler.gates import GateSpec, Registration
 from reconciler.live import LiveEstate
 from reconciler.model import FrozenMap, Plan
-from schemas.cluster import Service
 
 __all__ = ["EstateRegistrations", "gate_specs_from_plan", "target_call_nodes"]
 
@@ -40,7 +40,8 @@ def target_call_nodes(estate: LiveEstate, *, cluster: str) -> frozenset[str]:
     facts = estate.clusters([cluster]).get(cluster)
     if facts is None:
         raise PlanError(f"cluster {cluster} could not be read for the wave gates", hint="check its endpoints")
-    return frozenset(n.name for n in facts.nodes if n.runs(Service.CALLMANAGER))
+    # NodeFacts.services holds CUCM's exact names (reconciler.cucm.facts); the YAML's word is accepted too
+    return frozenset(n.name for n in facts.nodes if n.runs(Service.CALLMANAGER) or n.runs("callmanager"))
 
 
 def gate_specs_from_plan(

@@ -1,11 +1,11 @@
-"""How the CLI gets a ``LiveEstate``: ``open_estate(desired_state, ...)``.
+"""How the CLI gets a ``LiveEstate`` (``open_estate``) and the executor's providers (``open_providers``).
 
-SEAM — NOT WIRED YET. The concrete providers (providers/cucm_axl.py, cucm_certs.py,
-cucm_serviceability.py, cucm_tftp.py, dhcp_*.py) are written by other engineers; the lead wires them
-here: build one provider per cluster/DHCP server from ``desired_state`` (credentials resolved late via
-``reconciler.secrets``), wrap them in an adapter implementing ``reconciler.live.LiveEstate``, yield it,
-close the providers. Until then ``open_estate`` uses the factory installed with ``use_estate_factory``
-(tests, the lab adapter) and otherwise raises ``PlanError`` saying the providers are not wired.
+``open_estate`` yields a ``reconciler.wiring.estate.ProviderEstate`` over the concrete providers
+(AXL, certificates, serviceability/RisPort70, TFTP, DHCP), whose clients are made on first use
+(credentials resolved then, via ``reconciler.secrets``) and closed when the block ends. A factory
+installed with ``use_estate_factory`` (tests) takes precedence. ``open_providers`` builds the registry
+``reconciler apply`` hands the executor (``reconciler.wiring.registry``); its providers share one set
+of connections, closed by the first provider's ``close()``.
 
 Heavy imports (zeep, paramiko) must stay inside ``open_estate`` (``reconciler --help`` < 0.3 s).
 """
@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.errors import PlanError
 
 if TYPE_CHECKING:  # reconciler.live imports cryptography: keep `reconciler --help` fast
+    from reconciler.executor import Registry
     from reconciler.live import LiveEstate
+    from reconciler.model import Address
     from schemas.document import DesiredState
 
-__all__ = ["EstateFactory", "open_estate", "use_estate_factory"]
+__all__ = ["EstateFactory", "open_estate", "open_providers", "use_estate_factory"]
 
 EstateFactory = Callable[["DesiredState"], "LiveEstate"]
 _installed: list[EstateFactory] = []
@@ -41,11 +44,44 @@ def use_estate_factory(factory: EstateFactory) -> Iterator[None]:
 @contextlib.contextmanager
 def open_estate(desired_state: DesiredState, *, parallelism: int = 4) -> Iterator[LiveEstate]:
     """A read-only estate for ``desired_state``; providers are closed when the block ends."""
-    del parallelism  # for the provider wiring: per-endpoint connection pools
     if _installed:
         yield _installed[-1](desired_state)
         return
-    raise PlanError(
-        "reading the live estate is not wired yet: the concrete providers are not connected to the CLI",
-        hint="reconciler/commands/wiring.py:open_estate is the seam the lead wires",
+    from reconciler.wiring.connections import Connections
+    from reconciler.wiring.estate import ProviderEstate
+
+    conns = Connections(desired_state)
+    try:
+        yield ProviderEstate(conns, parallelism=parallelism)
+    finally:
+        conns.close()
+
+
+def open_providers(desired_state: DesiredState, *, base_dir: Path, parallelism: int = 4) -> Registry:
+    """The executor's registry for ``desired_state`` (``reconciler apply``). ``close()`` on any of its
+    providers closes the connections they share. ``owned`` reads the state (``.reconciler`` under the
+    working directory, as ``apply`` does) when asked, so it sees certificates added during the run."""
+    del base_dir  # paths in the YAML were resolved against its directory by the loader
+    if _installed:
+        raise PlanError(
+            "an estate factory is installed (tests): it has no providers that change anything",
+            hint="install a registry through reconciler.commands.apply.open_wiring instead",
+        )
+    from reconciler.state import StateStore
+    from reconciler.wiring.connections import Connections
+    from reconciler.wiring.estate import ProviderEstate
+    from reconciler.wiring.registry import build_registry
+
+    conns = Connections(desired_state)
+    store = StateStore(Path(".reconciler"))
+
+    def owned(address: Address) -> bool:
+        parts = address.parts
+        return len(parts) == 4 and store.read().owns(cluster=parts[1], store=parts[2], cert_id=parts[3])
+
+    registry = build_registry(
+        desired_state, conns=conns, estate=ProviderEstate(conns, parallelism=parallelism), owned=owned
     )
+    for provider in {id(p): p for p in registry.values()}.values():
+        provider.close = conns.close  # type: ignore[method-assign]
+    return registry

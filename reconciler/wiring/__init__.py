@@ -1,0 +1,14 @@
+"""The concrete world behind the CLI: a ``LiveEstate`` and the executor's provider registry over the
+providers in ``providers/`` (issue 7).
+
+Only ``reconciler.cli`` and the command modules (through ``reconciler.commands.wiring``) import this
+package; engine modules never do (an import-linter contract in pyproject.toml).
+
+- ``connections.Connections(desired)``: every client, made on first use (credentials resolved then),
+  thread-safe, closed once.
+- ``estate.ProviderEstate(conns, parallelism=)``: ``reconciler.live.LiveEstate`` over those clients.
+- ``registry.build_registry(desired, conns=, estate=, owned=)``: provider kind/endpoint → provider,
+  translating the plan's values into the providers' (trust, replication, TVS, parameters, option 150,
+  reset); the wave gates are added by ``reconciler apply``.
+- ``reset.ResetProvider``: ``reset.<wave>`` through the source's AXL with bounded concurrency.
+"""

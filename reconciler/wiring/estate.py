@@ -1,0 +1,348 @@
+"""``ProviderEstate``: ``reconciler.live.LiveEstate`` over the concrete providers (read-only).
+
+Built by ``reconciler.commands.wiring.open_estate`` (plan, drift, apply) over a
+``reconciler.wiring.connections.Connections``. Every read goes through a provider client, which maps
+foreign errors to ``reconciler.errors`` at its boundary; nothing here calls a mutating operation.
+Reads of one cluster's nodes run on a small thread pool (``parallelism``); the clients are safe to share.
+
+Where each fact comes from:
+
+- nodes: AXL ``listProcessNode`` (publisher = node usage); activated services per node: AXL
+  ``processnodeservice`` (SQL); TVS start time: ControlCenterServices of each node; mixed mode: the
+  ``ClusterSecurityMode`` enterprise parameter (``1`` = mixed; absent = assumed mixed); the rollback
+  parameter (R2): AXL (discovered internal name).
+- identities (CallManager, TVS, ITLRecovery, CAPF, tomcat) and trust stores (``CallManager-trust``,
+  ``Phone-SAST-trust`` — the stores the rules read) per node: certmgr REST on 14+, else the admin CLI.
+  ``trust_changed_at`` is left unknown: neither certmgr nor the CLI reports when a store changed, so a
+  stale TVS (R8) is found from the plan's own trust changes, not from live timestamps.
+- CallManager groups and device pools: AXL. Option 150: each scope's DHCP server, the scope found by
+  its subnet (an IOS pool or CUCM DHCP subnet is named differently from the YAML's scope).
+- phones of a scope: the phones RisPort70 (source and target, paced) reports with an IPv4 address inside
+  the scope's subnet — the lab's device pools do not follow scopes and neither do real ones reliably,
+  while a phone's DHCP address always does. A phone registered on the target belongs to the target
+  (its CallManager group there, via its device pool); otherwise to the source. Phones RisPort70 has no
+  address for cannot be placed and are left out. Scope membership is read once per estate.
+- TFTP files: ``CTLFile.tlv``/``ITLFile.tlv`` over HTTP 6970; registrations: RisPort70 by device name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from ipaddress import IPv4Address, IPv4Network
+from typing import TypeVar
+
+from providers.cucm_axl import is_rollback_alias
+from providers.cucm_certs import StoredCert
+from providers.cucm_serviceability import TVS_SERVICE, dedupe
+from providers.cucm_serviceability import Registration as RisRecord
+from reconciler.cucm.certs import CertIdentity, identity_of, load_certificate
+from reconciler.cucm.facts import ROLLBACK_PARAMETER, CertRef, ClusterFacts, NodeFacts, Store
+from reconciler.errors import CertificateError, ReconcilerError, TemporaryError
+from reconciler.live import PhoneFacts, Registration, TftpFile
+from reconciler.wiring.connections import Connections
+from schemas.version import CucmVersion
+
+__all__ = ["TRUST_STORES", "ProviderEstate", "identity_key", "stored_identity"]
+
+_T = TypeVar("_T")
+TRUST_STORES = (str(Store.CALLMANAGER_TRUST), str(Store.PHONE_SAST_TRUST))
+SECURITY_MODE = "clustersecuritymode"
+_UNITS = {
+    "callmanager": "callmanager",
+    "tvs": "tvs",
+    "itlrecovery": "itlrecovery",
+    "capf": "capf",
+    "tomcat": "tomcat",
+}
+IDENTITY_TTL = 5.0  # seconds: clusters() and identity_pems() of one refresh share one read per node
+RIS_WAIT = 90.0  # seconds a RisPort70 read waits in total for the cluster's allowance (shared, R13)
+
+
+def identity_key(unit: str) -> str | None:
+    """``CallManager`` → ``callmanager`` (the ``LiveEstate.identity_pems`` key); None for other units."""
+    return _UNITS.get(unit.strip().lower())
+
+
+def stored_identity(entry: StoredCert) -> CertIdentity | None:
+    """The TVS identity (serial + issuer) of a listed certificate: from its PEM, else its listing."""
+    if entry.pem is not None:
+        try:
+            return identity_of(load_certificate(entry.pem.encode()))
+        except CertificateError:
+            pass
+    if entry.serial is None:
+        return None
+    try:
+        return CertIdentity(serial=int(entry.serial, 16), issuer=entry.issuer)
+    except ValueError:
+        return None
+
+
+def _cert_ref(entry: StoredCert | None) -> CertRef | None:
+    if entry is None:
+        return None
+    if entry.pem is not None:
+        try:
+            return CertRef.of(load_certificate(entry.pem.encode()))
+        except CertificateError:
+            pass
+    ident = stored_identity(entry)
+    return CertRef(identity=ident, subject=entry.subject) if ident is not None else None
+
+
+def _param_text(value: str) -> str:
+    low = value.strip().lower()
+    if low in ("t", "true"):
+        return "True"
+    if low in ("f", "false"):
+        return "False"
+    return value
+
+
+class ProviderEstate:
+    """The live estate of one desired state, read through ``conns`` (see the module docstring)."""
+
+    def __init__(
+        self, conns: Connections, *, parallelism: int = 4, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self.conns = conns
+        self._sleep = sleep
+        self.parallelism = max(1, parallelism)
+        self._lock = threading.Lock()
+        self._identities: dict[tuple[str, str], tuple[float, tuple[StoredCert, ...]]] = {}
+        self._scope_members: dict[str, tuple[PhoneFacts, ...]] | None = None
+
+    # --- helpers ----------------------------------------------------------------------------------
+    def _map(self, fn: Callable[[str], _T], items: Sequence[str]) -> dict[str, _T]:
+        if len(items) <= 1:
+            return {i: fn(i) for i in items}
+        with ThreadPoolExecutor(
+            max_workers=min(self.parallelism, len(items)), thread_name_prefix="estate"
+        ) as pool:
+            return dict(zip(items, pool.map(fn, items), strict=True))
+
+    def _node_identities(self, cluster: str, node: str) -> tuple[StoredCert, ...]:
+        key = (cluster, node)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._identities.get(key)
+        if cached is not None and now - cached[0] < IDENTITY_TTL:
+            return cached[1]
+        client = next((c for c in self.conns.certs(cluster) if c.node == node), None)
+        found = tuple(client.identities()) if client is not None else ()
+        with self._lock:
+            self._identities[key] = (time.monotonic(), found)
+        return found
+
+    def _ris(self, fn: Callable[[], _T]) -> _T:
+        """A RisPort70 read; an exhausted allowance (``TemporaryError``, other clients share it) is
+        waited out for at most ``RIS_WAIT`` seconds in total, then raised."""
+        waited = 0.0
+        for _ in range(20):  # bounded: every round waits at least one second
+            try:
+                return fn()
+            except TemporaryError as exc:
+                pause = min(max(exc.delay or 5.0, 1.0), 30.0)
+                if waited + pause > RIS_WAIT:
+                    raise
+                self._sleep(pause)
+                waited += pause
+        return fn()
+
+    # --- LiveEstate -------------------------------------------------------------------------------
+    def clusters(self, names: Sequence[str]) -> Mapping[str, ClusterFacts]:
+        return {name: self._cluster(name) for name in names if self.conns.desired.cluster(name) is not None}
+
+    def _cluster(self, name: str) -> ClusterFacts:
+        decl = self.conns.cluster(name)
+        axl = self.conns.axl(name)
+        try:
+            version = CucmVersion(axl.version())
+        except ValueError:  # an unexpected version text: the declared one is the next best fact
+            version = decl.version
+        listed = axl.process_nodes()
+        services: dict[str, set[str]] = {}
+        for row in axl.node_services():
+            if row.enabled:
+                services.setdefault(row.node, set()).add(row.service)
+        params = {p.name.lower(): p.value for p in axl.enterprise_parameters()}
+        rollback = axl.rollback_parameter()
+        declared = {n.name for n in decl.nodes}
+
+        def node_facts(node: str) -> NodeFacts:
+            info = next(n for n in listed if n.name == node)
+            if node not in declared:  # AXL knows it, the YAML does not say how to reach it
+                return NodeFacts(
+                    name=node,
+                    publisher=info.publisher,
+                    services=frozenset(services.get(node, ())),
+                    reachable=False,
+                )
+            ids = {identity_key(e.store): e for e in self._node_identities(name, node)}
+            client = next(c for c in self.conns.certs(name) if c.node == node)
+            trust: dict[str, set[CertIdentity]] = {s: set() for s in TRUST_STORES}
+            for entry in client.trust(TRUST_STORES):
+                ident = stored_identity(entry)
+                if ident is not None and entry.store in trust:
+                    trust[entry.store].add(ident)
+            running = frozenset(services.get(node, ()))
+            started: dt.datetime | None = None
+            if TVS_SERVICE in running:
+                status = self.conns.control(name, node).status(TVS_SERVICE)
+                started = status.start_time if status.started else None
+            return NodeFacts(
+                name=node,
+                publisher=info.publisher,
+                services=running,
+                callmanager=_cert_ref(ids.get("callmanager")),
+                tvs=_cert_ref(ids.get("tvs")),
+                trust={s: frozenset(v) for s, v in trust.items()},
+                tvs_started_at=started,
+            )
+
+        nodes = self._map(node_facts, [n.name for n in listed])
+        pub = next((n.name for n in listed if n.publisher), listed[0].name if listed else None)
+        itl = None
+        if pub is not None and pub in declared:
+            itl = _cert_ref(
+                {identity_key(e.store): e for e in self._node_identities(name, pub)}.get("itlrecovery")
+            )
+        mode = params.get(SECURITY_MODE)
+        return ClusterFacts(
+            name=name,
+            version=version,
+            nodes=tuple(nodes[n.name] for n in listed),
+            itl_recovery=itl,
+            rollback_to_pre8=rollback.as_bool if rollback is not None else None,
+            mixed_mode=True if mode is None else mode.strip() == "1",
+        )
+
+    def identity_pems(self, cluster: str) -> Mapping[tuple[str, str], str]:
+        nodes = [c.node for c in self.conns.certs(cluster)]
+        per_node = self._map(lambda n: self._node_identities(cluster, n), nodes)
+        out: dict[tuple[str, str], str] = {}
+        for node, entries in per_node.items():
+            for entry in entries:
+                key = identity_key(entry.store)
+                if key is not None and entry.pem is not None:
+                    out[(node, key)] = entry.pem
+        return out
+
+    def parameters(self, cluster: str, names: Sequence[str]) -> Mapping[str, str | None]:
+        if not names:
+            return {}
+        axl = self.conns.axl(cluster)
+        by_name = {p.name.lower(): p.value for p in axl.enterprise_parameters()}
+        out: dict[str, str | None] = {}
+        for name in names:
+            if name == ROLLBACK_PARAMETER or is_rollback_alias(name):
+                info = axl.rollback_parameter()
+                out[name] = _param_text(info.value) if info is not None else None
+            else:
+                value = by_name.get(name.lower())
+                out[name] = _param_text(value) if value is not None else None
+        return out
+
+    def callmanager_groups(self, cluster: str) -> Mapping[str, tuple[str, ...]]:
+        return {g.name: tuple(g.members) for g in self.conns.axl(cluster).callmanager_groups()}
+
+    def option150(
+        self, scopes: Sequence[tuple[str, str]]
+    ) -> Mapping[tuple[str, str], tuple[str, ...] | None]:
+        declared = {s.name: s for s in self.conns.desired.dhcp.scopes}
+        servers = sorted({server for server, _ in scopes})
+        listed = self._map(lambda s: self.conns.dhcp(s).list_scopes(), servers)
+        out: dict[tuple[str, str], tuple[str, ...] | None] = {}
+        for server, scope in scopes:
+            decl = declared.get(scope)
+            keys = (
+                [scope]
+                + ([str(decl.subnet)] if decl is not None else [])
+                + ([decl.pool] if decl is not None and decl.pool else [])
+            )
+            found = next((s for s in listed.get(server, ()) if any(s.matches(k) for k in keys)), None)
+            out[(server, scope)] = (
+                tuple(str(a) for a in found.option150) if found and found.option150 else None
+            )
+        return out
+
+    def phones(self, scopes: Sequence[str]) -> Mapping[str, tuple[PhoneFacts, ...]]:
+        members = self._members()
+        return {s: members.get(s, ()) for s in scopes}
+
+    def _members(self) -> dict[str, tuple[PhoneFacts, ...]]:
+        with self._lock:
+            if self._scope_members is not None:
+                return self._scope_members
+        desired = self.conns.desired
+        mig = desired.migration
+        records: list[RisRecord] = []
+        owner: dict[str, str] = {}
+        for cluster in (mig.source, mig.target):
+            for rec in self._ris(functools.partial(self.conns.ris(cluster).raw_registrations, ("*",))):
+                records.append(rec)
+                if rec.registered:
+                    owner[rec.name.upper()] = cluster
+        latest = dedupe(records)
+        groups = {c: self._pool_groups(c) for c in (mig.source, mig.target)}
+        subnets = [(s.name, IPv4Network(str(s.subnet))) for s in desired.dhcp.scopes]
+        out: dict[str, list[PhoneFacts]] = {}
+        for rec in latest:
+            scope = _scope_of(rec.ip, subnets)
+            if scope is None:
+                continue
+            cluster = owner.get(rec.name.upper(), mig.source)
+            pools = groups[cluster]
+            out.setdefault(scope, []).append(
+                PhoneFacts(name=rec.name, scope=scope, cluster=cluster, cm_group=pools.get(rec.name, ""))
+            )
+        result = {s: tuple(sorted(v, key=lambda p: p.name)) for s, v in out.items()}
+        with self._lock:
+            self._scope_members = result
+        return result
+
+    def _pool_groups(self, cluster: str) -> dict[str, str]:
+        """phone name → CallManager group on ``cluster`` (through its device pool)."""
+        axl = self.conns.axl(cluster)
+        pools = {p.name: p.callmanager_group for p in axl.device_pools()}
+        return {p.name: pools.get(p.device_pool, "") for p in axl.phones()}
+
+    def tftp_files(self, cluster: str, nodes: Sequence[str]) -> Mapping[str, tuple[TftpFile, TftpFile]]:
+        def fetch(node: str) -> tuple[TftpFile, TftpFile]:
+            client = self.conns.tftp(cluster, node)
+            pair = []
+            for name in ("CTLFile.tlv", "ITLFile.tlv"):
+                try:
+                    pair.append(TftpFile(cluster=cluster, node=node, name=name, data=client.fetch(name)))
+                except ReconcilerError as exc:
+                    pair.append(TftpFile(cluster=cluster, node=node, name=name, data=None, error=str(exc)))
+            return pair[0], pair[1]
+
+        return self._map(fetch, list(nodes))
+
+    def registrations(self, cluster: str, names: Sequence[str]) -> Mapping[str, Registration]:
+        if not names:
+            return {}
+        ris = self.conns.ris(cluster)
+        found = self._ris(lambda: ris.registrations(list(names)))
+        wanted = {n.upper(): n for n in names}
+        return {
+            wanted[r.name.upper()]: Registration(
+                name=wanted[r.name.upper()], cluster=cluster, node=r.node or None, status=r.status
+            )
+            for r in found
+            if r.name.upper() in wanted
+        }
+
+
+def _scope_of(ip: str, subnets: Iterable[tuple[str, IPv4Network]]) -> str | None:
+    try:
+        addr = IPv4Address(ip)
+    except ValueError:
+        return None
+    return next((name for name, net in subnets if addr in net), None)

@@ -1,0 +1,148 @@
+"""``ResetProvider``: ``reset.<wave>`` — reset the wave's phones through the source cluster's AXL (R12).
+
+Built by ``reconciler.wiring.registry.build_registry`` for the migration's source cluster (a phone is
+reset by the cluster it is registered to). Which phones: those of the wave's scopes
+(``ProviderEstate.phones``) that RisPort70 of the target does not already show Registered — a phone
+already on the target is not disturbed, which also makes a retry or a resumed apply reset only what
+still has to move. Resets run with bounded concurrency (``policy.concurrency.axl``, the AXL limit per
+cluster); a phone's temporary error (AXL throttle, timeout) is retried a few times honouring
+``delay``; other failures are collected and reported together, naming the phones (never a secret).
+
+``verify`` cannot prove a reset happened (the phone reboots and re-registers on its own), so it only
+reports what was sent; the wave's gate (R13) is the real check. That is why the executor re-runs a
+``reset`` step that was in doubt on ``--resume`` instead of trusting a verify.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar
+
+from providers.cucm_axl import ResetKind
+from reconciler.errors import PermanentError, ReconcilerError, RemoteFaultError, TemporaryError
+from reconciler.model import Action, Address, Change, FrozenMap, freeze
+from reconciler.provider import ApplyResult, Desired, Observed, ProviderBase, VerifyResult
+from reconciler.wiring.connections import Connections
+from reconciler.wiring.estate import ProviderEstate
+from schemas.document import DesiredState
+
+__all__ = ["ResetProvider"]
+
+PHONE_ATTEMPTS = 4
+MAX_DELAY = 30.0
+
+
+class ResetProvider(ProviderBase):
+    """Resets the phones of a wave (kind ``reset``) through ``cluster``'s AXL."""
+
+    kinds: ClassVar[frozenset[str]] = frozenset({"reset"})
+
+    def __init__(
+        self,
+        *,
+        desired: DesiredState,
+        conns: Connections,
+        estate: ProviderEstate,
+        cluster: str,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.desired = desired
+        self.conns = conns
+        self.estate = estate
+        self.cluster = cluster
+        self.concurrency = max(1, desired.policy.concurrency.axl)
+        self._sleep = sleep
+        self._sent: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.cluster} (AXL)"
+
+    def _wave(self, address: Address) -> tuple[str, ...]:
+        wave = next((w for w in self.desired.migration.waves if w.name == address.name), None)
+        if address.kind != "reset" or wave is None:
+            raise PermanentError(f"{address}: no such wave in the desired state", hint="re-run plan")
+        return tuple(wave.scopes)
+
+    def pending(self, address: Address) -> tuple[str, ...]:
+        """The wave's phones that are not Registered on the target (never mutates)."""
+        scopes = self._wave(address)
+        phones = [p.name for s, group in self.estate.phones(scopes).items() for p in group]
+        target = self.desired.migration.target
+        on_target = self.estate.registrations(target, phones) if phones else {}
+        return tuple(p for p in phones if not (on_target.get(p) and on_target[p].registered))
+
+    # --- provider verbs ---------------------------------------------------------------------------
+    def read(self, addresses: Sequence[Address]) -> Mapping[Address, Observed]:
+        return {a: Observed(address=a, value=freeze({"pending": len(self.pending(a))})) for a in addresses}
+
+    def diff(self, desired: Desired, observed: Observed) -> Change:
+        pending = observed.value.get("pending", 0) if isinstance(observed.value, FrozenMap) else 0
+        return Change(
+            address=desired.address,
+            action=Action.RUN if pending else Action.NOOP,
+            after=desired.value,
+            reason=f"reset {pending} phones (R12)",
+            rule="R12",
+        )
+
+    def apply(self, change: Change) -> ApplyResult:
+        phones = self.pending(change.address)
+        axl = self.conns.axl(self.cluster)
+        failures: dict[str, ReconcilerError] = {}
+
+        def reset(name: str) -> None:
+            for attempt in range(PHONE_ATTEMPTS):
+                try:
+                    axl.reset_phone(name, kind=ResetKind.RESET)
+                    return
+                except TemporaryError as exc:
+                    if attempt == PHONE_ATTEMPTS - 1:
+                        failures[name] = exc
+                        return
+                    self._sleep(min(MAX_DELAY, exc.delay or 2.0 * (attempt + 1)))
+                except ReconcilerError as exc:
+                    failures[name] = exc
+                    return
+
+        if phones:
+            with ThreadPoolExecutor(
+                max_workers=min(self.concurrency, len(phones)), thread_name_prefix="reset"
+            ) as pool:
+                list(pool.map(reset, phones))
+        with self._lock:
+            self._sent[str(change.address)] = len(phones) - len(failures)
+        if failures:
+            names = sorted(failures)
+            first = failures[names[0]]
+            message = (
+                f"{change.address}: {len(failures)} of {len(phones)} phone reset(s) failed on "
+                f"{self.cluster} ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}): {first.message}"
+            )
+            if all(isinstance(e, TemporaryError) for e in failures.values()):
+                raise TemporaryError(message, endpoint=self.endpoint) from first
+            raise RemoteFaultError(
+                message, endpoint=self.endpoint, hint="check the phones in AXL, then run apply again"
+            ) from first
+        observed = freeze({"reset": len(phones), "scopes": list(self._wave(change.address))})
+        return ApplyResult(change=change, changed=bool(phones), observed=observed)
+
+    def verify(self, change: Change) -> VerifyResult:
+        with self._lock:
+            sent = self._sent.get(str(change.address))
+        detail = (
+            f"reset sent to {sent} phone(s); the wave's gate checks where they register (R13)"
+            if sent is not None
+            else "a reset cannot be verified; the wave's gate checks where the phones register (R13)"
+        )
+        return VerifyResult(
+            address=change.address,
+            complies=True,
+            method="none",
+            detail=detail,
+            observed=freeze({"reset": sent}),
+        )

@@ -1,0 +1,64 @@
+"""A desired-state document for a running lab at any address prefix, derived from examples/lab.yaml.
+
+Used by ``tests/e2e/test_lab_migration.py`` and ``scripts/demo``-style checks: the example is loaded as
+YAML and only what differs between labs is changed — node/router/relay addresses moved from
+``127.0.x.y`` to ``<prefix>.x.y`` (``reconciler lab up --prefix``), the lab's files referenced by
+absolute path (credentials, CA, known_hosts), and, when asked, wave settings (every wave resets its
+phones — the lab has no natural reboots — and shorter gate deadlines) and the RisPort70 allowance.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["EXAMPLE", "lab_document"]
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lab.yaml"
+_LOOPBACK = re.compile(r"^127\.0\.(\d+)\.(\d+)$")
+
+
+def _move(value: Any, prefix: str) -> Any:
+    if isinstance(value, str):
+        match = _LOOPBACK.match(value)
+        return f"{prefix}.{match.group(1)}.{match.group(2)}" if match else value
+    if isinstance(value, dict):
+        return {k: _move(v, prefix) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_move(v, prefix) for v in value]
+    return value
+
+
+def _paths(value: Any, lab_dir: Path) -> Any:
+    marker = "../.reconciler/lab/"
+    if isinstance(value, str) and marker in value:
+        return value.replace(marker, f"{lab_dir}/")
+    if isinstance(value, dict):
+        return {k: _paths(v, lab_dir) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_paths(v, lab_dir) for v in value]
+    return value
+
+
+def lab_document(
+    *,
+    lab_dir: Path,
+    prefix: str = "127.0",
+    reset_every_wave: bool = False,
+    gate_deadline: str | None = None,
+    ris_queries_per_minute: int | None = None,
+) -> str:
+    """examples/lab.yaml for the lab in ``lab_dir`` listening at ``prefix`` (YAML text)."""
+    doc = yaml.safe_load(EXAMPLE.read_text())
+    doc = _paths(_move(doc, prefix), lab_dir.resolve())
+    for wave in doc["migration"]["waves"]:
+        if reset_every_wave:
+            wave["reset"] = True
+        if gate_deadline is not None:
+            wave["gate"]["deadline"] = gate_deadline
+    if ris_queries_per_minute is not None:
+        doc["policy"]["ris_queries_per_minute"] = ris_queries_per_minute
+    return yaml.safe_dump(doc, sort_keys=False)
