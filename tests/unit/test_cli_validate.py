@@ -111,7 +111,13 @@ def test_explain_lab_example() -> None:
     assert "declared  R4/R5  callmanager of new/cucm-new-sub1 -> old Phone-SAST-trust" in output
     assert "declared  R6     itlrecovery of new -> old Phone-SAST-trust" in output
     assert "rollback possible: no (R11)" in output
-    assert "wave-3: wait for natural reboots" in output
+    assert "wave-3: reset phones; gate 90% Registered on new within 1800s" in output
+
+
+def test_explain_names_a_wave_that_waits_for_reboots() -> None:
+    code, output = _run("--no-color", "explain", str(ROOT / "examples" / "manual-method.yaml"))
+    assert code == 0, output
+    assert "wait for natural reboots" in output
 
 
 def test_explain_reports_missing_trust(tmp_path: Path) -> None:
