@@ -5,7 +5,9 @@ the executor's registry under the ``ris`` provider kind. The plan's ``gate.<wave
 ``min_registered_share`` and ``deadline_seconds`` (planner); the phones of the wave come from the
 estate (``phones(scopes)``), the target's call-processing nodes from its ``ClusterFacts`` (nodes that
 run Cisco CallManager, R13), and per-phone forecast reasons from the plan's stranded examples.
-``EstateRegistrations`` adapts ``LiveEstate.registrations`` to the gate's ``RegistrationReader``.
+``EstateRegistrations`` adapts ``LiveEstate.registrations`` to the gate's ``RegistrationReader``; it gives
+every phone not Registered on the target a reason (R13: never a stranded phone without a report),
+looking up on the source cluster the phones the target does not know (they did not move: R1/R8).
 """
 
 from __future__ import annotations
@@ -13,26 +15,59 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from reconciler.cucm.facts import Service
-from reconciler.errors import PlanError
+from reconciler.errors import PlanError, ReconcilerError
 from reconciler.gates import GateSpec, Registration
 from reconciler.live import LiveEstate
+from reconciler.live import Registration as LiveRegistration
 from reconciler.model import FrozenMap, Plan
 
 __all__ = ["EstateRegistrations", "gate_specs_from_plan", "target_call_nodes"]
 
 
 class EstateRegistrations:
-    """A ``RegistrationReader`` over the estate's RisPort70 view of one cluster (the target)."""
+    """A ``RegistrationReader`` over the estate's RisPort70 view of one cluster (the target).
 
-    def __init__(self, estate: LiveEstate, *, cluster: str) -> None:
+    With ``source``, devices the target does not list are looked up on the source (best effort: the
+    target's answer alone decides the gate), so a phone that never moved is reported with where it
+    still is and why (R13). Non-registered records carry a reason naming what to check."""
+
+    def __init__(self, estate: LiveEstate, *, cluster: str, source: str | None = None) -> None:
         self._estate = estate
         self._cluster = cluster
+        self._source = source
 
     def registrations(self, devices: Sequence[str]) -> Mapping[str, Registration]:
         found = self._estate.registrations(self._cluster, list(devices))
-        return {
-            name: Registration(device=name, status=reg.status, node=reg.node) for name, reg in found.items()
-        }
+        out = {name: self._on_target(name, reg) for name, reg in found.items()}
+        missing = [d for d in devices if d not in found]
+        if self._source is not None and missing:
+            try:
+                elsewhere = self._estate.registrations(self._source, missing)
+            except ReconcilerError:  # the source's view only explains; it must not fail the gate
+                elsewhere = {}
+            for name, reg in elsewhere.items():
+                out[name] = Registration(
+                    device=name,
+                    status=reg.status,
+                    node=reg.node,
+                    reason=(
+                        f"still {reg.status} on the source cluster {self._source}"
+                        + (f" ({reg.node})" if reg.node else "")
+                        + ": it did not accept the target's trust list; check the phone's CTL/ITL (R1) "
+                        f"and that TVS on {self._source} was restarted after the trust change (R8)"
+                    ),
+                )
+        return out
+
+    def _on_target(self, name: str, reg: LiveRegistration) -> Registration:
+        reason = ""
+        if not reg.registered:
+            reason = (
+                f"{reg.status} on the target cluster {self._cluster}: it took the target's configuration "
+                "but no call-processing node accepted its registration; check that Cisco CallManager "
+                "runs on the target nodes of its CallManager group (R13)"
+            )
+        return Registration(device=name, status=reg.status, node=reg.node, reason=reason)
 
 
 def target_call_nodes(estate: LiveEstate, *, cluster: str) -> frozenset[str]:
@@ -40,8 +75,7 @@ def target_call_nodes(estate: LiveEstate, *, cluster: str) -> frozenset[str]:
     facts = estate.clusters([cluster]).get(cluster)
     if facts is None:
         raise PlanError(f"cluster {cluster} could not be read for the wave gates", hint="check its endpoints")
-    # NodeFacts.services holds CUCM's exact names (reconciler.cucm.facts); the YAML's word is accepted too
-    return frozenset(n.name for n in facts.nodes if n.runs(Service.CALLMANAGER) or n.runs("callmanager"))
+    return frozenset(n.name for n in facts.nodes if n.runs(Service.CALLMANAGER))
 
 
 def gate_specs_from_plan(

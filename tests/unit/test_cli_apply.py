@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from reconciler.cli import app
 from reconciler.commands import apply as apply_cmd
-from reconciler.cucm.facts import ClusterFacts, NodeFacts
+from reconciler.cucm.facts import ClusterFacts, NodeFacts, Service
 from reconciler.live import PhoneFacts, Registration
 from reconciler.model import Change, Plan
 from reconciler.provider import ApplyResult
@@ -82,7 +82,7 @@ class FakeEstate:
         self.params: dict[str, str | None] = {"X": "1"}
 
     def clusters(self, names: Sequence[str]) -> Mapping[str, ClusterFacts]:
-        nodes = (NodeFacts(name="new-sub1", services=frozenset({"callmanager"})),)
+        nodes = (NodeFacts(name="new-sub1", services=frozenset({Service.CALLMANAGER})),)
         return {"new": ClusterFacts(name="new", version=CucmVersion.parse("14.0.1.11900-132"), nodes=nodes)}
 
     def phones(self, scopes: Sequence[str]) -> Mapping[str, tuple[PhoneFacts, ...]]:
