@@ -265,10 +265,12 @@ def ios_backend(
         username=entry["username"],
         password=SecretRef(f"file:{password_file or entry['password_file']}"),
         known_hosts=Path(known_hosts or rt.inventory["known_hosts"]),
-        connect_timeout=5.0,
-        auth_timeout=5.0,
+        connect_timeout=15.0,
+        auth_timeout=15.0,
     )
-    return IosDhcpBackend(name=entry["name"], target=target, read_timeout=10.0)
+    # The product's default read timeout: the lab runs in this same process, and on a loaded 2-core
+    # machine a shorter one turned scheduling delays into TemporaryError (seen once under load).
+    return IosDhcpBackend(name=entry["name"], target=target)
 
 
 def cucm_dhcp_backend(rt: LabRuntime, cluster: Cluster | None = None) -> CucmDhcpBackend:
