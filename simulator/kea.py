@@ -193,7 +193,13 @@ class KeaInstance:
     # --- lifecycle -----------------------------------------------------------------------------------
 
     def start(self) -> Self:
-        """Write configs, start both daemons, wait until ready. Raises ``LabError`` (with a log tail)."""
+        """Write configs, start both daemons, wait until ready. Raises ``LabError`` (with a log tail).
+
+        Idempotent: on a running instance it does nothing, so ``with KeaInstance(...).start() as kea``
+        (where ``__enter__`` calls ``start`` again) cannot spawn a second, orphaned pair of daemons.
+        """
+        if self._procs:
+            return self
         binaries = {name: which(name) or which(name, path="/usr/sbin:/sbin") for name in
                     ("kea-dhcp4", "kea-ctrl-agent")}  # fmt: skip
         missing = [n for n, p in binaries.items() if not p]

@@ -60,3 +60,29 @@ def test_a_long_workdir_still_gets_a_usable_control_socket(tmp_path: Path) -> No
     for pid in pids.values():
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def _kea_pids_for(workdir: Path) -> list[int]:
+    """Pids of kea daemons whose command line names ``workdir`` (a /proc scan; no psutil)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "kea-" in cmdline and str(workdir) in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def test_start_then_with_block_runs_one_pair_and_leaves_nothing(tmp_path: Path) -> None:
+    """``with KeaInstance(...).start() as kea`` used to spawn a second pair and orphan the first."""
+    require_tool("kea-dhcp4")
+    require_tool("kea-ctrl-agent")
+    workdir = tmp_path / "k"
+    with KeaInstance(workdir=workdir, subnets=[_subnet("127.0.31.41", "10.0.0.3")]).start() as kea:
+        assert len(_kea_pids_for(workdir)) == 2
+        assert sorted(kea.pids().values()) == sorted(_kea_pids_for(workdir))
+    assert _kea_pids_for(workdir) == []
