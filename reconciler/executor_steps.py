@@ -220,10 +220,14 @@ class StepRunner:
         return self._judge(applied, verified, calls[0])
 
     def reverify(self, step: PlanStep) -> StepRun:
-        """Verify only (a step in doubt on ``--resume``)."""
+        """Verify only (a step in doubt on ``--resume``): one verify, without settling. A step that does
+        not comply is run again (its apply re-reads first), rather than waiting out the settle time for
+        a change the killed apply may never have sent (a TVS restart not yet requested, R8)."""
         calls = [0]
+        change = step.change
         try:
-            verified = self._verify(step, self.provider_for(step), calls)
+            provider = self.provider_for(step)
+            verified = self._retry(change, lambda: provider.verify(change), calls)
         except Exception as exc:
             return StepRun(applied=None, verified=None, attempts=calls[0], error=exc)
         return self._judge(None, verified, calls[0])

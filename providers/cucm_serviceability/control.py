@@ -78,6 +78,11 @@ def parse_start_time(
     return None
 
 
+def _start_failed(info: ServiceStatusInfo) -> bool:
+    """Stopped with a reason saying the start failed (``ReasonCodeString``): polling on cannot help (R8)."""
+    return info.status == "Stopped" and "fail" in info.reason.lower()
+
+
 def _int(value: Any) -> int | None:
     try:
         return int(value) if value is not None and str(value).strip() != "" else None
@@ -172,7 +177,8 @@ class ControlCenterClient:
         progress: Callable[[RestartProgress], None] | None = None,
     ) -> ServiceStatusInfo:
         """Restart ``name`` and poll until it is ``Started`` (started after the request when the node
-        gives start times); ``VerificationError`` naming the last status after ``timeout`` seconds."""
+        gives start times); ``VerificationError`` naming the last status after ``timeout`` seconds, or
+        as soon as the node reports the start failed (Stopped, reason "... failed ...")."""
         requested_at = self._now().replace(microsecond=0)
         began = self._clock()
         self.control("Restart", [name])
@@ -190,13 +196,17 @@ class ControlCenterClient:
             fresh = last.start_time is None or last.start_time >= requested_at
             if last.started and fresh:
                 return last
-            if elapsed >= timeout:
+            if _start_failed(last) or elapsed >= timeout:
                 break
             self._sleep(min(poll_interval, max(0.0, timeout - elapsed)))
         state = f"{last.status}{f' ({last.reason})' if last and last.reason else ''}" if last else "unknown"
+        within = (
+            ": the node reports that it failed to start"
+            if last is not None and _start_failed(last)
+            else f" within {timeout:.0f} s"
+        )
         raise VerificationError(
-            f"{name} on {self.endpoint.label} did not reach Started within {timeout:.0f} s "
-            f"(last status {state})",
+            f"{name} on {self.endpoint.label} did not reach Started{within} (last status {state})",
             endpoint=self.endpoint.label,
             hint=f"look at the service on {self.node} (Serviceability > Control Center, or "
             f"'utils service list'), then re-run apply",

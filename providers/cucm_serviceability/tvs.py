@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
 from providers.cucm_serviceability.control import ControlCenterClient, RestartProgress, ServiceStatusInfo
-from reconciler.errors import PermanentError
+from reconciler.errors import PermanentError, VerificationError
 from reconciler.model import Action, Address, Change, FrozenMap, Value, freeze
 from reconciler.provider import ApplyResult, Desired, FieldMismatch, Observed, ProviderBase, VerifyResult
 
@@ -141,9 +141,16 @@ class TvsProvider(ProviderBase):
         current = tvs_value(client.status(TVS_SERVICE))
         if not _mismatches(change.after, current, address=change.address):
             return ApplyResult(change=change, changed=False, observed=current)
-        info = client.restart(
-            TVS_SERVICE, timeout=self.timeout, poll_interval=self.poll_interval, progress=self.progress
-        )
+        try:
+            info = client.restart(
+                TVS_SERVICE, timeout=self.timeout, poll_interval=self.poll_interval, progress=self.progress
+            )
+        except VerificationError as exc:  # name the rule: a TVS that did not restart is stale (R8)
+            raise VerificationError(
+                f"{exc.message} (R8: TVS must restart on every source node after the trust change)",
+                endpoint=exc.endpoint,
+                hint=exc.hint,
+            ) from exc
         return ApplyResult(change=change, changed=True, observed=tvs_value(info))
 
     def verify(self, change: Change) -> VerifyResult:

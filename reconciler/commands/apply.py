@@ -187,7 +187,7 @@ def _gate_handler(
     nodes = target_call_nodes(wiring.estate, cluster=target) if gate_waves else frozenset()
     return GateHandler(
         specs=gate_specs_from_plan(plan, phones=phones, target_nodes=nodes),
-        reader=EstateRegistrations(wiring.estate, cluster=target),
+        reader=EstateRegistrations(wiring.estate, cluster=target, source=desired.migration.source),
         pacer=RisPacer(per_minute=desired.policy.ris_queries_per_minute, clock=clock),
         clock=clock,
         cancel=cancel,

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["EXAMPLE", "lab_document"]
+__all__ = ["EXAMPLE", "lab_data", "lab_document"]
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lab.yaml"
 _LOOPBACK = re.compile(r"^127\.0\.(\d+)\.(\d+)$")
@@ -52,6 +52,25 @@ def lab_document(
     ris_queries_per_minute: int | None = None,
 ) -> str:
     """examples/lab.yaml for the lab in ``lab_dir`` listening at ``prefix`` (YAML text)."""
+    doc = lab_data(
+        lab_dir=lab_dir,
+        prefix=prefix,
+        reset_every_wave=reset_every_wave,
+        gate_deadline=gate_deadline,
+        ris_queries_per_minute=ris_queries_per_minute,
+    )
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def lab_data(
+    *,
+    lab_dir: Path,
+    prefix: str = "127.0",
+    reset_every_wave: bool = False,
+    gate_deadline: str | None = None,
+    ris_queries_per_minute: int | None = None,
+) -> dict[str, Any]:
+    """The same document as ``lab_document``, as a dict for a test to change before dumping it."""
     doc = yaml.safe_load(EXAMPLE.read_text())
     doc = _paths(_move(doc, prefix), lab_dir.resolve())
     for wave in doc["migration"]["waves"]:
@@ -61,4 +80,4 @@ def lab_document(
             wave["gate"]["deadline"] = gate_deadline
     if ris_queries_per_minute is not None:
         doc["policy"]["ris_queries_per_minute"] = ris_queries_per_minute
-    return yaml.safe_dump(doc, sort_keys=False)
+    return dict(doc)

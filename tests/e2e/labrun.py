@@ -1,0 +1,158 @@
+"""Running a lab for an e2e module: ``reconciler lab up --detach`` on the module's own prefix in a temp dir,
+the CLI in subprocesses, and ``lab down`` always.
+
+Used by tests/e2e/test_lab_failures.py, test_lab_resume.py and test_lab_kea.py. ``running_lab`` holds an
+exclusive lock per prefix (``/tmp/reconciler-e2e-<prefix>.lock``) while the lab runs, so tests of one
+module that pytest-xdist hands to different workers take turns instead of colliding on the addresses.
+The desired-state YAML comes from ``tests.e2e.labdoc``; commands run in the lab's working directory, so
+``.reconciler/`` (state, journal) lands there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["ROOT", "RunningLab", "raise_ris_allowance", "running_lab"]
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMAND_TIMEOUT = 120.0
+LOCK_WAIT = 900.0  # another worker's test on the same prefix finishes well within this
+
+
+@dataclass(frozen=True, slots=True)
+class RunningLab:
+    workdir: Path
+    lab_dir: Path
+    prefix: str
+
+    @property
+    def yaml(self) -> Path:
+        return self.workdir / "lab.yaml"
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1", COLUMNS="200")
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "reconciler", *args]
+
+    def run(self, *args: str, timeout: float = COMMAND_TIMEOUT) -> subprocess.CompletedProcess[str]:
+        """``reconciler ARGS`` in the lab's working directory."""
+        return subprocess.run(
+            self.argv(*args),
+            cwd=self.workdir,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        """``reconciler ARGS`` started in the background (stdout/stderr to files in the workdir)."""
+        out = (self.workdir / "popen.out").open("w")
+        err = (self.workdir / "popen.err").open("w")
+        try:
+            return subprocess.Popen(
+                self.argv(*args), cwd=self.workdir, env=self.env(), stdout=out, stderr=err, text=True
+            )
+        finally:
+            out.close()
+            err.close()
+
+    def lab(self, *args: str) -> Any:
+        """``reconciler lab ARGS --dir DIR --json`` as a parsed document."""
+        result = self.run("lab", *args, "--dir", str(self.lab_dir), "--json")
+        assert result.returncode == 0, result.stdout + result.stderr
+        return json.loads(result.stdout)
+
+    def operations(self) -> int:
+        """How many operations the lab's model recorded (a plan must not add any)."""
+        return int(self.lab("status")["operations"])
+
+    def fault(self, *args: str) -> None:
+        result = self.run("lab", "fault", *args, "--dir", str(self.lab_dir))
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def write(self, doc: Mapping[str, Any], name: str = "lab.yaml") -> Path:
+        path = self.workdir / name
+        path.write_text(yaml.safe_dump(dict(doc), sort_keys=False))
+        return path
+
+    def inventory(self) -> Any:
+        return yaml.safe_load((self.lab_dir / "inventory.yaml").read_text())
+
+
+@contextlib.contextmanager
+def _prefix_lock(prefix: str) -> Iterator[None]:
+    path = Path(f"/tmp/reconciler-e2e-{prefix}.lock")
+    with path.open("a") as handle:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                assert time.monotonic() < deadline, f"another test kept the lab prefix {prefix} too long"
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def running_lab(
+    workdir: Path,
+    *,
+    prefix: str,
+    spec: Mapping[str, Any] | None = None,
+    with_kea: bool = False,
+    restart_seconds: float = 1.0,
+) -> Iterator[RunningLab]:
+    """``lab up --detach`` at ``prefix`` in ``workdir/lab`` (``spec`` as ``--spec``); ``lab down`` after."""
+    lab = RunningLab(workdir=workdir, lab_dir=workdir / "lab", prefix=prefix)
+    args = ["lab", "up", "--detach", "--dir", str(lab.lab_dir), "--prefix", prefix,
+            "--restart-seconds", f"{restart_seconds:g}"]  # fmt: skip
+    if spec is not None:
+        spec_file = workdir / "spec.yaml"
+        spec_file.write_text(yaml.safe_dump(dict(spec), sort_keys=False))
+        args += ["--spec", str(spec_file)]
+    if with_kea:
+        args.append("--with-kea")
+    with _prefix_lock(prefix):
+        up = lab.run(*args, timeout=150)
+        try:
+            assert up.returncode == 0, up.stdout + up.stderr
+            yield lab
+        finally:
+            down = lab.run("lab", "down", "--dir", str(lab.lab_dir), timeout=60)
+            assert down.returncode == 0, down.stdout + down.stderr
+
+
+def raise_ris_allowance(doc: Path, *, per_minute: int = 60) -> None:
+    """Lab setup: 'Allowed Device Queries Per Minute' on both clusters through AXL, as an admin would."""
+    from providers.cucm_axl import AxlClient
+    from reconciler.loader import load
+
+    state = load(doc).state
+    assert state is not None
+    for cluster in state.clusters:
+        with AxlClient.connect(cluster) as axl:
+            axl.update_service_parameter(
+                node="EnterpriseWideData",
+                service="Enterprise Wide",
+                name="AllowedDeviceQueriesPerMinute",
+                value=str(per_minute),
+            )
