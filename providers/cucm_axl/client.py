@@ -155,10 +155,7 @@ class AxlClient:
     def sql(self, query: str) -> tuple[dict[str, str], ...]:
         """Read-only ``executeSQLQuery``: one dict per row, column name → text (NULL → ``""``)."""
         rows = _items(self.call("executeSQLQuery", sql=query), "row")
-        return tuple(
-            {str(el.tag).rsplit("}", 1)[-1]: (el.text or "") for el in row if isinstance(el.tag, str)}
-            for row in rows
-        )
+        return tuple(_sql_columns(row) for row in rows)
 
     # ------------------------------------------------------------------ parameters
     def service_parameter(self, *, node: str, service: str, name: str) -> ServiceParameterInfo | None:
@@ -380,3 +377,27 @@ class AxlClient:
             secondaryTftpServerIpAddress=secondary,
         )
         return _text(_get(answer, "return"))
+
+
+def _sql_columns(row: Any) -> dict[str, str]:
+    """One ``executeSQLQuery`` row as column → text, whatever shape the WSDL gave it.
+
+    Cisco's schema leaves ``row`` untyped, so zeep hands over the raw XML (an element, or the list of
+    its children; our bundled WSDL does the same). A toolkit release that typed it as a wrapper with
+    ``xsd:any`` children arrives as a zeep object whose ``_value_1`` holds the elements; a typed one
+    with named fields as an object with attributes. All are accepted (cucm-interfaces.md §8: be
+    tolerant where facts are [I]).
+    """
+    if hasattr(row, "tag") or isinstance(row, list | tuple):
+        elements: Any = row  # the raw element, or the list of its child elements
+    elif getattr(row, "_value_1", None) is not None:
+        elements = row._value_1
+    elif hasattr(row, "__values__"):
+        return {str(k): "" if v is None else str(v) for k, v in row.__values__.items()}
+    else:
+        elements = ()
+    return {
+        str(el.tag).rsplit("}", 1)[-1]: (el.text or "")
+        for el in elements
+        if el is not None and isinstance(getattr(el, "tag", None), str)
+    }

@@ -1,8 +1,10 @@
 """The AXL face (``/axl/``): SOAP 1.1 document/literal in, calls on an ``AxlBackend`` out (issue 5 item 1).
 
 Accepts requests in any ``http://www.cisco.com/AXL/API/<v>`` namespace (so clients built on Cisco's own
-toolkit WSDL work) and answers in the namespace the request used, with unqualified children in the order
-of docs/axl-shapes.md. ``returnedTags`` selects the tags of list/get answers (all tags when it is empty).
+toolkit WSDL work; tests/fixtures/cisco_toolkit_like is such a WSDL) and answers in the namespace the
+request used, with unqualified children in the order of docs/axl-shapes.md. Get/update requests may name
+their object by ``uuid`` instead of its key, as the toolkit schema allows. ``returnedTags`` selects the
+tags of list/get answers (all tags when it is empty).
 Faults are what CUCM sends: HTTP 500 with ``detail/axlError`` (``axlcode``, ``axlmessage``, ``request``)
 when the backend raises ``RemoteFaultError``; HTTP 503 on writes while the node's write throttle is on.
 ``SOAPAction: "CUCM:DB ver=<v> <op>"`` is accepted with or without quotes and operation (the Body decides).
@@ -20,6 +22,7 @@ from lxml import etree
 from reconciler.errors import RemoteFaultError
 from simulator.faces.backends import (
     AXL_NOT_FOUND,
+    AXL_UPDATE_NOT_FOUND,
     AxlBackend,
     CallManagerGroup,
     DevicePool,
@@ -233,11 +236,8 @@ class AxlFace:
                 el.remove(usage)
 
     def _op_getServiceParameter(self, op: etree._Element, ret: etree._Element) -> None:
-        param = self.backend.get_service_parameter(
-            node=child_text(op, "processNodeName") or "",
-            service=child_text(op, "service") or "",
-            name=child_text(op, "name") or "",
-        )
+        node, service, name = self._parameter_key(op, code=AXL_NOT_FOUND)
+        param = self.backend.get_service_parameter(node=node, service=service, name=name)
         _emit(ret, "serviceParameter", param, SERVICE_PARAMETER_FIELDS, child(op, "returnedTags"))
 
     def _op_listServiceParameter(self, op: etree._Element, ret: etree._Element) -> None:
@@ -251,11 +251,9 @@ class AxlFace:
             _emit(ret, "serviceParameter", param, SERVICE_PARAMETER_FIELDS, child(op, "returnedTags"))
 
     def _op_updateServiceParameter(self, op: etree._Element, ret: etree._Element) -> None:
+        node, service, name = self._parameter_key(op, code=AXL_UPDATE_NOT_FOUND)
         ret.text = self.backend.update_service_parameter(
-            node=child_text(op, "processNodeName") or "",
-            service=child_text(op, "service") or "",
-            name=child_text(op, "name") or "",
-            value=child_text(op, "value") or "",
+            node=node, service=service, name=name, value=child_text(op, "value") or ""
         )
 
     def _op_executeSQLQuery(self, op: etree._Element, ret: etree._Element) -> None:
@@ -389,6 +387,17 @@ class AxlFace:
         )
 
     # ------------------------------------------------------------ lookups
+    def _parameter_key(self, op: etree._Element, *, code: str) -> tuple[str, str, str]:
+        """(node, service, name) of a get/update that names the parameter by key or, as the toolkit's
+        schema also allows, by ``uuid`` alone."""
+        name, uuid = child_text(op, "name"), child_text(op, "uuid")
+        if name or not uuid:
+            return (child_text(op, "processNodeName") or "", child_text(op, "service") or "", name or "")
+        for param in self.backend.list_service_parameters(node=None, service=None):
+            if param.uuid and param.uuid.lower() == uuid.lower():
+                return param.node, param.service, param.name
+        raise RemoteFaultError("Item not valid: The specified Service Parameter was not found", code=code)
+
     @staticmethod
     def _find(
         items: Iterable[Any], op: etree._Element, what: str, key: Callable[[Any], tuple[str, str]]

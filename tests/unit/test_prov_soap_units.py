@@ -200,3 +200,21 @@ def test_endpoint_from_cluster(tmp_path: Path) -> None:
         ca,
     )
     assert CucmEndpoint.from_cluster(cluster, cluster.nodes[0]).port == 8443
+
+
+def test_sql_rows_are_read_from_every_shape_a_wsdl_may_give_them() -> None:
+    """Cisco leaves ``row`` untyped (raw element); a typed wrapper (``_value_1``) or named fields must
+    read the same, not crash with an untranslated AttributeError."""
+    from types import SimpleNamespace
+
+    from lxml import etree
+
+    from providers.cucm_axl.client import _sql_columns
+
+    raw = etree.fromstring("<row><name>cucm-pub</name><nodeid>2</nodeid><empty/></row>")
+    assert _sql_columns(raw) == {"name": "cucm-pub", "nodeid": "2", "empty": ""}
+    assert _sql_columns(list(raw)) == {"name": "cucm-pub", "nodeid": "2", "empty": ""}
+    wrapped = SimpleNamespace(_value_1=list(raw))
+    assert _sql_columns(wrapped) == {"name": "cucm-pub", "nodeid": "2", "empty": ""}
+    named = SimpleNamespace(_value_1=None, __values__={"name": "cucm-pub", "nodeid": 2, "x": None})
+    assert _sql_columns(named) == {"name": "cucm-pub", "nodeid": "2", "x": ""}
