@@ -41,7 +41,8 @@ from reconciler.executor_state import StateKeeper, plan_digest
 from reconciler.executor_steps import ApplyOptions, EndpointLimits, SerialHooks, StepRun, StepRunner
 from reconciler.hooks import ApplyHooks, ApplyReport, ApplyStatus, StrandedPhone
 from reconciler.journal import Journal, JournalWriter, RecordKind, new_apply_id
-from reconciler.model import Outcome, OutcomeStatus, Plan, PlanStep
+from reconciler.model import Outcome, OutcomeStatus
+from reconciler.plandoc import Plan, PlanStep
 from reconciler.provider import Provider
 from reconciler.retry import Clock, SystemClock
 from reconciler.state import StateStore

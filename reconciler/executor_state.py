@@ -24,7 +24,8 @@ from typing import Any
 
 from reconciler.errors import StalePlanError, StateError
 from reconciler.journal import JournalHeader
-from reconciler.model import Action, Change, FrozenMap, Plan, Value, thaw
+from reconciler.model import Action, Change, FrozenMap, Value, thaw
+from reconciler.plandoc import Plan
 from reconciler.state import JSONValue, OwnedCertificate, StateSnapshot, StateStore, utc_now
 
 __all__ = ["StateKeeper", "essence_for", "plan_digest"]

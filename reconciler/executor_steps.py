@@ -16,7 +16,8 @@ from typing import TypeVar
 
 from reconciler.errors import PlanError, ReconcilerError, TemporaryError, VerificationError
 from reconciler.hooks import ApplyHooks, ApplyReport, GateProgress
-from reconciler.model import Change, Outcome, OutcomeStatus, Plan, PlanStep, Value
+from reconciler.model import Change, Outcome, OutcomeStatus, Value
+from reconciler.plandoc import Plan, PlanStep
 from reconciler.provider import ApplyResult, Provider, VerifyResult
 from reconciler.retry import Clock, RetryPolicy, call_with_retry
 

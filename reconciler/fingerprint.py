@@ -23,7 +23,7 @@ from datetime import datetime
 from reconciler.cucm.facts import CertRef, ClusterFacts
 from reconciler.errors import StalePlanError
 from reconciler.live import LiveEstate
-from reconciler.model import Plan
+from reconciler.plandoc import Plan
 
 __all__ = ["check_fresh", "fingerprint_of", "stale_reasons"]
 

@@ -19,7 +19,7 @@ from reconciler.cucm.certs import CertIdentity
 from reconciler.cucm.facts import ClusterFacts, Store
 from reconciler.cucm.trust import FileKind, SignedFile, TrustList, TvsCache, TvsServer, decide
 from reconciler.live import PhoneFacts
-from reconciler.model import StrandedGroup, WaveForecast
+from reconciler.plandoc import StrandedGroup, WaveForecast
 from reconciler.refresh import DecodedFile, LiveSnapshot
 from schemas.document import DesiredState
 

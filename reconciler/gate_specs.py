@@ -19,7 +19,8 @@ from reconciler.errors import PlanError, ReconcilerError
 from reconciler.gates import GateSpec, Registration
 from reconciler.live import LiveEstate
 from reconciler.live import Registration as LiveRegistration
-from reconciler.model import FrozenMap, Plan
+from reconciler.model import FrozenMap
+from reconciler.plandoc import Plan
 
 __all__ = ["EstateRegistrations", "gate_specs_from_plan", "target_call_nodes"]
 

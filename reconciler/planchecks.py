@@ -22,7 +22,7 @@ from reconciler.cucm.rules import RequiredCert
 from reconciler.desired import DesiredCert
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.forecast import phone_trust_lists
-from reconciler.model import WaveForecast
+from reconciler.plandoc import WaveForecast
 from reconciler.refresh import LiveSnapshot
 from schemas.document import DesiredState
 from schemas.migration import Method

@@ -31,8 +31,9 @@ from reconciler.fingerprint import fingerprint_of
 from reconciler.forecast import PlannedTrust, forecast
 from reconciler.graph import TrustTrack, WaveSpec, build_migration_graph
 from reconciler.live import LiveEstate
-from reconciler.model import Action, Address, Change, Plan, PlanStep, freeze
+from reconciler.model import Action, Address, Change, freeze
 from reconciler.planchecks import coverage, gap_summary, preflight_all, with_stranded
+from reconciler.plandoc import Plan, PlanStep
 from reconciler.plansteps import Draft, bulk_steps, param_steps, wave_steps
 from reconciler.refresh import LiveSnapshot, refresh
 from reconciler.state import StateSnapshot, utc_now

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from reconciler.cucm.facts import ROLLBACK_PARAMETER, ClusterFacts
 from reconciler.desired import desired_parameters
 from reconciler.diagnostics import Diagnostic
-from reconciler.model import Action, Address, Change, PlanStep, freeze
+from reconciler.model import Action, Address, Change, freeze
+from reconciler.plandoc import PlanStep
 from reconciler.refresh import LiveSnapshot
 from schemas.document import DesiredState
 

@@ -30,7 +30,7 @@ import typer
 if TYPE_CHECKING:
     from reconciler.executor import Registry
     from reconciler.live import LiveEstate
-    from reconciler.model import Plan
+    from reconciler.plandoc import Plan
     from reconciler.retry import Clock
     from schemas.document import DesiredState
 
@@ -215,7 +215,7 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
     from reconciler.errors import ReconcilerError
     from reconciler.executor import ApplyOptions, Executor, find_resumable
     from reconciler.hooks import ApplyHooks, ApplyStatus
-    from reconciler.model import Plan
+    from reconciler.plandoc import Plan
     from reconciler.render.apply import JsonLinesRenderer, RichApplyRenderer
     from reconciler.retry import SystemClock
     from reconciler.state import StateStore

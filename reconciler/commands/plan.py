@@ -113,7 +113,7 @@ def show(
 ) -> None:
     """Render a saved plan."""
     from reconciler.errors import ReconcilerError
-    from reconciler.model import Plan
+    from reconciler.plandoc import Plan
     from reconciler.render.diagnostics import make_console
     from reconciler.render.plan import render_plan
 

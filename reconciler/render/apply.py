@@ -18,7 +18,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from reconciler.hooks import ApplyHooks, ApplyReport, ApplyStatus, GateProgress
-from reconciler.model import Change, Outcome, OutcomeStatus, Plan
+from reconciler.model import Change, Outcome, OutcomeStatus
+from reconciler.plandoc import Plan
 
 __all__ = ["JsonLinesRenderer", "RichApplyRenderer", "plan_summary_lines", "summary_lines"]
 

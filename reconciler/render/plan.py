@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from reconciler.model import Action, Plan
+from reconciler.model import Action
+from reconciler.plandoc import Plan
 from reconciler.render.diagnostics import render_diagnostics
 
 __all__ = ["render_plan", "summary_line"]

@@ -19,7 +19,8 @@ from typing import Any, ClassVar
 
 from reconciler.errors import PermanentError, TemporaryError
 from reconciler.gates import GateHandler, GateSpec, Registration, RisPacer
-from reconciler.model import Action, Address, Change, Plan, PlanStep, thaw
+from reconciler.model import Action, Address, Change, thaw
+from reconciler.plandoc import Plan, PlanStep
 from reconciler.provider import ApplyResult, Desired, Observed, ProviderBase, VerifyResult, compare_values
 from reconciler.retry import FakeClock
 

@@ -23,7 +23,8 @@ from reconciler.cli import app
 from reconciler.commands import apply as apply_cmd
 from reconciler.cucm.facts import ClusterFacts, NodeFacts, Service
 from reconciler.live import PhoneFacts, Registration
-from reconciler.model import Change, Plan
+from reconciler.model import Change
+from reconciler.plandoc import Plan
 from reconciler.provider import ApplyResult
 from reconciler.retry import FakeClock
 from reconciler.state import StateStore

@@ -11,7 +11,8 @@ import pytest
 from reconciler.executor import ApplyOptions, EndpointLimits, Executor
 from reconciler.hooks import ApplyHooks, ApplyStatus, GateProgress
 from reconciler.journal import Journal, RecordKind
-from reconciler.model import Action, Address, Change, Outcome, OutcomeStatus, Plan, PlanStep
+from reconciler.model import Action, Address, Change, Outcome, OutcomeStatus
+from reconciler.plandoc import Plan, PlanStep
 from reconciler.provider import ApplyResult
 from reconciler.retry import FakeClock, RetryPolicy
 from reconciler.state import StateStore

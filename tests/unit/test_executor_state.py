@@ -12,7 +12,8 @@ from reconciler.errors import LockError, PlanError, StalePlanError
 from reconciler.executor import Executor
 from reconciler.executor_state import essence_for
 from reconciler.hooks import ApplyHooks
-from reconciler.model import Action, Address, Change, Plan, PlanStep
+from reconciler.model import Action, Address, Change
+from reconciler.plandoc import Plan, PlanStep
 from reconciler.retry import FakeClock
 from reconciler.state import StateStore
 from tests.unit.executor_fakes import CERT, FakeSystem, migration_plan, registry

@@ -8,7 +8,8 @@ import inspect
 import pytest
 
 from reconciler.live import LiveEstate
-from reconciler.model import Action, Plan
+from reconciler.model import Action
+from reconciler.plandoc import Plan
 from reconciler.planner import PlanOptions, build_plan
 from reconciler.state import StateSnapshot
 from tests.unit.fake_estate import ROLLBACK, FakeEstate, desired, make_world, stale_itl_phone

@@ -6,7 +6,7 @@ import pytest
 
 from reconciler.errors import PlanError, StalePlanError
 from reconciler.fingerprint import check_fresh
-from reconciler.model import Plan
+from reconciler.plandoc import Plan
 from reconciler.planner import build_plan
 from reconciler.state import StateSnapshot
 from tests.cucm_material import identity
