@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from providers._http import make_session
 from providers._ssh import AuthMethod, SshTarget
-from providers.cucm_certs.cli import CliCertClient
+from providers.cucm_certs.cli import CliCertClient, DetailCache
 from providers.cucm_certs.model import CertStoreClient, StoredCert, normalise_store, store_unit, trust_value
 from providers.cucm_certs.provider import TrustStoreProvider
 from providers.cucm_certs.rest import RestCertClient
@@ -71,4 +71,5 @@ def clients_for_cluster(cluster: Cluster) -> list[CertStoreClient]:
     nodes = [cluster.publisher] + [n for n in cluster.nodes if n is not cluster.publisher]
     if cluster.effective_certificate_api is CertificateApi.REST:
         return [_rest_client(cluster, n) for n in nodes]
-    return [CliCertClient(cli_session_for(cluster, n)) for n in nodes]
+    shared: DetailCache = {}  # one cluster's nodes read each replicated certificate once
+    return [CliCertClient(cli_session_for(cluster, n), detail_cache=shared) for n in nodes]

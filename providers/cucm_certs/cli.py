@@ -5,6 +5,13 @@ requested stores (the PEM when printed, else serial/subject/issuer, cucm-interfa
 ``set cert import trust <unit>`` with the PEM pasted (unit = store without ``-trust``, e.g. ``Phone-SAST``,
 [I] §8 q2, overridable through ``units``) and ``set cert delete <store> <file>`` with its confirmation.
 Built on ``providers.cucm_cli.CliSession``.
+
+Details are read once per cluster: the clients of one cluster share a ``DetailCache`` keyed by
+(store, file name), so a certificate replicated to 21 nodes costs one ``show cert`` instead of 21. The
+per-node listing still comes from each node, so what a node holds (R7) is always that node's own
+answer; only the certificate behind a name is taken from the first node that showed it. CUCM names
+trust files ``<CN>_<serial hex>.pem`` (cucm-interfaces.md §2.2), so within one cluster and store the
+name identifies the certificate.
 """
 
 from __future__ import annotations
@@ -17,19 +24,38 @@ from providers.cucm_cli import CertDetail, CertKind, CliSession
 from reconciler.cucm.certs import serial_hex
 from reconciler.errors import CertificateError
 
-__all__ = ["CliCertClient"]
+__all__ = ["CliCertClient", "DetailCache"]
+
+DetailCache = dict[tuple[str, str, str], StoredCert]
+"""(kind, store, file name) → the certificate read behind that name; shared by one cluster's clients."""
 
 
 class CliCertClient:
-    def __init__(self, session: CliSession, *, units: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        session: CliSession,
+        *,
+        units: Mapping[str, str] | None = None,
+        detail_cache: DetailCache | None = None,
+    ) -> None:
         self.session = session
         self.units = dict(units or {})
+        self.detail_cache: DetailCache = detail_cache if detail_cache is not None else {}
 
     @property
     def node(self) -> str:
         return self.session.node
 
     def _stored(self, kind: CertKind, *, store: str, filename: str, description: str) -> StoredCert:
+        key = (kind, normalise_store(store), filename)
+        known = self.detail_cache.get(key)
+        if known is not None:
+            return replace(known, store=store, description=description)
+        entry = self._read(kind, store=store, filename=filename, description=description)
+        self.detail_cache[key] = entry
+        return entry
+
+    def _read(self, kind: CertKind, *, store: str, filename: str, description: str) -> StoredCert:
         detail: CertDetail = self.session.show_cert(kind, f"{store}/{filename}")
         if detail.pem is not None:
             try:
@@ -64,8 +90,9 @@ class CliCertClient:
         return replace(entry, store=normalise_store(entry.store))
 
     def identities(self) -> Sequence[StoredCert]:
+        # own certificates differ per node even under one name (CallManager.pem): never shared
         return [
-            self._stored("own", store=item.unit, filename=item.filename, description=item.description)
+            self._read("own", store=item.unit, filename=item.filename, description=item.description)
             for item in self.session.cert_list("own")
         ]
 
@@ -75,6 +102,7 @@ class CliCertClient:
 
     def delete_trust(self, *, store: str, filename: str) -> None:
         self.session.delete_cert(store=normalise_store(store), filename=filename)
+        self.detail_cache.pop(("trust", normalise_store(store), filename), None)
 
     def close(self) -> None:
         self.session.close()

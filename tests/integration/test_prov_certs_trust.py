@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -23,6 +24,7 @@ from providers.cucm_certs import (
     clients_for_cluster,
     trust_value,
 )
+from providers.cucm_certs.cli import DetailCache
 from providers.cucm_cli import CliSession
 from reconciler.cucm.certs import IdentityKind, certificate_pem, generate_identity, shared_lab_key
 from reconciler.errors import (
@@ -32,7 +34,7 @@ from reconciler.errors import (
     TemporaryError,
     TlsVerificationError,
 )
-from reconciler.model import Action, Address, FrozenMap
+from reconciler.model import Action, Address, Change, FrozenMap
 from reconciler.provider import Desired, Observed, Provider
 from schemas.cluster import Cluster
 from simulator.faces.backends import CertEntry
@@ -89,6 +91,7 @@ def _fake(name: str) -> FakeNode:
 
 
 def _start(api: str, tmp: Path, *, password: str = OS_PASSWORD) -> Lab:
+    shared: DetailCache = {}
     nodes = [_fake(n) for n in NODES]
     faults = [FaceFaults() for _ in NODES]
     lab = Lab(api=api, nodes=nodes, clients=[], faults=faults, tmp=tmp)
@@ -137,7 +140,8 @@ def _start(api: str, tmp: Path, *, password: str = OS_PASSWORD) -> Lab:
                 known_hosts=known,
                 connect_timeout=5.0,
             )
-            lab.clients.append(CliCertClient(CliSession(target)))
+            # one detail cache per cluster, as clients_for_cluster builds them
+            lab.clients.append(CliCertClient(CliSession(target), detail_cache=shared))
     known.write_text("\n".join(lines) + "\n")
     return lab
 
@@ -337,3 +341,34 @@ def test_certificate_api_auto_picks_rest_from_14_and_cli_before() -> None:
     assert [type(c) for c in rest] == [RestCertClient, RestCertClient] and rest[0].node == "pub"
     assert all(isinstance(c, CliCertClient) for c in clients_for_cluster(cluster("12.5.1.11900-146")))
     assert all(isinstance(c, CliCertClient) for c in clients_for_cluster(cluster("14.0.1.11900-132", "cli")))
+
+
+def test_cli_reads_each_replicated_certificate_once_but_every_node_lists_its_own(tmp_path: Path) -> None:
+    """Plan cost on a pre-14 cluster: one ``show cert`` per certificate, not per node × certificate;
+    what each node holds still comes from that node's own listing (R7)."""
+    lab = _start("cli", tmp_path)
+    try:
+        calls: list[str] = []
+        for client in lab.clients:
+            assert isinstance(client, CliCertClient)
+            real = client.session.show_cert
+
+            def counting(kind: Any, ref: str, _real: Any = real) -> Any:
+                calls.append(ref)
+                return _real(kind, ref)
+
+            client.session.show_cert = counting  # type: ignore[method-assign]
+        per_node = [client.trust(["CallManager-trust"]) for client in lab.clients]
+        names = {entry.filename for entries in per_node for entry in entries}
+        assert len(calls) == len(names) < sum(len(entries) for entries in per_node)
+        provider = lab.provider(expected={str(ADDR): NEW_CM})
+        provider.apply(provider.diff(_desired(), provider.read([ADDR])[ADDR]))
+        verdict = provider.verify(Change(address=ADDR, action=Action.CREATE, after=_desired().value))
+        assert not verdict.complies  # the subscribers' own listings do not show it yet (R7)
+        lab.replicate()
+        assert provider.verify(Change(address=ADDR, action=Action.CREATE, after=_desired().value)).complies
+    finally:
+        for client in lab.clients:
+            client.close()
+        for server in lab.servers:
+            server.stop()  # type: ignore[attr-defined]
