@@ -16,6 +16,7 @@ name identifies the certificate.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
@@ -77,13 +78,22 @@ class CliCertClient:
 
     def trust(self, stores: Collection[str] | None = None) -> Sequence[StoredCert]:
         wanted = {normalise_store(s) for s in stores} if stores is not None else None
-        out = []
-        for listing in self.session.cert_list("trust"):
-            store = normalise_store(listing.unit)
-            if wanted is None or store in wanted:
-                out.append(self._stored("trust", store=listing.unit, filename=listing.filename,
-                                        description=listing.description))  # fmt: skip
-        return [self._normalised(s) for s in out]
+        items = [
+            item
+            for item in self.session.cert_list("trust")
+            if wanted is None or normalise_store(item.unit) in wanted
+        ]
+        # Nodes of one cluster are read in parallel and share the detail cache: each starts at its own
+        # place in the listing, so concurrent readers fill different parts of the cache instead of all
+        # missing on the same first entries. The result keeps the node's listing order.
+        start = zlib.crc32(self.node.encode()) % len(items) if items else 0
+        read = {
+            index: self._stored(
+                "trust", store=item.unit, filename=item.filename, description=item.description
+            )
+            for index, item in [*enumerate(items)][start:] + [*enumerate(items)][:start]
+        }
+        return [self._normalised(read[index]) for index in range(len(items))]
 
     @staticmethod
     def _normalised(entry: StoredCert) -> StoredCert:
