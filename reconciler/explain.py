@@ -125,10 +125,15 @@ def _declared(
 
 def _required(state: DesiredState, *, into: Cluster, owner: Cluster, rule: str) -> list[Requirement]:
     """R4/R5 (and R11 in reverse): owner's CallManager cert of every TFTP node, in both stores of
-    ``into``; R6: owner's ITLRecovery when ``into`` is older than 12.0 and ``owner`` is 12.0+."""
+    ``into`` — before 12.0 also the publisher's, which signs the CTL; R6: owner's ITLRecovery when
+    ``owner`` is 12.0+ (it signs owner's ITL and CTL). The same conditions as
+    ``reconciler.cucm.rules.required_trust``, which the planner checks against live certificates."""
     result: list[Requirement] = []
+    signers = list(owner.nodes_running(Service.TFTP))
+    if not owner.version.at_least(12) and owner.publisher not in signers:
+        signers.append(owner.publisher)
     for store in _STORES:
-        for node in owner.nodes_running(Service.TFTP):
+        for node in signers:
             result.append(
                 Requirement(
                     rule,
@@ -147,7 +152,7 @@ def _required(state: DesiredState, *, into: Cluster, owner: Cluster, rule: str) 
                     ),
                 )
             )
-        if not into.version.at_least(12) and owner.version.at_least(12):
+        if owner.version.at_least(12):
             pub = owner.publisher
             result.append(
                 Requirement(

@@ -157,3 +157,13 @@ def test_explain_json_for_bulk_covers_both_directions() -> None:
     assert {"R4/R5", "R11"} <= rules
     assert all(r["declared"] for r in data["requirements"])
     assert [len(w["scopes"]) for w in data["waves"]] == [1, 2, 1]
+
+
+def test_explain_requires_what_the_planner_requires_beyond_r6s_wording(tmp_path: Path) -> None:
+    """explain and reconciler.cucm.rules.required_trust agree: a 12.5 source moving to 14.0 still needs
+    the target's ITLRecovery, because it signs the target's CTL and ITL (R6's wording names only
+    pre-12 sources)."""
+    text = VALID.replace('version: "11.5.1.21900-40"', 'version: "12.5.1.14900-63"')
+    code, output = _run("--no-color", "explain", str(write(tmp_path, text)))
+    assert code == 0, output
+    assert "R6     itlrecovery of new -> old Phone-SAST-trust" in output
