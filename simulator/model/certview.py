@@ -27,13 +27,14 @@ class CertView:
     fingerprint: str  # sha256, lowercase hex
     file_name: str  # CUCM trust file name
     file_names: tuple[str, ...]  # that name plus the legacy one
+    pem_bytes: bytes  # PEM text, encoded once: the CLI and REST faces list hundreds per request
 
     @property
     def serial(self) -> int:
         return self.identity.serial
 
     def pem(self) -> bytes:
-        return certs.certificate_pem(self.cert)
+        return self.pem_bytes
 
 
 def view_of(cert: x509.Certificate) -> CertView:
@@ -46,4 +47,5 @@ def view_of(cert: x509.Certificate) -> CertView:
         fingerprint=certs.sha256_hex(cert),
         file_name=certs.trust_file_name(cert),
         file_names=certs.trust_file_names(cert),
+        pem_bytes=certs.certificate_pem(cert),
     )

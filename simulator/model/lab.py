@@ -397,9 +397,12 @@ class Lab:
         return stats
 
     @_locked
-    def registrations(self, cluster: str | None = None) -> tuple[Registration, ...]:
-        """What RisPort70 of ``cluster`` reports (device, node, status, IP, timestamp, reason)."""
-        return tuple(self._fleet.registrations(cluster))
+    def registrations(
+        self, cluster: str | None = None, *, names: Iterable[str] | None = None
+    ) -> tuple[Registration, ...]:
+        """What RisPort70 of ``cluster`` reports (device, node, status, IP, timestamp, reason); only
+        the devices ``names`` when given."""
+        return tuple(self._fleet.registrations(cluster, names=names))
 
     def describe(self) -> dict[str, Any]:
         """A small JSON-able summary (for ``lab status``)."""

@@ -188,11 +188,19 @@ class PhoneFleet:
             chosen = wanted
         return chosen
 
-    def registrations(self, cluster: str | None = None) -> list[Registration]:
+    def registrations(
+        self, cluster: str | None = None, *, names: Iterable[str] | None = None
+    ) -> list[Registration]:
         """What RisPort70 of ``cluster`` (every cluster when None) reports, one record per device and
-        cluster: the current registration, and an UnRegistered record where the phone was before."""
+        cluster: the current registration, and an UnRegistered record where the phone was before.
+        ``names`` restricts it to those devices (unknown names are skipped), without scanning the fleet."""
         out: list[Registration] = []
-        for p in self._by_name.values():
+        chosen: Iterable[Phone] = (
+            self._by_name.values()
+            if names is None
+            else [self._by_name[n] for n in dict.fromkeys(names) if n in self._by_name]
+        )
+        for p in chosen:
             if (cluster is None or p.cluster == cluster) and p.timestamp > 0:
                 out.append(
                     Registration(

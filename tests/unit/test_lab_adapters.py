@@ -150,6 +150,20 @@ def test_ris_reports_registrations_with_reasons_and_filters(lab: Lab) -> None:
     assert ModelRis(lab, cluster="new").select_devices(RisCriteria()) == []
 
 
+def test_ris_by_exact_names_matches_what_a_full_scan_finds(lab: Lab) -> None:
+    """The name lookup (no fleet scan) must give what LIKE over every record gives: case-insensitive,
+    unknown names absent, duplicates once, and wildcards still scanning."""
+    ris = ModelRis(lab, cluster="old")
+    a, b = lab.phones()[0].name, lab.phones()[3].name
+    items = (a.lower(), b, b, "SEPFFFFFFFFFFFF")
+    by_name = ris.select_devices(RisCriteria(items=items))
+    assert sorted(d.name for d in by_name) == sorted([a, b])
+    scanned = [d for d in ris.select_devices(RisCriteria()) if d.name in (a, b)]
+    assert sorted(by_name, key=lambda d: d.name) == sorted(scanned, key=lambda d: d.name)
+    prefix = a[:-1] + "*"
+    assert a in {d.name for d in ris.select_devices(RisCriteria(items=(prefix,)))}
+
+
 def test_certmgr_upload_replicates_and_keeps_the_description(lab: Lab) -> None:
     cert = lab.identity("old", "cucm-old-pub", IdentityKind.CALLMANAGER)
     assert cert is not None
