@@ -13,6 +13,10 @@ pinned key / known_hosts and an unknown or changed key raises ``HostKeyError`` b
   else ``ip dhcp pool NAME`` / ``option 150 ip A B`` (or ``no option 150``), ``write memory``, re-read;
   a read-back that differs raises ``VerificationError``.
 - ``verify_option150``: read-back (a router gives no way to probe DHCP from here).
+- Reads for one pool named like an IOS pool ask for that section only
+  (``show running-config | section ^ip dhcp pool NAME$``): a router with 1,000 pools would otherwise
+  send its whole DHCP configuration three times per change. A subnet key, or an answer without that
+  pool (a router whose ``section`` filter takes no anchors), falls back to the full listing.
 Errors: netmiko/paramiko failures are mapped like ``providers._ssh.map_ssh_error``.
 """
 
@@ -43,6 +47,7 @@ __all__ = ["IosDhcpBackend", "parse_pools"]
 
 log = logging.getLogger(__name__)
 SHOW_POOLS = "show running-config | section ip dhcp pool"
+_POOL_NAME = re.compile(r"[A-Za-z0-9_.:-]+")  # an IOS pool name; a subnet key has a "/"
 _INVALID = re.compile(r"^% ?(Invalid|Incomplete|Ambiguous)", re.MULTILINE)
 
 
@@ -202,9 +207,22 @@ class IosDhcpBackend:
         text = self._call(SHOW_POOLS, lambda c: str(c.send_command(SHOW_POOLS)))
         return parse_pools(text)
 
+    def _pools_for(self, key: str) -> tuple[DhcpScope, ...]:
+        """The pool named ``key`` alone when the router can filter for it, else every pool."""
+        if _POOL_NAME.fullmatch(key):
+            command = f"{SHOW_POOLS} {key}$".replace("section ip", "section ^ip", 1)
+            found = tuple(
+                s
+                for s in parse_pools(self._call(command, lambda c: str(c.send_command(command))))
+                if s.name == key
+            )
+            if found:
+                return found
+        return self.list_scopes()
+
     def set_option150(self, *, scope: str, addresses: Sequence[IPv4Address]) -> SetResult:
         want = tuple(IPv4Address(a) for a in addresses)
-        current = find_scope(self.list_scopes(), scope, server=self._name)
+        current = find_scope(self._pools_for(scope), scope, server=self._name)
         if current.option150 == want:
             return SetResult(scope=current, changed=False, previous=current.option150)
         line = f"option 150 ip {' '.join(map(str, want))}" if want else "no option 150"
@@ -223,7 +241,7 @@ class IosDhcpBackend:
                 endpoint=self._name,
                 code="ios",
             )
-        after = find_scope(self.list_scopes(), scope, server=self._name)
+        after = find_scope(self._pools_for(current.name), scope, server=self._name)
         if after.option150 != want:
             shown = ", ".join(map(str, after.option150)) or "nothing"
             raise VerificationError(
@@ -234,7 +252,7 @@ class IosDhcpBackend:
         return SetResult(scope=after, changed=True, previous=current.option150)
 
     def verify_option150(self, *, scope: str, addresses: Sequence[IPv4Address]) -> Option150Check:
-        found = find_scope(self.list_scopes(), scope, server=self._name)
+        found = find_scope(self._pools_for(scope), scope, server=self._name)
         return Option150Check(
             scope=found.name, expected=tuple(IPv4Address(a) for a in addresses), observed=found.option150
         )

@@ -2,7 +2,7 @@
 
 Enough of IOS for netmiko's ``cisco_ios`` driver and for the IOS DHCP provider: ``Router#``,
 ``Router(config)#`` and ``Router(dhcp-config)#`` prompts; ``terminal length 0``, ``terminal width 511``;
-``show running-config | section ip dhcp pool``; ``configure terminal``; ``ip dhcp pool NAME``;
+``show running-config | section REGEX`` (the pools' blocks); ``configure terminal``; ``ip dhcp pool NAME``;
 ``option 150 ip A B`` / ``no option 150``; ``exit``; ``end``; ``write memory`` (and ``write mem``/``wr``).
 Anything else answers "% Invalid input detected at '^' marker.". ``ios_server`` builds the SSH face.
 """
@@ -10,6 +10,7 @@ Anything else answers "% Invalid input detected at '^' marker.". ``ios_server`` 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Mapping
 
 import paramiko
@@ -68,8 +69,8 @@ class IosShell:
         if low[:2] in (["configure", "terminal"], ["conf", "t"]):
             term.write("Enter configuration commands, one per line.  End with CNTL/Z.\n")
             self.mode = "config"
-        elif low == ["show", "running-config", "|", "section", "ip", "dhcp", "pool"]:
-            term.write(self._pools_text())
+        elif low[:4] == ["show", "running-config", "|", "section"] and len(low) > 4:
+            term.write(self._section(line.split("section", 1)[1].strip(), term))
         elif low in (["show", "running-config"], ["show", "run"]):
             term.write(
                 f"Building configuration...\n\nCurrent configuration:\n!\nhostname {self.hostname}\n!\n"
@@ -90,6 +91,17 @@ class IosShell:
         else:
             self._invalid(line, term)
         return True
+
+    def _section(self, pattern: str, term: Terminal) -> str:
+        """``| section REGEX``: every configuration block with a line matching REGEX (IOS regular
+        expressions are close enough to Python's for ``^``, ``$`` and literals)."""
+        try:
+            regex = re.compile(pattern)
+        except re.error:
+            self._invalid(pattern, term)
+            return ""
+        blocks = re.split(r"(?m)^(?=\S)", self._pools_text())
+        return "".join(b for b in blocks if b and any(regex.search(ln) for ln in b.splitlines()))
 
     def _pools_text(self) -> str:
         out = []

@@ -194,3 +194,28 @@ def test_dropped_session_is_temporary_then_the_retry_works(router: RecordingRout
         assert len(checked) == before, "no password reaches a router whose host key changed"
     finally:
         server.stop()
+
+
+class _CountingBackend(IosDhcpBackend):
+    """Records what each read asked the router (the ``during`` text of every call)."""
+
+    asked: list[str]
+
+    def _call(self, during: str, func):  # type: ignore[no-untyped-def]
+        self.asked = [*getattr(self, "asked", []), during]
+        return super()._call(during, func)
+
+
+def test_a_change_reads_only_its_own_pool(
+    server: SshFaceServer, router: RecordingRouter, tmp_path: Path
+) -> None:
+    """1,000 pools on one router: a change must not list all of them three times (issue 7 bench)."""
+    router.pool_table["PHONES-AB"] = ("10.41.3.0 255.255.255.0", ("127.0.41.9",))
+    with _CountingBackend(name="lab-ios", target=_target(server, tmp_path)) as backend:
+        result = backend.set_option150(scope="PHONES-A", addresses=NEW)
+        check = backend.verify_option150(scope="PHONES-A", addresses=NEW)
+    assert result.changed and result.previous == (IPv4Address("127.0.41.1"), IPv4Address("127.0.41.2"))
+    assert check.observed == NEW
+    reads = [a for a in backend.asked if a.startswith("show")]
+    assert reads == ["show running-config | section ^ip dhcp pool PHONES-A$"] * 3
+    assert router.pool_table["PHONES-AB"][1] == ("127.0.41.9",), "the prefix-named pool is untouched"

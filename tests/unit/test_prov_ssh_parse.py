@@ -98,3 +98,43 @@ def test_ios_pools_both_network_notations() -> None:
         ("PHONES-A", IPv4Network("10.1.2.0/24"), (IPv4Address("10.0.0.1"), IPv4Address("10.0.0.2"))),
         ("PHONES-B", IPv4Network("10.1.3.0/25"), ()),
     ]
+
+
+def test_ios_pool_read_falls_back_to_the_full_listing() -> None:
+    """A router whose ``section`` filter ignores the anchored pattern (answers nothing) still works."""
+    from ipaddress import IPv4Address
+
+    from pydantic import SecretStr
+
+    from providers._ssh import SshTarget
+    from providers.dhcp_ios import SHOW_POOLS, IosDhcpBackend
+
+    sent: list[str] = []
+
+    class Conn:
+        def is_alive(self) -> bool:
+            return True
+
+        def send_command(self, command: str) -> str:
+            sent.append(command)
+            return (
+                "ip dhcp pool P1\n network 10.0.0.0 255.255.255.0\n option 150 ip 10.9.9.9\n"
+                if command == SHOW_POOLS
+                else ""
+            )
+
+        def disconnect(self) -> None:
+            pass
+
+    target = SshTarget(
+        name="r",
+        host="127.0.0.1",
+        port=22,
+        username="u",
+        password=SecretStr("x"),
+        host_key="ssh-ed25519 AAAA",
+    )
+    backend = IosDhcpBackend(name="r", target=target, connector=lambda _t: Conn())
+    check = backend.verify_option150(scope="P1", addresses=[IPv4Address("10.9.9.9")])
+    assert check.observed == (IPv4Address("10.9.9.9"),)
+    assert sent == ["show running-config | section ^ip dhcp pool P1$", SHOW_POOLS]
