@@ -8,6 +8,7 @@ per node (certmgr REST is server specific, cucm-interfaces.md §1.1; the CLI is 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -15,7 +16,9 @@ from typing import Protocol, runtime_checkable
 from cryptography import x509
 
 from reconciler.cucm.certs import (
+    CertIdentity,
     certificate_pem,
+    identity_of,
     issuer_of,
     load_certificate,
     not_valid_after,
@@ -26,7 +29,15 @@ from reconciler.cucm.certs import (
 from reconciler.errors import CertificateError
 from reconciler.model import Value, freeze
 
-__all__ = ["CertStoreClient", "StoredCert", "normalise_store", "store_unit", "trust_value"]
+__all__ = [
+    "CertStoreClient",
+    "PemFacts",
+    "StoredCert",
+    "normalise_store",
+    "pem_facts",
+    "store_unit",
+    "trust_value",
+]
 
 
 def normalise_store(name: str) -> str:
@@ -54,6 +65,32 @@ def trust_value(cert: x509.Certificate) -> Value:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PemFacts:
+    """What the stores' readers need of one PEM certificate."""
+
+    sha256: str
+    serial: str
+    subject: str
+    issuer: str
+    identity: CertIdentity
+
+
+@functools.lru_cache(maxsize=16_384)
+def pem_facts(pem: str) -> PemFacts:
+    """Facts of one PEM certificate, parsed once per process: the same 500 replicated certificates
+    come back from every node of a cluster (21 × 1,000 parses per refresh of the largest estate).
+    ``CertificateError`` (never cached) when ``pem`` is not exactly one certificate."""
+    cert = load_certificate(pem.encode())
+    return PemFacts(
+        sha256=sha256_hex(cert),
+        serial=serial_hex(cert.serial_number),
+        subject=subject_of(cert),
+        issuer=issuer_of(cert),
+        identity=identity_of(cert),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StoredCert:
     """One certificate in a store (``store`` = ``CallManager-trust`` …, or an identity unit)."""
 
@@ -69,15 +106,15 @@ class StoredCert:
     @classmethod
     def from_pem(cls, *, store: str, filename: str, pem: str, description: str = "") -> StoredCert:
         """Parse ``pem``; ``CertificateError`` when it is not one certificate."""
-        cert = load_certificate(pem.encode())
+        facts = pem_facts(pem)
         return cls(
             store=store,
             filename=filename,
             pem=pem,
-            sha256=sha256_hex(cert),
-            serial=serial_hex(cert.serial_number),
-            subject=subject_of(cert),
-            issuer=issuer_of(cert),
+            sha256=facts.sha256,
+            serial=facts.serial,
+            subject=facts.subject,
+            issuer=facts.issuer,
             description=description,
         )
 

@@ -38,9 +38,10 @@ from typing import TypeVar
 
 from providers.cucm_axl import is_rollback_alias
 from providers.cucm_certs import StoredCert
+from providers.cucm_certs.model import pem_facts
 from providers.cucm_serviceability import TVS_SERVICE, dedupe
 from providers.cucm_serviceability import Registration as RisRecord
-from reconciler.cucm.certs import CertIdentity, identity_of, load_certificate
+from reconciler.cucm.certs import CertIdentity, load_certificate
 from reconciler.cucm.facts import ROLLBACK_PARAMETER, CertRef, ClusterFacts, NodeFacts, Store
 from reconciler.errors import CertificateError, ReconcilerError, TemporaryError
 from reconciler.live import PhoneFacts, Registration, TftpFile
@@ -72,7 +73,7 @@ def stored_identity(entry: StoredCert) -> CertIdentity | None:
     """The TVS identity (serial + issuer) of a listed certificate: from its PEM, else its listing."""
     if entry.pem is not None:
         try:
-            return identity_of(load_certificate(entry.pem.encode()))
+            return pem_facts(entry.pem).identity
         except CertificateError:
             pass
     if entry.serial is None:
@@ -290,10 +291,10 @@ class ProviderEstate:
                     owner[rec.name.upper()] = cluster
         latest = dedupe(records)
         groups = {c: self._pool_groups(c) for c in (mig.source, mig.target)}
-        subnets = [(s.name, IPv4Network(str(s.subnet))) for s in desired.dhcp.scopes]
+        subnets = _SubnetIndex((s.name, IPv4Network(str(s.subnet))) for s in desired.dhcp.scopes)
         out: dict[str, list[PhoneFacts]] = {}
         for rec in latest:
-            scope = _scope_of(rec.ip, subnets)
+            scope = subnets.scope_of(rec.ip)
             if scope is None:
                 continue
             cluster = owner.get(rec.name.upper(), mig.source)
@@ -340,9 +341,25 @@ class ProviderEstate:
         }
 
 
-def _scope_of(ip: str, subnets: Iterable[tuple[str, IPv4Network]]) -> str | None:
-    try:
-        addr = IPv4Address(ip)
-    except ValueError:
-        return None
-    return next((name for name, net in subnets if addr in net), None)
+class _SubnetIndex:
+    """Which declared scope a phone's address falls in: the first declared subnet containing it, found
+    with one dictionary lookup per prefix length (not a scan of 1,000 subnets per phone)."""
+
+    def __init__(self, subnets: Iterable[tuple[str, IPv4Network]]) -> None:
+        self._by_len: dict[int, dict[int, tuple[int, str]]] = {}
+        for order, (name, net) in enumerate(subnets):
+            table = self._by_len.setdefault(net.prefixlen, {})
+            table.setdefault(int(net.network_address), (order, name))
+
+    def scope_of(self, ip: str) -> str | None:
+        try:
+            addr = int(IPv4Address(ip))
+        except ValueError:
+            return None
+        best: tuple[int, str] | None = None
+        for length, table in self._by_len.items():
+            mask = (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF
+            hit = table.get(addr & mask)
+            if hit is not None and (best is None or hit < best):
+                best = hit
+        return None if best is None else best[1]

@@ -1,0 +1,42 @@
+"""``reconciler.wiring.estate._SubnetIndex`` finds the same scope as scanning the declared subnets in
+order (first match wins), for overlapping subnets of mixed prefix lengths and for addresses outside."""
+
+from __future__ import annotations
+
+import random
+from ipaddress import IPv4Address, IPv4Network
+
+from reconciler.wiring.estate import _SubnetIndex
+
+
+def _scan(ip: str, subnets: list[tuple[str, IPv4Network]]) -> str | None:
+    try:
+        addr = IPv4Address(ip)
+    except ValueError:
+        return None
+    return next((name for name, net in subnets if addr in net), None)
+
+
+def test_index_agrees_with_a_first_match_scan() -> None:
+    rnd = random.Random(7)
+    subnets = [
+        (
+            f"s{i}",
+            IPv4Network(
+                f"10.{rnd.randrange(4)}.{rnd.randrange(8)}.0/{rnd.choice((16, 22, 24, 25))}", strict=False
+            ),
+        )
+        for i in range(60)
+    ]
+    index = _SubnetIndex(subnets)
+    probes = [f"10.{rnd.randrange(5)}.{rnd.randrange(9)}.{rnd.randrange(256)}" for _ in range(3000)]
+    assert [index.scope_of(p) for p in probes] == [_scan(p, subnets) for p in probes]
+    assert any(index.scope_of(p) is None for p in probes) and any(index.scope_of(p) for p in probes)
+
+
+def test_overlap_prefers_the_first_declared_and_bad_addresses_are_none() -> None:
+    subnets = [("wide", IPv4Network("10.1.0.0/16")), ("narrow", IPv4Network("10.1.2.0/24"))]
+    assert _SubnetIndex(subnets).scope_of("10.1.2.9") == "wide"
+    assert _SubnetIndex(list(reversed(subnets))).scope_of("10.1.2.9") == "narrow"
+    assert _SubnetIndex(subnets).scope_of("not-an-ip") is None
+    assert _SubnetIndex(subnets).scope_of("") is None
