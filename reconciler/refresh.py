@@ -94,13 +94,13 @@ def refresh(state: DesiredState, estate: LiveEstate, *, parallelism: int = 4) ->
         def submit(key: str, fn: Callable[..., Any], *args: Any) -> None:
             jobs[key] = pool.submit(fn, *args)
 
+        submit("phones", estate.phones, wave_scopes)  # first: RisPort70 pacing is the critical path
         for name in names:
             submit(f"facts:{name}", lambda n: estate.clusters([n]).get(n), name)
             submit(f"pems:{name}", estate.identity_pems, name)
             submit(f"params:{name}", estate.parameters, name, sorted(wanted_params.get(name, {})))
         submit("groups", estate.callmanager_groups, mig.source)
         submit("option150", estate.option150, keys)
-        submit("phones", estate.phones, wave_scopes)
         facts: dict[str, ClusterFacts] = {}
         for name in names:
             value = jobs[f"facts:{name}"].result()
