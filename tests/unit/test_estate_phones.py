@@ -43,8 +43,8 @@ class FakeAxl:
     def device_pools(self) -> tuple[DevicePoolInfo, ...]:
         return self._pools
 
-    def phones(self) -> tuple[PhoneInfo, ...]:
-        return self._phones
+    def phone_device_pools(self) -> dict[str, str]:
+        return {p.name: p.device_pool for p in self._phones}
 
 
 class FakeConns:
@@ -88,7 +88,7 @@ def test_scope_owner_and_group_come_from_addresses_and_registrations(
 
 
 def test_registrations_reuse_a_fresh_listing_then_ask_again(
-    setup: tuple[ProviderEstate, FakeRis, FakeRis], monkeypatch: pytest.MonkeyPatch
+    setup: tuple[ProviderEstate, FakeRis, FakeRis],
 ) -> None:
     estate, _old, new = setup
     estate.phones(["scope-a"])
@@ -98,6 +98,15 @@ def test_registrations_reuse_a_fresh_listing_then_ask_again(
     assert (
         set(regs) == {"sepb1"} and regs["sepb1"].node == "new-sub1" and regs["sepb1"].status == "Registered"
     )
-    monkeypatch.setattr(estate_mod, "LISTING_TTL", 0.0)
     again = estate.registrations("new", ["SEPB1"])
-    assert new.calls[-1] == ("SEPB1",) and again["SEPB1"].node == "new-sub1"
+    assert new.calls[-1] == ("SEPB1",) and again["SEPB1"].node == "new-sub1", "used once, then live"
+
+
+def test_an_old_listing_is_not_used(
+    setup: tuple[ProviderEstate, FakeRis, FakeRis], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    estate, _old, new = setup
+    monkeypatch.setattr(estate_mod, "LISTING_TTL", 0.0)
+    estate.phones(["scope-a"])
+    estate.registrations("new", ["SEPB1"])
+    assert new.calls == [("*",), ("SEPB1",)]
