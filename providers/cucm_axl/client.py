@@ -39,6 +39,7 @@ from providers.cucm_axl.wire import (
     AXL_NOT_FOUND,
     ENTERPRISE_SERVICE,
     ENTERPRISE_WIDE_NODE,
+    LEAN_PAGE,
     MAX_PAGES,
     MUTATING_OPERATIONS,
     PHONE_TAGS,
@@ -106,13 +107,14 @@ class AxlClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _paged(self, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
+    def _paged(
+        self, operation: str, key: str, *, page_size: int | None = None, **kwargs: Any
+    ) -> Iterator[Any]:
+        size = page_size or self.page_size
         for page in range(MAX_PAGES):
-            items = _items(
-                self.call(operation, skip=page * self.page_size, first=self.page_size, **kwargs), key
-            )
+            items = _items(self.call(operation, skip=page * size, first=size, **kwargs), key)
             yield from items
-            if len(items) < self.page_size:
+            if len(items) < size:
                 return
         raise RemoteFaultError(
             f"AXL {operation} on {self.name} did not end after {MAX_PAGES} pages", endpoint=self.name
@@ -264,6 +266,20 @@ class AxlClient:
             )
             for p in pools
         )
+
+    def phone_device_pools(self) -> dict[str, str]:
+        """Every phone's device pool (name → pool): ``listPhone`` asking for those two tags only, in
+        pages of ``LEAN_PAGE`` — about 150 bytes a phone, far under AXL's response size limit (about
+        8 MB, cucm-interfaces.md [I]); 80,000 phones are 80 requests instead of 400 full ones."""
+        size = max(self.page_size, LEAN_PAGE)
+        rows = self._paged(
+            "listPhone",
+            "phone",
+            page_size=size,
+            searchCriteria={"name": "%"},
+            returnedTags={"name": "", "devicePoolName": ""},
+        )
+        return {_text(_get(p, "name")): _text(_get(p, "devicePoolName")) for p in rows}
 
     def phones(self, filt: PhoneFilter | None = None) -> Iterator[PhoneInfo]:
         """Phones matching ``filt``, paged (``skip``/``first`` of ``page_size``). A CallManager group

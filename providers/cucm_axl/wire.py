@@ -57,6 +57,7 @@ SUBNET_TAGS = {
     for t in ("subnetIpAddress", "subnetMask", "primaryTftpServerIpAddress", "secondaryTftpServerIpAddress")
 }
 MAX_PAGES = 10_000  # bounded loops: 10k pages of page_size items
+LEAN_PAGE = 1_000  # rows per page of a two-tag listing (AxlClient.phone_device_pools)
 
 
 def norm(value: str) -> str:

@@ -71,6 +71,17 @@ def test_phones_are_paged_with_skip_and_first_and_filtered(lab: CucmFaceLab, axl
     assert lab.writes() == []
 
 
+def test_phone_device_pools_pages_the_two_tag_listing(
+    lab: CucmFaceLab, axl: AxlClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import providers.cucm_axl.client as client_mod
+
+    monkeypatch.setattr(client_mod, "LEAN_PAGE", 10)  # 25 phones: pages of 10, 10, 5
+    pools = axl.phone_device_pools()
+    assert pools == {p.name: p.device_pool_name for p in lab.backend.phones}
+    assert len(pools) == 25 and lab.writes() == []
+
+
 def test_phone_resets_reach_the_node(lab: CucmFaceLab, axl: AxlClient) -> None:
     axl.reset_phone("SEP000000000001")
     axl.reset_phone("SEP000000000002", kind=ResetKind.RESTART)
