@@ -50,18 +50,18 @@ class Wiring:
 
 
 def open_wiring(desired: DesiredState, *, base_dir: Path, parallelism: int = 4) -> Wiring:
-    """SEAM (issue 7): the estate and the providers come from ``reconciler.commands.wiring``.
+    """The estate and the providers, from ``reconciler.commands.wiring``.
 
-    Uses ``wiring.open_estate(desired, parallelism=)`` (a context manager) for the read-only estate
-    and ``wiring.open_providers(desired, base_dir=)`` for the registry (provider kind, or (kind,
-    endpoint), → Provider). Until the lead adds ``open_providers`` this raises ``PlanError``. Tests
-    replace this whole function with in-process fakes.
+    ``wiring.open_estate(desired, parallelism=)`` (a context manager) gives the read-only estate and
+    ``wiring.open_providers(desired, base_dir=, estate=)`` the registry (provider kind, or (kind,
+    endpoint), → Provider) over the same connections. Without ``open_providers`` this raises
+    ``PlanError``. Tests replace this whole function with in-process fakes.
     """
     from reconciler.errors import PlanError
 
     wiring = importlib.import_module("reconciler.commands.wiring")
     open_providers = getattr(wiring, "open_providers", None)
-    if open_providers is None:  # SEAM: not wired yet
+    if open_providers is None:
         raise PlanError(
             "the providers that change live systems are not wired into `apply` yet "
             "(reconciler.commands.wiring.open_providers)",
@@ -70,7 +70,7 @@ def open_wiring(desired: DesiredState, *, base_dir: Path, parallelism: int = 4) 
     stack = contextlib.ExitStack()
     try:
         estate = stack.enter_context(wiring.open_estate(desired, parallelism=parallelism))
-        registry = open_providers(desired, base_dir=base_dir)
+        registry = open_providers(desired, base_dir=base_dir, parallelism=parallelism, estate=estate)
     except BaseException:
         stack.close()
         raise

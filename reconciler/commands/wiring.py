@@ -57,10 +57,16 @@ def open_estate(desired_state: DesiredState, *, parallelism: int = 4) -> Iterato
         conns.close()
 
 
-def open_providers(desired_state: DesiredState, *, base_dir: Path, parallelism: int = 4) -> Registry:
+def open_providers(
+    desired_state: DesiredState, *, base_dir: Path, parallelism: int = 4, estate: LiveEstate | None = None
+) -> Registry:
     """The executor's registry for ``desired_state`` (``reconciler apply``). ``close()`` on any of its
     providers closes the connections they share. ``owned`` reads the state (``.reconciler`` under the
-    working directory, as ``apply`` does) when asked, so it sees certificates added during the run."""
+    working directory, as ``apply`` does) when asked, so it sees certificates added during the run.
+
+    Given the ``estate`` that ``open_estate`` yielded, the providers use its connections: one client,
+    one SSH session and one RisPort70 pacer per endpoint for the plan, the resets and the gates, so
+    together they stay inside each cluster's query allowance (R13)."""
     del base_dir  # paths in the YAML were resolved against its directory by the loader
     if _installed:
         raise PlanError(
@@ -72,7 +78,8 @@ def open_providers(desired_state: DesiredState, *, base_dir: Path, parallelism: 
     from reconciler.wiring.estate import ProviderEstate
     from reconciler.wiring.registry import build_registry
 
-    conns = Connections(desired_state)
+    shared = estate if isinstance(estate, ProviderEstate) else None
+    conns = shared.conns if shared is not None else Connections(desired_state)
     store = StateStore(Path(".reconciler"))
 
     def owned(address: Address) -> bool:
@@ -80,7 +87,10 @@ def open_providers(desired_state: DesiredState, *, base_dir: Path, parallelism: 
         return len(parts) == 4 and store.read().owns(cluster=parts[1], store=parts[2], cert_id=parts[3])
 
     registry = build_registry(
-        desired_state, conns=conns, estate=ProviderEstate(conns, parallelism=parallelism), owned=owned
+        desired_state,
+        conns=conns,
+        estate=shared if shared is not None else ProviderEstate(conns, parallelism=parallelism),
+        owned=owned,
     )
     for provider in {id(p): p for p in registry.values()}.values():
         provider.close = conns.close  # type: ignore[method-assign]
