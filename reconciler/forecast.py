@@ -196,10 +196,8 @@ def phone_trust_lists(
     if phone.ctl is not None and phone.itl is not None:
         return phone.ctl, phone.itl
     pair = files.get(phone.tftp_node or first_tftp or "")
-    ctl_file = pair[0].file if pair else None
-    itl_file = pair[1].file if pair else None
-    ctl = phone.ctl or (TrustList.from_tlv(ctl_file) if ctl_file is not None else TrustList.empty())
-    itl = phone.itl or (TrustList.from_tlv(itl_file) if itl_file is not None else TrustList.empty())
+    ctl = phone.ctl or (pair[0].trust if pair else TrustList.empty())
+    itl = phone.itl or (pair[1].trust if pair else TrustList.empty())
     return ctl, itl
 
 

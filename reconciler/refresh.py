@@ -13,12 +13,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.cucm import tlv
 from reconciler.cucm.facts import ClusterFacts
 from reconciler.cucm.tlv import TlvFile
+from reconciler.cucm.trust import TrustList
 from reconciler.desired import desired_parameters
 from reconciler.errors import DomainError
 from reconciler.live import LiveEstate, PhoneFacts, Registration, TftpFile
@@ -35,6 +36,7 @@ class DecodedFile:
     source: TftpFile
     file: TlvFile | None
     problem: str | None
+    trust: TrustList = field(default_factory=TrustList.empty)  # ``file``'s entries, built once per file
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,7 +63,7 @@ def _decode(item: TftpFile) -> DecodedFile:
         tlv.verify(parsed)
     except DomainError as exc:
         return DecodedFile(source=item, file=None, problem=f"{item.name}: {exc}")
-    return DecodedFile(source=item, file=parsed, problem=None)
+    return DecodedFile(source=item, file=parsed, problem=None, trust=TrustList.from_tlv(parsed))
 
 
 def _with_validity(facts: ClusterFacts, files: Mapping[str, tuple[DecodedFile, DecodedFile]]) -> ClusterFacts:
