@@ -150,6 +150,23 @@ def test_ris_reports_registrations_with_reasons_and_filters(lab: Lab) -> None:
     assert ModelRis(lab, cluster="new").select_devices(RisCriteria()) == []
 
 
+def test_ris_reuses_an_answer_only_until_the_lab_changes(lab: Lab) -> None:
+    """Paging through one wildcard answer reuses it; a logged mutation (a reset moving a phone's
+    registration) makes the next query look again."""
+    ris = ModelRis(lab, cluster="old")
+    scans: list[RisCriteria] = []
+    scan = ris._select
+    ris._select = lambda criteria: scans.append(criteria) or scan(criteria)  # type: ignore[method-assign]
+    first = ris.select_devices(RisCriteria())
+    assert ris.select_devices(RisCriteria()) == first and len(scans) == 1
+    ris.select_devices(RisCriteria(status="Registered"))
+    assert len(scans) == 2, "other criteria are answered afresh"
+    phone = lab.phones()[0]
+    lab.reset_phones([phone.name])  # logged, even when nothing else changed
+    again = ris.select_devices(RisCriteria(status="Registered"))
+    assert len(scans) == 3 and sorted(d.name for d in again) == sorted(d.name for d in first)
+
+
 def test_ris_by_exact_names_matches_what_a_full_scan_finds(lab: Lab) -> None:
     """The name lookup (no fleet scan) must give what LIKE over every record gives: case-insensitive,
     unknown names absent, duplicates once, and wildcards still scanning."""
