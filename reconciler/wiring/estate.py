@@ -43,6 +43,7 @@ from providers.cucm_certs import StoredCert
 from providers.cucm_certs.model import pem_facts
 from providers.cucm_serviceability import TVS_SERVICE, dedupe
 from providers.cucm_serviceability import Registration as RisRecord
+from providers.dhcp_base import DhcpScope
 from reconciler.cucm.certs import CertIdentity, load_certificate
 from reconciler.cucm.facts import ROLLBACK_PARAMETER, CertRef, ClusterFacts, NodeFacts, Store
 from reconciler.errors import CertificateError, ReconcilerError, TemporaryError
@@ -265,6 +266,7 @@ class ProviderEstate:
         declared = {s.name: s for s in self.conns.desired.dhcp.scopes}
         servers = sorted({server for server, _ in scopes})
         listed = self._map(lambda s: self.conns.dhcp(s).list_scopes(), servers)
+        index = {server: _ScopeIndex(found) for server, found in listed.items()}
         out: dict[tuple[str, str], tuple[str, ...] | None] = {}
         for server, scope in scopes:
             decl = declared.get(scope)
@@ -273,7 +275,7 @@ class ProviderEstate:
                 + ([str(decl.subnet)] if decl is not None else [])
                 + ([decl.pool] if decl is not None and decl.pool else [])
             )
-            found = next((s for s in listed.get(server, ()) if any(s.matches(k) for k in keys)), None)
+            found = index[server].first(keys) if server in index else None
             out[(server, scope)] = (
                 tuple(str(a) for a in found.option150) if found and found.option150 else None
             )
@@ -374,6 +376,32 @@ class ProviderEstate:
             for r in found
             if r.name.upper() in wanted
         }
+
+
+class _ScopeIndex:
+    """A server's listed scopes by name and by subnet: ``first(keys)`` is the first listed scope that
+    ``DhcpScope.matches`` one of ``keys`` (as a scan of the listing would find it), by lookup."""
+
+    def __init__(self, listed: Sequence[DhcpScope]) -> None:
+        self._listed = listed
+        self._by_name: dict[str, int] = {}
+        self._by_net: dict[IPv4Network, int] = {}
+        for i, scope in enumerate(listed):
+            self._by_name.setdefault(scope.name, i)
+            self._by_net.setdefault(scope.subnet, i)
+
+    def first(self, keys: Iterable[str]) -> DhcpScope | None:
+        hits: list[int] = []
+        for key in keys:
+            if key in self._by_name:
+                hits.append(self._by_name[key])
+            try:
+                net = IPv4Network(key, strict=False)
+            except ValueError:
+                continue
+            if net in self._by_net:
+                hits.append(self._by_net[net])
+        return self._listed[min(hits)] if hits else None
 
 
 class _SubnetIndex:

@@ -40,3 +40,28 @@ def test_overlap_prefers_the_first_declared_and_bad_addresses_are_none() -> None
     assert _SubnetIndex(list(reversed(subnets))).scope_of("10.1.2.9") == "narrow"
     assert _SubnetIndex(subnets).scope_of("not-an-ip") is None
     assert _SubnetIndex(subnets).scope_of("") is None
+
+
+def test_scope_index_finds_what_a_scan_of_the_listing_finds() -> None:
+    from providers.dhcp_base import DhcpScope
+    from reconciler.wiring.estate import _ScopeIndex
+
+    listed = [
+        DhcpScope(name="P-A", subnet=IPv4Network("10.0.1.0/24"), option150=()),
+        DhcpScope(name="P-B", subnet=IPv4Network("10.0.2.0/24"), option150=()),
+        DhcpScope(name="P-A", subnet=IPv4Network("10.0.3.0/24"), option150=()),  # duplicate name
+        DhcpScope(name="P-C", subnet=IPv4Network("10.0.2.0/24"), option150=()),  # duplicate subnet
+    ]
+    index = _ScopeIndex(listed)
+    for keys in (
+        ["P-A"],
+        ["P-C"],
+        ["10.0.2.0/24"],
+        ["10.0.2.7/24"],  # not strict, as DhcpScope.matches
+        ["scope-x", "10.0.3.0/24", "P-C"],
+        ["P-C", "10.0.2.0/24"],
+        ["nothing", "10.9.9.0/24"],
+        [],
+    ):
+        scanned = next((s for s in listed if any(s.matches(k) for k in keys)), None)
+        assert index.first(keys) is scanned, keys
