@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address
 from typing import ClassVar
 
-from providers.dhcp_base import DhcpBackend, find_scope
+from providers.dhcp_base import DhcpBackend
 from reconciler.errors import PermanentError, RemoteFaultError
 from reconciler.model import Action, Address, Change, FrozenMap, Value, freeze
 from reconciler.provider import (
@@ -106,9 +106,9 @@ class Option150Provider(ProviderBase):
         if change.action is not Action.UPDATE and change.action is not Action.CREATE:
             raise PermanentError(f"{change.address}: option 150 cannot be {change.action.verb}d")
         want = _addresses(change.after, address=change.address)
-        scopes = self.backend.list_scopes()
-        if not any(s.matches(key) for s in scopes):
-            find_scope(scopes, key, server=self.endpoint)  # raises RemoteFaultError with known scopes
+        # Every backend finds the scope first and raises RemoteFaultError naming the known scopes
+        # before it changes anything; a listing here as well cost a router with 1,000 pools its whole
+        # DHCP configuration per change.
         result = self.backend.set_option150(scope=key, addresses=want)
         return ApplyResult(change=change, changed=result.changed,
                            observed=option150_value(result.scope.option150))  # fmt: skip
