@@ -182,7 +182,21 @@ class _SoapActionPlugin(zeep.plugins.Plugin):
 
 
 class _WsdlTransport(Transport):
-    """A zeep transport that serves in-memory documents for given paths (our rewritten WSDL)."""
+    """A zeep transport that serves in-memory documents for given paths (our rewritten WSDL), and
+    turns an HTTP error answered with a non-XML page (a servlet's "internal server error") into
+    zeep's ``TransportError``: zeep's lenient parser would make it ``None`` and fail with an
+    ``AttributeError`` that looks like a missing operation."""
+
+    def post_xml(self, address: str, envelope: Any, headers: Any) -> Any:
+        response = super().post_xml(address, envelope, headers)  # type: ignore[no-untyped-call]
+        body = response.content or b""
+        if response.status_code >= 400 and not body.lstrip().startswith(b"<"):
+            raise zeep.exceptions.TransportError(  # type: ignore[no-untyped-call]
+                f"HTTP {response.status_code}: {body[:120].decode('utf-8', 'replace')}",
+                status_code=response.status_code,
+                content=body,
+            )
+        return response
 
     def __init__(self, *, documents: dict[str, bytes], **kwargs: Any) -> None:
         super().__init__(**kwargs)  # type: ignore[no-untyped-call]

@@ -1,7 +1,8 @@
 """``ControlCenterClient``: service status and restarts of ONE node through ControlCenterServices.
 
 Used by ``providers.cucm_serviceability.tvs.TvsProvider`` (R8: restart TVS after trust changes) and, via
-``reconciler.cli``, by commands that show service state. ``restart`` sends ``soapDoControlServices``
+``reconciler.cli``, by commands that show service state. ``restart`` first waits out a service that is
+Starting or Stopping, then sends ``soapDoControlServices``
 (which returns before the service settles, cucm-interfaces.md §4.1) and then polls
 ``soapGetServiceStatus`` until the service reports ``Started`` with a start time after the request, or
 the timeout passes (``VerificationError``). Progress goes to an optional callback — the engine never
@@ -81,6 +82,9 @@ def parse_start_time(
 def _start_failed(info: ServiceStatusInfo) -> bool:
     """Stopped with a reason saying the start failed (``ReasonCodeString``): polling on cannot help (R8)."""
     return info.status == "Stopped" and "fail" in info.reason.lower()
+
+
+_TRANSITIONAL = frozenset({"Starting", "Stopping"})
 
 
 def _int(value: Any) -> int | None:
@@ -179,8 +183,9 @@ class ControlCenterClient:
         """Restart ``name`` and poll until it is ``Started`` (started after the request when the node
         gives start times); ``VerificationError`` naming the last status after ``timeout`` seconds, or
         as soon as the node reports the start failed (Stopped, reason "... failed ...")."""
-        requested_at = self._now().replace(microsecond=0)
         began = self._clock()
+        self._settle(name, began=began, timeout=timeout, poll_interval=poll_interval)
+        requested_at = self._now().replace(microsecond=0)
         self.control("Restart", [name])
         polls = max(1, math.ceil(timeout / max(poll_interval, 1e-3))) + 1
         last: ServiceStatusInfo | None = None
@@ -211,6 +216,16 @@ class ControlCenterClient:
             hint=f"look at the service on {self.node} (Serviceability > Control Center, or "
             f"'utils service list'), then re-run apply",
         )
+
+    def _settle(self, name: str, *, began: float, timeout: float, poll_interval: float) -> None:
+        """Wait while ``name`` is Starting or Stopping (a restart someone else asked for, e.g. an
+        interrupted ``apply``): CUCM refuses to control a service in transition, and a restart sent
+        after it settles is the one whose start time counts (R8). Gives up quietly at ``timeout``;
+        the restart's own answer then says what is wrong."""
+        while self._clock() - began < timeout:
+            if self.status(name).status not in _TRANSITIONAL:
+                return
+            self._sleep(poll_interval)
 
     def close(self) -> None:
         self._session.close()

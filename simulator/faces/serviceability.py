@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from lxml import etree
 
+from reconciler.errors import RemoteFaultError
 from simulator.faces.backends import (
     ControlAction,
     RisBackend,
@@ -99,7 +100,10 @@ class ControlCenterFace:
         except ValueError as exc:
             raise SoapFault(f"Invalid ControlType '{kind}' (Start|Stop|Restart)", code="Client") from exc
         names = [(el.text or "").strip() for el in children(child(req, "ServiceList"), "item")]
-        states = self.backend.control_services(action=action, names=[n for n in names if n])
+        try:
+            states = self.backend.control_services(action=action, names=[n for n in names if n])
+        except RemoteFaultError as exc:  # e.g. a service still Stopping/Starting: a fault, not HTTP 500
+            raise SoapFault(exc.message, code="Server") from exc
         response = _root("soapDoControlServicesResponse")
         self._info(response, states, "soapDoControlServicesReturn")
         return response

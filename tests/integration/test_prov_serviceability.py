@@ -80,6 +80,63 @@ def test_restart_does_not_accept_a_stale_started(lab: CucmFaceLab) -> None:
         _ccs(lab).restart(TVS_SERVICE, timeout=10, poll_interval=5)
 
 
+def _refuse_in_transition(lab: CucmFaceLab) -> list[str]:
+    """The backend refuses to control a service that is Starting/Stopping (as the lab's model does);
+    returns the list of control requests it accepted."""
+    accepted: list[str] = []
+    original = lab.backend.control_services
+
+    def control(*, action: ControlAction, names: Sequence[str]) -> Sequence[ServiceState]:
+        for name in names:
+            if lab.backend.services[name].status in (ServiceStatus.STARTING, ServiceStatus.STOPPING):
+                raise RemoteFaultError(f"{name} on cucm-pub is stopping; try again when it settles")
+        accepted.append(action.value)
+        return original(action=action, names=names)
+
+    lab.backend.control_services = control  # type: ignore[method-assign]
+    return accepted
+
+
+def test_restart_waits_for_a_service_in_transition_then_restarts(lab: CucmFaceLab) -> None:
+    """An interrupted apply left TVS Stopping: the restart waits until it settles, then restarts it
+    (the restart that counts for R8 is the one sent after the trust change, so it is sent anyway)."""
+    old = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    lab.backend.services[TVS_SERVICE] = ServiceState(TVS_SERVICE, ServiceStatus.STOPPING, start_time=old)
+    accepted = _refuse_in_transition(lab)
+    sleep = lab.clock.sleep
+
+    def settle_then_sleep(seconds: float) -> None:
+        lab.backend.services[TVS_SERVICE] = ServiceState(TVS_SERVICE, ServiceStatus.STARTED, start_time=old)
+        sleep(seconds)
+
+    lab.clock.sleep = settle_then_sleep  # type: ignore[method-assign]
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    info = _ccs(lab).restart(TVS_SERVICE, timeout=60, poll_interval=5)
+    assert accepted == ["Restart"] and info.started and info.start_time is not None
+    assert info.start_time >= before
+
+
+def test_a_refused_control_is_a_soap_fault_not_a_missing_operation(lab: CucmFaceLab) -> None:
+    lab.backend.services[TVS_SERVICE] = ServiceState(TVS_SERVICE, ServiceStatus.STOPPING)
+    _refuse_in_transition(lab)
+    with pytest.raises(RemoteFaultError, match="try again when it settles") as caught:
+        _ccs(lab).restart(TVS_SERVICE, timeout=10, poll_interval=5)
+    assert "WSDL" not in str(caught.value)
+
+
+def test_a_server_error_page_is_temporary(lab: CucmFaceLab) -> None:
+    """A node's servlet failing with a plain-text HTTP 500 is an HTTP error worth retrying, not a
+    parse failure dressed up as a missing WSDL operation."""
+
+    def crash(*, action: ControlAction, names: Sequence[str]) -> Sequence[ServiceState]:
+        raise RuntimeError("boom")
+
+    lab.backend.control_services = crash  # type: ignore[method-assign]
+    with pytest.raises(TemporaryError, match="HTTP 500") as caught:
+        _ccs(lab).control("Restart", [TVS_SERVICE])
+    assert "WSDL" not in str(caught.value)
+
+
 def _tvs(lab: CucmFaceLab) -> TvsProvider:
     return TvsProvider({"cucm-pub": _ccs(lab)}, cluster="old", timeout=30, poll_interval=5)
 
