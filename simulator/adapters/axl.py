@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 
 from reconciler.errors import RemoteFaultError
@@ -43,7 +44,9 @@ from simulator.model import ROLLBACK_PARAMETER, Lab, PhoneView
 from simulator.model.dhcp import CucmDhcpServer
 from simulator.model.services import KNOWN_SERVICES
 
-__all__ = ["PARAMETER_NAMES", "ModelAxl", "phone_description", "service_enum"]
+__all__ = ["LISTING_TTL", "PARAMETER_NAMES", "ModelAxl", "phone_description", "service_enum"]
+
+LISTING_TTL = 5.0  # seconds ModelAxl reuses an unchanged listPhone match while a client pages through it
 
 #: model label -> (AXL internal name, valueType)
 PARAMETER_NAMES: Mapping[str, tuple[str, str]] = {
@@ -102,6 +105,8 @@ class ModelAxl:
         self._lock = threading.Lock()
         self._dhcp_extra: dict[str, dict[str, str]] = {}  # uuid -> AXL fields not modelled
         self._uuids: dict[str, str] | None = None  # phone uuid -> name (built on first use)
+        # the last listPhone match: (criteria, operation count) -> when, phones; see list_phones
+        self._listed: tuple[tuple[PhoneCriteria, int], float, tuple[PhoneView, ...]] | None = None
 
     # -- topology -----------------------------------------------------------------------------------
     def ccm_version(self) -> str:
@@ -240,14 +245,27 @@ class ModelAxl:
         )
 
     def list_phones(self, criteria: PhoneCriteria, *, skip: int, first: int | None) -> Sequence[PhoneRecord]:
-        found = [
-            p
-            for p in self.lab.phones()
-            if like(criteria.name, p.name)
-            and like(criteria.description, phone_description(p))
-            and like(criteria.device_pool_name, p.device_pool)
-            and like(criteria.protocol, "SIP")
-        ]
+        """One ``skip``/``first`` page of the phones ``criteria`` matches. A client pages through the
+        same listing (80 pages of 1,000 for 80,000 phones): with no lab mutation in between (the
+        operation log did not grow) and within ``LISTING_TTL`` seconds the match is reused instead of
+        viewing the whole fleet again for each page."""
+        key = (criteria, len(self.lab.operation_log))
+        now = time.monotonic()
+        with self._lock:
+            last = self._listed
+        if last is not None and last[0] == key and now - last[1] < LISTING_TTL:
+            found = last[2]
+        else:
+            found = tuple(
+                p
+                for p in self.lab.phones()
+                if like(criteria.name, p.name)
+                and like(criteria.description, phone_description(p))
+                and like(criteria.device_pool_name, p.device_pool)
+                and like(criteria.protocol, "SIP")
+            )
+            with self._lock:
+                self._listed = (key, now, found)
         page = found[skip : skip + first] if first is not None else found[skip:]
         return [self._record(p) for p in page]
 

@@ -118,6 +118,22 @@ def test_list_phones_pages_and_filters(lab: Lab) -> None:
     assert [p.name for p in scope_b] == [p.name for p in lab.phones(scope="scope-b")]
 
 
+def test_list_phones_reuses_a_match_only_until_the_lab_changes(lab: Lab) -> None:
+    axl = ModelAxl(lab, cluster="old")
+    views: list[int] = []
+    phones = lab.phones
+    lab.phones = lambda *a, **k: views.append(1) or phones(*a, **k)  # type: ignore[method-assign]
+    every = PhoneCriteria(name="%")
+    first = [p.name for p in axl.list_phones(every, skip=0, first=4)]
+    second = [p.name for p in axl.list_phones(every, skip=4, first=4)]
+    assert len(views) == 1 and len(first) == len(second) == 4 and not set(first) & set(second)
+    axl.list_phones(PhoneCriteria(name="SEP%"), skip=0, first=50)
+    assert len(views) == 2, "other criteria are matched afresh"
+    lab.reset_phones([first[0]])  # any logged mutation
+    axl.list_phones(PhoneCriteria(name="SEP%"), skip=0, first=50)
+    assert len(views) == 3
+
+
 def test_services_list_not_activated_ones_and_restart_is_timed(lab: Lab) -> None:
     services = ModelServices(lab, cluster="old", node="cucm-old-sub2")
     states = {s.name: s for s in services.service_states()}
