@@ -1,26 +1,30 @@
 """Benchmark: ``plan`` and ``apply`` on the largest estate against their round-trip floors (design.md §7).
 
 1. Starts the largest estate (2 × 21 nodes, ``--phones`` phones in ``--scopes`` IOS scopes, 500
-   certificates per trust store) as a ``LabRuntime`` in this process at prefix 127.90, with short TVS
+   certificates per trust store) in its own process (``reconciler lab up --spec --detach``; with
+   ``--lab-in-process`` as a ``LabRuntime`` in this one) at prefix 127.90, with short TVS
    restarts, and writes a desired-state YAML for it (examples/lab.yaml with 21-node clusters, the
    scopes, ``--waves`` waves; the lab's RisPort70 allowance and the policy's ``ris_queries_per_minute``
    are both set to ``--ris-per-minute`` through AXL, so the floors use the allowance really enforced).
 2. Measures one cheap round trip per face (AXL getCCMVersion, ControlCenterServices status, RisPort70
    one unknown device, certmgr REST 404, TFTP CTLFile.tlv, admin CLI ``show version active``, IOS
    ``terminal length 0``): median of a few, idle lab.
-3. ``plan`` exactly as ``reconciler plan FILE`` does (``open_estate`` + ``build_plan``), counting every
+3. ``plan`` exactly as ``reconciler plan FILE`` does (``open_estate`` + ``build_plan``), ``--plan-runs``
+   times (median recorded; a minute apart so the allowance is fresh), counting every
    request per API (``bench/_floors.py`` wraps the transports; product code is unchanged). Floor =
    Σ over APIs (round trips ÷ allowed concurrency) × cheap latency; RisPort70 also ≥ queries per
    cluster ÷ allowance.
 4. ``apply`` as ``reconciler apply FILE --auto-approve`` does (plan over the apply's estate, gate
    handler, executor), timing the trust/replication/TVS part, option 150, resets and the wave gates.
    Wave-verification floor = Σ over waves ⌈phones ÷ 1,000⌉ queries ÷ allowance per minute.
-5. Peak RSS (``ru_maxrss``; the lab shares the process, so the lab-only baseline is given too).
+5. Peak RSS of this process (``ru_maxrss``) and of the lab's (``VmHWM``), or, with the lab in this
+   process, the lab-only baseline.
 
 Writes its section of docs/performance.md between the ``bench_plan_apply`` markers.
 
     .venv/bin/python bench/bench_plan_apply.py [--phones N] [--scopes N] [--waves N]
-        [--ris-per-minute N] [--restart-seconds S] [--parallelism N] [--no-apply] [--no-write]
+        [--ris-per-minute N] [--restart-seconds S] [--parallelism N] [--plan-runs N]
+        [--lab-in-process] [--no-apply] [--no-write] [--progress S] [--json FILE]
 """
 
 from __future__ import annotations
