@@ -27,6 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from _doc import write_section  # noqa: E402
 
 DOC = ROOT / "docs" / "performance.md"
 START = "<!-- bench_lab_start:begin -->"
@@ -152,12 +154,7 @@ def section(default: dict[str, float], big: dict[str, float] | None, runs: int) 
 
 
 def write(text: str) -> None:
-    doc = DOC.read_text() if DOC.exists() else "# Performance\n"
-    if START in doc and END in doc:
-        doc = doc[: doc.index(START)] + text + doc[doc.index(END) + len(END) :]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text + "\n"
-    DOC.write_text(doc)
+    write_section(text, start=START, end=END, doc=DOC)
 
 
 def main() -> None:

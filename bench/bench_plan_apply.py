@@ -51,8 +51,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
+sys.path.insert(0, str(ROOT / "bench"))
+from _doc import write_section  # noqa: E402
 from _floors import (  # noqa: E402
     ADMIN_CLI,
     AXL,
@@ -724,12 +725,7 @@ def findings(r: dict[str, Any]) -> list[str]:
 
 
 def write(text: str) -> None:
-    doc = DOC.read_text() if DOC.exists() else "# Performance\n"
-    if START in doc and END in doc:
-        doc = doc[: doc.index(START)] + text + doc[doc.index(END) + len(END) :]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text + "\n"
-    DOC.write_text(doc)
+    write_section(text, start=START, end=END, doc=DOC)
 
 
 def main() -> None:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from _doc import write_section  # noqa: E402
 
 DOC = ROOT / "docs" / "performance.md"
 START = "<!-- bench_sim_boot:start -->"
@@ -112,15 +114,7 @@ def section(r: dict[str, float | int | str]) -> str:
 
 
 def write(text: str) -> None:
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    current = DOC.read_text() if DOC.exists() else "# Performance\n\nMeasured by the scripts in `bench/`.\n"
-    if START in current and END in current:
-        before, rest = current.split(START, 1)
-        after = rest.split(END, 1)[1]
-        current = before + text + after
-    else:
-        current = current.rstrip("\n") + "\n\n" + text + "\n"
-    DOC.write_text(current)
+    write_section(text, start=START, end=END, doc=DOC)
 
 
 def main() -> None:
