@@ -3,10 +3,11 @@
 ``Meter.install()`` wraps — at class level, for the life of the bench process — the three places every
 provider request passes through, without changing them:
 
-- ``providers._http.SafeSession.request``: every HTTP(S) request (AXL, RisPort70 and ControlCenterServices
+- ``providers.transports.http.SafeSession.request``: every HTTP(S) request (AXL, RisPort70 and
+ControlCenterServices
   through zeep, certmgr REST, TFTP over HTTP); the API is told apart by the URL path/port;
-- ``providers.cucm_cli.CliSession.run``: one admin-CLI command over SSH (one round trip);
-- ``providers.dhcp_ios.IosDhcpBackend._call``: one IOS command (or config set) over SSH via netmiko.
+- ``providers.cucm_cli.session.CliSession.run``: one admin-CLI command over SSH (one round trip);
+- ``providers.dhcp.ios.IosDhcpBackend._call``: one IOS command (or config set) over SSH via netmiko.
 
 Per API it records the number of requests, the summed busy time and the largest number in flight.
 ``floor_seconds`` is design.md §7's floor: Σ over APIs of (round trips ÷ allowed concurrency) × the
@@ -97,9 +98,9 @@ class Meter:
         self._undo.append(lambda: setattr(owner, name, original))
 
     def install(self) -> None:
-        from providers._http import SafeSession
-        from providers.cucm_cli import CliSession
-        from providers.dhcp_ios import IosDhcpBackend
+        from providers.cucm_cli.session import CliSession
+        from providers.dhcp.ios import IosDhcpBackend
+        from providers.transports.http import SafeSession
 
         meter = self
 

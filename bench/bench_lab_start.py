@@ -71,7 +71,7 @@ def child_largest() -> None:
     import threading
 
     from simulator.faces.backends import RisCriteria
-    from simulator.lab import LabRuntime
+    from simulator.lab.runtime import LabRuntime
     from simulator.spec import largest_estate
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -106,7 +106,7 @@ class LabProcess:
         self, *, directory: Path, phones: int, scopes: int, prefix: str, restart_seconds: float
     ) -> None:
         from simulator.inventory import LabPaths
-        from simulator.lab import relocate
+        from simulator.lab.runtime import relocate
         from simulator.spec import largest_estate
 
         self.directory = directory
@@ -295,7 +295,7 @@ class StepClock:
     """ApplyHooks that record when each step starts and finishes (per address kind)."""
 
     def __init__(self) -> None:
-        from reconciler.hooks import ApplyHooks
+        from reconciler.apply.hooks import ApplyHooks
 
         outer = self
         self.started: dict[str, float] = {}
@@ -378,14 +378,14 @@ def counts_json(counts: Mapping[str, ApiCount]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from reconciler.apply.executor import ApplyOptions, Executor
+    from reconciler.apply.retry import SystemClock
     from reconciler.commands.apply import _gate_handler, open_wiring
     from reconciler.commands.wiring import open_estate
-    from reconciler.executor import ApplyOptions, Executor
-    from reconciler.loader import load
-    from reconciler.planner import PlanOptions, build_plan
-    from reconciler.retry import SystemClock
-    from reconciler.state import StateStore
-    from simulator.lab import LabRuntime
+    from reconciler.config.loader import load
+    from reconciler.plan.planner import PlanOptions, build_plan
+    from reconciler.state.store import StateStore
+    from simulator.lab.runtime import LabRuntime
     from simulator.spec import largest_estate
 
     out: dict[str, Any] = {"args": vars(args)}

@@ -4,7 +4,7 @@ Used (through ``reconciler.cli``) to read the trust lists phones will download (
 TFTP node must serve valid files) and by ``reconciler inspect``. Facts (cucm-interfaces.md §5.1): phones
 fetch ``CTLSEP<MAC>.tlv`` then ``ITLSEP<MAC>.tlv`` over HTTP 6970 (then TFTP); the cluster files are
 ``ITLFile.tlv`` and ``CTLFile.tlv``. Plain HTTP, no credentials (as on CUCM); the session still comes from
-``providers._http.make_session`` (timeouts, error mapping, ``trust_env`` off).
+``providers.transports.http.make_session`` (timeouts, error mapping, ``trust_env`` off).
 
 - ``fetch(name)`` → bytes, or ``None`` when the node does not have the file (HTTP 404; a non-secure
   cluster has no CTL); a node that refuses or drops the connection raises ``UnreachableError`` naming
@@ -22,7 +22,7 @@ from typing import Self
 
 import requests
 
-from providers._http import check_status, make_session, translate_request_error
+from providers.transports.http import check_status, make_session, translate_request_error
 from reconciler.cucm import tlv
 from reconciler.errors import ProviderError, RemoteFaultError, TlvError, UnreachableError
 
@@ -87,7 +87,7 @@ class TftpHttpClient:
         return bytes(response.content)
 
     def _node_error(self, error: ProviderError, name: str) -> ProviderError:
-        """``error`` (from ``providers._http``), as a node-level unreachable with the TFTP fix."""
+        """``error`` (from ``providers.transports.http``), as a node-level unreachable with the TFTP fix."""
         if not isinstance(error, UnreachableError):
             return error  # timeouts stay TemporaryError
         return UnreachableError(

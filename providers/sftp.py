@@ -3,7 +3,7 @@
 Called by the bulk-method steps (``bulk.<cluster>.<step>``) to see what ``set cert bulk export`` left on
 the SFTP server and to prove it is usable before ``consolidate``/``import`` run (R9/R10 context): list the
 directory, fetch files (size-capped), and ``inspect_bundle`` each PKCS#12 (``.p12``/``.pfx``) or PEM file
-into the certificates it holds. Connections go through ``providers._ssh.connect`` (pinned key or
+into the certificates it holds. Connections go through ``providers.transports.ssh.connect`` (pinned key or
 known_hosts, never auto-added; password auth as CUCM's SFTP targets use). Read-only: nothing here writes.
 """
 
@@ -20,7 +20,7 @@ import paramiko
 from cryptography.hazmat.primitives.serialization import pkcs12
 from pydantic import SecretStr
 
-from providers._ssh import SshConnection, SshTarget, connect, map_ssh_error
+from providers.transports.ssh import SshConnection, SshTarget, connect, map_ssh_error
 from reconciler.cucm.certs import load_certificates, not_valid_after, serial_hex, sha256_hex, subject_of
 from reconciler.errors import CertificateError, RemoteFaultError, VerificationError
 

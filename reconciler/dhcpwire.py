@@ -2,7 +2,7 @@
 IPv4 addresses), and ``query_relayed`` — one real relayed exchange with a DHCP server on loopback.
 
 It is a dependency-free leaf module (it imports only ``reconciler.errors``): both sides of the wire use
-it — the Kea provider (``providers.dhcp_kea``) to prove after a change that Kea still answers with the new
+it — the Kea provider (``providers.dhcp.kea``) to prove after a change that Kea still answers with the new
 option 150, and the simulator's phones to ask Kea for their TFTP servers the way a phone behind an
 ``ip helper-address`` relay does.
 

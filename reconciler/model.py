@@ -9,7 +9,7 @@ Values (``Change.before``/``after``, ``Outcome.observed``) are JSON-shaped and d
 in: lists become tuples and objects become ``FrozenMap`` so that a frozen ``Change`` is really
 immutable and hashable; ``thaw`` turns them back into plain ``list``/``dict`` for JSON.
 
-The saved-plan document built from these (``Plan``, ``PlanStep``, ...) is in ``reconciler.plandoc``.
+The saved-plan document built from these (``Plan``, ``PlanStep``, ...) is in ``reconciler.plan.document``.
 """
 
 from __future__ import annotations

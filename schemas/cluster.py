@@ -4,7 +4,7 @@ credentials, TLS and SSH verification settings, and how certificates are managed
 ``SERVICE_NAMES`` maps the closed service vocabulary of the YAML to the exact CUCM service names used
 by ControlCenterServices and ``utils service`` (cucm-interfaces.md §2.6); providers and the simulator
 use it. Validated by ``schemas.document.DesiredState``; cross-references are checked by
-``reconciler.semantic``.
+``reconciler.config.semantic``.
 """
 
 from __future__ import annotations

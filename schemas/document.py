@@ -1,8 +1,8 @@
 """The top-level desired-state document (``version: 1``) and its JSON Schema export.
 
 ``DesiredState.model_validate(data, context={"base_dir": dir_of_yaml})`` is called by
-``reconciler.loader``; ``json_schema()`` backs ``reconciler schema`` (for editors via
-yaml-language-server). Cross-references between sections are checked by ``reconciler.semantic``.
+``reconciler.config.loader``; ``json_schema()`` backs ``reconciler schema`` (for editors via
+yaml-language-server). Cross-references between sections are checked by ``reconciler.config.semantic``.
 """
 
 from __future__ import annotations

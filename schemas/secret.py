@@ -1,7 +1,7 @@
 """Credential references: ``env:NAME`` or ``file:PATH`` — never the secret itself.
 
 The desired state only ever holds a *reference*; its value is read on demand by
-``reconciler.secrets.resolve`` when a provider needs it, so it never reaches plans, state, journals
+``reconciler.config.secrets.resolve`` when a provider needs it, so it never reaches plans, state, journals
 or output. ``repr``/``str``/JSON show the reference only. A literal password in the YAML is a schema
 error. ``file:`` paths resolve against the YAML file's directory (validation context ``base_dir``).
 """

@@ -13,7 +13,7 @@ Layout of ``DIR`` (default ``.reconciler/lab``)::
     sftp/            the SFTP server's root (bulk certificate method);  kea/  Kea's configs and logs
 
 Only stdlib and PyYAML here, so ``reconciler lab status|down|phones`` stay light. Called by
-``simulator.lab`` (writes) and ``reconciler.commands.lab`` (reads).
+``simulator.lab.runtime`` (writes) and ``reconciler.commands.lab`` (reads).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Run a real ISC Kea (``kea-dhcp4`` + ``kea-ctrl-agent`` with basic auth) on loopback.
 
-Used by the lab (``simulator/lab.py`` starts one for its DHCP scopes, relays in 127.0.30.x) and by tests
-(integration and contract tests of ``providers.dhcp_kea``, relays in 127.0.31.x). Facts behind the shape
+Used by the lab (``simulator/lab/runtime.py`` starts one for its DHCP scopes, relays in 127.0.30.x) and by
+tests
+(integration and contract tests of ``providers.dhcp.kea``, relays in 127.0.31.x). Facts behind the shape
 (test-infrastructure.md §1, §1b): Kea never daemonizes and exits on SIGTERM; it needs per-instance
 ``KEA_PIDFILE_DIR``/``KEA_LOCKFILE_DIR``; on ``lo`` with ``dhcp-socket-type: udp`` and non-standard
 ports (``-p``/``-P``) it answers relayed packets without root, sending replies to ``giaddr:client_port``;

@@ -14,8 +14,8 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from providers._http import make_session
-from providers.dhcp_kea import KeaDhcpBackend, KeaProbe
+from providers.dhcp.kea import KeaDhcpBackend, KeaProbe
+from providers.transports.http import make_session
 from simulator.kea import KeaInstance, KeaSubnet
 
 MUTATING = frozenset({"config-set", "config-write", "config-reload", "shutdown"})

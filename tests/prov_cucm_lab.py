@@ -12,8 +12,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pydantic import SecretStr
 
-from providers._http import SafeSession
-from providers._soap import CucmEndpoint, open_session
+from providers.transports.http import SafeSession
+from providers.transports.soap import CucmEndpoint, open_session
 from simulator.faces.backends import (
     CallManagerGroup,
     DevicePool,

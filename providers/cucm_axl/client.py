@@ -1,9 +1,10 @@
-"""``AxlClient``: typed calls on one cluster's AXL (zeep over a verified session, ``providers._soap``).
+"""``AxlClient``: typed calls on one cluster's AXL (zeep over a verified session,
+``providers.transports.soap``).
 
 Used by the ``param`` provider (``providers.cucm_axl.params``), the CUCM DHCP backend
-(``providers.dhcp_cucm``) and, through ``reconciler.cli``, by commands that read cluster facts. Read
+(``providers.dhcp.cucm``) and, through ``reconciler.cli``, by commands that read cluster facts. Read
 methods never mutate; the mutating ones are listed in ``MUTATING_OPERATIONS`` (tests compare them with
-the lab's write log). Every call goes through ``providers._soap.soap_errors`` (style rule 8).
+the lab's write log). Every call goes through ``providers.transports.soap.soap_errors`` (style rule 8).
 
 What it covers (cucm-interfaces.md §3, axl-shapes.md): ``getCCMVersion``; process nodes (without the
 ``EnterpriseWideData`` pseudo node); service and enterprise parameters, including discovery of the
@@ -22,7 +23,6 @@ from typing import Any, Self
 
 import requests
 
-from providers._soap import CucmEndpoint, SoapService, make_soap_client, open_session, soap_errors
 from providers.cucm_axl.models import (
     CallManagerGroupInfo,
     DevicePoolInfo,
@@ -53,6 +53,7 @@ from providers.cucm_axl.wire import get as _get
 from providers.cucm_axl.wire import items as _items
 from providers.cucm_axl.wire import norm as _norm
 from providers.cucm_axl.wire import text as _text
+from providers.transports.soap import CucmEndpoint, SoapService, make_soap_client, open_session, soap_errors
 from reconciler.errors import RemoteFaultError
 
 __all__ = [

@@ -11,14 +11,14 @@ from __future__ import annotations
 import requests
 from pydantic import SecretStr
 
-from providers._http import make_session
-from providers._ssh import AuthMethod, SshTarget
 from providers.cucm_certs.cli import CliCertClient, DetailCache
 from providers.cucm_certs.model import CertStoreClient, StoredCert, normalise_store, store_unit, trust_value
 from providers.cucm_certs.provider import TrustStoreProvider
 from providers.cucm_certs.rest import RestCertClient
-from providers.cucm_cli import CliSession
-from reconciler.secrets import resolve
+from providers.cucm_cli.session import CliSession
+from providers.transports.http import make_session
+from providers.transports.ssh import AuthMethod, SshTarget
+from reconciler.config.secrets import resolve
 from schemas.cluster import CertificateApi, Cluster, Node
 
 __all__ = [

@@ -4,7 +4,7 @@ Reads: ``show cert list trust|own`` then ``show cert trust|own <unit>/<file>`` p
 requested stores (the PEM when printed, else serial/subject/issuer, cucm-interfaces.md §2.2). Writes:
 ``set cert import trust <unit>`` with the PEM pasted (unit = store without ``-trust``, e.g. ``Phone-SAST``,
 [I] §8 q2, overridable through ``units``) and ``set cert delete <store> <file>`` with its confirmation.
-Built on ``providers.cucm_cli.CliSession``.
+Built on ``providers.cucm_cli.session.CliSession``.
 
 Details are read once per cluster: the clients of one cluster share a ``DetailCache`` keyed by
 (store, file name), so a certificate replicated to 21 nodes costs one ``show cert`` instead of 21. The
@@ -21,7 +21,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
 from providers.cucm_certs.model import StoredCert, normalise_store, store_unit
-from providers.cucm_cli import CertDetail, CertKind, CliSession
+from providers.cucm_cli.session import CertDetail, CertKind, CliSession
 from reconciler.cucm.certs import serial_hex
 from reconciler.errors import CertificateError
 

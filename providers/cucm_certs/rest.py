@@ -6,7 +6,7 @@ call); the parser accepts trust groups keyed ``CallManager-trust`` or ``CallMana
 with ``service`` as a list (§1.3); the service token style (``store``: ``CallManager-trust``, or
 ``unit``: ``CallManager``) is a knob until confirmed on a lab CUCM (§8 q1). Delete has no public
 reference ([GAP]); the default is ``DELETE /config/trust/certificate?service=<store>&filename=<file>``,
-configurable. The session comes from ``providers._http.make_session`` (verified TLS, mapped errors).
+configurable. The session comes from ``providers.transports.http.make_session`` (verified TLS, mapped errors).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 import requests
 
-from providers._http import check_status
 from providers.cucm_certs.model import StoredCert, normalise_store, store_unit
+from providers.transports.http import check_status
 from reconciler.errors import CertificateError, RemoteFaultError
 
 __all__ = ["CERTMGR_PATH", "RestCertClient"]

@@ -20,7 +20,7 @@ from typing import Any, Self
 
 import requests
 
-from providers._soap import CucmEndpoint, SoapService, make_soap_client, open_session, soap_errors
+from providers.transports.soap import CucmEndpoint, SoapService, make_soap_client, open_session, soap_errors
 from reconciler.errors import PermanentError, RemoteFaultError, VerificationError
 
 __all__ = ["ControlCenterClient", "RestartProgress", "ServiceStatusInfo", "parse_start_time"]

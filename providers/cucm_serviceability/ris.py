@@ -5,7 +5,7 @@ expected address) through ``reconciler.cli``. Facts (cucm-interfaces.md §4.2):
 
 - "Allowed Device Queries Per Minute" (default 15, max 18) is shared by every RisPort70 client of the
   cluster and counted over a sliding minute; an excess query fails with a SOAP fault, mapped to
-  ``TemporaryError`` with a delay (``providers._soap``).
+  ``TemporaryError`` with a delay (``providers.transports.soap``).
 - ``RisPacer`` is a token bucket with capacity ``burst`` refilling at ``(per_minute - burst)`` tokens per
   minute, so that any 60-second window admits at most ``burst + (per_minute - burst) = per_minute``
   queries: the client never exceeds the allowance on its own. Clock and sleep are injectable.
@@ -27,7 +27,7 @@ from typing import Any, Self
 
 import requests
 
-from providers._soap import CucmEndpoint, SoapService, make_soap_client, open_session, soap_errors
+from providers.transports.soap import CucmEndpoint, SoapService, make_soap_client, open_session, soap_errors
 from reconciler.errors import TemporaryError
 
 __all__ = ["Registration", "RisClient", "RisPacer", "dedupe", "ris_max_devices"]

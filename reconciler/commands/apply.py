@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
-    from reconciler.executor import Registry
-    from reconciler.live import LiveEstate
-    from reconciler.plandoc import Plan
-    from reconciler.retry import Clock
+    from reconciler.apply.executor import Registry
+    from reconciler.apply.retry import Clock
+    from reconciler.live.protocol import LiveEstate
+    from reconciler.plan.document import Plan
     from schemas.document import DesiredState
 
 __all__ = ["Wiring", "open_wiring", "register"]
@@ -132,8 +132,8 @@ def _sigint_finishes_step(cancel: threading.Event) -> Iterator[None]:
 
 
 def _load_desired(path: Path, *, expect_sha256: str | None = None) -> tuple[DesiredState, str]:
+    from reconciler.config.loader import load
     from reconciler.errors import ConfigError, StalePlanError
-    from reconciler.loader import load
 
     try:
         raw = path.read_bytes()
@@ -173,8 +173,8 @@ def _confirm(plan: Plan, *, auto_approve: bool, err: Callable[[str], None]) -> b
 def _gate_handler(
     plan: Plan, desired: DesiredState, wiring: Wiring, *, clock: Clock, cancel: threading.Event
 ) -> Any:
-    from reconciler.gate_specs import EstateRegistrations, gate_specs_from_plan, target_call_nodes
-    from reconciler.gates import GateHandler, RisPacer
+    from reconciler.apply.gate_specs import EstateRegistrations, gate_specs_from_plan, target_call_nodes
+    from reconciler.apply.gates import GateHandler, RisPacer
 
     target = desired.migration.target
     waves = {w.name: w.scopes for w in desired.migration.waves}
@@ -212,13 +212,13 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
     """Apply a plan: trust, rolling TVS restarts, then wave by wave option 150, reset and gate."""
     from rich.console import Console
 
+    from reconciler.apply.executor import ApplyOptions, Executor, find_resumable
+    from reconciler.apply.hooks import ApplyHooks, ApplyStatus
+    from reconciler.apply.retry import SystemClock
     from reconciler.errors import ReconcilerError
-    from reconciler.executor import ApplyOptions, Executor, find_resumable
-    from reconciler.hooks import ApplyHooks, ApplyStatus
-    from reconciler.plandoc import Plan
+    from reconciler.plan.document import Plan
     from reconciler.render.apply import JsonLinesRenderer, RichApplyRenderer
-    from reconciler.retry import SystemClock
-    from reconciler.state import StateStore
+    from reconciler.state.store import StateStore
 
     obj = ctx.find_root().obj
     color, as_json = bool(getattr(obj, "color", True)), bool(getattr(obj, "json", False))
@@ -255,7 +255,7 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
                 desired, base_dir=Path(plan.desired_path).resolve().parent, parallelism=parallelism
             )
         else:
-            from reconciler.planner import PlanOptions, build_plan
+            from reconciler.plan.planner import PlanOptions, build_plan
 
             desired, digest = _load_desired(source)
             wiring = open_wiring(desired, base_dir=source.resolve().parent, parallelism=parallelism)
@@ -297,7 +297,7 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
         saved = source is not None and _is_plan(source)
 
         def fresh(p: Plan) -> None:
-            from reconciler.fingerprint import check_fresh
+            from reconciler.plan.fingerprint import check_fresh
 
             # R14: a resumed apply changed trust, TVS and option 150 itself; identities must not move
             check_fresh(p, estate, kinds=("identity", "itlrecovery") if journal is not None else None)

@@ -24,8 +24,8 @@ def explain(
     """Explain a desired state: clusters, required trust (R4-R6, R11), steps, waves and gates."""
     from rich.text import Text
 
-    from reconciler.explain import explain as build
-    from reconciler.loader import load
+    from reconciler.config.explain import explain as build
+    from reconciler.config.loader import load
     from reconciler.render.diagnostics import FileReport, make_console, render_reports, reports_json
 
     obj = ctx.find_root().obj

@@ -1,5 +1,5 @@
 """``reconciler lab up|status|down|phones|fault``: the built-in lab (two simulated secure CUCM clusters,
-their phones and DHCP sources) as real servers on loopback (simulator/lab.py, docs/lab.md).
+their phones and DHCP sources) as real servers on loopback (simulator/lab/runtime.py, docs/lab.md).
 
 ``up`` runs in the foreground (summary, "lab ready", stops on Ctrl-C/SIGTERM) or, with ``--detach``,
 starts itself in a new session (pid in DIR/lab.pid, log in DIR/lab.log) and returns once the lab wrote
@@ -79,7 +79,7 @@ def up(
     """Start the built-in lab: both clusters' faces, the IOS router, SFTP, optionally Kea."""
     from reconciler.errors import LabError
     from simulator.inventory import LabPaths, read_inventory, write_public
-    from simulator.labproc import alive, read_pid
+    from simulator.lab.process import alive, read_pid
 
     paths = LabPaths.at(directory)
     running = read_pid(paths.pid)
@@ -93,8 +93,8 @@ def up(
                 paths, spec=spec, with_kea=with_kea, prefix=prefix, restart=restart_seconds, timeout=timeout
             )
             return
-        from simulator.lab import LabRuntime
-        from simulator.labfile import load_lab_file
+        from simulator.lab.runtime import LabRuntime
+        from simulator.lab.specfile import load_lab_file
 
         loaded = load_lab_file(spec) if spec is not None else None
         runtime = LabRuntime(
@@ -133,7 +133,7 @@ def _detach(
     paths: Any, *, spec: Path | None, with_kea: bool, prefix: str, restart: float | None, timeout: float
 ) -> None:
     from simulator.inventory import read_inventory, write_public
-    from simulator.labproc import spawn_detached, wait_ready
+    from simulator.lab.process import spawn_detached, wait_ready
 
     paths.prepare()
     argv = [sys.executable, "-m", "reconciler", "lab", "up", "--dir", str(paths.root), "--prefix", prefix]
@@ -156,7 +156,7 @@ def _detach(
 def _inventory(directory: Path) -> dict[str, Any]:
     from reconciler.errors import LabError
     from simulator.inventory import LabPaths, read_inventory
-    from simulator.labproc import alive, read_pid
+    from simulator.lab.process import alive, read_pid
 
     paths = LabPaths.at(directory)
     pid = read_pid(paths.pid)
@@ -171,7 +171,7 @@ def _inventory(directory: Path) -> dict[str, Any]:
 
 def _control(directory: Path, method: str, path: str, body: Any = None) -> Any:
     from reconciler.errors import LabError
-    from simulator.labcontrol import control_request
+    from simulator.lab.control import control_request
 
     inventory = _inventory(directory)
     try:
@@ -205,7 +205,7 @@ def down(
 ) -> None:
     """Stop the lab (SIGTERM, wait), verify no process of it is left, remove the pid file."""
     from simulator.inventory import LabPaths
-    from simulator.labproc import alive, read_pid, session_members, stop_session
+    from simulator.lab.process import alive, read_pid, session_members, stop_session
 
     paths = LabPaths.at(directory)
     pid = read_pid(paths.pid)

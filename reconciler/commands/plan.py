@@ -28,7 +28,7 @@ def _color_json(ctx: typer.Context, local_json: bool) -> tuple[bool, bool]:
 
 
 def _load(file: Path, color: bool, as_json: bool):  # type: ignore[no-untyped-def]
-    from reconciler.loader import load
+    from reconciler.config.loader import load
     from reconciler.render.diagnostics import FileReport, make_console, render_reports, reports_json
 
     result = load(file)
@@ -72,10 +72,10 @@ def plan(
     """Read live state, diff, order and forecast the migration (never changes anything)."""
     from reconciler.commands.wiring import open_estate
     from reconciler.errors import ReconcilerError
-    from reconciler.planner import PlanOptions, build_plan
+    from reconciler.plan.planner import PlanOptions, build_plan
     from reconciler.render.diagnostics import make_console
     from reconciler.render.plan import render_plan
-    from reconciler.state import StateStore
+    from reconciler.state.store import StateStore
 
     color, as_json = _color_json(ctx, json_output)
     desired = _load(file, color, as_json)
@@ -113,7 +113,7 @@ def show(
 ) -> None:
     """Render a saved plan."""
     from reconciler.errors import ReconcilerError
-    from reconciler.plandoc import Plan
+    from reconciler.plan.document import Plan
     from reconciler.render.diagnostics import make_console
     from reconciler.render.plan import render_plan
 
@@ -134,8 +134,8 @@ def graph(
     fmt: str = typer.Option("dot", "--format", help="dot or mermaid."),
 ) -> None:
     """Print the migration's dependency graph (edges labelled with rule ids)."""
-    from reconciler.declared import declared_graph
     from reconciler.errors import ReconcilerError
+    from reconciler.plan.declared import declared_graph
 
     color, _ = _color_json(ctx, False)
     if fmt not in ("dot", "mermaid"):
@@ -172,11 +172,11 @@ def drift(
     from rich.text import Text
 
     from reconciler.commands.wiring import open_estate
-    from reconciler.drift import detect
     from reconciler.errors import ReconcilerError
+    from reconciler.plan.drift import detect
     from reconciler.render.diagnostics import make_console, render_diagnostics
     from reconciler.render.junit import junit_xml
-    from reconciler.state import StateStore
+    from reconciler.state.store import StateStore
 
     color, as_json = _color_json(ctx, json_output)
     desired = _load(file, color, as_json)

@@ -28,7 +28,7 @@ def validate(
     files: list[Path] = typer.Argument(..., help="Desired-state YAML files to check.", show_default=False),
 ) -> None:
     """Check desired-state files: YAML, schema and cross-references (exit 0 valid, 1 invalid)."""
-    from reconciler.loader import load
+    from reconciler.config.loader import load
     from reconciler.render.diagnostics import FileReport, make_console, render_reports, reports_json
 
     color, as_json = _options(ctx)

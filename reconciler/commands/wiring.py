@@ -2,7 +2,7 @@
 
 ``open_estate`` yields a ``reconciler.wiring.estate.ProviderEstate`` over the concrete providers
 (AXL, certificates, serviceability/RisPort70, TFTP, DHCP), whose clients are made on first use
-(credentials resolved then, via ``reconciler.secrets``) and closed when the block ends. A factory
+(credentials resolved then, via ``reconciler.config.secrets``) and closed when the block ends. A factory
 installed with ``use_estate_factory`` (tests) takes precedence. ``open_providers`` builds the registry
 ``reconciler apply`` hands the executor (``reconciler.wiring.registry``); its providers share one set
 of connections, closed by the first provider's ``close()``.
@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 
 from reconciler.errors import PlanError
 
-if TYPE_CHECKING:  # reconciler.live imports cryptography: keep `reconciler --help` fast
-    from reconciler.executor import Registry
-    from reconciler.live import LiveEstate
+if TYPE_CHECKING:  # reconciler.live.protocol imports cryptography: keep `reconciler --help` fast
+    from reconciler.apply.executor import Registry
+    from reconciler.live.protocol import LiveEstate
     from reconciler.model import Address
     from schemas.document import DesiredState
 
@@ -73,7 +73,7 @@ def open_providers(
             "an estate factory is installed (tests): it has no providers that change anything",
             hint="install a registry through reconciler.commands.apply.open_wiring instead",
         )
-    from reconciler.state import StateStore
+    from reconciler.state.store import StateStore
     from reconciler.wiring.connections import Connections
     from reconciler.wiring.estate import ProviderEstate
     from reconciler.wiring.registry import build_registry

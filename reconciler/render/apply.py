@@ -1,6 +1,6 @@
 """Renderers of an apply: rich progress bars with a final summary, and JSON-lines events for ``--json``.
 
-Both implement ``reconciler.hooks.ApplyHooks`` and are chosen by ``reconciler apply``
+Both implement ``reconciler.apply.hooks.ApplyHooks`` and are chosen by ``reconciler apply``
 (``reconciler.commands.apply``); the executor never prints (style rule 9). ``RichApplyRenderer`` shows an
 overall bar and one bar per wave gate (registered phones against the wave's total), one line per finished
 step, retries in yellow and a summary with every stranded phone and its reason (R13).
@@ -17,9 +17,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from reconciler.hooks import ApplyHooks, ApplyReport, ApplyStatus, GateProgress
+from reconciler.apply.hooks import ApplyHooks, ApplyReport, ApplyStatus, GateProgress
 from reconciler.model import Change, Outcome, OutcomeStatus
-from reconciler.plandoc import Plan
+from reconciler.plan.document import Plan
 
 __all__ = ["JsonLinesRenderer", "RichApplyRenderer", "plan_summary_lines", "summary_lines"]
 

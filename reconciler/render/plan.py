@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from reconciler.model import Action
-from reconciler.plandoc import Plan
+from reconciler.plan.document import Plan
 from reconciler.render.diagnostics import render_diagnostics
 
 __all__ = ["render_plan", "summary_line"]

@@ -6,7 +6,7 @@ package; engine modules never do (an import-linter contract in pyproject.toml).
 
 - ``connections.Connections(desired)``: every client, made on first use (credentials resolved then),
   thread-safe, closed once.
-- ``estate.ProviderEstate(conns, parallelism=)``: ``reconciler.live.LiveEstate`` over those clients.
+- ``estate.ProviderEstate(conns, parallelism=)``: ``reconciler.live.protocol.LiveEstate`` over those clients.
 - ``registry.build_registry(desired, conns=, estate=, owned=)``: provider kind/endpoint → provider,
   translating the plan's values into the providers' (trust, replication, TVS, parameters, option 150,
   reset); the wave gates are added by ``reconciler apply``.

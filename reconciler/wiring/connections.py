@@ -3,7 +3,8 @@
 Used by ``reconciler.wiring.estate.ProviderEstate`` (reads) and ``reconciler.wiring.registry`` (the
 executor's providers); built by ``reconciler.commands.wiring``. Nothing connects when it is created:
 each client is made the first time it is asked for, which is when its credential reference is resolved
-(``reconciler.secrets`` inside the providers' ``connect``), so ``validate``/``plan --help`` never read a
+(``reconciler.config.secrets`` inside the providers' ``connect``), so ``validate``/``plan --help`` never read
+a
 secret. Thread-safe: one lock guards the cache; clients that hold one interactive session (the admin
 CLI, the IOS router) are wrapped so that only one thread talks through them at a time.
 
@@ -24,18 +25,18 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any, TypeVar
 
-from providers._http import make_session
-from providers._ssh import SshTarget
 from providers.cucm_axl import AxlClient
 from providers.cucm_certs import CertStoreClient, StoredCert, clients_for_cluster
 from providers.cucm_serviceability import ControlCenterClient, RisClient, RisPacer
 from providers.cucm_tftp import TftpHttpClient
-from providers.dhcp_base import DhcpBackend, DhcpScope, Option150Check, SetResult
-from providers.dhcp_cucm import CucmDhcpBackend
-from providers.dhcp_ios import IosDhcpBackend
-from providers.dhcp_kea import KeaDhcpBackend
+from providers.dhcp.base import DhcpBackend, DhcpScope, Option150Check, SetResult
+from providers.dhcp.cucm import CucmDhcpBackend
+from providers.dhcp.ios import IosDhcpBackend
+from providers.dhcp.kea import KeaDhcpBackend
+from providers.transports.http import make_session
+from providers.transports.ssh import SshTarget
+from reconciler.config.secrets import resolve
 from reconciler.errors import ConfigError
-from reconciler.secrets import resolve
 from schemas.cluster import Cluster
 from schemas.document import DesiredState
 

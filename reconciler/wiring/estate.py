@@ -1,4 +1,4 @@
-"""``ProviderEstate``: ``reconciler.live.LiveEstate`` over the concrete providers (read-only).
+"""``ProviderEstate``: ``reconciler.live.protocol.LiveEstate`` over the concrete providers (read-only).
 
 Built by ``reconciler.commands.wiring.open_estate`` (plan, drift, apply) over a
 ``reconciler.wiring.connections.Connections``. Every read goes through a provider client, which maps
@@ -43,11 +43,11 @@ from providers.cucm_certs import StoredCert
 from providers.cucm_certs.model import pem_facts
 from providers.cucm_serviceability import TVS_SERVICE, dedupe
 from providers.cucm_serviceability import Registration as RisRecord
-from providers.dhcp_base import DhcpScope
+from providers.dhcp.base import DhcpScope
 from reconciler.cucm.certs import CertIdentity, load_certificate
 from reconciler.cucm.facts import ROLLBACK_PARAMETER, CertRef, ClusterFacts, NodeFacts, Store
 from reconciler.errors import CertificateError, ReconcilerError, TemporaryError
-from reconciler.live import PhoneFacts, Registration, TftpFile
+from reconciler.live.protocol import PhoneFacts, Registration, TftpFile
 from reconciler.wiring.connections import Connections
 from schemas.version import CucmVersion
 

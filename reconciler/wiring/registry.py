@@ -33,7 +33,7 @@ from typing import ClassVar
 from providers.cucm_axl import EnterpriseParameterProvider
 from providers.cucm_certs import StoredCert, TrustStoreProvider, normalise_store, trust_value
 from providers.cucm_serviceability import TvsProvider
-from providers.dhcp_provider import Option150Provider, option150_value
+from providers.dhcp.provider import Option150Provider, option150_value
 from reconciler.cucm.certs import load_certificate
 from reconciler.errors import CertificateError, PermanentError
 from reconciler.model import Action, Address, Change, FrozenMap, Value, freeze

@@ -1,5 +1,5 @@
 """Bridges from the model's ``Lab`` API (``simulator.model``) to each face's backend Protocol
-(``simulator.faces.backends``), used by ``simulator.lab.LabRuntime``.
+(``simulator.faces.backends``), used by ``simulator.lab.runtime.LabRuntime``.
 
 Where the model's semantics and a face's differ, the adapter decides (never the face); each module's
 docstring says how. Per cluster: ``ModelAxl`` (AXL), ``ModelRis`` (RisPort70). Per node:

@@ -1,6 +1,7 @@
 """What each network face needs from the model: typing.Protocols plus the small frozen values they exchange.
 
-Faces translate protocol <-> calls on these backends and hold no cluster logic; ``simulator/lab.py`` adapts
+Faces translate protocol <-> calls on these backends and hold no cluster logic; ``simulator/lab/runtime.py``
+adapts
 the model (``simulator/model``) to these protocols, and the unit tests feed the faces small in-process
 backends. A backend rejects a request by raising ``reconciler.errors.RemoteFaultError`` whose ``code`` the
 face puts on the wire: an AXL code (``AXL_NOT_FOUND`` ...) for AXL, the HTTP status as text ("404", "400")

@@ -7,7 +7,7 @@ HTTP basic credentials it checks (per path family: AXL/serviceability = applicat
 OS admin), applies the node's ``FaceFaults`` (latency, unreachable), logs one line per request without
 credentials, and stops cleanly: ``stop()`` closes every open connection and joins every thread it started.
 Called by the face modules (``axl``, ``serviceability``, ``certmgr``, ``tftp_http``) and
-``simulator/lab.py``.
+``simulator/lab/runtime.py``.
 """
 
 from __future__ import annotations

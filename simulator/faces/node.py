@@ -1,4 +1,5 @@
-"""Composition helpers for ``simulator/lab.py``: one node's HTTPS server, and a group that starts/stops many.
+"""Composition helpers for ``simulator/lab/runtime.py``: one node's HTTPS server, and a group that
+starts/stops many.
 
 ``node_https_server`` mounts the AXL, ControlCenterServices, RisPort70 and (CUCM 14+) certmgr faces of one
 node on one TLS address with the right credentials per path family. ``FaceGroup`` starts servers (anything

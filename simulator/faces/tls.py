@@ -2,7 +2,7 @@
 ``reconciler.cucm.certs`` (the lab CA and the CA-signed tomcat-like server certificates with IP SANs).
 
 ``server_context`` is what the faces use; ``LabCa.create`` / ``issue_server_cert`` are conveniences for
-tests and for ``simulator/lab.py`` when it needs PEM files (the CA bundle of the inventory).
+tests and for ``simulator/lab/runtime.py`` when it needs PEM files (the CA bundle of the inventory).
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from providers.dhcp_base import DhcpBackend, DhcpScope
-from providers.dhcp_provider import Option150Provider, option150_value
+from providers.dhcp.base import DhcpBackend, DhcpScope
+from providers.dhcp.provider import Option150Provider, option150_value
 from reconciler.errors import RemoteFaultError
 from reconciler.model import Action, Address
 from reconciler.provider import Desired, Provider

@@ -1,4 +1,5 @@
-"""The REAL model-backed lab (``simulator.lab.LabRuntime``) for provider contract, fault and secret tests.
+"""The REAL model-backed lab (``simulator.lab.runtime.LabRuntime``) for provider contract, fault and secret
+tests.
 
 Every helper builds the providers exactly as ``reconciler.cli`` wiring does — from a
 ``schemas.cluster.Cluster`` whose credentials are ``file:`` references into the lab's ``credentials/``,
@@ -40,19 +41,19 @@ import paramiko
 import pytest
 from cryptography import x509
 
-from providers._soap import CucmEndpoint, open_session
-from providers._ssh import SshTarget
 from providers.cucm_axl import AxlClient, EnterpriseParameterProvider
 from providers.cucm_certs import TrustStoreProvider, clients_for_cluster
 from providers.cucm_serviceability import ControlCenterClient, RisClient, RisPacer, TvsProvider
 from providers.cucm_tftp import TftpHttpClient
-from providers.dhcp_cucm import CucmDhcpBackend
-from providers.dhcp_ios import IosDhcpBackend
+from providers.dhcp.cucm import CucmDhcpBackend
+from providers.dhcp.ios import IosDhcpBackend
+from providers.transports.soap import CucmEndpoint, open_session
+from providers.transports.ssh import SshTarget
 from reconciler.cucm import certs
 from reconciler.cucm.certs import IdentityKind
 from schemas.cluster import SERVICE_NAMES, Cluster
 from schemas.secret import SecretRef
-from simulator.lab import LabPorts, LabRuntime
+from simulator.lab.runtime import LabPorts, LabRuntime
 from simulator.model import ManualClock
 from simulator.model.oplog import Operation
 from simulator.spec import default_lab

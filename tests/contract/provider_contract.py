@@ -28,7 +28,7 @@ from pydantic import BaseModel
 
 from reconciler.model import Action, Address, Change, Value, thaw
 from reconciler.provider import ApplyResult, Desired, FieldMismatch, Observed, Provider, VerifyResult
-from simulator.lab import LabRuntime
+from simulator.lab.runtime import LabRuntime
 from tests.contract.lab_fixtures import OpLog
 
 __all__ = ["ContractCase", "ProviderContract"]

@@ -1,4 +1,4 @@
-"""The shared DHCP contract suite run against the CUCM DHCP backend (``providers.dhcp_cucm``) over the lab's
+"""The shared DHCP contract suite run against the CUCM DHCP backend (``providers.dhcp.cucm``) over the lab's
 real AXL face (zeep over verified HTTPS); the operation log is the fake node's write log (only
 ``updateDhcpSubnet``/``updateDhcpServer`` mutate). CUCM's subnet holds two TFTP addresses at most."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from providers.cucm_axl import AxlClient
-from providers.dhcp_cucm import CucmDhcpBackend
+from providers.dhcp.cucm import CucmDhcpBackend
 from reconciler.errors import PermanentError
 from tests.contract.dhcp_contract import DhcpBackendContract, Mutations
 from tests.prov_cucm_lab import CucmFaceLab

@@ -1,4 +1,4 @@
-"""The shared DHCP contract suite against ``providers.dhcp_ios`` (netmiko ``cisco_ios``) talking SSH to the
+"""The shared DHCP contract suite against ``providers.dhcp.ios`` (netmiko ``cisco_ios``) talking SSH to the
 lab's IOS router face (``ios_server`` on 127.0.41.x, backed by ``FakeRouter``); the operation log is what
 the router recorded (configuration lines and ``write memory``). Plus the SSH faults: a changed or unknown
 host key is refused by netmiko's connection before authentication, a wrong password is an
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from providers._ssh import SshTarget, fingerprint
-from providers.dhcp_ios import IosDhcpBackend
+from providers.dhcp.ios import IosDhcpBackend
+from providers.transports.ssh import SshTarget, fingerprint
 from reconciler.errors import AuthenticationError, HostKeyError
 from simulator.faces.fakes import FakeRouter
 from simulator.faces.ios_cli import ios_server

@@ -1,4 +1,4 @@
-"""The DHCP contract suite run against a real kea-dhcp4 through ``providers.dhcp_kea``; the operation log
+"""The DHCP contract suite run against a real kea-dhcp4 through ``providers.dhcp.kea``; the operation log
 is the control agent traffic recorded on the wire (only config-set/config-write mutate)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from providers.dhcp_kea import KeaDhcpBackend
+from providers.dhcp.kea import KeaDhcpBackend
 from simulator.kea import KeaInstance
 from tests.conftest import require_tool
 from tests.contract.dhcp_contract import DhcpBackendContract, Mutations

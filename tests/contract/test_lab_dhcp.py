@@ -12,13 +12,13 @@ from ipaddress import IPv4Address
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from providers.dhcp_base import DhcpBackend
-from providers.dhcp_cucm import CucmDhcpBackend
-from providers.dhcp_ios import IosDhcpBackend
-from providers.dhcp_provider import Option150Provider, option150_value
+from providers.dhcp.base import DhcpBackend
+from providers.dhcp.cucm import CucmDhcpBackend
+from providers.dhcp.ios import IosDhcpBackend
+from providers.dhcp.provider import Option150Provider, option150_value
 from reconciler.model import Address
 from reconciler.provider import Desired
-from simulator.lab import LabRuntime
+from simulator.lab.runtime import LabRuntime
 from tests.contract.dhcp_contract import DhcpBackendContract, Mutations
 from tests.contract.lab_fixtures import (
     OpLog,

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from providers.cucm_axl import EnterpriseParameterProvider
 from reconciler.model import Address, freeze
 from reconciler.provider import Desired
-from simulator.lab import LabRuntime
+from simulator.lab.runtime import LabRuntime
 from simulator.model.cluster import ROLLBACK_PARAMETER
 from tests.contract.lab_fixtures import OpLog, cluster_model, lab_runtime_fixture, param_provider
 from tests.contract.provider_contract import ContractCase, ProviderContract

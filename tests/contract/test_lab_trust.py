@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from providers.cucm_certs import CliCertClient, RestCertClient, TrustStoreProvider, trust_value
 from reconciler.model import Address
 from reconciler.provider import Desired
-from simulator.lab import LabRuntime
-from simulator.labfaults import Fault
+from simulator.lab.faults import Fault
+from simulator.lab.runtime import LabRuntime
 from tests.contract.lab_fixtures import (
     OpLog,
     cluster_model,

@@ -16,7 +16,7 @@ from providers.cucm_serviceability import TVS_SERVICE, TvsProvider
 from reconciler.errors import PermanentError
 from reconciler.model import Address, FrozenMap, freeze
 from reconciler.provider import Desired
-from simulator.lab import LabRuntime
+from simulator.lab.runtime import LabRuntime
 from tests.contract.lab_fixtures import OpLog, cluster_model, lab_clock, lab_runtime_fixture, tvs_provider
 from tests.contract.provider_contract import ContractCase, ProviderContract
 

@@ -144,7 +144,7 @@ def running_lab(
 def raise_ris_allowance(doc: Path, *, per_minute: int = 60) -> None:
     """Lab setup: 'Allowed Device Queries Per Minute' on both clusters through AXL, as an admin would."""
     from providers.cucm_axl import AxlClient
-    from reconciler.loader import load
+    from reconciler.config.loader import load
 
     state = load(doc).state
     assert state is not None

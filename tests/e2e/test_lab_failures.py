@@ -143,7 +143,7 @@ def test_r2_rollback_parameter_live_true_plan_sets_it_false_first(lab: RunningLa
     (R2, with the fix), changes it to False before any option 150 change, and forecasts the phones that
     stay behind with the R2 reason — it does not pretend they will move."""
     from providers.cucm_axl import AxlClient
-    from reconciler.loader import load
+    from reconciler.config.loader import load
 
     state = load(lab.yaml).state
     assert state is not None
@@ -232,7 +232,7 @@ def test_r1_phones_with_a_stale_itl_fail_their_wave_gate_with_a_reason(lab: Runn
 def _stop_callmanager_on_the_target_group(lab: RunningLab) -> None:
     """Cisco CallManager stopped on new-cmg's nodes (ControlCenterServices, as an admin would)."""
     from providers.cucm_serviceability import ControlCenterClient
-    from reconciler.loader import load
+    from reconciler.config.loader import load
 
     state = load(lab.yaml).state
     assert state is not None

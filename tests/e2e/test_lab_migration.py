@@ -61,7 +61,7 @@ def lab_json(lab: Lab, *args: str) -> Any:
 def _raise_ris_allowance(lab_dir: Path, doc: Path) -> None:
     """Lab setup: 'Allowed Device Queries Per Minute' = 60 on both clusters (AXL, like an admin would)."""
     from providers.cucm_axl import AxlClient
-    from reconciler.loader import load
+    from reconciler.config.loader import load
 
     state = load(doc).state
     assert state is not None
@@ -102,7 +102,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 def _delete_trust_cert_through_the_admin_cli(lab: Lab, *, subject_cn: str) -> str:
     """``set cert delete`` on old's publisher over SSH (paramiko), as an operator would; returns the file."""
     from providers.cucm_certs import cli_session_for
-    from reconciler.loader import load
+    from reconciler.config.loader import load
 
     state = load(lab.yaml).state
     assert state is not None
@@ -159,7 +159,7 @@ def test_lab_migration_plan_apply_replan_and_drift(lab: Lab) -> None:
 def _ris_view(lab: Lab) -> tuple[Any, ...]:
     """What RisPort70 of the target reports, read with the product's RisPort70 client."""
     from providers.cucm_serviceability import RisClient
-    from reconciler.loader import load
+    from reconciler.config.loader import load
 
     state = load(lab.yaml).state
     assert state is not None

@@ -115,7 +115,7 @@ def _kill_when(lab: RunningLab, point: KillPoint) -> list[Record]:
 def _source_trust(lab: RunningLab) -> dict[str, list[tuple[str, str]]]:
     """``show cert list trust`` on every source node (admin CLI over SSH): node -> [(store, subject)]."""
     from providers.cucm_certs import cli_session_for
-    from reconciler.loader import load
+    from reconciler.config.loader import load
 
     state = load(lab.yaml).state
     assert state is not None
@@ -130,7 +130,7 @@ def _source_trust(lab: RunningLab) -> dict[str, list[tuple[str, str]]]:
 
 def _tvs_started(lab: RunningLab) -> dict[str, dt.datetime | None]:
     from providers.cucm_serviceability import TVS_SERVICE, ControlCenterClient
-    from reconciler.loader import load
+    from reconciler.config.loader import load
 
     state = load(lab.yaml).state
     assert state is not None

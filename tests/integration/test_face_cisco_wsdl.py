@@ -26,9 +26,9 @@ from pydantic import SecretStr
 from zeep.plugins import HistoryPlugin
 from zeep.transports import Transport
 
-from providers._soap import CucmEndpoint, axl_version_tag, open_session
 from providers.cucm_axl import AxlClient, PhoneFilter, ResetKind
-from simulator.lab import LabRuntime
+from providers.transports.soap import CucmEndpoint, axl_version_tag, open_session
+from simulator.lab.runtime import LabRuntime
 from simulator.model import ManualClock
 from simulator.spec import default_lab
 

@@ -1,4 +1,4 @@
-"""Integration tests of providers.dhcp_kea against a REAL kea-dhcp4 + kea-ctrl-agent on loopback.
+"""Integration tests of providers.dhcp.kea against a REAL kea-dhcp4 + kea-ctrl-agent on loopback.
 
 Every assertion about what phones would get is made with a real relayed DHCP exchange
 (reconciler.dhcpwire.query_relayed), as a phone behind an ip helper-address would see it (R12).
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from providers.dhcp_kea import KeaDhcpBackend
+from providers.dhcp.kea import KeaDhcpBackend
 from reconciler.dhcpwire import query_relayed
 from reconciler.errors import (
     AuthenticationError,

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from simulator.inventory import LabPaths, read_inventory
-from simulator.labproc import alive, read_pid, session_members
+from simulator.lab.process import alive, read_pid, session_members
 
 ROOT = Path(__file__).resolve().parents[2]
 

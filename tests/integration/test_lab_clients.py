@@ -22,8 +22,8 @@ from zeep.transports import Transport
 
 from reconciler.cucm import certs, tlv
 from reconciler.cucm.certs import IdentityKind
-from simulator.lab import LabRuntime
-from simulator.labfaults import Fault
+from simulator.lab.faults import Fault
+from simulator.lab.runtime import LabRuntime
 from simulator.model import CALLMANAGER_TRUST, PHONE_SAST_TRUST, ManualClock, RegStatus
 from simulator.spec import default_lab
 

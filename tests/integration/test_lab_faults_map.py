@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import pytest
 
 from providers.cucm_certs import cli_session_for, trust_value
-from providers.dhcp_provider import Option150Provider, option150_value
+from providers.dhcp.provider import Option150Provider, option150_value
 from reconciler.errors import (
     AuthenticationError,
     HostKeyError,
@@ -34,8 +34,8 @@ from reconciler.errors import (
 )
 from reconciler.model import Action, Address, Change, freeze
 from reconciler.provider import Desired
-from simulator.lab import LabRuntime
-from simulator.labfaults import Fault
+from simulator.lab.faults import Fault
+from simulator.lab.runtime import LabRuntime
 from tests.contract.lab_fixtures import (
     OpLog,
     axl_client,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simulator.lab import LabRuntime
-from simulator.labproc import alive
+from simulator.lab.process import alive
+from simulator.lab.runtime import LabRuntime
 from simulator.model import RegStatus
 from simulator.spec import default_lab
 from tests.conftest import require_tool

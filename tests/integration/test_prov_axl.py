@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-from providers._http import SafeSession
-from providers._soap import AXL_WSDL_VERSION
 from providers.cucm_axl import (
     AxlClient,
     EnterpriseParameterProvider,
@@ -20,6 +18,8 @@ from providers.cucm_axl import (
     ResetKind,
     is_rollback_alias,
 )
+from providers.transports.http import SafeSession
+from providers.transports.soap import AXL_WSDL_VERSION
 from reconciler.errors import RemoteFaultError
 from reconciler.model import Action, Address, freeze
 from reconciler.provider import Desired, Provider

@@ -15,8 +15,6 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from providers._http import make_session
-from providers._ssh import SshTarget
 from providers.cucm_certs import (
     CliCertClient,
     RestCertClient,
@@ -25,7 +23,9 @@ from providers.cucm_certs import (
     trust_value,
 )
 from providers.cucm_certs.cli import DetailCache
-from providers.cucm_cli import CliSession
+from providers.cucm_cli.session import CliSession
+from providers.transports.http import make_session
+from providers.transports.ssh import SshTarget
 from reconciler.cucm.certs import IdentityKind, certificate_pem, generate_identity, shared_lab_key
 from reconciler.errors import (
     AuthenticationError,

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from providers._soap import soap_errors
 from providers.cucm_axl import AxlClient, EnterpriseParameterProvider
 from providers.cucm_serviceability import ControlCenterClient, RisClient, RisPacer
 from providers.cucm_tftp import TftpHttpClient
-from providers.dhcp_cucm import CucmDhcpBackend
+from providers.dhcp.cucm import CucmDhcpBackend
+from providers.transports.soap import soap_errors
 from reconciler.errors import (
     AuthenticationError,
     PermanentError,
@@ -70,7 +70,7 @@ def test_axl_write_throttle_503_is_temporary_and_writes_nothing(lab: CucmFaceLab
 
 def test_unreachable_node_is_unreachable_error(lab: CucmFaceLab) -> None:
     """The face drops new connections, so the TLS handshake is cut: that is UnreachableError, mapped
-    once by providers._http — never a TlsVerificationError, not even one reclassified later."""
+    once by providers.transports.http — never a TlsVerificationError, not even one reclassified later."""
     lab.faults.unreachable = True
     with pytest.raises(UnreachableError) as caught:
         _axl(lab).version()

@@ -12,9 +12,9 @@ import pytest
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, NoEncryption, pkcs12
 from pydantic import SecretStr
 
-from providers._ssh import SshTarget
-from providers.cucm_cli import CliSession
+from providers.cucm_cli.session import CliSession
 from providers.sftp import SftpExchange, inspect_bundle
+from providers.transports.ssh import SshTarget
 from reconciler.cucm.certs import IdentityKind, generate_identity, sha256_hex, shared_lab_key
 from reconciler.errors import (
     AuthenticationError,

@@ -1,4 +1,5 @@
-"""``providers.cucm_cli.CliSession`` and ``providers._ssh`` against the real admin-CLI SSH face (paramiko
+"""``providers.cucm_cli.session.CliSession`` and ``providers.transports.ssh`` against the real admin-CLI SSH
+face (paramiko
 server on 127.0.41.x, backed by ``FakeNode``): commands and parsing, keyboard-interactive auth, host-key
 checking (known_hosts with ``[host]:port``, pinned keys), wrong password, unreachable node, a session
 dropped mid-command (TemporaryError, then a retry works), and no password in logs or messages."""
@@ -13,8 +14,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from providers._ssh import SshTarget, connect, fingerprint
-from providers.cucm_cli import CliSession
+from providers.cucm_cli.session import CliSession
+from providers.transports.ssh import SshTarget, connect, fingerprint
 from reconciler.errors import (
     AuthenticationError,
     HostKeyError,

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from providers.cucm_certs import trust_value
-from providers.dhcp_provider import Option150Provider, option150_value
+from providers.dhcp.provider import Option150Provider, option150_value
 from reconciler.errors import ProviderError
 from reconciler.model import Address, freeze
 from reconciler.provider import Desired, Provider
-from simulator.lab import LabRuntime
-from simulator.labfaults import Fault
+from simulator.lab.faults import Fault
+from simulator.lab.runtime import LabRuntime
 from tests.contract.lab_fixtures import (
     cluster_model,
     cucm_dhcp_backend,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.loader import LoadResult, load_text
+from reconciler.config.loader import LoadResult, load_text
 
 __all__ = ["VALID", "line_col", "load_yaml", "write"]
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from reconciler.apply.gates import GateHandler, GateSpec, Registration, RisPacer
+from reconciler.apply.retry import FakeClock
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.gates import GateHandler, GateSpec, Registration, RisPacer
 from reconciler.model import Action, Address, Change, thaw
-from reconciler.plandoc import Plan, PlanStep
+from reconciler.plan.document import Plan, PlanStep
 from reconciler.provider import ApplyResult, Desired, Observed, ProviderBase, VerifyResult, compare_values
-from reconciler.retry import FakeClock
 
 CERT = "new-pub"
 STORES = ("CallManager-trust", "Phone-SAST-trust")
@@ -446,8 +446,8 @@ class CrashingProvider:
 
 def killed_run(state_dir: str, system_path: str, address: str, verb: str) -> None:
     """Subprocess body: apply the test plan and SIGKILL this process right after ``verb`` of ``address``."""
-    from reconciler.executor import ApplyOptions, Executor
-    from reconciler.state import StateStore
+    from reconciler.apply.executor import ApplyOptions, Executor
+    from reconciler.state.store import StateStore
 
     system = FakeSystem(Path(system_path))
     clock = FakeClock()

@@ -15,11 +15,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
 
+from reconciler.config.loader import load_text
 from reconciler.cucm.certs import certificate_pem
 from reconciler.cucm.facts import ClusterFacts, Store
 from reconciler.cucm.trust import TrustList
-from reconciler.live import PhoneFacts, Registration, TftpFile
-from reconciler.loader import load_text
+from reconciler.live.protocol import PhoneFacts, Registration, TftpFile
 from schemas.document import DesiredState
 from schemas.version import CucmVersion
 from tests.scenarios.two_clusters import Cluster, Node

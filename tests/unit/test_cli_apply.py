@@ -19,15 +19,15 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from reconciler.apply.retry import FakeClock
 from reconciler.cli import app
 from reconciler.commands import apply as apply_cmd
 from reconciler.cucm.facts import ClusterFacts, NodeFacts, Service
-from reconciler.live import PhoneFacts, Registration
+from reconciler.live.protocol import PhoneFacts, Registration
 from reconciler.model import Change
-from reconciler.plandoc import Plan
+from reconciler.plan.document import Plan
 from reconciler.provider import ApplyResult
-from reconciler.retry import FakeClock
-from reconciler.state import StateStore
+from reconciler.state.store import StateStore
 from schemas.version import CucmVersion
 from tests.unit.executor_fakes import PHONES, WAVES, FakeSystem, FakeTvs, migration_plan, registry
 
@@ -190,7 +190,7 @@ def test_stale_plan_refused_when_the_state_moved(world: dict[str, Any]) -> None:
 def test_stale_plan_refused_when_a_live_fact_moved(world: dict[str, Any]) -> None:
     """R14: check_fresh re-reads the facts of the plan's fingerprint before anything runs."""
     plan: Plan = world["plan"]
-    from reconciler.fingerprint import _digest  # the planner's digest of a fact
+    from reconciler.plan.fingerprint import _digest  # the planner's digest of a fact
 
     stale = replace(plan, fingerprint={"param/old/X": _digest("0")})
     world["plan_file"].write_text(stale.to_json())

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from reconciler.cli import app
 from reconciler.commands.wiring import use_estate_factory
-from reconciler.plandoc import Plan
+from reconciler.plan.document import Plan
 from tests.unit.fake_estate import FakeEstate, World, desired_yaml, make_world
 
 runner = CliRunner()

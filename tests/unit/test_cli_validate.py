@@ -138,8 +138,8 @@ def test_cli_import_stays_light() -> None:
     """`reconciler --help` must not pay for zeep, paramiko, cryptography or even the schema models."""
     probe = (
         "import sys, reconciler.cli; "
-        "print(','.join(m for m in ('zeep', 'paramiko', 'cryptography', 'netmiko', 'reconciler.loader', "
-        "'schemas.document') if m in sys.modules))"
+        "print(','.join(m for m in ('zeep', 'paramiko', 'cryptography', 'netmiko', "
+        "'reconciler.config.loader', 'schemas.document') if m in sys.modules))"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True

@@ -1,4 +1,4 @@
-"""Pure tests of how providers.dhcp_kea reads and edits a Kea configuration document (no server):
+"""Pure tests of how providers.dhcp.kea reads and edits a Kea configuration document (no server):
 matching option 150 by code or by an option-def name, shared networks, and removal."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from providers.dhcp_kea import KeaDhcpBackend
+from providers.dhcp.kea import KeaDhcpBackend
 from reconciler.errors import RemoteFaultError
 
 A, B = IPv4Address("10.40.0.21"), IPv4Address("10.40.0.22")

@@ -3,8 +3,8 @@ apply, R14 identity regenerated since the last apply, R5 certificate removed, R2
 
 from __future__ import annotations
 
-from reconciler.drift import detect
-from reconciler.state import StateSnapshot
+from reconciler.plan.drift import detect
+from reconciler.state.store import StateSnapshot
 from tests.cucm_material import identity
 from tests.unit.fake_estate import ROLLBACK, FakeEstate, World, desired, make_world
 

@@ -12,7 +12,7 @@ import pytest
 
 from providers.cucm_axl.models import DevicePoolInfo, PhoneInfo
 from providers.cucm_serviceability import Registration
-from reconciler.loader import load
+from reconciler.config.loader import load
 from reconciler.wiring import estate as estate_mod
 from reconciler.wiring.estate import ProviderEstate
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.config.loader import load
 from reconciler.diagnostics import Severity
-from reconciler.loader import load
 from schemas import IosDhcpServer, Method, Service, TftpNodesOf
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from reconciler.executor import ApplyOptions, EndpointLimits, Executor
-from reconciler.hooks import ApplyHooks, ApplyStatus, GateProgress
-from reconciler.journal import Journal, RecordKind
+from reconciler.apply.executor import ApplyOptions, EndpointLimits, Executor
+from reconciler.apply.hooks import ApplyHooks, ApplyStatus, GateProgress
+from reconciler.apply.retry import FakeClock, RetryPolicy
 from reconciler.model import Action, Address, Change, Outcome, OutcomeStatus
-from reconciler.plandoc import Plan, PlanStep
+from reconciler.plan.document import Plan, PlanStep
 from reconciler.provider import ApplyResult
-from reconciler.retry import FakeClock, RetryPolicy
-from reconciler.state import StateStore
+from reconciler.state.journal import Journal, RecordKind
+from reconciler.state.store import StateStore
 from tests.unit.executor_fakes import (
     CERT,
     TARGET_TFTP,

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.apply.bookkeeping import essence_for
+from reconciler.apply.executor import Executor
+from reconciler.apply.hooks import ApplyHooks
+from reconciler.apply.retry import FakeClock
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.errors import LockError, PlanError, StalePlanError
-from reconciler.executor import Executor
-from reconciler.executor_state import essence_for
-from reconciler.hooks import ApplyHooks
 from reconciler.model import Action, Address, Change
-from reconciler.plandoc import Plan, PlanStep
-from reconciler.retry import FakeClock
-from reconciler.state import StateStore
+from reconciler.plan.document import Plan, PlanStep
+from reconciler.state.store import StateStore
 from tests.unit.executor_fakes import CERT, FakeSystem, migration_plan, registry
 
 

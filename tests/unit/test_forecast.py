@@ -3,8 +3,8 @@ strands with the trust model's rule."""
 
 from __future__ import annotations
 
-from reconciler.planner import build_plan
-from reconciler.state import StateSnapshot
+from reconciler.plan.planner import build_plan
+from reconciler.state.store import StateSnapshot
 from tests.unit.fake_estate import FakeEstate, desired, make_world, stale_itl_phone
 
 
@@ -39,7 +39,7 @@ def test_distinct_trust_lists_are_decided_separately_and_named() -> None:
 
 def test_tvs_restart_excluded_forecasts_R8_stale_cache() -> None:
     """Without the TVS restarts (excluded), the planned TVS caches lack the new certificates (R8)."""
-    from reconciler.planner import PlanOptions
+    from reconciler.plan.planner import PlanOptions
 
     world = make_world(phones_a=3)
     plan = build_plan(

@@ -1,4 +1,4 @@
-"""``reconciler.gate_specs.EstateRegistrations``: every phone a wave gate strands gets a reason (R13).
+"""``reconciler.apply.gate_specs.EstateRegistrations``: every phone a wave gate strands gets a reason (R13).
 
 Found on the lab (tests/e2e/test_lab_failures.py): phones whose ITL was stale (R1) never reached the
 target, so the target's RisPort70 did not list them and the gate reported "Unknown, not found"; phones
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from reconciler.apply.gate_specs import EstateRegistrations
+from reconciler.apply.gates import GateSpec, _stranded
 from reconciler.errors import TemporaryError
-from reconciler.gate_specs import EstateRegistrations
-from reconciler.gates import GateSpec, _stranded
-from reconciler.live import Registration
+from reconciler.live.protocol import Registration
 
 
 class _Ris:

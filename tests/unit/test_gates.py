@@ -6,11 +6,11 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
+from reconciler.apply.gates import GateHandler, GateSpec, Registration, RisPacer
+from reconciler.apply.hooks import ApplyHooks, GateProgress
+from reconciler.apply.retry import FakeClock
 from reconciler.errors import PermanentError, TemporaryError
-from reconciler.gates import GateHandler, GateSpec, Registration, RisPacer
-from reconciler.hooks import ApplyHooks, GateProgress
 from reconciler.model import Action, Address, Change
-from reconciler.retry import FakeClock
 
 TARGETS = frozenset({"new-sub1"})
 GATE = Change(address=Address.of("gate", "w1"), action=Action.RUN, rule="R13")

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from reconciler.diagnostics import Severity
 from reconciler.errors import PlanError
-from reconciler.graph import MigrationGraph, TrustTrack, WaveSpec, build_migration_graph
 from reconciler.model import Address
+from reconciler.plan.graph import MigrationGraph, TrustTrack, WaveSpec, build_migration_graph
 
 CM1 = "trust.old.CallManager-trust.cm-new-pub"
 SAST1 = "trust.old.Phone-SAST-trust.cm-new-pub"
@@ -210,7 +210,7 @@ def test_order_respects_every_edge_and_is_stable(n: int, pairs: list[tuple[int, 
 
 
 def test_public_names_are_pinned() -> None:
-    from reconciler import graph
+    from reconciler.plan import graph
 
     assert sorted(graph.__all__) == [
         "Edge",

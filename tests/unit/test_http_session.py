@@ -1,4 +1,5 @@
-"""Tests of providers._http: real TLS on 127.0.0.1 (trustme CAs, a stdlib HTTPS server), CA-bundle and
+"""Tests of providers.transports.http: real TLS on 127.0.0.1 (trustme CAs, a stdlib HTTPS server), CA-bundle
+and
 pinned-fingerprint verification, environment variables that must not override them, insecure warnings,
 error mapping (a handshake the server cuts off is ``UnreachableError``, only a certificate that fails the
 CA/hostname/pin check is ``TlsVerificationError``), and that credentials never reach the logs."""
@@ -25,7 +26,7 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from providers._http import (
+from providers.transports.http import (
     InsecureTransportWarning,
     TransportFailure,
     classify_transport_failure,
@@ -179,7 +180,7 @@ def test_conflicting_trust_settings_are_refused(bundles: tuple[Path, Path]) -> N
 
 
 def test_insecure_warns_loudly_every_time(server: HttpsServer, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="providers._http")
+    caplog.set_level(logging.WARNING, logger="providers.transports.http")
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("default")  # Python's usual "once per place" must not hush it
         sessions = [make_session(endpoint="lab-pub", insecure=True) for _ in range(2)]

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import JournalError
-from reconciler.journal import Journal, JournalWriter, RecordKind, latest_incomplete
 from reconciler.model import Address, OutcomeStatus
+from reconciler.state.journal import Journal, JournalWriter, RecordKind, latest_incomplete
 
 PLAN = {"plan_id": "plan-1", "plan_fingerprint": "sha256:aaaa"}
 STEPS = ("trust.old.CallManager-trust.c1", "tvs.old.pub", "tvs.old.sub1", "option150.dhcp.a", "gate.wave1")
@@ -241,7 +241,7 @@ def test_latest_incomplete_finds_the_interrupted_apply(tmp_path: Path) -> None:
 
 
 def test_public_names_are_pinned() -> None:
-    from reconciler import journal
+    from reconciler.state import journal
 
     assert sorted(journal.__all__) == [
         "DEFAULT_JOURNAL_DIR",

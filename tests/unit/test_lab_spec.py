@@ -10,9 +10,9 @@ import pytest
 from reconciler.errors import LabError
 from simulator.faces.faults import FaceFaults, QueryAllowance
 from simulator.inventory import LabPaths, write_private
-from simulator.lab import LabRuntime, relocate, serve_scopes_from_kea
-from simulator.labfaults import Fault, FaultBoard
-from simulator.labfile import parse_lab_file
+from simulator.lab.faults import Fault, FaultBoard
+from simulator.lab.runtime import LabRuntime, relocate, serve_scopes_from_kea
+from simulator.lab.specfile import parse_lab_file
 from simulator.model import ManualClock, build_lab
 from simulator.spec import default_lab
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.config.loader import load, load_or_raise
 from reconciler.diagnostics import Severity
 from reconciler.errors import LoadError, SchemaError
-from reconciler.loader import load, load_or_raise
 from schemas.dhcp import IosDhcpServer
 from tests.unit.desired_fixtures import VALID, line_col, load_yaml, write
 

@@ -7,11 +7,11 @@ import inspect
 
 import pytest
 
-from reconciler.live import LiveEstate
+from reconciler.live.protocol import LiveEstate
 from reconciler.model import Action
-from reconciler.plandoc import Plan
-from reconciler.planner import PlanOptions, build_plan
-from reconciler.state import StateSnapshot
+from reconciler.plan.document import Plan
+from reconciler.plan.planner import PlanOptions, build_plan
+from reconciler.state.store import StateSnapshot
 from tests.unit.fake_estate import ROLLBACK, FakeEstate, desired, make_world, stale_itl_phone
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from reconciler.errors import PlanError, StalePlanError
-from reconciler.fingerprint import check_fresh
-from reconciler.plandoc import Plan
-from reconciler.planner import build_plan
-from reconciler.state import StateSnapshot
+from reconciler.plan.document import Plan
+from reconciler.plan.fingerprint import check_fresh
+from reconciler.plan.planner import build_plan
+from reconciler.state.store import StateSnapshot
 from tests.cucm_material import identity
 from tests.unit.fake_estate import ROLLBACK, FakeEstate, World, desired, make_world
 

@@ -1,7 +1,7 @@
 """Unit tests of the pure parts of the CUCM SOAP/HTTP providers: the RisPort70 token bucket never exceeds
 the per-minute allowance over any sliding minute (hypothesis), de-duplication of RIS records, start-time
 parsing, TFTP phone file names, rollback-parameter aliases (R2), AXL version tags, and the zeep-fault
-mapping of ``providers._soap.soap_errors`` on real zeep fault objects."""
+mapping of ``providers.transports.soap.soap_errors`` on real zeep fault objects."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from providers._soap import CucmEndpoint, axl_version_tag, fault_code, soap_errors
 from providers.cucm_axl import is_rollback_alias
 from providers.cucm_serviceability import Registration, RisPacer, dedupe, parse_start_time, ris_max_devices
 from providers.cucm_tftp import phone_file_names
+from providers.transports.soap import CucmEndpoint, axl_version_tag, fault_code, soap_errors
 from reconciler.errors import ConfigError, RemoteFaultError, TemporaryError
 from schemas.cluster import Cluster
 

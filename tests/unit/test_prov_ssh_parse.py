@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
 
-from providers.cucm_cli_parse import (
+from providers.cucm_cli.parse import (
     clean_output,
     parse_cert_detail,
     parse_cert_list,
@@ -14,7 +14,7 @@ from providers.cucm_cli_parse import (
     parse_sql_table,
     parse_trust_file_report,
 )
-from providers.dhcp_ios import parse_pools
+from providers.dhcp.ios import parse_pools
 
 
 def test_cert_list_single_line_and_block_forms() -> None:
@@ -106,8 +106,8 @@ def test_ios_pool_read_falls_back_to_the_full_listing() -> None:
 
     from pydantic import SecretStr
 
-    from providers._ssh import SshTarget
-    from providers.dhcp_ios import SHOW_POOLS, IosDhcpBackend
+    from providers.dhcp.ios import SHOW_POOLS, IosDhcpBackend
+    from providers.transports.ssh import SshTarget
 
     sent: list[str] = []
 

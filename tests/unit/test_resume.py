@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
+from reconciler.apply.executor import ApplyOptions, Executor, find_resumable
+from reconciler.apply.hooks import ApplyHooks, ApplyStatus
+from reconciler.apply.retry import FakeClock
 from reconciler.errors import JournalError, StalePlanError
-from reconciler.executor import ApplyOptions, Executor, find_resumable
-from reconciler.hooks import ApplyHooks, ApplyStatus
-from reconciler.journal import Journal
 from reconciler.model import Change, Outcome, OutcomeStatus
-from reconciler.retry import FakeClock
-from reconciler.state import StateStore
+from reconciler.state.journal import Journal
+from reconciler.state.store import StateStore
 from tests.unit.executor_fakes import Crash, CrashingProvider, FakeSystem, migration_plan, registry
 
 PLAN = migration_plan()

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.executor import ApplyOptions, Executor, find_resumable
-from reconciler.hooks import ApplyHooks, ApplyStatus
+from reconciler.apply.executor import ApplyOptions, Executor, find_resumable
+from reconciler.apply.hooks import ApplyHooks, ApplyStatus
+from reconciler.apply.retry import FakeClock
 from reconciler.model import Change
-from reconciler.retry import FakeClock
-from reconciler.state import StateStore
+from reconciler.state.store import StateStore
 from tests.unit.executor_fakes import Crash, FakeSystem, migration_plan, registry
 
 PLAN = migration_plan()

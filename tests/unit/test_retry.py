@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler.apply.retry import FakeClock, RetryPolicy, backoff_delay, call_with_retry
 from reconciler.errors import PermanentError, TemporaryError, UnreachableError
-from reconciler.retry import FakeClock, RetryPolicy, backoff_delay, call_with_retry
 
 POLICY = RetryPolicy(attempts=4, initial_backoff=2.0, max_backoff=10.0)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.config.secrets import resolve
 from reconciler.errors import SecretError
-from reconciler.secrets import resolve
 from schemas import SecretRef
 
 

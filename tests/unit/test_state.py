@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from reconciler.errors import LockError, StateError
 from reconciler.model import Address, freeze
-from reconciler.state import (
+from reconciler.state.store import (
     STATE_FORMAT_VERSION,
     OwnedCertificate,
     StateSnapshot,
@@ -185,7 +185,7 @@ def test_failed_write_leaves_previous_state_readable(
 _WRITER = textwrap.dedent(
     """
     import sys
-    from reconciler.state import StateStore
+    from reconciler.state.store import StateStore
     store = StateStore(sys.argv[1])
     with store.lock(timeout=10, command="writer"):
         for i in range(100000):
@@ -252,7 +252,7 @@ def test_plain_json_including_frozen_model_values_is_accepted() -> None:
 _HOLDER = textwrap.dedent(
     """
     import os, sys, time
-    from reconciler.state import StateStore
+    from reconciler.state.store import StateStore
     store = StateStore(sys.argv[1])
     with store.lock(timeout=10, command="reconciler apply site.yaml") as info:
         if sys.argv[2] == "orphan":
@@ -370,7 +370,7 @@ def test_stale_lock_of_a_dead_pid_says_so_and_force_unlock_breaks_it(store: Stat
 
 
 def test_public_names_are_pinned() -> None:
-    from reconciler import state
+    from reconciler.state import store as state
 
     assert sorted(state.__all__) == [
         "DEFAULT_STATE_DIR",

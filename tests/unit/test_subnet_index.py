@@ -43,7 +43,7 @@ def test_overlap_prefers_the_first_declared_and_bad_addresses_are_none() -> None
 
 
 def test_scope_index_finds_what_a_scan_of_the_listing_finds() -> None:
-    from providers.dhcp_base import DhcpScope
+    from providers.dhcp.base import DhcpScope
     from reconciler.wiring.estate import _ScopeIndex
 
     listed = [

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from reconciler.commands import wiring
-from reconciler.loader import load
+from reconciler.config.loader import load
 from reconciler.wiring import registry as registry_mod
 from reconciler.wiring.connections import Connections
 from reconciler.wiring.estate import ProviderEstate

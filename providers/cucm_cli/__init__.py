@@ -1,0 +1,2 @@
+"""The CUCM platform ``admin:`` shell: the SSH session (``session``) and pure parsers of its screens
+(``parse``)."""

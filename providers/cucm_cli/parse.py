@@ -1,0 +1,183 @@
+"""Pure parsers of CUCM ``admin:`` CLI output (cucm-interfaces.md §2 and §8) and the reports they return.
+
+No I/O: each function takes the text a command printed (as ``providers.cucm_cli.session.CliSession.run``
+returns
+it) and returns frozen dataclasses. Called by ``providers.cucm_cli.session`` (``CliSession``'s command
+methods,
+which re-export everything here) and by unit tests on output variants the lab does not produce.
+
+- ``clean_output``: strip ANSI/VT100 escapes, CRs and backspace erasures from raw shell output;
+- ``parse_cert_list`` → ``CertListing``s: both ``show cert list`` forms (one ``unit/file: description``
+  line per certificate, or the ``Unit:``/``Name:`` blocks of older releases);
+- ``parse_cert_detail`` → ``CertDetail``: ``show cert own|trust NAME`` (PEM when printed, serial, names);
+- ``parse_service_list`` → ``ServiceLine``s: ``utils service list`` / restart progress lines;
+- ``parse_sql_table`` → rows: a ``run sql`` table sized by its ``====`` rule (``NULL`` → ``None``);
+- ``parse_trust_file_report`` → ``TrustFileReport``: the header facts of ``show itl`` / ``show ctl``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "CertDetail",
+    "CertListing",
+    "ServiceLine",
+    "TrustFileReport",
+    "clean_output",
+    "parse_cert_detail",
+    "parse_cert_list",
+    "parse_service_list",
+    "parse_sql_table",
+    "parse_trust_file_report",
+]
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[@-Z\\-_]")
+_SERVICE = re.compile(r"^(?P<name>\S.*?)\[(?P<status>[A-Z ]+)\](?:\s+(?P<reason>.*))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class CertListing:
+    """One line of ``show cert list own|trust``: ``<unit>/<filename>: <description>``."""
+
+    unit: str
+    filename: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CertDetail:
+    """``show cert own|trust NAME``: the PEM when printed, else the identifying fields."""
+
+    pem: str | None
+    serial: int | None
+    subject: str
+    issuer: str
+    not_after: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceLine:
+    """``Cisco Tftp[STARTED]`` / ``Cisco CallManager[STOPPED]  Service Not Activated``."""
+
+    name: str
+    status: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TrustFileReport:
+    """``show itl`` / ``show ctl``: the raw text plus the header facts (absent file: ``present=False``)."""
+
+    raw: str
+    present: bool
+    length: int | None
+    md5: str | None
+    sha1: str | None
+
+
+def clean_output(text: str) -> str:
+    """Strip ANSI escapes, CRs and backspace erasures; normalise line ends to ``\\n``."""
+    text = _ANSI.sub("", text).replace("\x08 \x08", "").replace("\x08", "")
+    return text.replace("\r\n", "\n").replace("\r", "")
+
+
+def parse_cert_list(text: str) -> tuple[CertListing, ...]:
+    """Both shapes of ``show cert list``: ``unit/file.pem: description`` lines, or blocks of
+    ``Unit:``/``Name:``/``Type:``/``Issuer:`` lines (older releases, §2.2)."""
+    out: list[CertListing] = []
+    block: dict[str, str] = {}
+
+    def flush() -> None:
+        if "unit" in block and "name" in block:
+            name = block["name"]
+            filename = name.split("/", 1)[1] if "/" in name else name
+            out.append(CertListing(block["unit"], filename, block.get("description", "")))
+        block.clear()
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        single = re.match(r"^([^/\s:]+)/([^\s:/]+):\s*(.*)$", line)
+        if single:
+            flush()
+            out.append(CertListing(single.group(1), single.group(2), single.group(3).strip()))
+            continue
+        key = re.match(r"^(Unit|Name|Type|Issuer|Expires|Description)\s*:\s*(.*)$", line, re.IGNORECASE)
+        if key:
+            field_name = key.group(1).lower()
+            if field_name == "unit" and "unit" in block:
+                flush()
+            block[field_name] = key.group(2).strip()
+        elif not line:
+            flush()
+    flush()
+    return tuple(out)
+
+
+def parse_cert_detail(text: str) -> CertDetail:
+    """The PEM block (if printed) and ``Serial Number:``/``Subject Name:``/``Issuer Name:``/``To:``."""
+    pem = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", text, re.S)
+    serial = re.search(r"Serial Number:\s*([0-9A-Fa-f:]+)", text)
+    subject = re.search(r"Subject Name:\s*(.*)", text)
+    issuer = re.search(r"Issuer Name:\s*(.*)", text)
+    until = re.search(r"^\s*To:\s*(.*)$", text, re.M)
+    return CertDetail(
+        pem=pem.group(0) + "\n" if pem else None,
+        serial=int(serial.group(1).replace(":", ""), 16) if serial else None,
+        subject=subject.group(1).strip() if subject else "",
+        issuer=issuer.group(1).strip() if issuer else "",
+        not_after=until.group(1).strip() if until else "",
+    )
+
+
+def parse_service_list(text: str) -> tuple[ServiceLine, ...]:
+    """Every ``<Service Name>[STATUS]  reason`` line; other lines (headers, trailers) are skipped."""
+    out = []
+    for raw in text.splitlines():
+        match = _SERVICE.match(raw.strip())
+        if match:
+            out.append(
+                ServiceLine(match["name"].strip(), match["status"].strip(), (match["reason"] or "").strip())
+            )
+    return tuple(out)
+
+
+def parse_sql_table(text: str) -> tuple[dict[str, str | None], ...]:
+    """A ``run sql`` table: header, a ``==== ===`` rule giving the column spans, rows; ``NULL`` → None."""
+    lines = text.splitlines()
+    rule_at = next((i for i, line in enumerate(lines) if re.fullmatch(r"\s*=+(\s+=+)*\s*", line)), None)
+    if rule_at is None or rule_at == 0:
+        return ()
+    spans = [m.span() for m in re.finditer(r"=+", lines[rule_at])]
+    header = lines[rule_at - 1]
+
+    def cells(line: str) -> list[str]:
+        values = []
+        for index, (start, end) in enumerate(spans):
+            stop = spans[index + 1][0] if index + 1 < len(spans) else len(line)
+            values.append(line[start : max(end, stop)].strip())
+        return values
+
+    names = cells(header)
+    rows = []
+    for line in lines[rule_at + 1 :]:
+        if not line.strip():
+            continue
+        rows.append({n: (None if v == "NULL" else v) for n, v in zip(names, cells(line), strict=True)})
+    return tuple(rows)
+
+
+def parse_trust_file_report(text: str) -> TrustFileReport:
+    """Header facts of ``show itl``/``show ctl`` (§2.7); the body stays raw."""
+    length = re.search(r"Length of (?:CTL|ITL) file:\s*(\d+)", text, re.IGNORECASE)
+    md5 = re.search(r"([0-9a-f]{32})\s*\(MD5\)", text, re.IGNORECASE)
+    sha1 = re.search(r"([0-9a-f]{40})\s*\(SHA1\)", text, re.IGNORECASE)
+    size = int(length.group(1)) if length else None
+    return TrustFileReport(
+        raw=text,
+        present=bool(size) and "not found" not in text.lower(),
+        length=size,
+        md5=md5.group(1).lower() if md5 else None,
+        sha1=sha1.group(1).lower() if sha1 else None,
+    )

@@ -1,0 +1,339 @@
+"""The CUCM platform ``admin:`` shell over SSH: one interactive session, commands, parsed answers.
+
+Called by ``providers.cucm_certs.cli`` (trust stores and identities on CUCM < 14, or when
+``certificate_api: cli``) and by the TVS/service providers (``utils service restart``). Facts:
+cucm-interfaces.md §2 and §8.
+
+Session mechanics (§2.1): CUCM refuses exec requests, so this opens a shell (``invoke_shell``), waits for
+the banner and the first prompt (a line that is just ``<user>:``; a newline nudges a silent login),
+locks onto that exact prompt, turns pagination off (``set cli pagination off``) and then runs one
+command at a time: write it, read until the prompt returns at the start of a line. ANSI/VT100 escape
+sequences and CRs are stripped; the echoed command line is dropped. During a command it answers:
+
+- ``Paste the Certificate and Hit Enter`` → the PEM, then an empty line (``paste=``);
+- ``(yes|no)`` / ``(y/n)`` confirmations → yes only if the caller asked (``confirm=True``), else no and a
+  ``RemoteFaultError`` (a command we did not expect to ask must not proceed);
+- a pager prompt (``--More--``, ``Press <enter> …``, ``options: q=quit …``) → next page (tolerance [I]).
+
+Output containing ``Executed command unsuccessfully`` / ``Invalid command`` raises ``RemoteFaultError``.
+A session lost mid-command raises ``TemporaryError`` and the next command reconnects (the executor's
+retry then re-runs an idempotent apply). The command methods parse their output with the pure parsers of
+``providers.cucm_cli.parse`` (both ``show cert list`` forms, ``run sql`` tables sized by their ``====``
+rule, …); those parsers and their report dataclasses are re-exported here for existing importers.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Literal, Self
+
+import paramiko
+from pydantic import SecretStr
+
+from providers.cucm_cli.parse import (
+    CertDetail,
+    CertListing,
+    ServiceLine,
+    TrustFileReport,
+    clean_output,
+    parse_cert_detail,
+    parse_cert_list,
+    parse_service_list,
+    parse_sql_table,
+    parse_trust_file_report,
+)
+from providers.transports.ssh import SshConnection, SshTarget, connect, map_ssh_error
+from reconciler.errors import RemoteFaultError, TemporaryError
+
+__all__ = [
+    "CertDetail",
+    "CertKind",
+    "CertListing",
+    "CliSession",
+    "ServiceLine",
+    "TrustFileReport",
+    "clean_output",
+    "parse_cert_detail",
+    "parse_cert_list",
+    "parse_service_list",
+    "parse_sql_table",
+    "parse_trust_file_report",
+]
+
+log = logging.getLogger(__name__)
+Connector = Callable[[SshTarget], SshConnection]
+CertKind = Literal["own", "trust"]
+
+_PROMPT_GUESS = re.compile(r"^[A-Za-z0-9_.-]+:\s*$")
+_PASTE = re.compile(r"paste\s+the\s+certificate", re.IGNORECASE)
+_CONFIRM = re.compile(r"\((yes\|no|y/n)\)\s*\??\s*:?\s*$", re.IGNORECASE)
+_PAGER = re.compile(r"(--more--|press <enter>|options:\s*q=quit)", re.IGNORECASE)
+_FAILURE = re.compile(
+    r"^(Executed command unsuccessfully|Invalid command|Syntax error|Error executing)", re.MULTILINE
+)
+
+
+class CliSession:
+    """One ``admin:`` session to one node, opened lazily and re-opened after a drop."""
+
+    def __init__(
+        self,
+        target: SshTarget,
+        *,
+        command_timeout: float = 120.0,
+        login_timeout: float = 60.0,
+        connector: Connector = connect,
+    ) -> None:
+        self.target = target
+        self.command_timeout = command_timeout
+        self.login_timeout = login_timeout
+        self._connector = connector
+        self._conn: SshConnection | None = None
+        self._chan: paramiko.Channel | None = None
+        self.prompt: str | None = None
+
+    @property
+    def node(self) -> str:
+        return self.target.name
+
+    # -- session -------------------------------------------------------------------------------
+    def open(self) -> None:
+        """Connect, wait for the first prompt, turn pagination off (idempotent)."""
+        if self._chan is not None and not self._chan.closed and self._conn is not None and self._conn.active:
+            return
+        self.close()
+        self._conn = self._connector(self.target)
+        self._chan = self._conn.open_shell()
+        self._chan.settimeout(0.1)
+        self._read(command=None, timeout=self.login_timeout)
+        self.run("set cli pagination off")
+
+    def close(self) -> None:
+        if self._chan is not None:
+            self._chan.close()
+        if self._conn is not None:
+            self._conn.close()
+        self._chan, self._conn = None, None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def run(
+        self,
+        command: str,
+        *,
+        timeout: float | None = None,
+        paste: str | None = None,
+        confirm: bool = False,
+        on_line: Callable[[str], None] | None = None,
+        answers: Sequence[tuple[str, str]] = (),
+        check: bool = True,
+    ) -> str:
+        """Run one command; return its output (without echo and prompt). See the module docstring.
+        ``answers`` are (regex, reply) pairs for the command's own prompts, each used once, in order;
+        replies are never logged (``set cert bulk sftp`` asks for a password)."""
+        self.open()
+        assert self._chan is not None
+        log.debug("cli %s: %s", self.node, command)
+        try:
+            self._chan.sendall((command + "\n").encode())
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            self.close()
+            raise map_ssh_error(exc, target=self.target, during=f"sending {command!r}") from exc
+        output = self._read(
+            command=command,
+            timeout=timeout or self.command_timeout,
+            paste=paste,
+            confirm=confirm,
+            on_line=on_line,
+            answers=list(answers),
+        )
+        if check:
+            failure = _FAILURE.search(output)
+            if failure:
+                detail = " ".join(output[failure.start() :].split())[:300]
+                raise RemoteFaultError(
+                    f"{self.node}: {command!r} failed: {detail}", endpoint=self.node, code="cli"
+                )
+        return output
+
+    def _read(
+        self,
+        *,
+        command: str | None,
+        timeout: float,
+        paste: str | None = None,
+        confirm: bool = False,
+        on_line: Callable[[str], None] | None = None,
+        answers: list[tuple[str, str]] | None = None,
+    ) -> str:
+        chan = self._chan
+        assert chan is not None
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        raw = ""
+        answered = 0  # length of the cleaned text already answered (paste, confirmation, pager)
+        refused = ""
+        lines_seen = 0
+        started = time.monotonic()
+        nudged = 0.0
+        what = repr(command) if command else "login"
+        while True:
+            text = clean_output(raw)
+            complete, _, tail = text.rpartition("\n")
+            if on_line is not None:
+                done = complete.split("\n") if complete else []
+                for line in done[lines_seen:]:
+                    if not (command and line.strip() == command):
+                        on_line(line)
+                lines_seen = max(lines_seen, len(done))
+            if self._is_prompt(tail) and (command is None or complete):
+                break
+            if len(text) > answered:
+                fresh = text[answered:]
+                if paste is not None and _PASTE.search(fresh):
+                    chan.sendall((paste.strip().replace("\r\n", "\n") + "\n\n").encode())
+                    paste, answered = None, len(text)
+                elif answers and re.search(answers[0][0], tail, re.IGNORECASE):
+                    chan.sendall((answers.pop(0)[1] + "\n").encode())
+                    answered = len(text)
+                elif _CONFIRM.search(tail):
+                    short = "y/n" in tail.lower()
+                    reply = ("y" if short else "yes") if confirm else ("n" if short else "no")
+                    if not confirm:
+                        refused = tail.strip()
+                    chan.sendall((reply + "\n").encode())
+                    answered = len(text)
+                elif _PAGER.search(tail):
+                    chan.sendall(b" ")
+                    answered = len(text)
+            elapsed = time.monotonic() - started
+            if elapsed > timeout:
+                self.close()
+                raise TemporaryError(
+                    f"{self.target.label}: no prompt within {timeout:.0f} s after {what}", endpoint=self.node
+                )
+            if command is None and not text.strip() and elapsed - nudged > 2.0:
+                chan.sendall(b"\n")  # a silent login sometimes needs a newline nudge (§2.1)
+                nudged = elapsed
+            try:
+                data = chan.recv(65536)
+            except TimeoutError:
+                continue
+            except (OSError, EOFError, paramiko.SSHException) as exc:
+                self.close()
+                raise map_ssh_error(exc, target=self.target, during=what) from exc
+            if not data:
+                self.close()
+                raise TemporaryError(
+                    f"SSH session to {self.target.label} dropped during {what}",
+                    endpoint=self.node,
+                    hint="a retry reconnects; the command may or may not have taken effect",
+                )
+            raw += decoder.decode(data)
+        if command is None:
+            self.prompt = tail.strip()
+            return complete
+        body = complete.split("\n")
+        if body and body[0].strip() == command:
+            body = body[1:]
+        output = "\n".join(body).strip("\n")
+        if refused:
+            raise RemoteFaultError(
+                f"{self.node}: {command!r} asked {refused!r}; answered no", endpoint=self.node, code="cli"
+            )
+        return output
+
+    def _is_prompt(self, tail: str) -> bool:
+        if self.prompt is not None:
+            return tail.strip() == self.prompt
+        return bool(_PROMPT_GUESS.match(tail)) and "password" not in tail.lower()
+
+    # -- commands ------------------------------------------------------------------------------
+    def active_version(self) -> str:
+        """``show version active`` → ``14.0.1.11900-132``."""
+        output = self.run("show version active")
+        match = re.search(r"Active Master Version:\s*(\S+)", output)
+        if match is None:
+            raise RemoteFaultError(
+                f"{self.node}: cannot read the version from {output[:120]!r}", endpoint=self.node
+            )
+        return match.group(1)
+
+    def cert_list(self, kind: CertKind) -> tuple[CertListing, ...]:
+        return parse_cert_list(self.run(f"show cert list {kind}"))
+
+    def show_cert(self, kind: CertKind, name: str) -> CertDetail:
+        """``name`` is ``<unit>/<file>`` (or a unit)."""
+        return parse_cert_detail(self.run(f"show cert {kind} {name}"))
+
+    def import_trust(self, *, unit: str, pem: str) -> str:
+        """``set cert import trust <unit>`` with the PEM pasted at the prompt."""
+        output = self.run(f"set cert import trust {unit}", paste=pem)
+        if "success" not in output.lower():
+            raise RemoteFaultError(
+                f"{self.node}: import into {unit} not confirmed: {output[-200:]!r}",
+                endpoint=self.node,
+                code="cli",
+            )
+        return output
+
+    def delete_cert(self, *, store: str, filename: str) -> str:
+        """``set cert delete <store> <file>``, confirming the optional prompt."""
+        return self.run(f"set cert delete {store} {filename}", confirm=True)
+
+    def configure_bulk_sftp(
+        self, *, host: str, port: int, user: str, password: SecretStr, directory: str
+    ) -> str:
+        """``set cert bulk sftp``: answer its prompts (server, port, user, password, directory; §2.5 [I])."""
+        return self.run(
+            "set cert bulk sftp",
+            answers=[
+                (r"(server|ip)[^:]*:\s*$", host),
+                (r"port[^:]*:\s*$", str(port)),
+                (r"user[^:]*:\s*$", user),
+                (r"password[^:]*:\s*$", password.get_secret_value()),
+                (r"director[^:]*:\s*$", directory),
+            ],
+        )
+
+    def bulk(self, verb: Literal["export", "consolidate", "import"], unit: str = "all") -> str:
+        """``set cert bulk export|consolidate|import <unit>`` (the SFTP target must be configured)."""
+        return self.run(f"set cert bulk {verb} {unit}", timeout=max(self.command_timeout, 600.0))
+
+    def service_list(self) -> tuple[ServiceLine, ...]:
+        return parse_service_list(self.run("utils service list"))
+
+    def restart_service(
+        self, name: str, *, progress: Callable[[str], None] | None = None, timeout: float = 900.0
+    ) -> ServiceLine:
+        """``utils service restart <name>``; each progress line goes to ``progress``; returns the last
+        ``<name>[STATUS]`` line (the caller decides what a final STOPPED means)."""
+        output = self.run(f"utils service restart {name}", timeout=timeout, on_line=progress)
+        states = [s for s in parse_service_list(output) if s.name == name]
+        if not states:
+            raise RemoteFaultError(
+                f"{self.node}: no status line for {name!r} in the restart output",
+                endpoint=self.node,
+                code="cli",
+            )
+        return states[-1]
+
+    def show_itl(self) -> TrustFileReport:
+        return parse_trust_file_report(self.run("show itl", check=False))
+
+    def show_ctl(self) -> TrustFileReport:
+        return parse_trust_file_report(self.run("show ctl", check=False))
+
+    def run_sql(self, query: str) -> tuple[dict[str, str | None], ...]:
+        """``run sql <select>`` (read-only Informix SQL, §2.2) as a list of rows."""
+        return parse_sql_table(self.run(f"run sql {query}"))

@@ -1,0 +1,110 @@
+"""The narrow DHCP backend contract shared by Kea, IOS and CUCM DHCP, and its typed models.
+
+Each DHCP server kind implements ``DhcpBackend`` (``providers.dhcp.kea``, ``dhcp_ios``, ``dhcp_cucm``);
+``providers.dhcp.provider.Option150Provider`` adapts any backend to the general provider contract for
+``option150.<server>.<scope>`` addresses, and ``tests/contract/dhcp_contract.py`` is the one suite all
+backends pass. Only option 150 matters to the migration (R12), so the contract is just that:
+
+- ``list_scopes()`` — every scope with its effective option 150, no mutation;
+- ``set_option150(scope=, addresses=)`` — make the scope announce exactly ``addresses`` (order is the
+  phones' preference order), idempotent: when it already does, no mutating call and ``changed=False``;
+- ``verify_option150(scope=, addresses=)`` — read back (and probe with real DHCP where the backend can).
+
+A scope is named by the backend's own name for it (Kea ``user-context.name``, IOS pool name, CUCM subnet)
+and can always also be found by its subnet in CIDR form (``find_scope``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
+
+from reconciler.errors import RemoteFaultError
+
+__all__ = ["DhcpBackend", "DhcpScope", "Option150Check", "SetResult", "find_scope"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DhcpScope:
+    """One scope as the server has it. ``relay`` is the relay (giaddr) that selects it, if known."""
+
+    name: str
+    subnet: IPv4Network
+    option150: tuple[IPv4Address, ...]
+    relay: IPv4Address | None = None
+
+    def matches(self, key: str) -> bool:
+        """True when ``key`` is this scope's name or its subnet (``10.1.2.0/24``)."""
+        if key == self.name:
+            return True
+        try:
+            return IPv4Network(key, strict=False) == self.subnet
+        except ValueError:
+            return False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetResult:
+    """What ``set_option150`` did: ``changed`` is False when the scope already complied."""
+
+    scope: DhcpScope
+    changed: bool
+    previous: tuple[IPv4Address, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Option150Check:
+    """A verification: ``observed`` is what the server holds (read-back) and, where probed, what a
+    real DHCP exchange returned (``offered``); ``method`` is ``read-back`` or ``read-back+dhcp-query``."""
+
+    scope: str
+    expected: tuple[IPv4Address, ...]
+    observed: tuple[IPv4Address, ...]
+    offered: tuple[IPv4Address, ...] | None = None
+    method: str = "read-back"
+
+    @property
+    def complies(self) -> bool:
+        """Read-back equals expected and, if probed, the offer does too."""
+        return self.observed == self.expected and (self.offered is None or self.offered == self.expected)
+
+
+@runtime_checkable
+class DhcpBackend(Protocol):
+    """One DHCP server. ``name`` is the ``<server>`` part of ``option150.<server>.<scope>``."""
+
+    @property
+    def name(self) -> str: ...
+
+    def list_scopes(self) -> tuple[DhcpScope, ...]: ...
+
+    def set_option150(self, *, scope: str, addresses: Sequence[IPv4Address]) -> SetResult: ...
+
+    def verify_option150(self, *, scope: str, addresses: Sequence[IPv4Address]) -> Option150Check: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+def find_scope(scopes: Sequence[DhcpScope], key: str, *, server: str) -> DhcpScope:
+    """The scope named (or with subnet) ``key``; ``RemoteFaultError`` naming the known scopes if none."""
+    for scope in scopes:
+        if scope.matches(key):
+            return scope
+    known = ", ".join(s.name for s in scopes) or "none"
+    raise RemoteFaultError(
+        f"DHCP server {server} has no scope {key!r} (known: {known})",
+        endpoint=server,
+        hint="create the scope on the DHCP server, or fix the scope name/subnet in the dhcp: section",
+    )

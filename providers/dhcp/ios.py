@@ -1,0 +1,275 @@
+"""``IosDhcpBackend``: option 150 of ``ip dhcp pool`` scopes on a Cisco IOS router, through netmiko.
+
+Implements ``providers.dhcp.base.DhcpBackend`` (wrapped by ``Option150Provider``; wired by
+``reconciler.cli`` from a ``schemas.dhcp.IosDhcpServer``). netmiko's ``cisco_ios`` driver is the field's
+standard (issue 6); it runs on paramiko, so host keys are checked the same way as everywhere else:
+``ssh_strict=True`` (``RejectPolicy``), no system or user known_hosts loaded, and the policy replaced by
+``providers.transports.ssh.HostKeyVerifier.policy()`` before connecting — every server key is compared with
+the
+pinned key / known_hosts and an unknown or changed key raises ``HostKeyError`` before authentication.
+
+- ``list_scopes``: ``show running-config | section ip dhcp pool`` → pools with a ``network`` (``A M`` or
+  ``A/len``) and their ``option 150 ip …`` (never mutates).
+- ``set_option150``: if the pool already announces exactly those addresses: nothing (``changed=False``);
+  else ``ip dhcp pool NAME`` / ``option 150 ip A B`` (or ``no option 150``), ``write memory``, re-read;
+  a read-back that differs raises ``VerificationError``.
+- ``verify_option150``: read-back (a router gives no way to probe DHCP from here).
+- Reads for one pool named like an IOS pool ask for that section only
+  (``show running-config | section ^ip dhcp pool NAME$``): a router with 1,000 pools would otherwise
+  send its whole DHCP configuration three times per change. A subnet key, or an answer without that
+  pool (a router whose ``section`` filter takes no anchors), falls back to the full listing.
+Errors: netmiko/paramiko failures are mapped like ``providers.transports.ssh.map_ssh_error``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from ipaddress import IPv4Address, IPv4Network
+from types import TracebackType
+from typing import Any, Self
+
+import paramiko
+
+from providers.dhcp.base import DhcpScope, Option150Check, SetResult, find_scope
+from providers.transports.ssh import SshTarget, map_ssh_error
+from reconciler.errors import (
+    AuthenticationError,
+    HostKeyError,
+    ProviderError,
+    RemoteFaultError,
+    TemporaryError,
+    UnreachableError,
+    VerificationError,
+)
+
+__all__ = ["IosDhcpBackend", "parse_pools"]
+
+log = logging.getLogger(__name__)
+SHOW_POOLS = "show running-config | section ip dhcp pool"
+_POOL_NAME = re.compile(r"[A-Za-z0-9_.:-]+")  # an IOS pool name; a subnet key has a "/"
+_INVALID = re.compile(r"^% ?(Invalid|Incomplete|Ambiguous)", re.MULTILINE)
+
+
+def parse_pools(text: str) -> tuple[DhcpScope, ...]:
+    """Pools of ``show running-config | section ip dhcp pool`` that have a ``network``."""
+    out: list[DhcpScope] = []
+    name: str | None = None
+    net: IPv4Network | None = None
+    opt: tuple[IPv4Address, ...] = ()
+
+    def flush() -> None:
+        if name is not None and net is not None:
+            out.append(DhcpScope(name=name, subnet=net, option150=opt))
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        pool = re.match(r"^ip dhcp pool (\S+)$", line)
+        if pool:
+            flush()
+            name, net, opt = pool.group(1), None, ()
+            continue
+        network = re.match(r"^network (\d+\.\d+\.\d+\.\d+)(?:\s+(\d+\.\d+\.\d+\.\d+)|\s*/(\d+))?", line)
+        if network and name is not None:
+            mask = network.group(2) or network.group(3) or "32"
+            net = IPv4Network(f"{network.group(1)}/{mask}", strict=False)
+            continue
+        option = re.match(r"^option 150 ip\s+(.*)$", line)
+        if option and name is not None:
+            opt = tuple(IPv4Address(a) for a in option.group(1).split())
+    flush()
+    return tuple(out)
+
+
+def _netmiko_connect(target: SshTarget, *, read_timeout: float) -> Any:
+    from netmiko import ConnectHandler  # noqa: PLC0415 - heavy; only when a router is really used
+
+    conn = ConnectHandler(
+        device_type="cisco_ios",
+        host=target.host,
+        port=target.port,
+        username=target.username,
+        password=target.secret(),
+        use_keys=False,
+        allow_agent=False,
+        ssh_strict=True,  # RejectPolicy ...
+        system_host_keys=False,
+        alt_host_keys=False,
+        conn_timeout=target.connect_timeout,
+        auth_timeout=target.auth_timeout,
+        banner_timeout=target.connect_timeout,
+        read_timeout_override=read_timeout,
+        fast_cli=True,
+        auto_connect=False,
+    )
+    conn.key_policy = target.verifier().policy()  # ... replaced by the verifying policy (never adds keys)
+    try:
+        conn._open()
+    except BaseException:
+        conn.disconnect()  # also removes netmiko's per-connection log filter
+        raise
+    _fail_fast_on_eof(conn)
+    return conn
+
+
+def _fail_fast_on_eof(conn: Any) -> None:
+    """netmiko polls a closed channel until its read timeout; make a dropped session an ``EOFError`` at
+    once (mapped to ``TemporaryError``) instead of a 30 s wait."""
+    read = conn.read_channel
+
+    def read_channel() -> str:
+        data = str(read())
+        channel = conn.remote_conn
+        if not data and (channel is None or channel.closed or channel.eof_received):
+            raise EOFError("the router closed the SSH session")
+        return data
+
+    conn.read_channel = read_channel
+
+
+def _map(exc: BaseException, *, target: SshTarget, during: str) -> ProviderError:
+    """netmiko wraps paramiko errors (the original is the ``__context__``); unwrap and map."""
+    from netmiko.exceptions import (  # noqa: PLC0415
+        NetmikoAuthenticationException,
+        NetmikoTimeoutException,
+        ReadTimeout,
+    )
+
+    chain: list[BaseException] = []
+    cursor: BaseException | None = exc
+    while cursor is not None and len(chain) < 10:
+        chain.append(cursor)
+        cursor = cursor.__cause__ or cursor.__context__
+    for item in chain:
+        if isinstance(item, HostKeyError | paramiko.BadHostKeyException):
+            return map_ssh_error(item, target=target, during=during)
+    if isinstance(exc, NetmikoAuthenticationException) or any(
+        isinstance(i, paramiko.AuthenticationException) for i in chain
+    ):
+        return AuthenticationError(
+            f"{target.label} rejected the SSH login of user {target.username!r} ({during})",
+            endpoint=target.name,
+            hint=f"check the user and the password reference for DHCP server {target.name}",
+        )
+    if isinstance(exc, ReadTimeout):
+        return TemporaryError(f"{target.label} did not answer in time ({during})", endpoint=target.name)
+    if isinstance(exc, NetmikoTimeoutException) and (
+        "TCP connection" in str(exc) or any(isinstance(i, EOFError | ConnectionError) for i in chain)
+    ):  # refused, or closed/reset before the SSH banner: as providers.transports.ssh.connect maps it
+        return UnreachableError(f"cannot reach {target.label} ({during})", endpoint=target.name)
+    return map_ssh_error(exc, target=target, during=during)
+
+
+class IosDhcpBackend:
+    """One IOS router. ``connector`` (target → netmiko connection) is injectable for tests."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        target: SshTarget,
+        read_timeout: float = 30.0,
+        connector: Callable[[SshTarget], Any] | None = None,
+    ) -> None:
+        self._name = name
+        self.target = target
+        self.read_timeout = read_timeout
+        self._connector = connector or (lambda t: _netmiko_connect(t, read_timeout=read_timeout))
+        self._conn: Any = None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def _session(self) -> Any:
+        if self._conn is not None and self._conn.is_alive():
+            return self._conn
+        self.close()
+        try:
+            self._conn = self._connector(self.target)
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise _map(exc, target=self.target, during="connecting") from exc
+        return self._conn
+
+    def _call(self, during: str, func: Callable[[Any], str]) -> str:
+        conn = self._session()
+        try:
+            return func(conn)
+        except ProviderError:
+            raise
+        except Exception as exc:
+            self.close()
+            raise _map(exc, target=self.target, during=during) from exc
+
+    def list_scopes(self) -> tuple[DhcpScope, ...]:
+        text = self._call(SHOW_POOLS, lambda c: str(c.send_command(SHOW_POOLS)))
+        return parse_pools(text)
+
+    def _pools_for(self, key: str) -> tuple[DhcpScope, ...]:
+        """The pool named ``key`` alone when the router can filter for it, else every pool."""
+        if _POOL_NAME.fullmatch(key):
+            command = f"{SHOW_POOLS} {key}$".replace("section ip", "section ^ip", 1)
+            found = tuple(
+                s
+                for s in parse_pools(self._call(command, lambda c: str(c.send_command(command))))
+                if s.name == key
+            )
+            if found:
+                return found
+        return self.list_scopes()
+
+    def set_option150(self, *, scope: str, addresses: Sequence[IPv4Address]) -> SetResult:
+        want = tuple(IPv4Address(a) for a in addresses)
+        current = find_scope(self._pools_for(scope), scope, server=self._name)
+        if current.option150 == want:
+            return SetResult(scope=current, changed=False, previous=current.option150)
+        line = f"option 150 ip {' '.join(map(str, want))}" if want else "no option 150"
+        commands = [f"ip dhcp pool {current.name}", line]
+        output = self._call("configuring option 150", lambda c: str(c.send_config_set(commands)))
+        if _INVALID.search(output):
+            raise RemoteFaultError(
+                f"{self._name} rejected {commands!r}: {output.strip()[-200:]}",
+                endpoint=self._name,
+                code="ios",
+            )
+        saved = self._call("write memory", lambda c: str(c.save_config(cmd="write memory")))
+        if "[OK]" not in saved and "OK" not in saved:
+            raise RemoteFaultError(
+                f"{self._name}: write memory not confirmed: {saved.strip()[-200:]}",
+                endpoint=self._name,
+                code="ios",
+            )
+        after = find_scope(self._pools_for(current.name), scope, server=self._name)
+        if after.option150 != want:
+            shown = ", ".join(map(str, after.option150)) or "nothing"
+            raise VerificationError(
+                f"{self._name}: pool {after.name} announces {shown}, wanted {', '.join(map(str, want))}",
+                endpoint=self._name,
+            )
+        log.info("ios %s: pool %s option 150 → %s", self._name, after.name, ", ".join(map(str, want)))
+        return SetResult(scope=after, changed=True, previous=current.option150)
+
+    def verify_option150(self, *, scope: str, addresses: Sequence[IPv4Address]) -> Option150Check:
+        found = find_scope(self._pools_for(scope), scope, server=self._name)
+        return Option150Check(
+            scope=found.name, expected=tuple(IPv4Address(a) for a in addresses), observed=found.option150
+        )
+
+    def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                conn.disconnect()
+            except Exception as exc:  # closing a dead session must not mask the real error
+                log.debug("ios %s: disconnect failed: %s", self._name, exc)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

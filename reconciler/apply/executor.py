@@ -1,0 +1,389 @@
+"""Walks a ``Plan``: dependencies, per-endpoint concurrency, retries, verify, journal, state, resume.
+
+Called by ``reconciler apply`` (``reconciler.commands.apply``), which supplies the provider registry
+(only the CLI wires concrete providers; the gate handler of ``reconciler.apply.gates`` is one more entry), the
+hooks (renderers) and the cancel event (Ctrl-C). ``Executor.apply(plan)`` runs a new apply;
+``Executor.apply(plan, resume=path)`` continues an interrupted one from its journal.
+
+How a step runs (design.md §4):
+
+1. It starts when every ``depends_on`` address finished and verified, every step of an earlier stage
+   (trust work and earlier waves, R12/R13) is done, and its concurrency keys have room: ``parallelism``
+   steps in total, ``EndpointLimits`` per provider@endpoint (policy.concurrency), and **one TVS restart
+   per cluster at a time** (R8 rolling restart), held until its verify reports Started.
+2. The journal records ``started`` (fsync) before the provider is called.
+3. ``apply`` and ``verify`` are retried on ``TemporaryError`` with backoff (``reconciler.apply.retry``);
+   kinds in ``settle`` (``tvs``) are re-verified until they comply or the settle time passes (R8: wait
+   for Started). A verify that does not comply is a ``VerificationError``.
+4. On success the state is written (essence, ownership: ``reconciler.apply.bookkeeping``), then the journal
+   records ``finished``. On any failure no further step starts; running ones finish; the rest are
+   skipped, and the journal is completed ``failed``.
+
+Resume: steps journaled as done are skipped; steps in doubt are re-verified first (those in
+``rerun_in_doubt`` — ``reset``, whose verify cannot prove it ran — are run again); everything else runs.
+Ctrl-C sets ``cancel``: no new step starts, running steps finish and are journaled, and the journal stays
+open for ``--resume``. The engine never prints; everything goes through ``ApplyHooks``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.apply.bookkeeping import StateKeeper, plan_digest
+from reconciler.apply.hooks import ApplyHooks, ApplyReport, ApplyStatus, StrandedPhone
+from reconciler.apply.retry import Clock, SystemClock
+from reconciler.apply.steps import ApplyOptions, EndpointLimits, SerialHooks, StepRun, StepRunner
+from reconciler.errors import JournalError, PlanError
+from reconciler.model import Outcome, OutcomeStatus
+from reconciler.plan.document import Plan, PlanStep
+from reconciler.provider import Provider
+from reconciler.state.journal import Journal, JournalWriter, RecordKind, new_apply_id
+from reconciler.state.store import StateStore
+
+__all__ = [
+    "ApplyOptions",
+    "EndpointLimits",
+    "Executor",
+    "find_resumable",
+    "save_plan_copy",
+]
+
+Registry = Mapping[str | tuple[str, str], Provider]
+"""Provider instances by ``(provider kind, endpoint)`` or by provider kind alone (``PlanStep.provider``)."""
+
+
+def save_plan_copy(plan: Plan, *, journal: Path) -> Path:
+    """Write the plan next to its journal (``<apply-id>.plan.json``, 0600) so ``--resume`` can find it."""
+    path = journal.with_suffix(".plan.json")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(plan.to_json())
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path
+
+
+def find_resumable(directory: Path, *, plan: Plan | None = None) -> Path | None:
+    """The newest journal in ``directory`` without a ``completed`` line (for ``plan`` when given)."""
+    digest = plan_digest(plan) if plan is not None else None
+    for path in sorted(Path(directory).glob("*.jsonl"), reverse=True):
+        journal = Journal.read(path)
+        if journal.completed_status is not None:
+            continue
+        if plan is None or (journal.header.plan_id, journal.header.plan_fingerprint) == (
+            plan.plan_id,
+            digest,
+        ):
+            return path
+    return None
+
+
+@dataclass(slots=True)
+class _Run:
+    """Mutable bookkeeping of one apply (coordinator thread only)."""
+
+    plan: Plan
+    writer: JournalWriter
+    keeper: StateKeeper
+    status: dict[str, str] = field(default_factory=dict)  # address -> pending/running/done/failed/skipped
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)
+    in_flight: dict[str, int] = field(default_factory=dict)
+    failure: str = ""
+    index: dict[str, int] = field(default_factory=dict)  # address -> position in the plan
+
+    def __post_init__(self) -> None:
+        self.index = {str(s.address): i for i, s in enumerate(self.plan.steps)}
+
+
+class Executor:
+    """Applies plans. One instance may apply several plans one after another (not concurrently)."""
+
+    def __init__(
+        self,
+        *,
+        registry: Registry,
+        store: StateStore,
+        hooks: ApplyHooks | None = None,
+        options: ApplyOptions | None = None,
+        clock: Clock | None = None,
+        cancel: threading.Event | None = None,
+        journal_dir: Path | None = None,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self._cancel = cancel or threading.Event()
+        self._hooks = SerialHooks(hooks or ApplyHooks())
+        self._options = options or ApplyOptions()
+        self._clock = clock or SystemClock(cancel=self._cancel)
+        self._store = store
+        self._journal_dir = journal_dir or store.directory / "journal"
+        self._runner = StepRunner(
+            registry=registry,
+            options=self._options,
+            clock=self._clock,
+            hooks=self._hooks,
+            cancel=self._cancel,
+            rng=rng,
+        )
+        for provider in {id(p): p for p in registry.values()}.values():
+            attach = getattr(provider, "attach_hooks", None)
+            if callable(attach):
+                attach(self._hooks)
+
+    @property
+    def journal_dir(self) -> Path:
+        return self._journal_dir
+
+    def apply(
+        self,
+        plan: Plan,
+        *,
+        resume: Path | None = None,
+        lock_timeout: float = 0.0,
+        command: str = "reconciler apply",
+        check_fresh: Callable[[Plan], None] | None = None,
+        apply_id: str | None = None,
+    ) -> ApplyReport:
+        """Apply ``plan`` (or continue the journal at ``resume``) under the state lock.
+
+        ``check_fresh(plan)`` runs under the lock before any step (on ``resume`` too: the caller then
+        checks only facts the apply itself does not change, e.g. identity certificates, R14).
+        Raises ``LockError`` (lock held), ``StalePlanError`` (state or live facts moved; R14),
+        ``PlanError`` (errored plan, no provider for a step), ``JournalError``. Step failures do not
+        raise: they end the apply with ``ApplyStatus.FAILED`` in the report.
+        """
+        if plan.errored:
+            raise PlanError("the plan has errors and cannot be applied", hint="fix them and plan again")
+        self._runner.check_registry(plan)
+        started = time.monotonic()
+        with self._store.lock(timeout=lock_timeout, command=command):
+            if resume is None:
+                apply_id = apply_id or new_apply_id()
+                keeper = StateKeeper(store=self._store, apply_id=apply_id)
+                keeper.check_plan(plan)
+                if check_fresh is not None:
+                    check_fresh(plan)  # live facts still those the plan relied on (R14)
+                writer = JournalWriter.create(
+                    plan_id=plan.plan_id,
+                    plan_fingerprint=plan_digest(plan),
+                    lineage=keeper.snapshot.lineage,
+                    serial=keeper.snapshot.serial,
+                    directory=self._journal_dir,
+                    apply_id=apply_id,
+                )
+                save_plan_copy(plan, journal=writer.path)
+                run = _Run(plan=plan, writer=writer, keeper=keeper)
+                for step in plan.steps:
+                    run.status[str(step.address)] = "pending"
+                skipped: tuple[str, ...] = ()
+            else:
+                run, skipped = self._reopen(plan, resume)
+                if check_fresh is not None:
+                    try:  # the caller limits it to facts our own steps do not change (R14: identities)
+                        check_fresh(plan)
+                    except BaseException:
+                        run.writer.close()
+                        raise
+            with run.writer:
+                self._hooks.plan_started(
+                    apply_id=run.keeper.apply_id, steps=tuple(s.change for s in plan.steps), skipped=skipped
+                )
+                self._execute(run)
+                report = self._finish(run, started=started, resumed=resume is not None)
+        self._hooks.apply_finished(report=report)
+        return report
+
+    # --- resume -----------------------------------------------------------------------------------
+    def _reopen(self, plan: Plan, path: Path) -> tuple[_Run, tuple[str, ...]]:
+        writer, journal = JournalWriter.reopen(path, plan_id=plan.plan_id, plan_fingerprint=plan_digest(plan))
+        try:
+            point = journal.resume_point(
+                plan_id=plan.plan_id,
+                plan_fingerprint=plan_digest(plan),
+                steps=[s.address for s in plan.steps],
+            )
+            keeper = StateKeeper(store=self._store, apply_id=journal.header.apply_id)
+            verified = sum(1 for r in journal.steps if r.kind is RecordKind.FINISHED and r.verified)
+            keeper.check_resume(journal.header, verified_steps=verified, in_doubt=len(point.in_doubt))
+        except BaseException:
+            writer.close()
+            raise
+        run = _Run(plan=plan, writer=writer, keeper=keeper, attempts=dict(point.attempts))
+        for step in plan.steps:
+            run.status[str(step.address)] = "pending"
+        for address in point.done:
+            run.status[address] = "done"
+            run.outcomes[address] = Outcome(
+                address=plan_step(plan, address).address,
+                status=OutcomeStatus.UNCHANGED,
+                detail="done and verified before the interruption",
+                attempts=0,
+            )
+        for address in point.in_doubt:
+            step = plan_step(plan, address)
+            if step.address.kind in self._options.rerun_in_doubt:
+                continue  # cannot be verified: run again (pending)
+            result = self._runner.reverify(step)
+            if result.ok:
+                self._record_success(run, step, result, detail_prefix="verified on resume: ")
+                self._hooks.step_finished(change=step.change, outcome=run.outcomes[address])
+        return run, point.done
+
+    # --- the scheduling loop ------------------------------------------------------------------------
+    def _execute(self, run: _Run) -> None:
+        steps = run.plan.steps
+        index = {str(s.address): i for i, s in enumerate(steps)}
+        blockers = _stage_blockers(run.plan)
+        parallelism = max(1, self._options.parallelism)
+        running: dict[Future[StepRun], PlanStep] = {}
+        with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
+            try:
+                for _ in range(2 * len(steps) + 2):  # bounded: each round starts or finishes a step
+                    if not run.failure and not self._cancel.is_set():
+                        for step in steps:
+                            if len(running) >= parallelism:
+                                break
+                            if self._ready(run, step, index=index, blockers=blockers):
+                                running[self._start(run, step, pool)] = step
+                    if not running:
+                        break
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in sorted(finished, key=lambda f: index[str(running[f].address)]):
+                        step = running.pop(future)
+                        self._release(run, step)
+                        self._settle(run, step, future.result())
+            finally:
+                if running:  # a crash (BaseException) escaped: let the running steps end, journal nothing
+                    self._cancel.set()
+                    wait(running)
+        for step in steps:
+            key = str(step.address)
+            if run.status[key] == "pending":
+                run.status[key] = "skipped"
+                why = run.failure or (
+                    "interrupted" if self._cancel.is_set() else "a dependency did not complete"
+                )
+                run.outcomes[key] = Outcome(
+                    address=step.address, status=OutcomeStatus.SKIPPED, detail=f"not run: {why}", attempts=0
+                )
+
+    def _ready(
+        self, run: _Run, step: PlanStep, *, index: Mapping[str, int], blockers: Mapping[str, tuple[str, ...]]
+    ) -> bool:
+        key = str(step.address)
+        if run.status[key] != "pending":
+            return False
+        for dep in step.depends_on:
+            state = run.status.get(str(dep))
+            if state in ("failed", "skipped"):
+                return False
+            if str(dep) in index and state != "done":
+                return False
+        if any(run.status[b] != "done" for b in blockers.get(key, ())):
+            return False
+        limits = self._runner.limit_keys(step)
+        return all(run.in_flight.get(k, 0) < n for k, n in limits)
+
+    def _start(self, run: _Run, step: PlanStep, pool: ThreadPoolExecutor) -> Future[StepRun]:
+        key = str(step.address)
+        attempt = run.attempts.get(key, 0) + 1
+        run.attempts[key] = attempt
+        run.status[key] = "running"
+        for k, _ in self._runner.limit_keys(step):
+            run.in_flight[k] = run.in_flight.get(k, 0) + 1
+        run.writer.started(step.address, attempt=attempt)  # journaled before anything is touched
+        self._hooks.step_started(
+            change=step.change,
+            index=run.index[key],
+            total=len(run.plan.steps),
+            attempt=attempt,
+        )
+        return pool.submit(self._runner.run, step)
+
+    def _release(self, run: _Run, step: PlanStep) -> None:
+        for k, _ in self._runner.limit_keys(step):
+            run.in_flight[k] -= 1
+
+    def _settle(self, run: _Run, step: PlanStep, result: StepRun) -> None:
+        key = str(step.address)
+        if result.ok:
+            self._record_success(run, step, result)
+        elif result.interrupted:
+            run.status[key] = "pending"  # cut short by Ctrl-C: left in doubt (no finished record)
+            return
+        else:
+            outcome = result.failed_outcome(step)
+            run.outcomes[key] = outcome
+            run.status[key] = "failed"
+            run.failure = run.failure or f"{key} failed: {outcome.detail}"
+            run.writer.finished(
+                step.address, outcome=OutcomeStatus.FAILED, verified=False, detail=outcome.detail
+            )
+        self._hooks.step_finished(change=step.change, outcome=run.outcomes[key])
+
+    def _record_success(self, run: _Run, step: PlanStep, result: StepRun, *, detail_prefix: str = "") -> None:
+        key = str(step.address)
+        outcome = result.outcome(step, detail_prefix=detail_prefix)
+        run.keeper.record(step.change, outcome.observed)  # state first: the resume check counts on it
+        run.writer.finished(step.address, outcome=outcome.status, verified=True, detail=outcome.detail)
+        run.outcomes[key] = outcome
+        run.status[key] = "done"
+
+    def _finish(self, run: _Run, *, started: float, resumed: bool) -> ApplyReport:
+        outcomes = tuple(run.outcomes[str(s.address)] for s in run.plan.steps)
+        if run.failure:
+            status, message = ApplyStatus.FAILED, run.failure
+        elif self._cancel.is_set() and any(o.status is OutcomeStatus.SKIPPED for o in outcomes):
+            status, message = ApplyStatus.INTERRUPTED, "interrupted: resume with `reconciler apply --resume`"
+        else:
+            status, message = ApplyStatus.SUCCEEDED, ""
+        if status is not ApplyStatus.INTERRUPTED:
+            run.writer.completed(status=status.value)
+        return ApplyReport(
+            status=status,
+            outcomes=outcomes,
+            stranded=_stranded(outcomes),
+            elapsed=time.monotonic() - started,
+            apply_id=run.keeper.apply_id,
+            journal=str(run.writer.path),
+            resumed=resumed,
+            message=message,
+        )
+
+
+def plan_step(plan: Plan, address: str) -> PlanStep:
+    step = plan.step(address)
+    if step is None:
+        raise JournalError(f"journal names {address}, which is not in the plan")
+    return step
+
+
+def _stage_blockers(plan: Plan) -> dict[str, tuple[str, ...]]:
+    """For every wave step: the steps of earlier stages (trust work, earlier waves) it must wait for
+    (R12: option 150 only after trust; R13: the next wave only after the previous gate)."""
+    first: dict[str, int] = {}
+    for i, step in enumerate(plan.steps):
+        if step.wave is not None:
+            first.setdefault(step.wave, i)
+    per_wave = {
+        wave: tuple(str(s.address) for s in plan.steps[:start] if s.wave != wave)
+        for wave, start in first.items()
+    }
+    return {str(s.address): per_wave[s.wave] for s in plan.steps if s.wave is not None}
+
+
+def _stranded(outcomes: tuple[Outcome, ...]) -> tuple[StrandedPhone, ...]:
+    out: list[StrandedPhone] = []
+    for outcome in outcomes:
+        if outcome.address.kind != "gate":
+            continue
+        for item in outcome.extra.get("stranded", ()) or ():
+            out.append(StrandedPhone.from_dict(item))
+    return tuple(out)

@@ -1,0 +1,330 @@
+"""Wave gates (R13): a provider-like step handler for ``gate.<wave>`` addresses, and RisPort70 pacing.
+
+The executor treats a gate like any other step: ``apply`` waits for the wave's phones, ``verify`` decides.
+``GateHandler.apply`` polls registrations through a ``RegistrationReader`` (RisPort70 of the target
+cluster, reached through a provider the CLI wires), at most ``max_devices`` phones per query and within
+the cluster's per-minute allowance (``RisPacer``), until ``min_share`` of the wave's phones are Registered
+on a TARGET call-processing node or the deadline passes (injectable clock). ``verify`` passes when the
+share was reached; its ``extra["stranded"]`` lists every phone not on the target with its RisPort70
+status/reason and the plan's forecast reason where known, so that no phone is left without a report.
+
+Built by the CLI from the plan (``GateSpec`` per wave); the executor only calls ``attach_hooks`` (gate
+progress) and the provider verbs. Never prints.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, Self
+
+from reconciler.apply.hooks import ApplyHooks, GateProgress, StrandedPhone
+from reconciler.apply.retry import Clock
+from reconciler.errors import PlanError, TemporaryError
+from reconciler.model import Action, Address, Change, freeze
+from reconciler.provider import ApplyResult, Desired, Observed, ProviderBase, VerifyResult
+
+__all__ = [
+    "RISPORT_MAX_DEVICES",
+    "GateHandler",
+    "GateSpec",
+    "Registration",
+    "RegistrationReader",
+    "RisPacer",
+]
+
+RISPORT_MAX_DEVICES = 1000  # RisPort70 answers at most 1,000 devices per selectCmDevice query
+REGISTERED = "Registered"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Registration:
+    """What RisPort70 reports for one device: status, the node it is registered to, the reason."""
+
+    device: str
+    status: str
+    node: str | None = None
+    reason: str = ""
+
+
+class RegistrationReader(Protocol):
+    """Reads registrations of devices (one RisPort70 query per call; never mutates).
+
+    Devices RisPort70 does not know are simply absent from the result. Raises ``TemporaryError`` when
+    the allowance is used up (``delay`` = when to ask again) and ``PermanentError`` otherwise.
+    """
+
+    def registrations(self, devices: Sequence[str]) -> Mapping[str, Registration]: ...
+
+
+class RisPacer:
+    """At most ``per_minute`` queries in any 60-second window (the RisPort70 allowance per cluster).
+
+    Thread-safe; share one pacer per cluster between every gate that queries that cluster.
+    """
+
+    WINDOW = 60.0
+
+    def __init__(self, *, per_minute: int, clock: Clock) -> None:
+        if per_minute < 1:
+            raise ValueError("per_minute must be at least 1")
+        self.per_minute = per_minute
+        self._clock = clock
+        self._calls: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def wait_time(self) -> float:
+        """Seconds until one more query fits in the window (0 when it fits now)."""
+        with self._lock:
+            return self._wait_locked(self._clock.monotonic())
+
+    def acquire(self) -> None:
+        """Wait (through the clock) until a query fits, then count it."""
+        for _ in range(self.per_minute + 2):  # bounded: each wait frees at least one slot
+            with self._lock:
+                now = self._clock.monotonic()
+                wait = self._wait_locked(now)
+                if wait <= 0:
+                    self._calls.append(now)
+                    return
+            self._clock.sleep(wait)
+        raise TemporaryError("RisPort70 allowance: no query slot became free", endpoint="risport70")
+
+    def _wait_locked(self, now: float) -> float:
+        while self._calls and now - self._calls[0] >= self.WINDOW:
+            self._calls.popleft()
+        if len(self._calls) < self.per_minute:
+            return 0.0
+        return self._calls[0] + self.WINDOW - now
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GateSpec:
+    """One wave's gate: its phones, the share that must register on ``target_nodes`` by ``deadline``
+    seconds after the gate starts (R13), and the plan's forecast reason per phone it expects to strand."""
+
+    wave: str
+    phones: tuple[str, ...]
+    min_share: float
+    deadline: float
+    target_nodes: frozenset[str]
+    forecast: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_share <= 1:
+            raise ValueError(f"gate {self.wave}: share {self.min_share} not in (0, 1]")
+        if self.deadline < 0:
+            raise ValueError(f"gate {self.wave}: negative deadline")
+
+    @property
+    def needed(self) -> int:
+        """Phones that must be Registered on the target for the gate to pass."""
+        return math.ceil(self.min_share * len(self.phones) - 1e-9)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Observation:
+    registered: int
+    stranded: tuple[StrandedPhone, ...]
+    polls: int
+    elapsed: float
+    interrupted: bool = False
+
+
+class GateHandler(ProviderBase):
+    """Handles ``gate.<wave>`` steps; one instance serves every wave of a plan."""
+
+    kinds: ClassVar[frozenset[str]] = frozenset({"gate"})
+
+    def __init__(
+        self,
+        *,
+        specs: Mapping[str, GateSpec],
+        reader: RegistrationReader,
+        pacer: RisPacer,
+        clock: Clock,
+        poll_interval: float = 15.0,
+        max_devices: int = RISPORT_MAX_DEVICES,
+        cancel: threading.Event | None = None,
+        endpoint: str = "risport70",
+    ) -> None:
+        self._specs = dict(specs)
+        self._reader = reader
+        self._pacer = pacer
+        self._clock = clock
+        self._poll_interval = poll_interval
+        self._max_devices = max_devices
+        self._cancel = cancel
+        self._endpoint = endpoint
+        self._hooks = ApplyHooks()
+        self._last: dict[str, _Observation] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def endpoint(self) -> str:
+        return self._endpoint
+
+    def attach_hooks(self, hooks: ApplyHooks) -> Self:
+        """Called by the executor so gate polls reach the progress renderer."""
+        self._hooks = hooks
+        return self
+
+    # --- provider verbs -------------------------------------------------------------------------
+    def read(self, addresses: Sequence[Address]) -> Mapping[Address, Observed]:
+        """One poll per gate; the value is the registered count (gates have no stored state)."""
+        out: dict[Address, Observed] = {}
+        for address in addresses:
+            obs = self._poll(self._spec(address), polls=0, started=self._clock.monotonic())
+            out[address] = Observed(address=address, value=freeze({"registered": obs.registered}))
+        return out
+
+    def diff(self, desired: Desired, observed: Observed) -> Change:
+        """A gate always runs (it is a check of this apply's effect, never "in sync")."""
+        return Change(
+            address=desired.address,
+            action=Action.RUN,
+            after=desired.value,
+            reason=desired.reason or "verify the wave's phones registered on the target",
+            rule="R13",
+        )
+
+    def apply(self, change: Change) -> ApplyResult:
+        """Poll until the share is reached, the deadline passes, or the apply is interrupted."""
+        spec = self._spec(change.address)
+        started = self._clock.monotonic()
+        obs = self._poll(spec, polls=0, started=started)
+        for _ in range(_max_polls(spec, self._poll_interval)):  # bounded by the deadline
+            if obs.registered >= spec.needed or self._cancelled():
+                break
+            remaining = started + spec.deadline - self._clock.monotonic()
+            if remaining <= 0:
+                break
+            self._clock.sleep(min(self._poll_interval, remaining))
+            obs = self._poll(spec, polls=obs.polls, started=started)
+        if self._cancelled() and obs.registered < spec.needed:
+            obs = _Observation(
+                registered=obs.registered,
+                stranded=obs.stranded,
+                polls=obs.polls,
+                elapsed=obs.elapsed,
+                interrupted=True,
+            )
+        with self._lock:
+            self._last[str(change.address)] = obs
+        return ApplyResult(change=change, changed=False, observed=freeze(_summary(spec, obs)))
+
+    def verify(self, change: Change) -> VerifyResult:
+        """Pass when ``needed`` phones are on the target; uses the poll ``apply`` just made, else polls."""
+        spec = self._spec(change.address)
+        with self._lock:
+            obs = self._last.pop(str(change.address), None)
+        if obs is None:  # e.g. a resumed apply re-verifying a gate that was in doubt
+            obs = self._poll(spec, polls=0, started=self._clock.monotonic())
+        ok = obs.registered >= spec.needed
+        detail = (
+            f"wave {spec.wave}: {obs.registered}/{len(spec.phones)} phones Registered on the target "
+            f"(need {spec.needed}, {spec.min_share:.0%})"
+        )
+        if not ok:
+            why = "interrupted" if obs.interrupted else f"deadline {spec.deadline:g}s passed"
+            detail += f"; {why} (R13)"
+        summary = _summary(spec, obs)
+        return VerifyResult(
+            address=change.address,
+            complies=ok,
+            method="risport70",
+            detail=detail,
+            observed=freeze(summary),
+            extra={"stranded": summary["stranded"], "wave": spec.wave},
+        )
+
+    # --- internals ------------------------------------------------------------------------------
+    def _spec(self, address: Address) -> GateSpec:
+        spec = self._specs.get(address.name)
+        if address.kind != "gate" or spec is None:
+            raise PlanError(f"{address}: no gate is defined for this wave", hint="re-run plan")
+        return spec
+
+    def _cancelled(self) -> bool:
+        return self._cancel is not None and self._cancel.is_set()
+
+    def _poll(self, spec: GateSpec, *, polls: int, started: float) -> _Observation:
+        seen: dict[str, Registration] = {}
+        for chunk_start in range(0, len(spec.phones), self._max_devices):
+            chunk = spec.phones[chunk_start : chunk_start + self._max_devices]
+            seen.update(self._query(chunk, started=started, deadline=spec.deadline))
+        registered = 0
+        stranded: list[StrandedPhone] = []
+        for device in spec.phones:
+            reg = seen.get(device)
+            if reg is not None and reg.status == REGISTERED and reg.node in spec.target_nodes:
+                registered += 1
+                continue
+            stranded.append(_stranded(spec, device, reg))
+        elapsed = self._clock.monotonic() - started
+        obs = _Observation(registered=registered, stranded=tuple(stranded), polls=polls + 1, elapsed=elapsed)
+        self._hooks.wave_gate_progress(
+            progress=GateProgress(
+                wave=spec.wave,
+                registered=registered,
+                total=len(spec.phones),
+                needed=spec.needed,
+                elapsed=elapsed,
+                deadline=spec.deadline,
+                polls=obs.polls,
+            )
+        )
+        return obs
+
+    def _query(self, chunk: Sequence[str], *, started: float, deadline: float) -> Mapping[str, Registration]:
+        """One paced query; a used-up allowance (TemporaryError) is waited out until the deadline."""
+        for _ in range(1000):  # bounded; each round sleeps at least 1 s of clock time
+            self._pacer.acquire()
+            try:
+                return self._reader.registrations(chunk)
+            except TemporaryError as exc:
+                remaining = started + deadline - self._clock.monotonic()
+                if remaining <= 0 or self._cancelled():
+                    raise
+                self._clock.sleep(min(max(exc.delay or self._poll_interval, 1.0), remaining))
+        raise TemporaryError("RisPort70 kept refusing queries", endpoint=self._endpoint)
+
+
+def _max_polls(spec: GateSpec, interval: float) -> int:
+    return int(spec.deadline / max(interval, 1e-3)) + 2
+
+
+def _stranded(spec: GateSpec, device: str, reg: Registration | None) -> StrandedPhone:
+    forecast = spec.forecast.get(device, "")
+    if reg is None:
+        return StrandedPhone(
+            device=device,
+            wave=spec.wave,
+            status="Unknown",
+            reason="not found in RisPort70",
+            forecast=forecast,
+        )
+    reason = reg.reason
+    if reg.status == REGISTERED:  # registered, but not on a target node: it never moved
+        reason = reason or "still registered to a node that is not a target call-processing node"
+    return StrandedPhone(
+        device=device, wave=spec.wave, status=reg.status, node=reg.node, reason=reason, forecast=forecast
+    )
+
+
+def _summary(spec: GateSpec, obs: _Observation) -> dict[str, Any]:
+    total = len(spec.phones)
+    return {
+        "wave": spec.wave,
+        "total": total,
+        "registered": obs.registered,
+        "needed": spec.needed,
+        "share": round(obs.registered / total, 4) if total else 1.0,
+        "polls": obs.polls,
+        "elapsed": round(obs.elapsed, 3),
+        "interrupted": obs.interrupted,
+        "stranded": [p.to_dict() for p in obs.stranded],
+    }

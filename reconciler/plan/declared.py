@@ -1,0 +1,86 @@
+"""The graph of a declaration, without reading live state: what ``reconciler graph FILE`` draws.
+
+Every address the full migration can touch — declared trust certificates (cert ids as the planner
+names them), replication checks (R7) and TVS restarts (R8) on the holders' nodes, parameters (R2),
+option 150 per wave scope (R12), resets and gates (R13) — wired with ``reconciler.plan.graph``'s
+rule-given edges plus ``depends_on``. ``plan`` draws the same kinds of edges over the steps it keeps.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reconciler.config.desired import desired_parameters
+from reconciler.plan.graph import MigrationGraph, TrustTrack, WaveSpec, build_migration_graph
+from schemas.cluster import Service
+from schemas.document import DesiredState
+from schemas.trust import Identity, IdentityRef, NodeRole, PemRef
+
+__all__ = ["declared_graph"]
+
+
+def _cert_ids(state: DesiredState, ref: IdentityRef | PemRef) -> list[str]:
+    if isinstance(ref, PemRef):
+        return [ref.name or Path(ref.pem).stem]
+    cluster = state.cluster(ref.cluster)
+    if cluster is None:
+        return []
+    if ref.identity is Identity.ITLRECOVERY:
+        return [f"ITLRecovery-{cluster.name}"]
+    if ref.identity is Identity.CAPF:
+        return [f"capf-{cluster.publisher.name}"]
+    if ref.nodes is None or ref.nodes.role is NodeRole.ALL:
+        nodes = [n.name for n in cluster.nodes]
+    elif ref.nodes.names is not None:
+        nodes = list(ref.nodes.names)
+    elif ref.nodes.role is NodeRole.PUBLISHER:
+        nodes = [cluster.publisher.name]
+    else:
+        service = ref.nodes.role.service if ref.nodes.role else None
+        nodes = [n.name for n in cluster.nodes_running(Service(service))] if service else []
+    prefix = "" if ref.identity is Identity.CALLMANAGER else f"{ref.identity.value}-"
+    return [prefix + n for n in nodes]
+
+
+def declared_graph(state: DesiredState) -> MigrationGraph:
+    mig = state.migration
+    tracks = []
+    for name in (mig.source, mig.target):
+        cluster = state.cluster(name)
+        trust = [
+            f"trust.{d.cluster}.{d.store.value}.{cid}"
+            for d in state.trust
+            if d.cluster == name
+            for ref in d.certificates
+            for cid in _cert_ids(state, ref)
+        ]
+        if cluster is None or not trust:
+            continue
+        pub = cluster.publisher.name
+        tvs = [n.name for n in cluster.nodes_running(Service.TVS)]
+        tracks.append(
+            TrustTrack(
+                trust=list(dict.fromkeys(trust)),
+                replication=[f"replication.{name}.{n}" for n in tvs if n != pub],
+                tvs=[f"tvs.{name}.{n}" for n in tvs],
+            )
+        )
+    params = [f"param.{c}.{p}" for c, values in desired_parameters(state).items() for p in values]
+    scopes = {s.name: s.server for s in state.dhcp.scopes}
+    waves = [
+        WaveSpec(
+            name=w.name,
+            option150=[f"option150.{scopes[s]}.{s}" for s in w.scopes if s in scopes],
+            reset=f"reset.{w.name}" if w.reset else None,
+            gate=f"gate.{w.name}",
+        )
+        for w in mig.waves
+    ]
+    graph = build_migration_graph(tracks=tracks, params=params, waves=waves)
+    deps = {d.address: list(d.after) for d in state.depends_on if d.address in graph}
+    return build_migration_graph(
+        tracks=tracks,
+        params=params,
+        waves=waves,
+        depends_on={a: [b for b in reqs if b in graph] for a, reqs in deps.items()},
+    )

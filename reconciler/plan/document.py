@@ -1,0 +1,326 @@
+"""The saved-plan document: ``Plan``, ``PlanStep``, ``WaveForecast``, ``StrandedGroup``, ``PlanSummary``.
+
+``Plan`` is what ``reconciler plan -o`` saves and ``apply PLAN`` executes; its JSON shape is documented
+in docs/plan-format.md and is the ``plan --json`` document. Built by ``reconciler.plan.planner``; executed by
+``reconciler.apply.executor``; checked for staleness by ``reconciler.plan.fingerprint.check_fresh``. Pure
+data over
+the types of ``reconciler.model``; imports nothing else of ours but the kernel.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.diagnostics import Diagnostic, Severity, SourcePosition
+from reconciler.errors import PlanError
+from reconciler.model import Action, Address, Change, FrozenMap
+
+__all__ = [
+    "PLAN_FORMAT_VERSION",
+    "Plan",
+    "PlanStep",
+    "PlanSummary",
+    "StrandedGroup",
+    "WaveForecast",
+    "diagnostic_from_dict",
+]
+
+
+PLAN_FORMAT_VERSION = 1
+"""Bumped on any incompatible change of the plan document (docs/plan-format.md)."""
+
+
+def diagnostic_from_dict(data: Mapping[str, Any]) -> Diagnostic:
+    """Inverse of ``Diagnostic.as_dict`` (saved plans, drift reports)."""
+    pos = data.get("position")
+    return Diagnostic(
+        severity=Severity(data["severity"]),
+        summary=str(data["summary"]),
+        rule=data.get("rule"),
+        detail=data.get("detail"),
+        address=data.get("address"),
+        position=None if not pos else SourcePosition(str(pos["file"]), int(pos["line"]), int(pos["column"])),
+        fix=data.get("fix"),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanStep:
+    """One step of a plan, in execution order: the ``change``, the provider ``kind`` that performs it
+    (``cucm_certs``, ``cucm_serviceability``, ``cucm_axl``, ``ris``, ``dhcp_ios``, ...), the ``endpoint``
+    key (a cluster/node or DHCP server name: the unit of per-endpoint concurrency), the wave it belongs
+    to (``None`` for trust work) and the addresses it waits for (graph edges, rule-given or declared)."""
+
+    change: Change
+    provider: str
+    endpoint: str
+    wave: str | None = None
+    depends_on: tuple[Address, ...] = ()
+
+    @property
+    def address(self) -> Address:
+        return self.change.address
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.change.to_dict(),
+            "provider": self.provider,
+            "endpoint": self.endpoint,
+            "wave": self.wave,
+            "depends_on": [str(a) for a in self.depends_on],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlanStep:
+        return cls(
+            change=Change.from_dict(data),
+            provider=str(data["provider"]),
+            endpoint=str(data["endpoint"]),
+            wave=data.get("wave"),
+            depends_on=tuple(Address.parse(a) for a in data.get("depends_on", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrandedGroup:
+    """Phones of one wave that the forecast says will not move, for one reason (``rule`` names the
+    procedure rule the trust decision points at); ``examples`` are a few device names."""
+
+    rule: str | None
+    reason: str
+    phones: int
+    examples: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "reason": self.reason,
+            "phones": self.phones,
+            "examples": list(self.examples),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StrandedGroup:
+        return cls(
+            rule=data.get("rule"),
+            reason=str(data["reason"]),
+            phones=int(data["phones"]),
+            examples=tuple(str(e) for e in data.get("examples", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaveForecast:
+    """The forecast of one wave on the planned end state: ``phones`` in its scopes, ``already`` on the
+    target, ``move`` that will accept the target's files, ``stranded`` groups with reasons, how many
+    distinct trust combinations were decided (``decisions``), and ``notes`` where the procedure
+    (R4/R5) and the trust model disagree."""
+
+    wave: str
+    scopes: tuple[str, ...]
+    phones: int
+    already: int
+    move: int
+    stranded: tuple[StrandedGroup, ...] = ()
+    decisions: int = 0
+    notes: tuple[str, ...] = ()
+
+    @property
+    def stranded_count(self) -> int:
+        return sum(g.phones for g in self.stranded)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "wave": self.wave,
+            "scopes": list(self.scopes),
+            "phones": self.phones,
+            "already_on_target": self.already,
+            "move": self.move,
+            "stranded": self.stranded_count,
+            "stranded_groups": [g.to_dict() for g in self.stranded],
+            "decisions": self.decisions,
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WaveForecast:
+        return cls(
+            wave=str(data["wave"]),
+            scopes=tuple(str(s) for s in data.get("scopes", ())),
+            phones=int(data["phones"]),
+            already=int(data.get("already_on_target", 0)),
+            move=int(data["move"]),
+            stranded=tuple(StrandedGroup.from_dict(g) for g in data.get("stranded_groups", ())),
+            decisions=int(data.get("decisions", 0)),
+            notes=tuple(str(n) for n in data.get("notes", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanSummary:
+    """Counts for the summary line (``Plan: N to add, M to change, K to destroy, ...``)."""
+
+    add: int
+    change: int
+    destroy: int
+    run: int
+    waves: int
+    phones_to_move: int
+    stranded: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "add": self.add,
+            "change": self.change,
+            "destroy": self.destroy,
+            "run": self.run,
+            "waves": self.waves,
+            "phones_to_move": self.phones_to_move,
+            "stranded": self.stranded,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """A plan: data only, never steering anything but ``apply`` (style rule 1, design.md §4).
+
+    ``steps`` are in execution order (no-ops are not steps); ``drift`` lists what changed outside
+    reconciler (live vs the essence last applied, shown separately); ``fingerprint`` maps a fact key
+    (``identity.<cluster>.<node>.callmanager``, ``store.<cluster>.<node>.<store>``, ``tvs.<cluster>.<node>``,
+    ``param.<cluster>.<name>``, ``option150.<server>.<scope>``) to the sha256 of the live fact the plan
+    relied on, so that ``apply`` can refuse a stale plan (R14). ``targets``/``excludes`` record
+    ``--target``/``--exclude`` (the plan is then not ``complete``).
+    """
+
+    plan_id: str
+    created_at: str
+    desired_path: str
+    desired_sha256: str
+    state_lineage: str | None
+    state_serial: int
+    steps: tuple[PlanStep, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    drift: tuple[Change, ...] = ()
+    forecast: tuple[WaveForecast, ...] = ()
+    fingerprint: Mapping[str, str] = field(default_factory=FrozenMap)
+    rollback_possible: bool | None = None
+    targets: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    format_version: int = PLAN_FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fingerprint", FrozenMap(dict(self.fingerprint)))
+
+    # --- derived flags ----------------------------------------------------------------------------
+    @property
+    def errored(self) -> bool:
+        """True when a diagnostic is an error: the plan must not be applied."""
+        return any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(s.change.action.mutates for s in self.steps)
+
+    @property
+    def applyable(self) -> bool:
+        """Not errored and something to do."""
+        return not self.errored and self.has_changes
+
+    @property
+    def complete(self) -> bool:
+        """False when ``--target``/``--exclude`` left steps out."""
+        return not self.targets and not self.excludes
+
+    @property
+    def summary(self) -> PlanSummary:
+        actions = [s.change.action for s in self.steps]
+        return PlanSummary(
+            add=actions.count(Action.CREATE) + actions.count(Action.REPLACE),
+            change=actions.count(Action.UPDATE),
+            destroy=actions.count(Action.DELETE) + actions.count(Action.REPLACE),
+            run=actions.count(Action.RUN),
+            waves=len({s.wave for s in self.steps if s.wave is not None}),
+            phones_to_move=sum(f.move for f in self.forecast),
+            stranded=sum(f.stranded_count for f in self.forecast),
+        )
+
+    def step(self, address: Address | str) -> PlanStep | None:
+        key = str(address)
+        return next((s for s in self.steps if str(s.address) == key), None)
+
+    # --- JSON -------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The stable document of docs/plan-format.md (also ``plan --json``)."""
+        return {
+            "format_version": self.format_version,
+            "plan_id": self.plan_id,
+            "created_at": self.created_at,
+            "desired": {"path": self.desired_path, "sha256": self.desired_sha256},
+            "prior_state": {"lineage": self.state_lineage, "serial": self.state_serial},
+            "applyable": self.applyable,
+            "errored": self.errored,
+            "complete": self.complete,
+            "rollback_possible": self.rollback_possible,
+            "targets": list(self.targets),
+            "excludes": list(self.excludes),
+            "summary": self.summary.to_dict(),
+            "steps": [s.to_dict() for s in self.steps],
+            "drift": [c.to_dict() for c in self.drift],
+            "forecast": [f.to_dict() for f in self.forecast],
+            "diagnostics": [d.as_dict() for d in self.diagnostics],
+            "fingerprint": {k: self.fingerprint[k] for k in sorted(self.fingerprint)},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        """Inverse of ``to_dict``; ``PlanError`` on another format version or a malformed document.
+        Derived fields (flags, summary) are recomputed, never trusted from the file."""
+        version = data.get("format_version") if isinstance(data, Mapping) else None
+        if version != PLAN_FORMAT_VERSION:
+            raise PlanError(
+                f"plan format version {version!r}; this reconciler reads {PLAN_FORMAT_VERSION}",
+                hint="re-run `reconciler plan -o` with this version",
+            )
+        try:
+            desired, prior = data["desired"], data["prior_state"]
+            fingerprint = data.get("fingerprint") or {}
+            if not all(isinstance(k, str) and isinstance(v, str) for k, v in fingerprint.items()):
+                raise TypeError("fingerprint must map strings to strings")
+            return cls(
+                plan_id=str(data["plan_id"]),
+                created_at=str(data["created_at"]),
+                desired_path=str(desired["path"]),
+                desired_sha256=str(desired["sha256"]),
+                state_lineage=prior.get("lineage"),
+                state_serial=int(prior.get("serial", 0)),
+                steps=tuple(PlanStep.from_dict(s) for s in data.get("steps", ())),
+                diagnostics=tuple(diagnostic_from_dict(d) for d in data.get("diagnostics", ())),
+                drift=tuple(Change.from_dict(c) for c in data.get("drift", ())),
+                forecast=tuple(WaveForecast.from_dict(f) for f in data.get("forecast", ())),
+                fingerprint=fingerprint,
+                rollback_possible=data.get("rollback_possible"),
+                targets=tuple(str(t) for t in data.get("targets", ())),
+                excludes=tuple(str(t) for t in data.get("excludes", ())),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise PlanError(
+                f"malformed plan document ({exc})", hint="re-create it with `reconciler plan -o`"
+            ) from exc
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Plan:
+        try:
+            data = json.loads(text)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise PlanError(
+                f"plan file is not JSON ({exc})", hint="was it written by `reconciler plan -o`?"
+            ) from exc
+        if not isinstance(data, dict):
+            raise PlanError("plan file is not a JSON object")
+        return cls.from_dict(data)

@@ -1,0 +1,405 @@
+"""The planner: refresh → desired resources → diff → rules → graph → ``Plan``. Never mutates anything.
+
+Called by ``reconciler plan`` (and ``apply FILE``). Reads the world only through a ``LiveEstate``
+(which has no mutating method), so a plan is built from reads alone. The steps:
+
+1. ``reconciler.live.refresh.refresh`` reads every fact with bounded parallelism;
+2. ``reconciler.config.desired`` resolves the declared trust, parameters and option 150 against live
+identities;
+3. diff: trust certificates to add (or, ``mode: exact``, owned ones to remove), replication checks (R7)
+   and rolling TVS restarts (R8) wherever trust changes or a TVS is stale, parameters (R2), option 150
+   per scope (R12), a reset (unless the wave waits for reboots) and a gate (R13) per wave with phones
+   still to move;
+4. rules (``reconciler.plan.checks``): declared trust against R4–R6 (and R11 with ``allow_rollback``),
+   preflight R1–R3, R9–R10, per-phone ITL (R1);
+5. ``reconciler.plan.graph`` orders the steps (rule-given edges plus ``depends_on``); ``--target``/
+   ``--exclude`` filter them like Terraform's ``-target``/``-exclude``;
+6. the forecast per wave on the planned end state, and the fingerprint for the stale check (R14).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from reconciler.config.desired import DesiredCert, cert_value, desired_option150, resolve_trust
+from reconciler.cucm.certs import CertIdentity
+from reconciler.cucm.facts import ClusterFacts
+from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.live.protocol import LiveEstate
+from reconciler.live.refresh import LiveSnapshot, refresh
+from reconciler.model import Action, Address, Change, freeze
+from reconciler.plan.checks import coverage, gap_summary, preflight_all, with_stranded
+from reconciler.plan.document import Plan, PlanStep
+from reconciler.plan.drift import changed_outside
+from reconciler.plan.fingerprint import fingerprint_of
+from reconciler.plan.forecast import PlannedTrust, forecast
+from reconciler.plan.graph import TrustTrack, WaveSpec, build_migration_graph
+from reconciler.plan.steps import Draft, bulk_steps, param_steps, wave_steps
+from reconciler.state.store import StateSnapshot, utc_now
+from schemas.document import DesiredState
+from schemas.migration import Method
+from schemas.trust import TrustMode
+
+__all__ = ["PlanOptions", "build_plan", "plan_from_snapshot", "select_steps"]
+
+_STORES = ("CallManager-trust", "Phone-SAST-trust")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanOptions:
+    """``targets``/``excludes``: address (or address prefix) filters; ``parallelism``: refresh threads."""
+
+    targets: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    parallelism: int = 4
+    plan_id: str | None = None
+    created_at: str | None = None
+
+
+def build_plan(
+    *,
+    desired: DesiredState,
+    desired_path: str,
+    desired_sha256: str,
+    estate: LiveEstate,
+    state: StateSnapshot,
+    options: PlanOptions | None = None,
+) -> Plan:
+    """Read the estate and plan the migration ``desired`` declares."""
+    opts = options or PlanOptions()
+    snap = refresh(desired, estate, parallelism=opts.parallelism)
+    return plan_from_snapshot(
+        desired=desired,
+        desired_path=desired_path,
+        desired_sha256=desired_sha256,
+        snap=snap,
+        state=state,
+        options=opts,
+    )
+
+
+def _trust_steps(
+    draft: Draft,
+    certs: list[DesiredCert],
+    facts: Mapping[str, ClusterFacts],
+    state: StateSnapshot,
+    rules: Mapping[tuple[str, str, CertIdentity], str],
+) -> dict[str, dict[str, set[CertIdentity]]]:
+    """CREATE missing declared certificates; DELETE owned, undeclared ones under ``mode: exact``."""
+    added: dict[str, dict[str, set[CertIdentity]]] = {}
+    for cert in certs:
+        holder = facts.get(cert.cluster)
+        pub = holder.publisher if holder else None
+        if holder is None or pub is None or pub.holds(cert.store, cert.cert.identity):
+            continue
+        rule = rules.get((cert.cluster, cert.store, cert.cert.identity))
+        change = Change(
+            address=Address.parse(cert.address),
+            action=Action.CREATE,
+            after=freeze(cert_value(cert)),
+            reason=f"{cert.origin} must be in {cert.store} of {cert.cluster}"
+            + (f" ({rule})" if rule else ""),
+            rule=rule,
+        )
+        draft.tracks.setdefault(cert.cluster, {}).setdefault("trust", []).append(
+            draft.add(change, provider="cucm_certs", endpoint=f"{cert.cluster}/{pub.name}")
+        )
+        added.setdefault(cert.cluster, {}).setdefault(cert.store, set()).add(cert.cert.identity)
+    exact = {(c.cluster, c.store) for c in certs if c.mode is TrustMode.EXACT}
+    declared = {(c.cluster, c.store, c.cert_id) for c in certs}
+    for owned in state.owned:
+        if (owned.cluster, owned.store) in exact and (
+            owned.cluster,
+            owned.store,
+            owned.cert_id,
+        ) not in declared:
+            holder = facts.get(owned.cluster)
+            pub = holder.publisher if holder else None
+            change = Change(
+                address=Address.parse(owned.address),
+                action=Action.DELETE,
+                before=freeze({"cert_id": owned.cert_id, "sha256": owned.sha256}),
+                reason="added by reconciler and no longer declared (mode: exact)",
+            )
+            key = draft.add(
+                change, provider="cucm_certs", endpoint=f"{owned.cluster}/{pub.name if pub else '?'}"
+            )
+            draft.tracks.setdefault(owned.cluster, {}).setdefault("trust", []).append(key)
+            added.setdefault(owned.cluster, {})
+    return added
+
+
+def _tvs_steps(
+    draft: Draft,
+    holder: ClusterFacts,
+    *,
+    adds: Mapping[str, set[CertIdentity]] | None,
+    required: Iterable[CertIdentity],
+) -> tuple[set[str], dict[str, dict[str, frozenset[CertIdentity]]]]:
+    """Replication checks (R7) and rolling TVS restarts (R8); returns the restarted nodes and the stores
+    each TVS node will hold after the plan."""
+    pub = holder.publisher
+    changed = adds is not None
+    new = {s: frozenset((adds or {}).get(s, ())) for s in _STORES}
+    wanted = set(required)
+    restarted: set[str] = set()
+    stores_after: dict[str, dict[str, frozenset[CertIdentity]]] = {}
+    track = draft.tracks.setdefault(holder.name, {})
+    for node in holder.tvs_nodes:
+        after = {s: node.store(s) | new[s] for s in _STORES}
+        lagging = (
+            pub is not None
+            and node is not pub
+            and any((i in pub.store(s)) and (i not in node.store(s)) for s in _STORES for i in wanted)
+        )
+        stale = node.tvs_started_at is None or (
+            node.trust_changed_at is not None and node.tvs_started_at < node.trust_changed_at
+        )
+        if (changed or lagging) and pub is not None and node is not pub:
+            after = {s: after[s] | pub.store(s) | new[s] for s in _STORES}
+            key = draft.add(
+                Change(
+                    address=Address.of("replication", holder.name, node.name),
+                    action=Action.RUN,
+                    after=freeze({"stores": list(_STORES)}),
+                    reason=f"wait until {node.name} lists the certificates uploaded to {pub.name}",
+                    rule="R7",
+                ),
+                provider="cucm_certs",
+                endpoint=f"{holder.name}/{node.name}",
+            )
+            track.setdefault("replication", []).append(key)
+        if changed or lagging or stale:
+            before = None if node.tvs_started_at is None else {"started_at": node.tvs_started_at.isoformat()}
+            why = "trust stores change" if changed or lagging else "TVS started before the last trust change"
+            key = draft.add(
+                Change(
+                    address=Address.of("tvs", holder.name, node.name),
+                    action=Action.RUN,
+                    before=freeze(before),
+                    after=freeze({"restart": True}),
+                    reason=f"restart Cisco Trust Verification Service on {node.name}: {why} (R8)",
+                    rule="R8",
+                ),
+                provider="cucm_serviceability",
+                endpoint=f"{holder.name}/{node.name}",
+            )
+            track.setdefault("tvs", []).append(key)
+            restarted.add(node.name)
+        stores_after[node.name] = after
+    return restarted, stores_after
+
+
+def plan_from_snapshot(
+    *,
+    desired: DesiredState,
+    desired_path: str,
+    desired_sha256: str,
+    snap: LiveSnapshot,
+    state: StateSnapshot,
+    options: PlanOptions | None = None,
+) -> Plan:
+    """The plan for ``desired`` given what ``refresh`` read (pure; used directly by tests)."""
+    opts = options or PlanOptions()
+    mig = desired.migration
+    diags: list[Diagnostic] = []
+    draft = Draft(steps={}, tracks={})
+    source, target = snap.facts.get(mig.source), snap.facts.get(mig.target)
+    certs, problems = resolve_trust(desired, snap.facts, snap.pems)
+    diags.extend(problems)
+    option150 = desired_option150(desired)
+    forecasts = []
+    planned: dict[str, dict[str, frozenset[CertIdentity]]] = {}
+    fresh: set[str] = set()
+    gaps: tuple[str, ...] = ()
+    rollback_possible: bool | None = None
+    if source is None or target is None:
+        missing = mig.source if source is None else mig.target
+        diags.append(
+            Diagnostic(
+                severity=Severity.ERROR,
+                rule="R3",
+                summary=f"cluster {missing} could not be read",
+                fix="check its endpoints and credentials",
+            )
+        )
+    else:
+        cover = coverage(desired=desired, source=source, target=target, certs=certs)
+        diags.extend(cover.diagnostics)
+        rollback_possible = cover.rollback_possible
+        added = _trust_steps(draft, certs, snap.facts, state, cover.rules)
+        if mig.method is Method.BULK and cover.bulk_needed:
+            bulk_steps(draft, desired, source, target)
+            for holder in (source, target):
+                imports = added.setdefault(holder.name, {})
+                for store, ident in cover.bulk_imports.get(holder.name, ()):
+                    imports.setdefault(store, set()).add(ident)
+        for holder in (source, target):
+            restarted, after = _tvs_steps(
+                draft, holder, adds=added.get(holder.name), required=cover.required.get(holder.name, ())
+            )
+            if holder is source:
+                planned = after
+                fresh = restarted | {
+                    n.name
+                    for n in holder.tvs_nodes
+                    if n.tvs_started_at is not None
+                    and (n.trust_changed_at is None or n.tvs_started_at >= n.trust_changed_at)
+                    and holder.name not in added
+                }
+        diags.extend(preflight_all(desired=desired, snap=snap, source=source, target=target))
+        gaps = gap_summary(cover.diagnostics)
+        param_steps(draft, desired, snap, diags)
+        forecasts = forecast(
+            state=desired,
+            snap=snap,
+            planned=PlannedTrust(stores=planned, fresh=frozenset(fresh)),
+            option150=option150,
+            procedure_gaps=gaps,
+        )
+        diags = with_stranded(
+            diags, cover, forecasts=forecasts, snap=snap, option150=option150, desired=desired
+        )
+    wave_steps(draft, desired, snap, option150)
+    ordered = _order(draft, desired, diags)
+    steps = select_steps(ordered, targets=opts.targets, excludes=opts.excludes)
+    if source is not None and target is not None and len(steps) < len(ordered):
+        # the forecast follows what will run: dropped uploads and TVS restarts are not in the end state
+        kept = {str(s.address) for s in steps}
+        dropped = [s for s in ordered if str(s.address) not in kept]
+        gone = {
+            (str(s.address).split(".")[2], _identity(s.change.after))
+            for s in dropped
+            if s.address.kind == "trust" and s.address.parts[1] == source.name
+        }
+        stale = {
+            s.address.name for s in dropped if s.address.kind == "tvs" and s.address.parts[1] == source.name
+        }
+        trimmed = {
+            node: {st: frozenset(i for i in ids if (st, i) not in gone) for st, ids in stores.items()}
+            for node, stores in planned.items()
+        }
+        forecasts = forecast(
+            state=desired,
+            snap=snap,
+            planned=PlannedTrust(stores=trimmed, fresh=frozenset(fresh - stale)),
+            option150=option150,
+            procedure_gaps=gaps,
+        )
+    return Plan(
+        plan_id=opts.plan_id or uuid.uuid4().hex,
+        created_at=opts.created_at or utc_now(),
+        desired_path=desired_path,
+        desired_sha256=desired_sha256,
+        state_lineage=state.lineage,
+        state_serial=state.serial,
+        steps=tuple(steps),
+        diagnostics=tuple(diags),
+        drift=tuple(changed_outside(snap=snap, state=state, desired=desired)),
+        forecast=tuple(forecasts),
+        fingerprint=fingerprint_of(facts=snap.facts, params=snap.params, option150=snap.option150),
+        rollback_possible=rollback_possible,
+        targets=opts.targets,
+        excludes=opts.excludes,
+    )
+
+
+def _order(draft: Draft, desired: DesiredState, diags: list[Diagnostic]) -> list[PlanStep]:
+    mig = desired.migration
+    t = draft.tracks
+    tracks = [
+        TrustTrack(
+            bulk=t.get(c, {}).get("bulk", []),
+            trust=t.get(c, {}).get("trust", []),
+            replication=t.get(c, {}).get("replication", []),
+            tvs=t.get(c, {}).get("tvs", []),
+        )
+        for c in (mig.source, mig.target)
+    ]
+    waves = []
+    for wave in mig.waves:
+        wt = t.get(f"wave:{wave.name}", {})
+        waves.append(
+            WaveSpec(
+                name=wave.name,
+                option150=wt.get("option150", []),
+                reset=wt["reset"][0] if wt.get("reset") else None,
+                gate=wt["gate"][0] if wt.get("gate") else None,
+            )
+        )
+    placed = {k for c in t.values() for keys in c.values() for k in keys}
+    others = [k for k in draft.steps if k not in placed]
+    deps: dict[Address | str, list[Address | str]] = {
+        d.address: [a for a in d.after if a in draft.steps]
+        for d in desired.depends_on
+        if d.address in draft.steps
+    }
+    graph = build_migration_graph(
+        tracks=tracks,
+        params=t.get("_params", {}).get("params", []),
+        waves=waves,
+        depends_on=deps,
+        others=others,
+    )
+    cycle = graph.cycle_diagnostic()
+    if cycle is not None:
+        diags.append(cycle)
+        order = list(graph.nodes())
+    else:
+        order = list(graph.order())
+    return [
+        PlanStep(
+            change=draft.steps[k].change,
+            provider=draft.steps[k].provider,
+            endpoint=draft.steps[k].endpoint,
+            wave=draft.steps[k].wave,
+            depends_on=tuple(Address.parse(d) for d in graph.dependencies(k)),
+        )
+        for k in order
+    ]
+
+
+def _identity(value: object) -> CertIdentity | None:
+    if (
+        isinstance(value, Mapping)
+        and isinstance(value.get("serial"), str)
+        and isinstance(value.get("issuer"), str)
+    ):
+        return CertIdentity(int(value["serial"], 16), value["issuer"])
+    return None
+
+
+def _matches(address: str, patterns: Iterable[str]) -> bool:
+    return any(address == p or address.startswith(p + ".") for p in patterns)
+
+
+def select_steps(
+    steps: list[PlanStep], *, targets: Iterable[str] = (), excludes: Iterable[str] = ()
+) -> list[PlanStep]:
+    """Terraform-style ``-target`` (the matching steps plus everything they depend on, transitively) and
+    ``-exclude`` (drop the matching steps and everything that depends on them)."""
+    targets, excludes = tuple(targets), tuple(excludes)
+    by_key = {str(s.address): s for s in steps}
+    keep = set(by_key)
+    if targets:
+        keep = set()
+        todo = [k for k in by_key if _matches(k, targets)]
+        while todo:
+            key = todo.pop()
+            if key in keep:
+                continue
+            keep.add(key)
+            todo.extend(str(d) for d in by_key[key].depends_on if str(d) in by_key)
+    if excludes:
+        dropped = {k for k in keep if _matches(k, excludes)}
+        changed = True
+        while changed:
+            changed = False
+            for key in list(keep - dropped):
+                if any(str(d) in dropped for d in by_key[key].depends_on):
+                    dropped.add(key)
+                    changed = True
+        keep -= dropped
+    return [s for s in steps if str(s.address) in keep]

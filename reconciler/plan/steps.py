@@ -1,0 +1,146 @@
+"""Plan steps for parameters (R2), bulk certificate management (R9), option 150 per scope (R12), and the
+reset (R12) and gate (R13) of each wave; plus ``Draft``, the planner's scratch pad of steps by track.
+
+Called by ``reconciler.plan.planner`` only. Pure functions over the desired state and a ``LiveSnapshot``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from reconciler.config.desired import desired_parameters
+from reconciler.cucm.facts import ROLLBACK_PARAMETER, ClusterFacts
+from reconciler.diagnostics import Diagnostic
+from reconciler.live.refresh import LiveSnapshot
+from reconciler.model import Action, Address, Change, freeze
+from reconciler.plan.document import PlanStep
+from schemas.document import DesiredState
+
+__all__ = ["Draft", "bulk_steps", "param_steps", "wave_steps"]
+
+
+@dataclass(slots=True)
+class Draft:
+    steps: dict[str, PlanStep]
+    tracks: dict[str, dict[str, list[str]]]
+
+    def add(self, change: Change, *, provider: str, endpoint: str, wave: str | None = None) -> str:
+        key = str(change.address)
+        self.steps[key] = PlanStep(change=change, provider=provider, endpoint=endpoint, wave=wave)
+        return key
+
+
+def bulk_steps(draft: Draft, desired: DesiredState, source: ClusterFacts, target: ClusterFacts) -> None:
+    """Method 1 (R9): export on both, consolidate on exactly one, import on both."""
+    on = desired.migration.consolidate_on or target.name
+    order = [(source, "export"), (target, "export"), (source if on == source.name else target, "consolidate")]
+    order += [(source, "import"), (target, "import")]
+    for cluster, step in order:
+        pub = cluster.publisher
+        key = draft.add(
+            Change(
+                address=Address.of("bulk", cluster.name, step),
+                action=Action.RUN,
+                reason=f"bulk certificate management: {step} on {cluster.name} (R9)",
+                rule="R9",
+            ),
+            provider="cucm_cli",
+            endpoint=f"{cluster.name}/{pub.name if pub else '?'}",
+        )
+        draft.tracks.setdefault(source.name, {}).setdefault("bulk", []).append(key)
+
+
+def param_steps(draft: Draft, desired: DesiredState, snap: LiveSnapshot, diags: list[Diagnostic]) -> None:
+    for cluster, values in desired_parameters(desired).items():
+        live = snap.params.get(cluster, {})
+        for name, value in values.items():
+            now = live.get(name)
+            if now is not None and now.strip().lower() == value.lower():
+                continue
+            rule = "R2" if name == ROLLBACK_PARAMETER else None
+            draft.tracks.setdefault("_params", {}).setdefault("params", []).append(
+                draft.add(
+                    Change(
+                        address=Address.of("param", cluster, name),
+                        action=Action.UPDATE,
+                        before=freeze(now),
+                        after=freeze(value),
+                        reason=f"enterprise parameter '{name}' of {cluster}: {now!r} -> {value!r}",
+                        rule=rule,
+                    ),
+                    provider="cucm_axl",
+                    endpoint=cluster,
+                )
+            )
+
+
+def wave_steps(
+    draft: Draft, desired: DesiredState, snap: LiveSnapshot, option150: Mapping[str, tuple[str, ...]]
+) -> None:
+    scopes = {s.name: s for s in desired.dhcp.scopes}
+    kinds = {s.name: s.kind for s in desired.dhcp.servers}
+    mig = desired.migration
+    for wave in mig.waves:
+        keys: list[str] = []
+        for name in wave.scopes:
+            scope = scopes.get(name)
+            if scope is None:
+                continue
+            live = snap.option150.get((scope.server, name))
+            want = option150.get(name, ())
+            if live is not None and tuple(live) == tuple(want):
+                continue
+            keys.append(
+                draft.add(
+                    Change(
+                        address=Address.of("option150", scope.server, name),
+                        action=Action.UPDATE if live is not None else Action.CREATE,
+                        before=freeze(list(live) if live is not None else None),
+                        after=freeze(list(want)),
+                        reason=f"point scope {name} at the TFTP nodes of {mig.target} (R12)",
+                        rule="R12",
+                    ),
+                    provider=f"dhcp_{kinds.get(scope.server, 'unknown')}",
+                    endpoint=scope.server,
+                    wave=wave.name,
+                )
+            )
+        phones = [p for s in wave.scopes for p in snap.phones.get(s, ())]
+        pending = [p for p in phones if not (r := snap.registrations.get(p.name)) or not r.registered]
+        track = draft.tracks.setdefault(f"wave:{wave.name}", {"option150": keys})
+        if not keys and not pending:
+            continue
+        count = {"phones": len(pending), "scopes": list(wave.scopes)}
+        if wave.reset:
+            track["reset"] = [
+                draft.add(
+                    Change(
+                        address=Address.of("reset", wave.name),
+                        action=Action.RUN,
+                        after=freeze(count),
+                        reason=f"reset {len(pending)} phones of wave {wave.name} (R12)",
+                        rule="R12",
+                    ),
+                    provider="cucm_axl",
+                    endpoint=mig.source,
+                    wave=wave.name,
+                )
+            ]
+        gate = {**count, "min_registered_share": wave.gate.min_registered_share}
+        gate["deadline_seconds"] = int(wave.gate.deadline.total_seconds())
+        track["gate"] = [
+            draft.add(
+                Change(
+                    address=Address.of("gate", wave.name),
+                    action=Action.RUN,
+                    after=freeze(gate),
+                    reason=f"{wave.gate.min_registered_share:.0%} of wave {wave.name} Registered on "
+                    f"{mig.target} within {gate['deadline_seconds']}s (R13)",
+                    rule="R13",
+                ),
+                provider="ris",
+                endpoint=mig.target,
+                wave=wave.name,
+            )
+        ]

@@ -1,0 +1,1 @@
+"""What the tool remembers between runs: the state store (ownership, serial, lock) and the apply journal."""
