@@ -10,9 +10,9 @@ ControlCenterServices
 - ``providers.dhcp.ios.IosDhcpBackend._call``: one IOS command (or config set) over SSH via netmiko.
 
 Per API it records the number of requests, the summed busy time and the largest number in flight.
-``floor_seconds`` is design.md §7's floor: Σ over APIs of (round trips ÷ allowed concurrency) × the
-measured latency of one cheap round trip on that API; RisPort70 is also bounded by its per-minute
-allowance (queries per cluster ÷ allowance).
+``floor_seconds`` is the round-trip floor of docs/performance.md#scale-targets: Σ over APIs of (round trips ÷
+allowed concurrency) × the measured latency of one cheap round trip on that API; RisPort70 is also bounded by
+its per-minute allowance (queries per cluster ÷ allowance).
 """
 
 from __future__ import annotations
