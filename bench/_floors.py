@@ -4,8 +4,8 @@
 provider request passes through, without changing them:
 
 - ``providers.transports.http.SafeSession.request``: every HTTP(S) request (AXL, RisPort70 and
-ControlCenterServices
-  through zeep, certmgr REST, TFTP over HTTP); the API is told apart by the URL path/port;
+  ControlCenterServices through zeep, certmgr REST, TFTP over HTTP); the API is told apart by the URL
+  path/port;
 - ``providers.cucm_cli.session.CliSession.run``: one admin-CLI command over SSH (one round trip);
 - ``providers.dhcp.ios.IosDhcpBackend._call``: one IOS command (or config set) over SSH via netmiko.
 
