@@ -4,15 +4,15 @@
 provider request passes through, without changing them:
 
 - ``providers.transports.http.SafeSession.request``: every HTTP(S) request (AXL, RisPort70 and
-ControlCenterServices
-  through zeep, certmgr REST, TFTP over HTTP); the API is told apart by the URL path/port;
+  ControlCenterServices through zeep, certmgr REST, TFTP over HTTP); the API is told apart by the URL
+  path/port;
 - ``providers.cucm_cli.session.CliSession.run``: one admin-CLI command over SSH (one round trip);
 - ``providers.dhcp.ios.IosDhcpBackend._call``: one IOS command (or config set) over SSH via netmiko.
 
 Per API it records the number of requests, the summed busy time and the largest number in flight.
-``floor_seconds`` is design.md §7's floor: Σ over APIs of (round trips ÷ allowed concurrency) × the
-measured latency of one cheap round trip on that API; RisPort70 is also bounded by its per-minute
-allowance (queries per cluster ÷ allowance).
+``floor_seconds`` is the round-trip floor of docs/performance.md#scale-targets: Σ over APIs of (round trips ÷
+allowed concurrency) × the measured latency of one cheap round trip on that API; RisPort70 is also bounded by
+its per-minute allowance (queries per cluster ÷ allowance).
 """
 
 from __future__ import annotations

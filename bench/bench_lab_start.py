@@ -1,10 +1,10 @@
 """Benchmark: how fast the built-in lab starts, and what the 80,000-phone estate costs as a running lab.
 
 1. ``reconciler lab up --detach`` from a fresh process until it returns "lab ready" (what a newcomer
-   waits for; target < 5 s for the default lab, issue 5), then ``lab down``; several runs.
-2. The largest estate (design.md §7: 2 × 21 nodes, 80,000 phones, 1,000 scopes) as a ``LabRuntime`` in
-   a fresh child process: start-up time, peak RSS, servers/threads, one RisPort70-sized query through the
-   adapter, stop time.
+   waits for; target < 5 s for the default lab), then ``lab down``; several runs.
+2. The largest estate (docs/performance.md#scale-targets: 2 × 21 nodes, 80,000 phones, 1,000 scopes) as a
+   ``LabRuntime`` in a fresh child process: start-up time, peak RSS, servers/threads, one RisPort70-sized
+   query through the adapter, stop time.
 
 Writes its section of docs/performance.md between the ``bench_lab_start`` markers.
 

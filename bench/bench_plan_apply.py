@@ -1,4 +1,5 @@
-"""Benchmark: ``plan`` and ``apply`` on the largest estate against their round-trip floors (design.md §7).
+"""Benchmark: ``plan`` and ``apply`` on the largest estate against their round-trip floors
+(docs/performance.md#scale-targets).
 
 1. Starts the largest estate (2 × 21 nodes, ``--phones`` phones in ``--scopes`` IOS scopes, 500
    certificates per trust store) in its own process (``reconciler lab up --spec --detach``; with
@@ -71,7 +72,7 @@ DOC = ROOT / "docs" / "performance.md"
 START = "<!-- bench_plan_apply:begin -->"
 END = "<!-- bench_plan_apply:end -->"
 PREFIX = "127.90"
-RIS_CAP = 1000  # devices per RisPort70 reply (design.md §7; the gate asks for at most 1,000)
+RIS_CAP = 1000  # devices per RisPort70 reply (docs/performance.md; the gate asks for at most 1,000)
 _WORDS = {
     "Cisco CallManager": "callmanager",
     "Cisco Tftp": "tftp",

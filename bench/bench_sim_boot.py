@@ -1,5 +1,5 @@
-"""Benchmark: boot the largest estate (design.md §7: 2 × 21 nodes, 80,000 phones, 1,000 scopes) after a
-correct manual-method migration (R4–R8, R12) and report wall time and peak RSS.
+"""Benchmark: boot the largest estate (docs/performance.md#scale-targets: 2 × 21 nodes, 80,000 phones, 1,000
+scopes) after a correct manual-method migration (R4–R8, R12) and report wall time and peak RSS.
 
 Targets: boot of 80,000 phones < 60 s on 2 cores, peak memory < 1 GiB. Writes its section of
 docs/performance.md (between the ``bench_sim_boot`` markers; other sections are left alone).

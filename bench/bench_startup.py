@@ -1,4 +1,5 @@
-"""Start-up time of ``reconciler --help`` (target < 0.3 s, design.md §7), and what it imports.
+"""Start-up time of ``reconciler --help`` (target < 0.3 s, docs/performance.md#scale-targets), and what it
+imports.
 
 Runs the installed console script in fresh subprocesses (several runs, median and spread) and
 checks that no heavy library (zeep, paramiko, cryptography, netmiko) is imported by the CLI module.
@@ -67,8 +68,8 @@ def main() -> int:
         [
             "## `reconciler --help` start-up (bench/bench_startup.py)",
             "",
-            f"Target: under {TARGET_S} s (design.md §7). Fresh subprocess per run, {args.runs} runs after 2 "
-            "warm-up runs,",
+            f"Target: under {TARGET_S} s ([scale targets](#scale-targets)). Fresh subprocess per run, "
+            f"{args.runs} runs after 2 warm-up runs,",
             f"on {platform.python_implementation()} {platform.python_version()}, {platform.machine()}; "
             "the machine is shared, so the spread matters as much as the median.",
             "",

@@ -1,8 +1,8 @@
 """``TftpHttpClient``: the ITL/CTL files a CUCM TFTP node serves over HTTP port 6970, decoded.
 
-Used (through ``reconciler.cli``) to read the trust lists phones will download (R1, R4: every target
-TFTP node must serve valid files) and by ``reconciler inspect``. Facts (cucm-interfaces.md §5.1): phones
-fetch ``CTLSEP<MAC>.tlv`` then ``ITLSEP<MAC>.tlv`` over HTTP 6970 (then TFTP); the cluster files are
+Used (through ``reconciler.wiring``) to read the trust lists phones will download (R1, R4: every target
+TFTP node must serve valid files) and by ``reconciler inspect``. Facts (docs/cucm-domain.md#tftp-itl-and-ctl):
+phones fetch ``CTLSEP<MAC>.tlv`` then ``ITLSEP<MAC>.tlv`` over HTTP 6970 (then TFTP); the cluster files are
 ``ITLFile.tlv`` and ``CTLFile.tlv``. Plain HTTP, no credentials (as on CUCM); the session still comes from
 ``providers.transports.http.make_session`` (timeouts, error mapping, ``trust_env`` off).
 

@@ -1,4 +1,4 @@
-"""``SftpExchange``: the bulk-method file exchange (cucm-interfaces.md §2.5) over host-key-checked SFTP.
+"""``SftpExchange``: the bulk-method file exchange (R9) over host-key-checked SFTP.
 
 Called by the bulk-method steps (``bulk.<cluster>.<step>``) to see what ``set cert bulk export`` left on
 the SFTP server and to prove it is usable before ``consolidate``/``import`` run (R9/R10 context): list the

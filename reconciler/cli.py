@@ -2,7 +2,7 @@
 
 Each command group lives in ``reconciler.commands.<name>`` and exposes ``register(app)``; this module
 only builds the app, holds the global options (``--no-color``, ``--json``) and maps errors to exit codes.
-It is the one place that wires concrete providers to the engine. Heavy libraries (zeep, paramiko,
+Concrete providers reach the commands through ``reconciler.wiring`` only. Heavy libraries (zeep, paramiko,
 cryptography) are imported inside command bodies so that ``reconciler --help`` starts fast.
 
 Exit codes: 0 success / no changes, 1 error or invalid input, 2 changes present (``--detailed-exitcode``),

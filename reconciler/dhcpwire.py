@@ -6,10 +6,10 @@ it — the Kea provider (``providers.dhcp.kea``) to prove after a change that Ke
 option 150, and the simulator's phones to ask Kea for their TFTP servers the way a phone behind an
 ``ip helper-address`` relay does.
 
-Relay mechanics (test-infrastructure.md §1b): Kea runs on ``lo`` with ``dhcp-socket-type: udp`` and
-non-standard ports ``-p SERVER -P CLIENT``; a BOOTREQUEST carrying ``giaddr`` selects the subnet whose
-``relay.ip-addresses`` holds that address, and Kea sends the reply to ``giaddr:CLIENT`` — so
-``query_relayed`` listens on ``giaddr:client_port`` (any 127.0.0.0/8 address binds on Linux).
+Relay mechanics (docs/providers.md, "Running a real Kea"): Kea runs on ``lo`` with ``dhcp-socket-type: udp``
+and non-standard ports ``-p SERVER -P CLIENT``; a BOOTREQUEST carrying ``giaddr`` selects the subnet whose
+``relay.ip-addresses`` holds that address, and Kea sends the reply to ``giaddr:CLIENT`` — so ``query_relayed``
+listens on ``giaddr:client_port`` (any 127.0.0.0/8 address binds on Linux).
 """
 
 from __future__ import annotations

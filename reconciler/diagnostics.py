@@ -1,7 +1,7 @@
 """Diagnostics: user-facing findings that accumulate instead of raising.
 
 The loader, the semantic checks, the CUCM rules (``reconciler.cucm.rules``), the planner and drift all
-report problems as ``Diagnostic`` values so that one run names every problem at once (style rule 8).
+report problems as ``Diagnostic`` values so that one run names every problem at once.
 Renderers in ``reconciler.render`` turn them into text, JSON or JUnit. Like ``reconciler.errors`` this
 module imports nothing of ours and may be used from every layer.
 """

@@ -33,7 +33,7 @@ re-raised ``from`` the original. This module imports nothing of ours, so every l
     ├── JournalError                     the apply journal is corrupt or belongs to another plan
     └── LabError                         the built-in lab cannot start / is not running
 
-Retry semantics live in the type (style rule 8): the executor retries ``TemporaryError`` with backoff
+Retry semantics live in the type: the executor retries ``TemporaryError`` with backoff
 and stops on everything else. User mistakes found while validating or planning are not exceptions but
 ``reconciler.diagnostics.Diagnostic`` values, so that a run reports every problem at once.
 """

@@ -1,14 +1,14 @@
 """The provider contract: ``read``, ``diff``, ``apply``, ``verify``, ``close`` and their typed models.
 
-The core owns the contract; every module under ``providers/`` implements it, and only ``reconciler.cli``
-wires concrete providers to the planner/executor (design.md §5, style.md §8.3). A provider handles the
-address kinds in ``kinds`` for one endpoint; its transports (an HTTP session, an SSH client, a DHCP
-query function) are injected at construction so tests can hand it real lab servers or small fakes.
+The core owns the contract; every module under ``providers/`` implements it, and only ``reconciler.wiring``
+(used by the command modules) wires concrete providers to the engine (docs/providers.md). A provider handles
+the address kinds in ``kinds`` for one endpoint; its transports (an HTTP session, an SSH client, a DHCP query
+function) are injected at construction so tests can hand it real lab servers or small fakes.
 
 The verbs:
 
 - ``read(addresses) -> Mapping[Address, Observed]`` — live state for a batch of addresses (one list call
-  where the API allows). **Never mutates** (style rule 3; the contract suite proves it with the lab's
+  where the API allows). **Never mutates** (the contract suite proves it with the lab's
   operation log). An absent resource is ``Observed(value=None)``, never a missing key.
 - ``diff(desired, observed) -> Change`` — pure function of its inputs: normalise both sides, classify the
   action (``Action.NOOP`` when in sync), give a human reason and the rule id.
@@ -18,7 +18,7 @@ The verbs:
   compare with ``change.after``: complies, or the mismatched fields.
 - ``close()`` — release sessions; providers are context managers (``ProviderBase`` supplies that).
 
-Error mapping rule (style rule 8; the executor's retry policy depends on it). Every foreign exception is
+Error mapping rule (the executor's retry policy depends on it). Every foreign exception is
 translated at the boundary into ``reconciler.errors`` and re-raised ``from`` the original:
 
 - ``TemporaryError`` (retried with backoff, honour ``delay``): HTTP 503 throttle, read/connect timeouts,

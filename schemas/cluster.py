@@ -2,7 +2,7 @@
 credentials, TLS and SSH verification settings, and how certificates are managed.
 
 ``SERVICE_NAMES`` maps the closed service vocabulary of the YAML to the exact CUCM service names used
-by ControlCenterServices and ``utils service`` (cucm-interfaces.md §2.6); providers and the simulator
+by ControlCenterServices and ``utils service`` (docs/cucm-domain.md#services); providers and the simulator
 use it. Validated by ``schemas.document.DesiredState``; cross-references are checked by
 ``reconciler.config.semantic``.
 """
@@ -63,7 +63,7 @@ class Service(enum.StrEnum):
     DHCP_MONITOR = "dhcp_monitor"
 
 
-#: The exact CUCM service name for each vocabulary word (cucm-interfaces.md §2.6).
+#: The exact CUCM service name for each vocabulary word (docs/cucm-domain.md#services).
 SERVICE_NAMES: dict[Service, str] = {
     Service.CALLMANAGER: "Cisco CallManager",
     Service.TFTP: "Cisco Tftp",

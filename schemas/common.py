@@ -3,7 +3,7 @@ ports, durations, file paths resolved against the YAML file's directory, and TLS
 
 Used by the other ``schemas`` modules only; the loader passes ``context={"base_dir": <dir of the YAML>}``
 to ``model_validate`` so that relative paths resolve against the file that declared them
-(docs/architecture.md, "Where we deviate from design.md").
+(docs/architecture.md, "Where we deviate from the original design").
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ SCHEMA_ID = "https://reconciler.invalid/schemas/desired-state-v1.json"
 #: The enterprise parameter R2 is about, as the CUCM GUI names it.
 ROLLBACK_PARAMETER = "Prepare Cluster for Rollback to pre 8.0"
 
-#: Resource address kinds (design.md §3) that ``depends_on`` may name.
+#: Resource address kinds (docs/architecture.md#resources-and-addresses) that ``depends_on`` may name.
 ADDRESS_KINDS = ("trust", "tvs", "param", "bulk", "option150", "reset", "gate")
 
 _ADDRESS_PATTERN = r"^(" + "|".join(ADDRESS_KINDS) + r")\.[^.\s]+(\..+)?$"

@@ -1,6 +1,6 @@
 """Operational knobs: concurrency per API, retries, RisPort70 pacing, certificate-expiry warnings.
 
-Read by the executor (issue 7) and drift; every field has a safe default so ``policy`` may be omitted.
+Read by the executor and drift; every field has a safe default so ``policy`` may be omitted.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ __all__ = [
 
 
 class TrustStore(enum.StrEnum):
-    """CUCM trust stores (cucm-interfaces.md §2.2)."""
+    """CUCM trust stores (docs/cucm-domain.md#trust-stores-and-certificates)."""
 
     CALLMANAGER_TRUST = "CallManager-trust"
     PHONE_SAST_TRUST = "Phone-SAST-trust"

@@ -1,13 +1,12 @@
 """Run a real ISC Kea (``kea-dhcp4`` + ``kea-ctrl-agent`` with basic auth) on loopback.
 
 Used by the lab (``simulator/lab/runtime.py`` starts one for its DHCP scopes, relays in 127.0.30.x) and by
-tests
-(integration and contract tests of ``providers.dhcp.kea``, relays in 127.0.31.x). Facts behind the shape
-(test-infrastructure.md §1, §1b): Kea never daemonizes and exits on SIGTERM; it needs per-instance
-``KEA_PIDFILE_DIR``/``KEA_LOCKFILE_DIR``; on ``lo`` with ``dhcp-socket-type: udp`` and non-standard
-ports (``-p``/``-P``) it answers relayed packets without root, sending replies to ``giaddr:client_port``;
-option 150 is not predefined, hence the ``option-def``; kea-dhcp4 2.2 has no HTTP socket, so the REST
-API is the control agent forwarding to the unix control socket.
+tests (integration and contract tests of ``providers.dhcp.kea``, relays in 127.0.31.x). Facts behind the
+shape (docs/providers.md, "Running a real Kea"): Kea never daemonizes and exits on SIGTERM; it needs
+per-instance ``KEA_PIDFILE_DIR``/``KEA_LOCKFILE_DIR``; on ``lo`` with ``dhcp-socket-type: udp`` and
+non-standard ports (``-p``/``-P``) it answers relayed packets without root, sending replies to
+``giaddr:client_port``; option 150 is not predefined, hence the ``option-def``; kea-dhcp4 2.2 has no HTTP
+socket, so the REST API is the control agent forwarding to the unix control socket.
 
 ``KeaInstance`` is a context manager: ``start()`` writes the configs, launches both daemons with logs in
 the instance directory and waits until the control socket and the agent answer; ``stop()`` sends

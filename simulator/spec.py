@@ -2,8 +2,8 @@
 
 A spec names versions, nodes and their services, CallManager groups, DHCP sources and scopes with their
 phone counts, plus deliberate defects (stale ITL in a scope, a service that fails to (re)start,
-replication lag). ``default_lab()`` is the lab of lab.md (11.5 source, 14.0 target, 3 nodes each, ~300
-phones in three scopes); ``largest_estate()`` is design.md §7's size (2 × 21 nodes, 80,000 phones,
+replication lag). ``default_lab()`` is the lab of docs/lab.md (11.5 source, 14.0 target, 3 nodes each, ~300
+phones in three scopes); ``largest_estate()`` is the largest supported estate (2 × 21 nodes, 80,000 phones,
 1,000 scopes). Plain frozen dataclasses: no I/O, cheap to build; used by the lab CLI, tests and bench.
 """
 
@@ -194,9 +194,9 @@ def default_lab(*, phones_per_scope: int = 100, with_kea: tuple[str, int, int] |
 
 
 def largest_estate(*, phones: int = 80_000, scopes: int = 1_000) -> LabSpec:
-    """design.md §7: 2 clusters × 21 nodes (TFTP on the publisher and 2 subscribers, 10 CallManager
-    groups), ``phones`` phones spread evenly over ``scopes`` IOS-served /24 scopes, 500 certificates
-    in each CallManager-trust and Phone-SAST-trust."""
+    """The largest supported estate (docs/performance.md#scale-targets): 2 clusters × 21 nodes (TFTP on the
+    publisher and 2 subscribers, 10 CallManager groups), ``phones`` phones spread evenly over ``scopes``
+    IOS-served /24 scopes, 500 certificates in each CallManager-trust and Phone-SAST-trust."""
     old = _cluster(
         name="old", role="source", version="11.5.1.21900-40", base="127.0.10", subs=20, tftp_subs=2, groups=10
     )

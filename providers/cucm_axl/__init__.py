@@ -1,6 +1,7 @@
 """CUCM AXL: the typed client (``client.AxlClient``), its result models (``models``) and the
-``param.<cluster>.<name>`` provider (``params.EnterpriseParameterProvider``). Wired by ``reconciler.cli``;
-used by ``providers.dhcp.cucm``. See cucm-interfaces.md §3 and docs/providers.md ("CUCM over SOAP")."""
+``param.<cluster>.<name>`` provider (``params.EnterpriseParameterProvider``). Wired by ``reconciler.wiring``;
+used by ``providers.dhcp.cucm``. Facts: docs/cucm-domain.md#axl; usage: docs/providers.md ("CUCM over
+SOAP")."""
 
 from providers.cucm_axl.client import MUTATING_OPERATIONS, ROLLBACK_ALIASES, AxlClient, is_rollback_alias
 from providers.cucm_axl.models import (

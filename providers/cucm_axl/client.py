@@ -2,13 +2,14 @@
 ``providers.transports.soap``).
 
 Used by the ``param`` provider (``providers.cucm_axl.params``), the CUCM DHCP backend
-(``providers.dhcp.cucm``) and, through ``reconciler.cli``, by commands that read cluster facts. Read
+(``providers.dhcp.cucm``) and, through ``reconciler.wiring``, by commands that read cluster facts. Read
 methods never mutate; the mutating ones are listed in ``MUTATING_OPERATIONS`` (tests compare them with
-the lab's write log). Every call goes through ``providers.transports.soap.soap_errors`` (style rule 8).
+the lab's write log). Every call goes through ``providers.transports.soap.soap_errors`` (foreign errors mapped
+at the boundary).
 
-What it covers (cucm-interfaces.md §3, axl-shapes.md): ``getCCMVersion``; process nodes (without the
+What it covers (docs/cucm-domain.md#axl): ``getCCMVersion``; process nodes (without the
 ``EnterpriseWideData`` pseudo node); service and enterprise parameters, including discovery of the
-internal name of "Prepare Cluster for Rollback to pre 8.0" (§3.3/§6.2: its paramname is not documented,
+internal name of "Prepare Cluster for Rollback to pre 8.0" (its paramname is not documented, [GAP],
 so it is looked up by name among the Enterprise Wide parameters, then in ``processconfig``); services per
 node from the database (``executeSQLQuery``); phones, paged with ``skip``/``first`` and filtered by name
 pattern, description, device pool or CallManager group (through the pools that use the group);
@@ -271,7 +272,7 @@ class AxlClient:
     def phone_device_pools(self) -> dict[str, str]:
         """Every phone's device pool (name → pool): ``listPhone`` asking for those two tags only, in
         pages of ``LEAN_PAGE`` — about 150 bytes a phone, far under AXL's response size limit (about
-        8 MB, cucm-interfaces.md [I]); 80,000 phones are 80 requests instead of 400 full ones."""
+        8 MB, [I] in docs/cucm-domain.md#axl); 80,000 phones are 80 requests instead of 400 full ones."""
         size = max(self.page_size, LEAN_PAGE)
         rows = self._paged(
             "listPhone",
@@ -402,8 +403,8 @@ def _sql_columns(row: Any) -> dict[str, str]:
     Cisco's schema leaves ``row`` untyped, so zeep hands over the raw XML (an element, or the list of
     its children; our bundled WSDL does the same). A toolkit release that typed it as a wrapper with
     ``xsd:any`` children arrives as a zeep object whose ``_value_1`` holds the elements; a typed one
-    with named fields as an object with attributes. All are accepted (cucm-interfaces.md §8: be
-    tolerant where facts are [I]).
+    with named fields as an object with attributes. All are accepted (be tolerant where facts are
+    [I]: docs/cucm-domain.md#interface-facts).
     """
     if hasattr(row, "tag") or isinstance(row, list | tuple):
         elements: Any = row  # the raw element, or the list of its child elements

@@ -1,6 +1,6 @@
 """Typed results of the AXL client (``providers.cucm_axl.client.AxlClient``): frozen, JSON-friendly values.
 
-Used by the AXL client, the ``param`` provider, the CUCM DHCP backend and (through ``reconciler.cli``)
+Used by the AXL client, the ``param`` provider, the CUCM DHCP backend and (through ``reconciler.wiring``)
 by commands that show cluster facts. Nothing here talks to a system.
 """
 
@@ -76,7 +76,7 @@ class NodeService:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PhoneFilter:
     """``listPhone`` filters; patterns use AXL LIKE wildcards (``%``). ``callmanager_group`` goes through
-    the device pools that use that group (``listPhone`` cannot filter by group, axl-shapes.md)."""
+    the device pools that use that group (``listPhone`` cannot filter by group, docs/cucm-domain.md#axl)."""
 
     name: str | None = None
     description: str | None = None

@@ -1,8 +1,8 @@
 """``EnterpriseParameterProvider``: the provider contract for ``param.<cluster>.<name>`` over AXL.
 
-``reconciler.cli`` builds one per cluster around that cluster's ``AxlClient``. ``<name>`` is an
+``reconciler.wiring`` builds one per cluster around that cluster's ``AxlClient``. ``<name>`` is an
 enterprise parameter's internal name, or an alias of "Prepare Cluster for Rollback to pre 8.0"
-(``rollback_to_pre8`` or the GUI label; its internal name is discovered, cucm-interfaces.md §6.2). The
+(``rollback_to_pre8`` or the GUI label; its internal name is discovered, docs/cucm-domain.md#axl). The
 value is ``{"value": <bool|str>}``: booleans for ``T``/``F`` parameters, the raw text otherwise.
 
 - ``read``: one ``listServiceParameter`` of Enterprise Wide per call (plus discovery), never mutates;

@@ -3,7 +3,7 @@
 ``clients_for_cluster`` builds one ``CertStoreClient`` per node (publisher first) as the cluster's
 ``effective_certificate_api`` says (``auto``: REST from 14.0, else CLI); ``TrustStoreProvider`` is the
 provider of ``trust.<cluster>.<store>.<cert-id>`` addresses. Credentials (``credentials.os``) are
-resolved only when a client first connects. Called by ``reconciler.cli`` wiring and the tests.
+resolved only when a client first connects. Called by ``reconciler.wiring`` and the tests.
 """
 
 from __future__ import annotations

@@ -1,17 +1,17 @@
 """``CliCertClient``: one node's certificates through the admin CLI (CUCM < 14, or ``certificate_api: cli``).
 
 Reads: ``show cert list trust|own`` then ``show cert trust|own <unit>/<file>`` per certificate of the
-requested stores (the PEM when printed, else serial/subject/issuer, cucm-interfaces.md §2.2). Writes:
+requested stores (the PEM when printed, else serial/subject/issuer, docs/cucm-domain.md#admin-cli). Writes:
 ``set cert import trust <unit>`` with the PEM pasted (unit = store without ``-trust``, e.g. ``Phone-SAST``,
-[I] §8 q2, overridable through ``units``) and ``set cert delete <store> <file>`` with its confirmation.
-Built on ``providers.cucm_cli.session.CliSession``.
+[I] in docs/cucm-domain.md#admin-cli, overridable through ``units``) and ``set cert delete <store> <file>``
+with its confirmation. Built on ``providers.cucm_cli.session.CliSession``.
 
 Details are read once per cluster: the clients of one cluster share a ``DetailCache`` keyed by
 (store, file name), so a certificate replicated to 21 nodes costs one ``show cert`` instead of 21. The
 per-node listing still comes from each node, so what a node holds (R7) is always that node's own
 answer; only the certificate behind a name is taken from the first node that showed it. CUCM names
-trust files ``<CN>_<serial hex>.pem`` (cucm-interfaces.md §2.2), so within one cluster and store the
-name identifies the certificate.
+trust files ``<CN>_<serial hex>.pem`` (docs/cucm-domain.md#trust-stores-and-certificates), so within one
+cluster and store the name identifies the certificate.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Data and the per-node client protocol shared by the certmgr REST and admin-CLI certificate clients.
 
 ``CertStoreClient`` is what ``providers.cucm_certs.provider.TrustStoreProvider`` talks to, one instance
-per node (certmgr REST is server specific, cucm-interfaces.md §1.1; the CLI is per node by nature).
+per node (certmgr REST is server specific, docs/cucm-domain.md#certmgr-rest; the CLI is per node by nature).
 ``StoredCert`` is one certificate as a node lists it; ``trust_value`` is the frozen JSON value of a
 ``trust.<cluster>.<store>.<cert-id>`` address (public certificate data only: the PEM is public).
 """

@@ -1,6 +1,6 @@
 """``TrustStoreProvider``: the provider contract for ``trust.<cluster>.<store>.<cert-id>`` addresses.
 
-Wired by ``reconciler.cli`` with one ``CertStoreClient`` per node of a cluster (publisher first; REST or
+Wired by ``reconciler.wiring`` with one ``CertStoreClient`` per node of a cluster (publisher first; REST or
 CLI as ``Cluster.effective_certificate_api`` says, see ``providers.cucm_certs.clients_for_cluster``).
 
 - The value of an address is ``trust_value(cert)`` (sha256, subject, issuer, serial, not_after, pem);

@@ -1,10 +1,12 @@
-"""``RestCertClient``: one node's certificates through the certmgr REST API (CUCM 14+, cucm-interfaces.md §1).
+"""``RestCertClient``: one node's certificates through the certmgr REST API (CUCM 14+).
+
+Facts and their certainty: docs/cucm-domain.md#certmgr-rest.
 
 Reads use the server snapshot (``GET /config/snapshot/server``: identities and trust groups in one
 call); the parser accepts trust groups keyed ``CallManager-trust`` or ``CallManager`` and
-``certificate_data`` or ``certificates`` lists (§1.4 [I]). Upload is ``POST /config/trust/certificates``
-with ``service`` as a list (§1.3); the service token style (``store``: ``CallManager-trust``, or
-``unit``: ``CallManager``) is a knob until confirmed on a lab CUCM (§8 q1). Delete has no public
+``certificate_data`` or ``certificates`` lists ([I]). Upload is ``POST /config/trust/certificates``
+with ``service`` as a list; the service token style (``store``: ``CallManager-trust``, or
+``unit``: ``CallManager``) is a knob until confirmed on a lab CUCM. Delete has no public
 reference ([GAP]); the default is ``DELETE /config/trust/certificate?service=<store>&filename=<file>``,
 configurable. The session comes from ``providers.transports.http.make_session`` (verified TLS, mapped errors).
 """

@@ -1,10 +1,9 @@
-"""Pure parsers of CUCM ``admin:`` CLI output (cucm-interfaces.md §2 and §8) and the reports they return.
+"""Pure parsers of CUCM ``admin:`` CLI output and the reports they return (docs/cucm-domain.md#admin-cli).
 
 No I/O: each function takes the text a command printed (as ``providers.cucm_cli.session.CliSession.run``
-returns
-it) and returns frozen dataclasses. Called by ``providers.cucm_cli.session`` (``CliSession``'s command
-methods,
-which re-export everything here) and by unit tests on output variants the lab does not produce.
+returns it) and returns frozen dataclasses. Called by ``providers.cucm_cli.session`` (``CliSession``'s
+command methods, which re-export everything here) and by unit tests on output variants the lab does not
+produce.
 
 - ``clean_output``: strip ANSI/VT100 escapes, CRs and backspace erasures from raw shell output;
 - ``parse_cert_list`` → ``CertListing``s: both ``show cert list`` forms (one ``unit/file: description``

@@ -1,10 +1,9 @@
 """The CUCM platform ``admin:`` shell over SSH: one interactive session, commands, parsed answers.
 
 Called by ``providers.cucm_certs.cli`` (trust stores and identities on CUCM < 14, or when
-``certificate_api: cli``) and by the TVS/service providers (``utils service restart``). Facts:
-cucm-interfaces.md §2 and §8.
+``certificate_api: cli``). Facts and their certainty: docs/cucm-domain.md#admin-cli.
 
-Session mechanics (§2.1): CUCM refuses exec requests, so this opens a shell (``invoke_shell``), waits for
+Session mechanics: CUCM refuses exec requests, so this opens a shell (``invoke_shell``), waits for
 the banner and the first prompt (a line that is just ``<user>:``; a newline nudges a silent login),
 locks onto that exact prompt, turns pagination off (``set cli pagination off``) and then runs one
 command at a time: write it, read until the prompt returns at the start of a line. ANSI/VT100 escape

@@ -1,5 +1,6 @@
 """CUCM serviceability over SOAP: ControlCenterServices (``control``), RisPort70 (``ris``) and the
-``tvs.<cluster>.<node>`` provider (``tvs``). Wired by ``reconciler.cli``; cucm-interfaces.md §4."""
+``tvs.<cluster>.<node>`` provider (``tvs``). Wired by ``reconciler.wiring``. Facts:
+docs/cucm-domain.md#controlcenterservices and #risport70."""
 
 from providers.cucm_serviceability.control import (
     ControlCenterClient,

@@ -1,12 +1,12 @@
 """``ControlCenterClient``: service status and restarts of ONE node through ControlCenterServices.
 
-Used by ``providers.cucm_serviceability.tvs.TvsProvider`` (R8: restart TVS after trust changes) and, via
-``reconciler.cli``, by commands that show service state. ``restart`` first waits out a service that is
-Starting or Stopping, then sends ``soapDoControlServices``
-(which returns before the service settles, cucm-interfaces.md §4.1) and then polls
-``soapGetServiceStatus`` until the service reports ``Started`` with a start time after the request, or
-the timeout passes (``VerificationError``). Progress goes to an optional callback — the engine never
-prints. Clock and sleep are injectable so tests never wait on wall time.
+Used by ``providers.cucm_serviceability.tvs.TvsProvider`` (R8: restart TVS after trust changes) and by
+``reconciler.wiring.estate`` (TVS start times for the plan). ``restart`` first waits out a service that is
+Starting or Stopping, then sends ``soapDoControlServices`` (which returns before the service settles,
+docs/cucm-domain.md#controlcenterservices) and then polls ``soapGetServiceStatus`` until the service reports
+``Started`` with a start time after the request, or the timeout passes (``VerificationError``). Progress goes
+to an optional callback — the engine never prints. Clock and sleep are injectable so tests never wait on wall
+time.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ class ControlCenterClient:
         raise RemoteFaultError(
             f"{self.endpoint.label} has no service {name!r}",
             endpoint=self.endpoint.label,
-            hint="check the service name (cucm-interfaces.md §2.6) and that it is activated",
+            hint="check the service name (docs/cucm-domain.md#services) and that it is activated",
         )
 
     def control(self, action: str, names: Sequence[str]) -> tuple[ServiceStatusInfo, ...]:

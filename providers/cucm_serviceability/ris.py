@@ -1,7 +1,7 @@
 """RisPort70: who is registered where (``RisClient``), paced under the query allowance (``RisPacer``).
 
 Used by the reset/gate steps of a migration wave (R13: phones registered on a target node with the
-expected address) through ``reconciler.cli``. Facts (cucm-interfaces.md §4.2):
+expected address) through ``reconciler.wiring``. Facts (docs/cucm-domain.md#risport70):
 
 - "Allowed Device Queries Per Minute" (default 15, max 18) is shared by every RisPort70 client of the
   cluster and counted over a sliding minute; an excess query fails with a SOAP fault, mapped to

@@ -1,7 +1,7 @@
 """``TvsProvider``: the provider contract for ``tvs.<cluster>.<node>`` (R8: TVS restarted after the trust
 stores changed, one node at a time, waiting for Started).
 
-``reconciler.cli`` builds one per cluster with a ``ControlCenterClient`` per node. Values:
+``reconciler.wiring`` builds one per cluster with a ``ControlCenterClient`` per node. Values:
 
 - desired ``{"status": "Started", "started_after": "<ISO-8601 time>"}`` (``started_after`` optional: the
   time of the last trust change the TVS must have reloaded, R7/R8);

@@ -1,6 +1,6 @@
 """The narrow DHCP backend contract shared by Kea, IOS and CUCM DHCP, and its typed models.
 
-Each DHCP server kind implements ``DhcpBackend`` (``providers.dhcp.kea``, ``dhcp_ios``, ``dhcp_cucm``);
+Each DHCP server kind implements ``DhcpBackend`` (``providers.dhcp.kea``, ``.ios``, ``.cucm``);
 ``providers.dhcp.provider.Option150Provider`` adapts any backend to the general provider contract for
 ``option150.<server>.<scope>`` addresses, and ``tests/contract/dhcp_contract.py`` is the one suite all
 backends pass. Only option 150 matters to the migration (R12), so the contract is just that:

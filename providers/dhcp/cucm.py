@@ -1,12 +1,12 @@
 """``CucmDhcpBackend``: option 150 on the CUCM DHCP server (Cisco DHCP Monitor Service) over AXL.
 
-Implements ``providers.dhcp.base.DhcpBackend``; ``reconciler.cli`` wraps it in an ``Option150Provider``
+Implements ``providers.dhcp.base.DhcpBackend``; ``reconciler.wiring`` wraps it in an ``Option150Provider``
 for each ``kind: cucm`` DHCP server of the YAML (``schemas.dhcp.CucmDhcpServer``: a cluster and the node
 whose DHCP server it is), and ``tests/contract/test_dhcp_cucm.py`` runs the shared DHCP suite on it.
 
 A scope is a CUCM DHCP subnet (``listDhcpSubnet`` of that server), named by its ``subnetIpAddress``
 (``10.1.0.0``) and also found by ``10.1.0.0/24``. Its option 150 is the subnet's TFTP addresses,
-``primaryTftpServerIpAddress`` then ``secondaryTftpServerIpAddress`` (axl-shapes.md): so at most two
+``primaryTftpServerIpAddress`` then ``secondaryTftpServerIpAddress`` (docs/cucm-domain.md#axl): at most two
 addresses, and a change is one ``updateDhcpSubnet`` keyed by (server, subnet). Idempotent: when the
 subnet already announces the addresses nothing is sent. Verification is a read-back (CUCM's DHCP server
 cannot be probed from here).

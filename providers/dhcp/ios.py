@@ -1,12 +1,11 @@
 """``IosDhcpBackend``: option 150 of ``ip dhcp pool`` scopes on a Cisco IOS router, through netmiko.
 
 Implements ``providers.dhcp.base.DhcpBackend`` (wrapped by ``Option150Provider``; wired by
-``reconciler.cli`` from a ``schemas.dhcp.IosDhcpServer``). netmiko's ``cisco_ios`` driver is the field's
-standard (issue 6); it runs on paramiko, so host keys are checked the same way as everywhere else:
+``reconciler.wiring`` from a ``schemas.dhcp.IosDhcpServer``). netmiko's ``cisco_ios`` driver is the
+field's standard; it runs on paramiko, so host keys are checked the same way as everywhere else:
 ``ssh_strict=True`` (``RejectPolicy``), no system or user known_hosts loaded, and the policy replaced by
-``providers.transports.ssh.HostKeyVerifier.policy()`` before connecting — every server key is compared with
-the
-pinned key / known_hosts and an unknown or changed key raises ``HostKeyError`` before authentication.
+``providers.transports.ssh.HostKeyVerifier.policy()`` before connecting — every server key is compared
+with the pinned key / known_hosts and an unknown or changed key raises ``HostKeyError`` before authentication.
 
 - ``list_scopes``: ``show running-config | section ip dhcp pool`` → pools with a ``network`` (``A M`` or
   ``A/len``) and their ``option 150 ip …`` (never mutates).

@@ -1,8 +1,8 @@
 """``KeaDhcpBackend``: option 150 on ISC Kea DHCPv4 through the control agent REST API.
 
-Implements ``providers.dhcp.base.DhcpBackend``; wired by ``reconciler.cli`` (inside an
+Implements ``providers.dhcp.base.DhcpBackend``; wired by ``reconciler.wiring`` (inside an
 ``Option150Provider``) and tested against a real kea-dhcp4 (``simulator.kea``). Kea 2.2 has no
-per-subnet update command in the stock hooks, so every change is (test-infrastructure.md §1):
+per-subnet update command in the stock hooks (docs/providers.md, "Running a real Kea"), so every change is:
 
 ``config-get`` → edit option 150 of one subnet → ``config-test`` → ``config-set`` → real DHCP query
 (``reconciler.dhcpwire.query_relayed`` as the scope's relay) → ``config-write``.
@@ -89,10 +89,9 @@ def _encode(template: dict[str, Any] | None, addresses: Sequence[IPv4Address],
 
 class KeaDhcpBackend:
     """A Kea DHCPv4 server behind its control agent at ``url``, through an injected ``session`` (from
-    ``providers.transports.http.make_session``, carrying auth and TLS settings). ``probe`` enables the real
-    DHCP
-    check; ``query`` is the DHCP transport (``dhcpwire.query_relayed``); ``write_config`` persists with
-    ``config-write`` (to ``config_file``, or to the file Kea was started with)."""
+    ``providers.transports.http.make_session``, carrying auth and TLS settings). ``probe`` enables the
+    real DHCP check; ``query`` is the DHCP transport (``dhcpwire.query_relayed``); ``write_config`` persists
+    with ``config-write`` (to ``config_file``, or to the file Kea was started with)."""
 
     def __init__(
         self,

@@ -1,7 +1,7 @@
 """``Option150Provider``: the general provider contract for ``option150.<server>.<scope>`` over any
 ``DhcpBackend`` (Kea, IOS, CUCM DHCP).
 
-``reconciler.cli`` builds one per configured DHCP server around the matching backend and hands it to the
+``reconciler.wiring`` builds one per configured DHCP server around the matching backend and hands it to the
 planner/executor. The value of an ``option150`` address is ``{"option150": ["10.0.0.1", ...]}`` — an
 ordered list, because the order is the phones' TFTP preference (R12). ``read`` costs one
 ``list_scopes`` call for any number of addresses.

@@ -2,7 +2,7 @@
 
 Every HTTPS provider (AXL through zeep, certmgr REST, serviceability, TFTP over HTTP, Kea's control
 agent) calls ``make_session``; nothing else in ``providers/`` builds a ``requests.Session``. Defaults
-(issue 6 "security defaults"):
+(docs/providers.md#security-defaults):
 
 - TLS is verified against ``ca_bundle`` (a PEM file), or the server certificate's SHA-256 fingerprint is
   pinned (``pin_sha256``; ``PinnedAdapter`` checks the peer certificate during the handshake), or — with
@@ -10,12 +10,11 @@ agent) calls ``make_session``; nothing else in ``providers/`` builds a ``request
   warns loudly every time a session is made (``InsecureTransportWarning`` through ``warnings`` and a
   WARNING log record).
 - ``trust_env = False``: ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, proxies and ``.netrc`` cannot change
-  what is trusted (test-infrastructure.md §5: the env otherwise overrides ``session.verify``).
+  what is trusted (with ``trust_env`` on, requests lets the environment override ``session.verify``).
 - Every request gets a timeout (``(connect, read)``) unless the caller passes one.
 - Foreign errors become ``reconciler.errors`` in one place, ``translate_request_error`` (also used by
-  ``providers.transports.soap.soap_errors`` for sessions it did not make). It reads the exception chain, not
-  the
-  wrapper type: a certificate verification failure (``ssl.SSLCertVerificationError`` — CA or hostname
+  ``providers.transports.soap.soap_errors`` for sessions it did not make). It reads the exception chain,
+  not the wrapper type: a certificate verification failure (``ssl.SSLCertVerificationError`` — CA or hostname
   mismatch — or urllib3's fingerprint mismatch) → ``TlsVerificationError`` (hint names
   ``ca_bundle``/``pin_sha256``); a connection refused, reset or closed — also during the TLS handshake
   (``ConnectionResetError``, ``SSLEOFError``, ``SSLZeroReturnError``), as a node that drops new

@@ -6,9 +6,8 @@ RisPort70) and, through them, by ``providers.dhcp.cucm``. What it holds:
 - ``CucmEndpoint``: where one node's HTTPS services are (cluster, node, host, port, TLS settings, the
   cluster's CUCM version, an optional user-supplied AXL toolkit WSDL). ``from_cluster`` builds it from
   the desired-state model; ``label`` ("cucm-pub (10.0.0.1:8443)") is what every message shows.
-- ``open_session``: a verified ``providers.transports.http`` session for an endpoint; the password reference
-is
-  resolved (``reconciler.config.secrets.resolve``) only here, at connect time, and never logged.
+- ``open_session``: a verified ``providers.transports.http`` session for an endpoint; the password
+  reference is resolved (``reconciler.config.secrets.resolve``) only here, at connect time, and never logged.
 - ``make_soap_client``: a zeep service proxy over that session. The WSDL is our bundled subset
   (``providers/wsdl``) loaded from disk — for AXL with the namespace and ``SOAPAction`` version rewritten
   to the cluster's ``major.minor`` — or, for AXL, the user's Cisco toolkit ``AXLAPI.wsdl`` (the YAML's
@@ -16,7 +15,7 @@ is
   own URL (never the WSDL's ``soap:address``). A plugin fills in ``SOAPAction: "CUCM:DB ver=V op"``
   when a WSDL leaves it empty.
 - ``soap_errors``: a context manager around each call that maps zeep/requests failures to
-  ``reconciler.errors`` (style rule 8): HTTP 401 → ``AuthenticationError``; 503 → ``TemporaryError``;
+  ``reconciler.errors``: HTTP 401 → ``AuthenticationError``; 503 → ``TemporaryError``;
   AXL fault → ``RemoteFaultError(code=axlcode)`` with the fault text; the RisPort70 allowance fault →
   ``TemporaryError`` with a delay. Connection-level failures (refused, reset, a TLS handshake cut off
   by the peer, timeouts, certificate/pin mismatch) are classified once, by ``providers.transports.http``

@@ -2,7 +2,7 @@
 
 Called by ``providers.cucm_cli.session`` (the CUCM ``admin:`` shell), ``providers.sftp`` (bulk-method file
 exchange) and ``providers.dhcp.ios`` (through netmiko, which gets ``HostKeyVerifier.policy()``).
-Rules (issue 6 "security defaults", design.md §5):
+Rules (docs/providers.md#security-defaults):
 
 - The server's host key is compared with a pinned key (``host_key: "ecdsa-sha2-nistp256 AAAA…"``) or
   with ``known_hosts`` (OpenSSH format; port-qualified ``[host]:port`` names for ports other than 22;
@@ -11,8 +11,8 @@ Rules (issue 6 "security defaults", design.md §5):
 - The check happens right after key exchange, before authentication: a wrong server never sees the
   password.
 - Authentication: ``password`` (paramiko falls back to keyboard-interactive when that is all the server
-  offers), ``keyboard-interactive`` (CUCM on some releases, cucm-interfaces.md §2.1: every prompt is
-  answered with the password) or ``auto`` (password, then keyboard-interactive).
+  offers), ``keyboard-interactive`` (CUCM on some releases, docs/cucm-domain.md#admin-cli: every
+  prompt is answered with the password) or ``auto`` (password, then keyboard-interactive).
 - The password is a ``SecretRef`` resolved by ``reconciler.config.secrets.resolve`` at the moment of
   authentication (or a ``SecretStr``); it is never logged, put into a message or a ``repr``.
 - Errors: refused/reset/unreachable/closed-at-once → ``UnreachableError``; timeouts, dropped sessions,

@@ -3,8 +3,8 @@
 Used only by the executor (``reconciler.apply.executor``) while it holds the state lock. ``StateKeeper``
 
 * refuses a plan whose state lineage/serial no longer match the state file (``StalePlanError`` saying
-  what moved, design.md §4, R14), and, on ``--resume``, a state that moved other than by the
-  interrupted apply itself;
+  what moved, R14; docs/architecture.md#plan-apply-state-drift), and, on ``--resume``, a state that moved
+  other than by the interrupted apply itself;
 * after every verified step writes the next state (atomic, ``StateStore.write``): the essence of the
   address (``{"sha256": ...}`` for trust certificates, ``{"started_at": ...}`` for TVS restarts,
   ``{"value": ...}`` for parameters, ``{"tftp": [...]}`` for option 150 — docs/state-and-drift.md) and,

@@ -1,11 +1,11 @@
 """Walks a ``Plan``: dependencies, per-endpoint concurrency, retries, verify, journal, state, resume.
 
 Called by ``reconciler apply`` (``reconciler.commands.apply``), which supplies the provider registry
-(only the CLI wires concrete providers; the gate handler of ``reconciler.apply.gates`` is one more entry), the
+(built by ``reconciler.wiring``; the gate handler of ``reconciler.apply.gates`` is one more entry), the
 hooks (renderers) and the cancel event (Ctrl-C). ``Executor.apply(plan)`` runs a new apply;
 ``Executor.apply(plan, resume=path)`` continues an interrupted one from its journal.
 
-How a step runs (design.md §4):
+How a step runs (docs/architecture.md#plan-apply-state-drift):
 
 1. It starts when every ``depends_on`` address finished and verified, every step of an earlier stage
    (trust work and earlier waves, R12/R13) is done, and its concurrency keys have room: ``parallelism``

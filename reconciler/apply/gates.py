@@ -2,14 +2,14 @@
 
 The executor treats a gate like any other step: ``apply`` waits for the wave's phones, ``verify`` decides.
 ``GateHandler.apply`` polls registrations through a ``RegistrationReader`` (RisPort70 of the target
-cluster, reached through a provider the CLI wires), at most ``max_devices`` phones per query and within
-the cluster's per-minute allowance (``RisPacer``), until ``min_share`` of the wave's phones are Registered
-on a TARGET call-processing node or the deadline passes (injectable clock). ``verify`` passes when the
-share was reached; its ``extra["stranded"]`` lists every phone not on the target with its RisPort70
+cluster, through ``reconciler.apply.gate_specs.EstateRegistrations``), at most ``max_devices`` phones per
+query and within the cluster's per-minute allowance (``RisPacer``), until ``min_share`` of the wave's phones
+are Registered on a TARGET call-processing node or the deadline passes (injectable clock). ``verify`` passes
+when the share was reached; its ``extra["stranded"]`` lists every phone not on the target with its RisPort70
 status/reason and the plan's forecast reason where known, so that no phone is left without a report.
 
-Built by the CLI from the plan (``GateSpec`` per wave); the executor only calls ``attach_hooks`` (gate
-progress) and the provider verbs. Never prints.
+Built by ``reconciler.apply.gate_specs`` from the plan (``GateSpec`` per wave); the executor only calls
+``attach_hooks`` (gate progress) and the provider verbs. Never prints.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
-"""The apply hook protocol and the report types it carries (style rule 9: the engine never prints).
+"""The apply hook protocol and the report types it carries (the engine never prints).
 
 The executor (``reconciler.apply.executor``) and the gate handler (``reconciler.apply.gates``) call an
-``ApplyHooks``
-implementation at each point of an apply; the renderers in ``reconciler.render.apply`` (rich progress and
-JSON lines) implement it, and tests record the calls. ``ApplyHooks`` is a plain base class with no-op
-methods so an implementation overrides only what it needs. The executor serialises hook calls (some come
+``ApplyHooks`` implementation at each point of an apply; the renderers in ``reconciler.render.apply`` (rich
+progress and JSON lines) implement it, and tests record the calls. ``ApplyHooks`` is a plain base class with
+no-op methods so an implementation overrides only what it needs. The executor serialises hook calls (some come
 from worker threads), so implementations need no locking of their own.
 
 ``ApplyReport`` is what an apply returns: the outcome of every step in plan order, the phones left

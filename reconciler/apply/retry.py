@@ -1,9 +1,8 @@
 """Retries of temporary errors with exponential backoff and jitter, and the injectable clock they use.
 
 Used by the executor (``reconciler.apply.executor``) around every provider ``apply``/``verify`` call and by
-the
-gate handler (``reconciler.apply.gates``) for paced RisPort70 polling. Retry semantics live in the exception
-type (style rule 8): ``TemporaryError`` is retried — waiting its ``delay`` hint when it gives one (an HTTP
+the gate handler (``reconciler.apply.gates``) for paced RisPort70 polling. Retry semantics live in the
+exception type: ``TemporaryError`` is retried — waiting its ``delay`` hint when it gives one (an HTTP
 ``Retry-After``), else ``initial * 2**(n-1)`` capped at ``max_backoff``, with "equal jitter" (a random
 point in the upper half of that interval) so parallel workers do not retry in lock-step; every other
 exception propagates at once. Tests inject a ``FakeClock`` so that nothing really sleeps.

@@ -1,9 +1,9 @@
 """YAML -> ``schemas.DesiredState`` with ``FILE:LINE:COL`` diagnostics; secrets stay references.
 
-Called by the CLI (``validate``, ``explain``, later ``plan``/``drift``). ``load`` never raises for a
-user mistake: it returns every problem found (YAML, schema, then semantic checks) as diagnostics.
-``load_or_raise`` is for commands that cannot continue with errors and raises ``SchemaError``.
-Relative paths in the YAML resolve against the YAML file's directory. Secret values are read only by
+Called by the commands (``validate``, ``explain``, ``plan``, ``apply``, ``drift``). ``load`` never raises for
+a user mistake: it returns every problem found (YAML, schema, then semantic checks) as diagnostics.
+``load_or_raise`` is for commands that cannot continue with errors and raises ``SchemaError``. Relative paths
+in the YAML resolve against the YAML file's directory. Secret values are read only by
 ``reconciler.config.secrets.resolve`` when a provider needs them.
 """
 

@@ -1,6 +1,6 @@
 """Resolving credential references (``env:NAME`` / ``file:PATH``) into secret values, on demand.
 
-Called by providers (through the CLI's wiring) at the moment they authenticate — never by the loader,
+Called by providers (built by ``reconciler.wiring``) at the moment they authenticate — never by the loader,
 ``validate`` or the planner — so a value never reaches plans, state, journals or output. The value comes
 back as ``pydantic.SecretStr`` (``repr``/``str`` show ``**********``); call ``get_secret_value()`` at the
 last moment. A trailing newline of a secret file is stripped.

@@ -2,8 +2,7 @@
 duplicate detection, and "file does not exist yet" warnings.
 
 Base class of ``reconciler.config.semantic_flow.FlowChecks`` and ``reconciler.config.semantic``'s checker;
-used only
-by ``reconciler.config.semantic.check``.
+used only by ``reconciler.config.semantic.check``.
 """
 
 from __future__ import annotations

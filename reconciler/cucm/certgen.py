@@ -22,10 +22,10 @@ Public API (all re-exported by ``reconciler.cucm.certs``)::
     generate_tls_server(*, host, issuer, ips=(), dns_names=(), key_type="rsa2048", key=None,
                         days=825, now=None, serial=None) -> IssuedCert
 
-CUCM-like subjects (cucm-interfaces.md §2.2, §5.2 and general knowledge [I]): CallManager, TVS and
-tomcat use ``CN=<host>``; CAPF uses ``CN=CAPF-<8 hex>``; ITLRecovery uses ``CN=ITLRECOVERY_<host>``.
-Every subject is ``CN;OU=<cluster>;O;L;ST;C`` in DER order, which is also the order CUCM prints.
-Identity certificates are self-signed unless ``issuer`` is given (as on a real CUCM by default).
+CUCM-like subjects (docs/cucm-domain.md#trust-stores-and-certificates and general knowledge [I]): CallManager,
+TVS and tomcat use ``CN=<host>``; CAPF uses ``CN=CAPF-<8 hex>``; ITLRecovery uses ``CN=ITLRECOVERY_<host>``.
+Every subject is ``CN;OU=<cluster>;O;L;ST;C`` in DER order, which is also the order CUCM prints. Identity
+certificates are self-signed unless ``issuer`` is given (as on a real CUCM by default).
 
 Speed: RSA 2048 key generation costs ~40-100 ms. For big labs pass ``key=shared_lab_key()`` (one RSA
 key reused across identities: each certificate still has its own serial, so CertIdentity, TVS caches

@@ -114,7 +114,7 @@ _SHORT_NAMES = {
 
 @dataclass(frozen=True, slots=True, order=True)
 class CertIdentity:
-    """What TVS keys its cache by (procedure.md, seed log step 5): serial number + issuer string.
+    """What TVS keys its cache by (docs/cucm-domain.md#boot-sequence, step 4): serial number + issuer string.
 
     ``issuer`` is in CUCM's ``;`` form (``cucm_dn``), exactly as ITL/CTL headers and records carry it.
     """
@@ -262,8 +262,9 @@ def identity_of(cert: x509.Certificate) -> CertIdentity:
 def trust_file_name(cert: x509.Certificate) -> str:
     """The file name CUCM gives a trust certificate: ``<CN, spaces as _>_<serial hex>.pem``.
 
-    Example: ``Cisco_Root_CA_2099_019a335878ce16c1c1.pem`` (cucm-interfaces.md §1.3). Without a CN the
-    whole subject (``;`` form) stands in for it.
+    Example: ``Cisco_Root_CA_2099_019a335878ce16c1c1.pem``
+    (docs/cucm-domain.md#trust-stores-and-certificates). Without a CN the whole subject (``;`` form) stands in
+    for it.
     """
     return f"{_file_stem(cert)}_{serial_hex(cert.serial_number)}.pem"
 

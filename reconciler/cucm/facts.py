@@ -3,7 +3,7 @@
 Providers fill these from live clusters (AXL, ControlCenterServices, certmgr/CLI), the simulator from its
 model, tests by hand. Frozen dataclasses; trust-store contents are ``CertIdentity`` sets (TVS and the
 stores key certificates by serial + issuer). Names of stores and services are CUCM's exact strings
-(cucm-interfaces.md §2.2, §2.6).
+(docs/cucm-domain.md#trust-stores-and-certificates, #services).
 
 Public API (stable)::
 

@@ -1,9 +1,10 @@
-"""Procedure rules R1–R14 (procedure.md) as code over ``reconciler.cucm.facts``.
+"""Procedure rules R1–R14 (docs/cucm-domain.md#procedure-rules) as code over ``reconciler.cucm.facts``.
 
 Called by the planner (what trust to establish, what blocks the move), by ``validate``/``drift`` and by
 the scenario tests. Pure functions; findings are ``reconciler.diagnostics.Diagnostic`` values carrying the
-rule id, an address (design.md §3: ``trust.<cluster>.<store>.<cert-id>``, ``tvs.<cluster>.<node>``,
-``param.<cluster>.<name>``, ``bulk.<cluster>.<step>``, ``tftp.<cluster>.<node>``), the certificate and a fix.
+rule id, an address (docs/architecture.md#resources-and-addresses: ``trust.<cluster>.<store>.<cert-id>``,
+``tvs.<cluster>.<node>``, ``param.<cluster>.<name>``, ``bulk.<cluster>.<step>``, ``tftp.<cluster>.<node>``),
+the certificate and a fix.
 
 Public API (stable)::
 

@@ -1,4 +1,4 @@
-"""The ITL/CTL file format (cucm-interfaces.md §5.2): parse, encode, build (sign) and verify.
+"""The ITL/CTL file format (docs/cucm-domain.md#itlctl-format-support): parse, encode, build (sign), verify.
 
 Called by the TFTP provider (reading ``ITLFile.tlv``/``CTLFile.tlv``), ``reconciler inspect tlv``, the
 trust decision (``reconciler.cucm.trust``) and the simulator, which builds every cluster's files with

@@ -2,7 +2,7 @@
 
 Holds the tag constants, ``Role``, ``Digest``, ``TlvRecord``, ``TlvFile`` and ``encode``. The parser lives
 in ``reconciler.cucm.tlv_parse``; signing and verification in ``reconciler.cucm.tlv``. Format facts:
-cucm-interfaces.md §5.2.
+docs/cucm-domain.md#itlctl-format-support.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The phone's trust decision: does a phone accept a new signed CTL, ITL or configuration file?
 
-A pure function over hashable, frozen inputs (procedure.md, "The trust model we adopt"), shared by the
+A pure function over hashable, frozen inputs (docs/cucm-domain.md#trust-model), shared by the
 simulator's phones (which memoize it: 80,000 phones boil down to a handful of distinct input
 combinations), by the planner's forecast and by the scenario tests. Uncertain points of the model ([I]
-in the docs) are fields of ``TrustPolicy``; the defaults follow procedure.md.
+in the docs) are fields of ``TrustPolicy``; the defaults follow docs/cucm-domain.md#uncertain-points.
 
 Public API (stable)::
 
@@ -26,10 +26,10 @@ Public API (stable)::
     expected_signer(version, kind, *, itl_recovery, tftp_callmanager, publisher_callmanager) -> T
     signer_kind(version, kind) -> SignerKind
 
-TVS roles (the seed's TVS log, cucm-interfaces.md §5.4): a certificate in CallManager-trust is returned
-with role TFTP, one in Phone-SAST-trust with role SAST, one in both with both. The phone reaches a TVS
-server only when the server's certificate is a TVS record of its current ITL, and asks the servers of
-its CallManager group in order until one answers (``TrustPolicy.stop_at_first_answer``).
+TVS roles (the seed's TVS log, docs/cucm-domain.md#what-tvs-knows): a certificate in CallManager-trust is
+returned with role TFTP, one in Phone-SAST-trust with role SAST, one in both with both. The phone reaches a
+TVS server only when the server's certificate is a TVS record of its current ITL, and asks the servers of its
+CallManager group in order until one answers (``TrustPolicy.stop_at_first_answer``).
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ class AcceptRule:
 
 @dataclass(frozen=True, slots=True)
 class TrustPolicy:
-    """The model's uncertain points ([I] in procedure.md), with procedure.md's defaults."""
+    """The model's uncertain points and their defaults (docs/cucm-domain.md#uncertain-points)."""
 
     ctl: AcceptRule = AcceptRule(
         ctl_roles=frozenset({Role.SAST}), itl_roles=frozenset({Role.SAST}), tvs_roles=frozenset({Role.SAST})
@@ -387,7 +387,7 @@ def _ask_tvs(
     )
 
 
-# --- who signs what (procedure.md table) -----------------------------------------------------------
+# --- who signs what (docs/cucm-domain.md#who-signs-what) -------------------------------------------
 
 
 class SignerKind(enum.StrEnum):

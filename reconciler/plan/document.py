@@ -3,8 +3,7 @@
 ``Plan`` is what ``reconciler plan -o`` saves and ``apply PLAN`` executes; its JSON shape is documented
 in docs/plan-format.md and is the ``plan --json`` document. Built by ``reconciler.plan.planner``; executed by
 ``reconciler.apply.executor``; checked for staleness by ``reconciler.plan.fingerprint.check_fresh``. Pure
-data over
-the types of ``reconciler.model``; imports nothing else of ours but the kernel.
+data over the types of ``reconciler.model``; imports nothing else of ours but the kernel.
 """
 
 from __future__ import annotations
@@ -185,7 +184,7 @@ class PlanSummary:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
-    """A plan: data only, never steering anything but ``apply`` (style rule 1, design.md §4).
+    """A plan: data only, never steering anything but ``apply`` (docs/architecture.md#plan-apply-state-drift).
 
     ``steps`` are in execution order (no-ops are not steps); ``drift`` lists what changed outside
     reconciler (live vs the essence last applied, shown separately); ``fingerprint`` maps a fact key

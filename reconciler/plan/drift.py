@@ -94,7 +94,7 @@ def changed_outside(*, snap: LiveSnapshot, state: StateSnapshot, desired: Desire
         elif address.kind == "option150":
             _, server, scope = address.parts
             live = snap.option150.get((server, scope)) if scopes.get(scope) == server else None
-            if isinstance(essence, Mapping):  # the executor records {"tftp": [...]} (executor_state)
+            if isinstance(essence, Mapping):  # the executor records {"tftp": [...]} (apply.bookkeeping)
                 essence = essence.get("tftp")
             if live is not None and list(live) != essence:
                 out.append(
@@ -109,7 +109,7 @@ def changed_outside(*, snap: LiveSnapshot, state: StateSnapshot, desired: Desire
         elif address.kind == "param":
             _, cluster, name = address.parts
             now = snap.params.get(cluster, {}).get(name)
-            if isinstance(essence, Mapping):  # the executor records {"value": ...} (executor_state)
+            if isinstance(essence, Mapping):  # the executor records {"value": ...} (apply.bookkeeping)
                 essence = essence.get("value")
             if now is not None and isinstance(essence, str) and now.lower() != essence.lower():
                 out.append(

@@ -1,4 +1,4 @@
-"""The fingerprint of the live facts a plan relied on, and the stale-plan check (R14, design.md §4).
+"""The fingerprint of the live facts a plan relied on, and the stale-plan check (R14).
 
 ``fingerprint_of`` is called by the planner: it maps a fact key to the sha256 of the fact's normalised
 value. Keys (``/``-separated, since names may contain dots)::

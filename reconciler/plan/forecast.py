@@ -2,9 +2,9 @@
 
 Called by the planner with the **planned end state**: the source trust stores after the planned uploads,
 and which source TVS nodes will have (re)started after them (R7, R8). Each phone of a wave boots as
-procedure.md describes — CTL, then ITL, then its configuration from the first target TFTP node of its
-scope's planned option 150 — and every file goes through ``reconciler.cucm.trust.decide``. Phones with
-identical inputs (trust lists, CallManager group, TFTP node) are grouped, so 80,000 phones cost one
+docs/cucm-domain.md#boot-sequence describes — CTL, then ITL, then its configuration from the first target TFTP
+node of its scope's planned option 150 — and every file goes through ``reconciler.cucm.trust.decide``. Phones
+with identical inputs (trust lists, CallManager group, TFTP node) are grouped, so 80,000 phones cost one
 decision chain per distinct combination. Where the procedure (R4/R5) and the model disagree, the wave's
 ``notes`` say so. Pure: reads a ``LiveSnapshot`` only.
 """

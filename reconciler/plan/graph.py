@@ -1,4 +1,4 @@
-"""The migration as a dependency graph of resource addresses (design.md §3, procedure.md).
+"""The migration as a dependency graph of resource addresses (docs/architecture.md, R1–R14).
 
 ``build_migration_graph`` turns plain inputs — addresses by kind, the waves, the user's ``depends_on``
 — into a ``MigrationGraph`` whose edges come from the rules, each with its rule id and reason:

@@ -5,7 +5,7 @@ Called by ``reconciler plan`` (and ``apply FILE``). Reads the world only through
 
 1. ``reconciler.live.refresh.refresh`` reads every fact with bounded parallelism;
 2. ``reconciler.config.desired`` resolves the declared trust, parameters and option 150 against live
-identities;
+   identities;
 3. diff: trust certificates to add (or, ``mode: exact``, owned ones to remove), replication checks (R7)
    and rolling TVS restarts (R8) wherever trust changes or a TVS is stale, parameters (R2), option 150
    per scope (R12), a reset (unless the wave waits for reboots) and a gate (R13) per wave with phones

@@ -1,7 +1,7 @@
 """Renderers of an apply: rich progress bars with a final summary, and JSON-lines events for ``--json``.
 
 Both implement ``reconciler.apply.hooks.ApplyHooks`` and are chosen by ``reconciler apply``
-(``reconciler.commands.apply``); the executor never prints (style rule 9). ``RichApplyRenderer`` shows an
+(``reconciler.commands.apply``); the executor never prints. ``RichApplyRenderer`` shows an
 overall bar and one bar per wave gate (registered phones against the wave's total), one line per finished
 step, retries in yellow and a summary with every stranded phone and its reason (R13).
 ``JsonLinesRenderer`` writes one JSON object per event (``{"event": "step_finished", ...}``) and a final

@@ -1,7 +1,7 @@
 """Rendering diagnostics: rich text for people, a stable JSON shape for machines.
 
-Called by CLI commands (``validate``, ``explain``, later ``plan``/``drift``); the engine only returns
-``Diagnostic`` values. Text is built with ``rich.text.Text`` (never markup) so that ``[R2]`` or a
+Called by the commands (``validate``, ``explain``, ``plan``, ``drift``) and the plan renderer; the engine
+only returns ``Diagnostic`` values. Text is built with ``rich.text.Text`` (never markup) so that ``[R2]`` or a
 user's string can never be taken for a style tag. The JSON shape is documented in docs/cli.md.
 """
 

@@ -11,7 +11,8 @@ into done (finished and verified), in doubt (started but never finished: re-veri
 (finished without a passing verify: run again) and pending.
 
 Never holds secrets: details are short human strings that callers build from our error messages (which
-never contain credentials, design.md §5); a private key or a credential-like field is refused anyway.
+never contain credentials, docs/providers.md#security-defaults); a private key or a credential-like field is
+refused anyway.
 """
 
 from __future__ import annotations

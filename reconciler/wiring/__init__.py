@@ -1,8 +1,8 @@
 """The concrete world behind the CLI: a ``LiveEstate`` and the executor's provider registry over the
-providers in ``providers/`` (issue 7).
+providers in ``providers/``, the only place where concrete providers meet the engine.
 
-Only ``reconciler.cli`` and the command modules (through ``reconciler.commands.wiring``) import this
-package; engine modules never do (an import-linter contract in pyproject.toml).
+Only the command modules (through ``reconciler.commands.wiring``) import this package; engine modules never do
+(an import-linter contract in pyproject.toml).
 
 - ``connections.Connections(desired)``: every client, made on first use (credentials resolved then),
   thread-safe, closed once.

@@ -4,8 +4,7 @@ Used by ``reconciler.wiring.estate.ProviderEstate`` (reads) and ``reconciler.wir
 executor's providers); built by ``reconciler.commands.wiring``. Nothing connects when it is created:
 each client is made the first time it is asked for, which is when its credential reference is resolved
 (``reconciler.config.secrets`` inside the providers' ``connect``), so ``validate``/``plan --help`` never read
-a
-secret. Thread-safe: one lock guards the cache; clients that hold one interactive session (the admin
+a secret. Thread-safe: one lock guards the cache; clients that hold one interactive session (the admin
 CLI, the IOS router) are wrapped so that only one thread talks through them at a time.
 
 Per cluster: one ``AxlClient`` (publisher), one ``RisClient`` (publisher, paced under the policy's

@@ -1,4 +1,4 @@
-"""``ModelAxl``: one cluster of the model as the AXL face's ``AxlBackend`` (issue 5 item 1).
+"""``ModelAxl``: one cluster of the model as the AXL face's ``AxlBackend``.
 
 Where AXL and the model differ, this adapter decides (never the face):
 

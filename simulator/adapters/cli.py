@@ -51,7 +51,7 @@ def _hex(raw: bytes | None) -> str:
 
 
 def describe_trust_file(kind: str, content: bytes) -> Sequence[str]:
-    """The ``show itl``/``show ctl`` lines after checksum, length and date (cucm-interfaces.md §2.7)."""
+    """The ``show itl``/``show ctl`` lines after checksum, length and date (docs/cucm-domain.md#admin-cli)."""
     try:
         parsed = tlv.parse(content)
     except TlvError as exc:

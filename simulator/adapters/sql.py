@@ -1,7 +1,7 @@
 """A tiny read-only SQL evaluator for the few ``executeSQLQuery`` / ``run sql`` queries the tool sends.
 
 CUCM answers SQL in the Informix dialect; the lab answers the subset our providers use
-(cucm-interfaces.md §3.3): ``SELECT [FIRST n] cols FROM table [alias] [, table [alias] ...]
+(docs/cucm-domain.md#axl): ``SELECT [FIRST n] cols FROM table [alias] [, table [alias] ...]
 [WHERE a = b AND c LIKE 'x%' ...] [ORDER BY col [ASC|DESC]]`` over in-memory tables (lists of
 dicts) that ``simulator.adapters.axl`` derives from the model (``processnode``, ``processnodeservice``,
 ``typeservice``, ``processconfig``). Anything else is refused the way AXL refuses it: a

@@ -1,2 +1,2 @@
 """Real network faces of the model: AXL, ControlCenterServices, RisPort70, certmgr REST, admin SSH CLI,
-TFTP-over-HTTP, IOS DHCP CLI and SFTP servers on loopback addresses (issue 5)."""
+TFTP-over-HTTP, IOS DHCP CLI and SFTP servers on loopback addresses."""

@@ -1,13 +1,13 @@
-"""The AXL face (``/axl/``): SOAP 1.1 document/literal in, calls on an ``AxlBackend`` out (issue 5 item 1).
+"""The AXL face (``/axl/``): SOAP 1.1 document/literal in, calls on an ``AxlBackend`` out.
 
 Accepts requests in any ``http://www.cisco.com/AXL/API/<v>`` namespace (so clients built on Cisco's own
 toolkit WSDL work; tests/fixtures/cisco_toolkit_like is such a WSDL) and answers in the namespace the
-request used, with unqualified children in the order of docs/axl-shapes.md. Get/update requests may name
-their object by ``uuid`` instead of its key, as the toolkit schema allows. ``returnedTags`` selects the
-tags of list/get answers (all tags when it is empty).
-Faults are what CUCM sends: HTTP 500 with ``detail/axlError`` (``axlcode``, ``axlmessage``, ``request``)
-when the backend raises ``RemoteFaultError``; HTTP 503 on writes while the node's write throttle is on.
-``SOAPAction: "CUCM:DB ver=<v> <op>"`` is accepted with or without quotes and operation (the Body decides).
+request used, with unqualified children in the order of Cisco's toolkit schema (docs/cucm-domain.md#axl).
+Get/update requests may name their object by ``uuid`` instead of its key, as the toolkit schema allows.
+``returnedTags`` selects the tags of list/get answers (all tags when it is empty). Faults are what CUCM sends:
+HTTP 500 with ``detail/axlError`` (``axlcode``, ``axlmessage``, ``request``) when the backend raises
+``RemoteFaultError``; HTTP 503 on writes while the node's write throttle is on. ``SOAPAction: "CUCM:DB ver=<v>
+<op>"`` is accepted with or without quotes and operation (the Body decides).
 """
 
 # ruff: noqa: N802 - handler names mirror the AXL operation names (_op_<operation>)

@@ -1,12 +1,11 @@
 """What each network face needs from the model: typing.Protocols plus the small frozen values they exchange.
 
-Faces translate protocol <-> calls on these backends and hold no cluster logic; ``simulator/lab/runtime.py``
-adapts
-the model (``simulator/model``) to these protocols, and the unit tests feed the faces small in-process
-backends. A backend rejects a request by raising ``reconciler.errors.RemoteFaultError`` whose ``code`` the
-face puts on the wire: an AXL code (``AXL_NOT_FOUND`` ...) for AXL, the HTTP status as text ("404", "400")
-for certmgr; the CLI prints the message. Everything else a backend raises is a bug and becomes a server
-error.
+Faces translate protocol <-> calls on these backends and hold no cluster logic; the adapters in
+``simulator/adapters`` fit the model (``simulator/model``) to these protocols, and the unit tests feed the
+faces small in-process backends. A backend rejects a request by raising ``reconciler.errors.RemoteFaultError``
+whose ``code`` the face puts on the wire: an AXL code (``AXL_NOT_FOUND`` ...) for AXL, the HTTP status as text
+("404", "400") for certmgr; the CLI prints the message. Everything else a backend raises is a bug and becomes
+a server error.
 """
 
 from __future__ import annotations
@@ -49,7 +48,7 @@ __all__ = [
     "TrustFile",
 ]
 
-# AXL fault codes as CUCM sends them (cucm-interfaces.md §3.4), carried in RemoteFaultError.code.
+# AXL fault codes as CUCM sends them (docs/cucm-domain.md#axl), carried in RemoteFaultError.code.
 AXL_NOT_FOUND = "5007"  # get/do on a missing item
 AXL_UPDATE_NOT_FOUND = "5003"  # update on a missing item
 AXL_DUPLICATE = "-239"  # duplicate value in a unique index

@@ -1,10 +1,11 @@
 """The Certificate Management REST face (``/platformcom/api/v1/certmgr/config/...``, CUCM 14+ only).
 
-Translates the endpoints of cucm-interfaces.md §1.3 to a node's ``CertmgrBackend``: the server snapshot,
-the trust list of one service, trust upload (``service`` list, ``certificates`` list, ``description``),
-trust delete (``DELETE .../config/trust/certificate?service=<store>&filename=<file>``, our choice while the
-real path is unconfirmed, §1.5) and identity read. Errors are JSON objects with a ``message``.
-Mounted with the OS admin credentials; a node older than 14.0 simply has no such route (HTTP 404).
+Translates the certmgr endpoints (docs/cucm-domain.md#certmgr-rest) to a node's ``CertmgrBackend``: the server
+snapshot, the trust list of one service, trust upload (``service`` list, ``certificates`` list,
+``description``), trust delete (``DELETE .../config/trust/certificate?service=<store>&filename=<file>``, our
+choice while the real path is unconfirmed, §1.5) and identity read. Errors are JSON objects with a
+``message``. Mounted with the OS admin credentials; a node older than 14.0 simply has no such route (HTTP
+404).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The CUCM platform admin CLI (``admin:``) as a ``Shell`` over a node's ``CliBackend`` (issue 5 item 4).
+"""The CUCM platform admin CLI (``admin:``) as a ``Shell`` over a node's ``CliBackend``.
 
-Commands and output shapes follow cucm-interfaces.md §2: ``show version active``, ``show cert list
+Commands and output shapes follow docs/cucm-domain.md#admin-cli: ``show version active``, ``show cert list
 own|trust``, ``show cert own|trust NAME``, ``set cert import trust <unit>`` (paste the PEM at the prompt),
 ``set cert delete <store> <file>`` (with its confirmation), ``utils service list``, ``utils service
 restart|start|stop <Service Name>`` (progress lines; waits until the service settles), ``show itl``/``show

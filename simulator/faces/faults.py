@@ -1,9 +1,9 @@
-"""Run-time fault switches of the faces (issue 5 item 8) and the RisPort70 query allowance.
+"""Run-time fault switches of the faces and the RisPort70 query allowance.
 
 ``FaceFaults`` is one mutable, thread-safe switchboard per node (or per router); every face of that node
 reads it on each request/command, so ``lab fault ...`` can flip a switch while clients are connected.
 ``QueryAllowance`` is the cluster-wide "Allowed Device Queries Per Minute" budget shared by the RisPort70
-face of every node of a cluster (cucm-interfaces.md §4.2).
+face of every node of a cluster (docs/cucm-domain.md#risport70).
 """
 
 from __future__ import annotations

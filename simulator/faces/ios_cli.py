@@ -1,4 +1,4 @@
-"""The IOS DHCP router face: a Cisco IOS-like shell over an ``IosBackend`` (issue 5 item 6).
+"""The IOS DHCP router face: a Cisco IOS-like shell over an ``IosBackend``.
 
 Enough of IOS for netmiko's ``cisco_ios`` driver and for the IOS DHCP provider: ``Router#``,
 ``Router(config)#`` and ``Router(dhcp-config)#`` prompts; ``terminal length 0``, ``terminal width 511``;

@@ -1,4 +1,4 @@
-"""The serviceability faces: ControlCenterServices and RisPort70 (issue 5 item 2, cucm-interfaces.md §4).
+"""The serviceability faces: ControlCenterServices and RisPort70 (docs/cucm-domain.md#risport70).
 
 ``ControlCenterFace`` maps ``soapGetServiceStatus`` / ``soapDoControlServices`` (returns at once, before
 the service settles) / ``soapGetStaticServiceList`` to a node's ``ServicesBackend``. ``RisFace`` maps
@@ -124,7 +124,7 @@ class ControlCenterFace:
 
 
 def ris_cap(version: str) -> int:
-    """Devices per RisPort70 reply: 1000, raised to 2000 from CUCM 14.0 (cucm-interfaces.md §4.2 [I])."""
+    """Devices per RisPort70 reply: 1000; 2000 from CUCM 14.0 ([I]: docs/cucm-domain.md#risport70)."""
     return 2000 if int(version.split(".", maxsplit=1)[0]) >= 14 else 1000
 
 

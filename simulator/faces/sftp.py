@@ -1,6 +1,6 @@
 """SFTP for the bulk certificate method: the in-process SFTP server and the CUCM side's SFTP client.
 
-``RootedSftp`` is the paramiko ``SFTPServerInterface`` jailed to one directory (test-infrastructure.md §2b);
+``RootedSftp`` is the paramiko ``SFTPServerInterface`` jailed to one directory (no path escapes it);
 ``sftp_server`` builds an ``SshFaceServer`` that serves it with password auth (what CUCM uses for its
 SFTP targets). ``SftpTarget`` + ``fetch_all``/``upload`` are what the admin CLI face uses when a node runs
 ``set cert bulk export|consolidate|import``: CUCM is then an SFTP *client* of that server.

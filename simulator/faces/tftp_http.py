@@ -1,4 +1,4 @@
-"""TFTP over HTTP (port 6970, plain HTTP): the files a phone fetches from a TFTP node (issue 5 item 5).
+"""TFTP over HTTP (port 6970, plain HTTP): the files a phone fetches from a TFTP node.
 
 Serves ``ITLFile.tlv``, ``CTLFile.tlv``, ``ITLSEP<MAC>.tlv``, ``CTLSEP<MAC>.tlv`` and ``SEP<MAC>.cnf.xml``
 from a ``TftpBackend``; any other name, or a name the backend does not hold, is a 404. No authentication,

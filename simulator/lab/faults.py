@@ -1,4 +1,4 @@
-"""Fault injection of the running lab (issue 5 item 8): what ``lab fault ...`` and a spec's ``faults:`` ask.
+"""Fault injection of the running lab: what ``lab fault ...`` and a spec's ``faults:`` ask.
 
 ``Fault`` is one request (kind, target, amount, or ``off``); ``FaultBoard.apply`` turns it into a switch
 on the faces (``simulator.faces.faults.FaceFaults`` per node and face, the RisPort70 ``QueryAllowance``

@@ -1,5 +1,5 @@
 """``LabRuntime``: the built-in lab as real network servers — the model (``simulator.model``) behind every
-face (``simulator.faces``) of every node, on its own loopback addresses (lab.md, issue 5).
+face (``simulator.faces``) of every node, on its own loopback addresses (docs/lab.md).
 
 ``start()``: relocates the spec to the address prefix (``127.0`` -> 127.0.10.x source, 127.0.20.x
 target, 127.0.30.x DHCP relays, IOS router .30.254, SFTP .30.253, control .30.252), optionally starts a

@@ -2,7 +2,7 @@
 
 ::
 
-    base: default            # default (lab.md, ~300 phones) | largest (design.md §7, 80,000 phones)
+    base: default            # default (docs/lab.md, ~300 phones) | largest (80,000 phones)
     phones_per_scope: 100    # default only
     phones: 80000            # largest only
     scopes: 1000             # largest only

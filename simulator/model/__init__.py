@@ -1,5 +1,5 @@
 """The in-process model of two secure CUCM clusters, their trust stores, ITL/CTL, TVS caches, phones and
-DHCP sources (issue 4). It is the other side of every test, the engine behind ``reconciler lab`` and the
+DHCP sources. It is the other side of every test, the engine behind ``reconciler lab`` and the
 network faces, and it fails exactly where the procedure (R1–R14) says real clusters fail. It imports
 ``reconciler.cucm`` (certificates, TLV codec, the phone's trust decision), the kernel and ``schemas``.
 

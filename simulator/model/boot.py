@@ -1,6 +1,6 @@
 """What a phone does on reset, for a whole batch of phones at once, with decisions memoized.
 
-Per phone (cucm-interfaces.md §5.4, procedure.md "What the seed's log excerpts show"):
+Per phone (docs/cucm-domain.md#boot-sequence):
 
 1. option 150 from the DHCP source of its scope (asked once per scope per batch);
 2. CTL, then ITL, from the first reachable TFTP address (a node whose ``Cisco Tftp`` is Started);
@@ -202,9 +202,9 @@ def _arrival(cluster: Cluster, node: str, signed: SignedFile) -> float | None:
 def _decide_boot(phone: Phone, batch: _Batch, cluster: Cluster, node: Node) -> BootOutcome:
     """The full CTL → ITL → configuration sequence for one input combination.
 
-    procedure.md: "If any link is missing, the phone keeps its old files, ignores the new configuration,
-    and does not move" — a rejected CTL stops the sequence; a rejected ITL too (a CTL installed before it
-    stays installed).
+    When any link is missing the phone keeps its old files, ignores the new configuration and does not
+    move (docs/cucm-domain.md#why-phones-get-stuck) — a rejected CTL stops the sequence; a rejected ITL too (a
+    CTL installed before it stays installed).
     """
     itl_file, ctl_file = cluster.files(node.name, batch.now)
     tvs = batch.tvs_servers(phone.cluster, phone.cm_group)

@@ -1,4 +1,4 @@
-"""Operator playbooks against a ``Lab``: the manual-method steps (procedure.md R4–R8, R12) done the way
+"""Operator playbooks against a ``Lab``: the manual-method steps (R4–R8, R12) done the way
 an administrator does them — upload on the source publisher, wait out replication, restart TVS one node
 at a time waiting for Started, change option 150, reset phones.
 

@@ -32,7 +32,7 @@ __all__ = [
     "ServiceStatus",
 ]
 
-# Exact Control Center / CLI names (cucm-interfaces.md §2.6).
+# Exact Control Center / CLI names (docs/cucm-domain.md#services).
 CALLMANAGER = "Cisco CallManager"
 TFTP = "Cisco Tftp"
 TVS = "Cisco Trust Verification Service"

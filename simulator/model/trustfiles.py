@@ -1,6 +1,6 @@
 """ITL and CTL files of a simulated TFTP node, built with the real TLV codec and really signed.
 
-Content (cucm-interfaces.md §5.3, procedure.md "who signs what"):
+Content (docs/cucm-domain.md#who-signs-what):
 
 * ITL (per TFTP node): the TFTP node's CallManager certificate (CCM+TFTP), every TVS certificate of the
   cluster (TVS), ITLRecovery (SAST) and the CAPF certificate (CAPF). Signed, from 12.0, by ITLRecovery;
@@ -74,7 +74,7 @@ class FileInputs:
 
 
 def signer_digest(modern: bool) -> Digest:
-    """SHA-1 as CUCM's pre-12 files, SHA-512 for 12.0+ (configurable point, cucm-interfaces.md §5.2)."""
+    """SHA-1 as CUCM's pre-12 files, SHA-512 for 12.0+ ([I]: docs/cucm-domain.md#tftp-itl-and-ctl)."""
     return Digest.SHA512 if modern else Digest.SHA1
 
 

@@ -1,4 +1,4 @@
-"""The generic provider contract suite (design.md §5, docs/providers.md "The contract"), run against the
+"""The generic provider contract suite (docs/providers.md "The contract"), run against the
 REAL model-backed lab: the lab model's ``operation_log`` records every mutating operation, so "read and
 diff never mutate" and "apply twice is apply once" are proved by what the model saw, not by a fake.
 

@@ -1,7 +1,7 @@
-"""The failure scenarios of procedure.md on the real lab (issue 7, Done-when 2): each is caught by ``plan``
-(exit 1, the rule id and a fix, nothing mutated: the lab's operation count is unchanged) or stops
-``apply`` safely (exit 1, the rule id, every stranded phone reported with a reason, later waves not
-started, option 150 of their scopes unchanged) — never a stranded phone without a report.
+"""The failure scenarios of the procedure (R1–R14) on the real lab (issue 7, Done-when 2): each is caught by
+``plan`` (exit 1, the rule id and a fix, nothing mutated: the lab's operation count is unchanged) or stops
+``apply`` safely (exit 1, the rule id, every stranded phone reported with a reason, later waves not started,
+option 150 of their scopes unchanged) — never a stranded phone without a report.
 
 Every test starts its own small lab (4 phones per scope, 1-second service restarts) at ``--prefix 127.48``
 in a temporary directory and stops it with ``lab down`` (``tests.e2e.labrun``). The CLI runs in

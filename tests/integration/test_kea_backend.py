@@ -118,7 +118,7 @@ def test_control_socket_is_preserved_and_still_usable(
 def test_kea_pinned_gotcha_a_failed_config_set_stops_dhcp_until_a_good_one_is_sent(
     kea: KeaInstance, wired: tuple[KeaDhcpBackend, Any]
 ) -> None:
-    """test-infrastructure.md §1 gotcha 1, pinned: why the backend must probe and restore."""
+    """Kea closes its DHCP sockets after a failed config-set (pinned): why the backend probes and restores."""
     backend, _ = wired
     good = backend.get_config()
     broken = json.loads(json.dumps(good))

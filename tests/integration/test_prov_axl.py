@@ -102,7 +102,7 @@ def test_phone_resets_reach_the_node(lab: CucmFaceLab, axl: AxlClient) -> None:
 def test_rollback_parameter_is_discovered_whatever_its_internal_name(
     lab: CucmFaceLab, axl: AxlClient, internal: str
 ) -> None:
-    """R2: cucm-interfaces §6.2 — the paramname is undocumented; we find it by name, tolerant of wording."""
+    """R2: the paramname is undocumented ([GAP], docs/cucm-domain.md): found by name, tolerant of wording."""
     params = lab.backend.parameters
     value = params.pop(("EnterpriseWideData", "Enterprise Wide", ROLLBACK_INTERNAL))
     params[("EnterpriseWideData", "Enterprise Wide", internal)] = value
@@ -208,7 +208,7 @@ def test_the_bundled_wsdl_speaks_the_cluster_version(lab: CucmFaceLab) -> None:
     body, action = sent[0]
     assert f"http://www.cisco.com/AXL/API/{ver}".encode() in body
     assert action == f'"CUCM:DB ver={ver} listProcessNode"'
-    assert b"<searchCriteria>" in body  # children unqualified (axl-shapes.md)
+    assert b"<searchCriteria>" in body  # children unqualified (docs/cucm-domain.md#axl)
 
 
 def test_connect_from_the_desired_state_resolves_the_password_only_then(

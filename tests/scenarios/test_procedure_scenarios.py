@@ -1,6 +1,6 @@
-"""Every procedure.md scenario with real keys and really signed ITL/CTL files: the rules
-(``reconciler.cucm.rules``) and the phone's trust decision (``reconciler.cucm.trust``) must agree on
-what happens and say why (decision *and* reason asserted in each test)."""
+"""Every procedure scenario (docs/cucm-domain.md#what-tvs-knows) with real keys and really signed ITL/CTL
+files: the rules (``reconciler.cucm.rules``) and the phone's trust decision (``reconciler.cucm.trust``) must
+agree on what happens and say why (decision *and* reason asserted in each test)."""
 
 from __future__ import annotations
 

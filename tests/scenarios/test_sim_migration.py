@@ -1,6 +1,6 @@
 """Scenario tests: drive the lab model exactly as an operator would (upload certificates on the source
 publisher, wait out replication, restart TVS, change option 150, reset phones) and assert each phone's
-outcome and reason — the happy path and every failure of procedure.md (R1, R2, R4–R8, R11).
+outcome and reason — the happy path and every failure of the procedure (R1, R2, R4–R8, R11).
 
 The clock is a ``ManualClock``: replication lag and service restarts take lab time, never wall time.
 """
@@ -144,8 +144,9 @@ def test_r4_only_the_publishers_certificate_strands_phones_whose_tftp_is_another
 
 
 def test_r4_is_stricter_than_the_model_for_a_mixed_mode_12x_target() -> None:
-    """procedure.md: with a 14.0 mixed-mode target the installed CTL covers every TFTP node, so the
-    model moves phones even without the subscriber's certificate; the planner still enforces R4."""
+    """docs/cucm-domain.md#what-tvs-knows: with a 14.0 mixed-mode target the installed CTL covers every TFTP
+    node, so the model moves phones even without the subscriber's certificate; the planner still enforces
+    R4."""
     lab = make_lab()
     pb.establish_trust(lab, source="old", target="new", every_tftp_node=False)
     pb.wait(lab, 1)

@@ -3,7 +3,7 @@ per-node trust stores with publisher→subscriber replication, TVS caches loaded
 that fetches CTL, ITL and configuration and asks ``reconciler.cucm.trust.decide`` about each.
 
 Only the CUCM domain library is used (no simulator): the point is to show the rules and the trust model
-agreeing on every procedure.md scenario.
+agreeing on every procedure scenario (docs/cucm-domain.md#what-tvs-knows).
 """
 
 from __future__ import annotations
@@ -158,8 +158,8 @@ def _cache_of(node: Node) -> TvsCache:
 
 @functools.cache
 def _ctl(cluster: str, version: str, nodes: tuple[tuple[str, bool, bool], ...]) -> bytes:
-    """CTL per cucm-interfaces.md §5.3: SAST = publisher CallManager and ITLRecovery, CCM+TFTP per TFTP
-    node, no TVS; signed by ITLRecovery (12.0+) or the publisher's CallManager (before)."""
+    """CTL per docs/cucm-domain.md#who-signs-what: SAST = publisher CallManager and ITLRecovery, CCM+TFTP per
+    TFTP node, no TVS; signed by ITLRecovery (12.0+) or the publisher's CallManager (before)."""
     pub = next(name for name, is_pub, _ in nodes if is_pub)
     cm_pub = identity("CallManager", pub, cluster)
     recovery = identity("ITLRecovery", pub, cluster)

@@ -250,7 +250,7 @@ def test_permanent_error_stops_without_retry(tmp_path: Path) -> None:
 
 
 def test_failed_verify_stops_the_apply(tmp_path: Path) -> None:
-    """An apply that returns but leaves the system otherwise is a VerificationError (design.md §4)."""
+    """An apply that returns but leaves the system otherwise is a VerificationError (docs/providers.md)."""
     system = FakeSystem()
 
     class Liar(FakeTrust):

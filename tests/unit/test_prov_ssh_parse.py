@@ -1,4 +1,4 @@
-"""Parsers of the SSH providers on the output variants of cucm-interfaces.md §2 and §8 ([I]/[GAP] shapes the
+"""Parsers of the SSH providers on the output variants of docs/cucm-domain.md#admin-cli ([I]/[GAP] shapes the
 lab face does not produce: the multi-line ``show cert list`` blocks, ANSI colour, CUCM's pager prompt) and
 IOS ``ip dhcp pool`` sections with both network notations."""
 

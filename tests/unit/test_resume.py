@@ -3,7 +3,7 @@
 Kill points per step: after the journal's ``started`` (before the provider runs), inside ``apply`` after
 the system changed, inside ``verify``, and after the step was journaled ``finished``; one test SIGKILLs a
 real subprocess. The resumed run must leave the fake system — and the state file — exactly as an
-uninterrupted run does (design.md §4, docs/state-and-drift.md).
+uninterrupted run does (docs/state-and-drift.md).
 """
 
 from __future__ import annotations

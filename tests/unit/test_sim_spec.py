@@ -1,4 +1,4 @@
-"""The built-in lab's spec follows lab.md, and the largest estate has design.md §7's size."""
+"""The built-in lab's spec follows docs/lab.md, and the largest estate has the size of docs/performance.md."""
 
 from __future__ import annotations
 

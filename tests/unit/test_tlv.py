@@ -1,5 +1,6 @@
-"""reconciler.cucm.tlv: the ITL/CTL codec (cucm-interfaces.md §5.2) — round trip, signatures, a CTL
-laid out byte by byte from the field table, and clean rejection of every malformed or mutated file."""
+"""reconciler.cucm.tlv: the ITL/CTL codec (docs/cucm-domain.md#itlctl-format-support) — round trip,
+signatures, a CTL laid out byte by byte from the field table, and clean rejection of every malformed or
+mutated file."""
 
 from __future__ import annotations
 
@@ -101,7 +102,7 @@ def _tlv(tag: int, value: bytes) -> bytes:
 
 
 def test_reads_a_ctl_laid_out_exactly_as_the_field_table() -> None:
-    """A CTL written byte by byte from cucm-interfaces.md §5.2, independently of ``build``."""
+    """A CTL written byte by byte from the format (docs/cucm-domain.md), independently of ``build``."""
     signer = identity("CallManager", "cucm-new-pub", "new")
     capf = identity("CAPF", "cucm-new-pub", "new")
     cm_der = signer.cert.public_bytes(serialization.Encoding.DER)
