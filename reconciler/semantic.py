@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reconciler.boundedio import MAX_CERT_BYTES, read_bounded
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.semantic_flow import FlowChecks
 from reconciler.yamlsource import DataPath, SourceMap
@@ -141,7 +142,7 @@ class _Checker(FlowChecks):
 
     def check_pem(self, path: DataPath, file: Path) -> None:
         try:
-            data = file.read_bytes()
+            data = read_bounded(file, limit=MAX_CERT_BYTES)
         except OSError as exc:
             self.report(path, f"cannot read PEM file {file}: {exc.strerror or exc}", rule="pem")
             return
