@@ -5,8 +5,9 @@ only builds the app, holds the global options (``--no-color``, ``--json``) and m
 It is the one place that wires concrete providers to the engine. Heavy libraries (zeep, paramiko,
 cryptography) are imported inside command bodies so that ``reconciler --help`` starts fast.
 
-Exit codes: 0 success / no changes, 1 error or invalid input, 2 changes present (``--detailed-exitcode``),
-130 interrupted.
+Exit codes: 0 success / no changes, 1 error, invalid input or a usage error (a misspelt option, a
+missing argument, an unknown command — as Terraform does), 2 changes present (``--detailed-exitcode``;
+nothing else exits 2, so a typo in CI never looks like pending changes), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from __future__ import annotations
 import importlib
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 import typer
+from typer._click.exceptions import UsageError
+from typer.core import TyperGroup
 
 from reconciler import __version__
 
-__all__ = ["COMMAND_MODULES", "GlobalOptions", "app", "main"]
+__all__ = ["COMMAND_MODULES", "USAGE_EXIT_CODE", "GlobalOptions", "app", "main"]
 
 #: Command modules registered on the app, in help order. Each defines ``register(app: typer.Typer)``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -40,7 +44,30 @@ class GlobalOptions:
     json: bool = False
 
 
+#: The exit code of a usage error; click's default (2) is reserved for "changes present".
+USAGE_EXIT_CODE = 1
+
+
+class _Group(TyperGroup):
+    """The root command group: usage errors exit 1, not click's 2 (see the module docstring)."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except UsageError as exc:
+            exc.exit_code = USAGE_EXIT_CODE
+            raise
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            exc.exit_code = USAGE_EXIT_CODE
+            raise
+
+
 app = typer.Typer(
+    cls=_Group,
     name="reconciler",
     help="Move IP phones between secure (mixed-mode) CUCM clusters, declaratively.",
     no_args_is_help=True,
