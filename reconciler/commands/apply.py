@@ -224,7 +224,8 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
 
     obj = ctx.find_root().obj
     color, as_json = bool(getattr(obj, "color", True)), bool(getattr(obj, "json", False))
-    console = Console(stderr=True, no_color=not color, highlight=False)
+    # soft_wrap: never hard-wrap at 80 columns when not on a terminal (CI logs keep whole sentences)
+    console = Console(stderr=True, no_color=not color, highlight=False, soft_wrap=True)
 
     def err(text: str) -> None:
         console.print(text, markup=False, soft_wrap=True)
