@@ -197,7 +197,7 @@ class _Walker:
             )
         try:
             return self.loader.construct_object(node, deep=True)
-        except (ValueError, OverflowError) as exc:  # int of > 4,300 digits, a date like 2024-13-45
+        except (ValueError, OverflowError, IndexError, TypeError) as exc:  # 5,000 digits, 2024-13-45, "!!int"
             reason = str(exc).split(";")[0]
             self._problem(node, path, f"cannot read the value: {reason}")
             return None
