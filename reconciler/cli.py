@@ -1,25 +1,31 @@
 """The ``reconciler`` command line: a thin typer app.
 
 Each command group lives in ``reconciler.commands.<name>`` and exposes ``register(app)``; this module
-only builds the app, holds the global options (``--no-color``, ``--json``) and maps errors to exit codes.
+only builds the app, holds the global options (``--no-color`` or a non-empty ``NO_COLOR``, ``--json``,
+shell completion) and maps errors to exit codes; help shows readable metavars (``PATH``, ``FILE...``).
 Concrete providers reach the commands through ``reconciler.wiring`` only. Heavy libraries (zeep, paramiko,
 cryptography) are imported inside command bodies so that ``reconciler --help`` starts fast.
 
-Exit codes: 0 success / no changes, 1 error or invalid input, 2 changes present (``--detailed-exitcode``),
-130 interrupted.
+Exit codes: 0 success / no changes, 1 error, invalid input or a usage error (a misspelt option, a
+missing argument, an unknown command — as Terraform does), 2 changes present (``--detailed-exitcode``;
+nothing else exits 2, so a typo in CI never looks like pending changes), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 import typer
+from typer._click.exceptions import UsageError
+from typer.core import TyperGroup
 
 from reconciler import __version__
 
-__all__ = ["COMMAND_MODULES", "GlobalOptions", "app", "main"]
+__all__ = ["COMMAND_MODULES", "USAGE_EXIT_CODE", "GlobalOptions", "app", "main"]
 
 #: Command modules registered on the app, in help order. Each defines ``register(app: typer.Typer)``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -40,11 +46,68 @@ class GlobalOptions:
     json: bool = False
 
 
+#: The exit code of a usage error; click's default (2) is reserved for "changes present".
+USAGE_EXIT_CODE = 1
+
+
+def _metavar(param: Any) -> str:
+    desc = param.type_descriptor
+    if getattr(param, "is_flag", False):
+        return ""
+    if param.param_type_name == "argument":
+        name = {"files": "FILE"}.get(str(param.name), str(param.name or "value")).upper()
+        return name + ("..." if param.nargs != 1 else "")
+    if desc.is_path:
+        return "PATH"
+    if desc.is_ranged or desc.annotation in (int, float):
+        return "N"
+    longest = str(max(param.opts, key=len)).lstrip("-")
+    return longest.upper().replace("-", "_")
+
+
+def _readable_metavars(command: Any, ctx: Any) -> None:
+    """``--out PATH``, ``--target TARGET``, ``FILE...`` instead of ``<path>``, ``<list[str]>``,
+    ``{files}...`` (the Python types typer would show); flags (``--help`` too) show no metavar."""
+    help_option = command.get_help_option(ctx)
+    if help_option is not None:
+        help_option.metavar = ""
+    for param in getattr(command, "params", ()):
+        if param.metavar is None and hasattr(param, "type_descriptor"):
+            param.metavar = _metavar(param)
+            if param.param_type_name == "argument":  # typer would print {file} and <list[Path]>
+                usage = param.metavar if param.required else f"[{param.metavar}]"
+                param._usage_display_name = lambda usage=usage: usage
+                param.display_type_rich = lambda ctx: None
+    for sub in getattr(command, "commands", {}).values():
+        _readable_metavars(sub, ctx)
+
+
+class _Group(TyperGroup):
+    """The root command group: usage errors exit 1, not click's 2 (see the module docstring), and
+    help shows readable metavars."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        _readable_metavars(self, self.context_class(self, info_name="reconciler"))
+        try:
+            return super().make_context(*args, **kwargs)
+        except UsageError as exc:
+            exc.exit_code = USAGE_EXIT_CODE
+            raise
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            exc.exit_code = USAGE_EXIT_CODE
+            raise
+
+
 app = typer.Typer(
+    cls=_Group,
     name="reconciler",
     help="Move IP phones between secure (mixed-mode) CUCM clusters, declaratively.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish)
     pretty_exceptions_enable=False,
 )
 
@@ -65,7 +128,8 @@ def _root(
     json_output: bool = typer.Option(False, "--json", help="Machine-readable JSON output where supported."),
 ) -> None:
     """Global options."""
-    ctx.obj = GlobalOptions(color=not no_color, json=json_output)
+    # https://no-color.org: any non-empty NO_COLOR turns colour off, like --no-color
+    ctx.obj = GlobalOptions(color=not no_color and not os.environ.get("NO_COLOR"), json=json_output)
 
 
 for _name in COMMAND_MODULES:

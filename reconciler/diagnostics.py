@@ -3,7 +3,8 @@
 The loader, the semantic checks, the CUCM rules (``reconciler.cucm.rules``), the planner and drift all
 report problems as ``Diagnostic`` values so that one run names every problem at once.
 Renderers in ``reconciler.render`` turn them into text, JSON or JUnit. Like ``reconciler.errors`` this
-module imports nothing of ours and may be used from every layer.
+module imports only ``reconciler.redact`` (which imports nothing of ours) and may be used from every
+layer. A ``user:password@`` typed into any field is redacted from every text a diagnostic carries.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+
+from reconciler.redact import redact
 
 __all__ = ["Diagnostic", "Diagnostics", "Severity", "SourcePosition"]
 
@@ -51,6 +54,12 @@ class Diagnostic:
     address: str | None = None
     position: SourcePosition | None = None
     fix: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("summary", "detail", "fix"):
+            value = getattr(self, name)
+            if value is not None and "@" in value:
+                object.__setattr__(self, name, redact(value))
 
     def headline(self) -> str:
         """``FILE:LINE:COL: severity[rule]: summary`` — the one-line form used by every renderer."""

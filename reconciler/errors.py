@@ -2,7 +2,8 @@
 
 Every module raises from this tree; foreign exceptions (zeep faults, paramiko and socket errors, HTTP
 errors, YAML errors, ``cryptography`` value errors) are translated at the boundary that meets them and
-re-raised ``from`` the original. This module imports nothing of ours, so every layer — including
+re-raised ``from`` the original. Messages and hints pass through ``reconciler.redact`` (a password typed
+into a URL is never echoed). This module imports nothing of ours but that, so every layer — including
 ``reconciler.cucm`` and the simulator — may use it (see docs/architecture.md, "the kernel").
 
 ::
@@ -40,6 +41,8 @@ and stops on everything else. User mistakes found while validating or planning a
 
 from __future__ import annotations
 
+from reconciler.redact import redact
+
 __all__ = [
     "AuthenticationError",
     "CertificateError",
@@ -75,9 +78,10 @@ class ReconcilerError(Exception):
     """
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = redact(hint) if hint else hint
 
     def __str__(self) -> str:
         return self.message

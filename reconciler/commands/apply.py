@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from reconciler.boundedio import MAX_DESIRED_BYTES, MAX_PLAN_BYTES, read_bounded
+
 if TYPE_CHECKING:
     from reconciler.apply.executor import Registry
     from reconciler.apply.retry import Clock
@@ -100,14 +102,14 @@ def _duration(text: str) -> float:
 
 def _is_plan(path: Path) -> bool:
     try:
-        head = path.read_bytes()[:4096].lstrip()
+        with path.open("rb") as handle:
+            head = handle.read(4096).lstrip()
+        if not head.startswith(b"{"):
+            return False
+        return "plan_id" in json.loads(read_bounded(path, limit=MAX_PLAN_BYTES))
     except OSError:
         return False
-    if not head.startswith(b"{"):
-        return False
-    try:
-        return "plan_id" in json.loads(path.read_bytes())
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return False
 
 
@@ -136,7 +138,7 @@ def _load_desired(path: Path, *, expect_sha256: str | None = None) -> tuple[Desi
     from reconciler.errors import ConfigError, StalePlanError
 
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, limit=MAX_DESIRED_BYTES)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
     digest = hashlib.sha256(raw).hexdigest()
@@ -222,7 +224,8 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
 
     obj = ctx.find_root().obj
     color, as_json = bool(getattr(obj, "color", True)), bool(getattr(obj, "json", False))
-    console = Console(stderr=True, no_color=not color, highlight=False)
+    # soft_wrap: never hard-wrap at 80 columns when not on a terminal (CI logs keep whole sentences)
+    console = Console(stderr=True, no_color=not color, highlight=False, soft_wrap=True)
 
     def err(text: str) -> None:
         console.print(text, markup=False, soft_wrap=True)
@@ -235,12 +238,18 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
     try:
         journal: Path | None = None
         if resume:
-            given = Plan.from_json(source.read_bytes()) if source is not None and _is_plan(source) else None
+            given = (
+                Plan.from_json(read_bounded(source, limit=MAX_PLAN_BYTES))
+                if source is not None and _is_plan(source)
+                else None
+            )
             journal = find_resumable(store.directory / "journal", plan=given)
             if journal is None:
                 err("error: there is no interrupted apply to resume" + (" for that plan" if given else ""))
                 raise typer.Exit(1)
-            plan = given or Plan.from_json(journal.with_suffix(".plan.json").read_bytes())
+            plan = given or Plan.from_json(
+                read_bounded(journal.with_suffix(".plan.json"), limit=MAX_PLAN_BYTES)
+            )
             desired, _ = _load_desired(Path(plan.desired_path), expect_sha256=plan.desired_sha256)
             wiring = open_wiring(
                 desired, base_dir=Path(plan.desired_path).resolve().parent, parallelism=parallelism
@@ -249,7 +258,7 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
             err("error: give a desired-state FILE or a saved PLAN (or --resume)")
             raise typer.Exit(1)
         elif _is_plan(source):
-            plan = Plan.from_json(source.read_bytes())
+            plan = Plan.from_json(read_bounded(source, limit=MAX_PLAN_BYTES))
             desired, _ = _load_desired(Path(plan.desired_path), expect_sha256=plan.desired_sha256)
             wiring = open_wiring(
                 desired, base_dir=Path(plan.desired_path).resolve().parent, parallelism=parallelism
@@ -314,6 +323,9 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
         err(f"error: {exc.message}")
         if exc.hint:
             err(f"hint: {exc.hint}")
+        raise typer.Exit(1) from exc
+    except OSError as exc:  # a saved plan or journal that cannot be read (or is too large)
+        err(f"error: cannot read {exc.filename}: {exc.strerror or exc}")
         raise typer.Exit(1) from exc
     finally:
         if wiring is not None:

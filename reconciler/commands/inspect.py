@@ -25,13 +25,14 @@ def register(app: typer.Typer) -> None:
         json_output: bool = typer.Option(False, "--json", help="Print a stable JSON document."),
     ) -> None:
         """Print an ITL or CTL file's header, signer, digest and records, and whether it verifies."""
+        from reconciler.boundedio import MAX_TLV_BYTES, read_bounded
         from reconciler.cucm import tlv
         from reconciler.errors import SignatureError, TlvError
         from reconciler.render.tlv import tlv_document, tlv_text
 
         as_json = json_output or bool(getattr(ctx.obj, "json", False))
         try:
-            data = file.read_bytes()
+            data = read_bounded(file, limit=MAX_TLV_BYTES)
         except OSError as exc:
             _fail(f"cannot read {file}: {exc.strerror or exc}", as_json=as_json)
         try:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import typer
 
+from reconciler.boundedio import MAX_DESIRED_BYTES, MAX_PLAN_BYTES, read_bounded
+
 __all__ = ["register"]
 
 _STATE_DIR = typer.Option(Path(".reconciler"), "--state-dir", help="Directory of state.json.")
@@ -86,7 +88,7 @@ def plan(
             result = build_plan(
                 desired=desired,
                 desired_path=str(file),
-                desired_sha256=hashlib.sha256(file.read_bytes()).hexdigest(),
+                desired_sha256=hashlib.sha256(read_bounded(file, limit=MAX_DESIRED_BYTES)).hexdigest(),
                 estate=estate,
                 state=state,
                 options=options,
@@ -119,8 +121,10 @@ def show(
 
     color, as_json = _color_json(ctx, json_output)
     try:
-        saved = Plan.from_json(plan_file.read_bytes())
-    except (OSError, ReconcilerError) as exc:
+        saved = Plan.from_json(read_bounded(plan_file, limit=MAX_PLAN_BYTES))
+    except OSError as exc:
+        raise _fail(ValueError(f"cannot read {plan_file}: {exc.strerror or exc}"), color) from exc
+    except ReconcilerError as exc:
         raise _fail(exc, color) from exc
     if as_json:
         sys.stdout.write(saved.to_json())

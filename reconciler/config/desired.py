@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.boundedio import MAX_CERT_BYTES, read_bounded
 from reconciler.cucm.certs import load_certificate
 from reconciler.cucm.facts import ROLLBACK_PARAMETER, CertRef, ClusterFacts
 from reconciler.diagnostics import Diagnostic, Severity
@@ -118,7 +119,7 @@ def resolve_trust(
         for ref in decl.certificates:
             if isinstance(ref, PemRef):
                 try:
-                    text = Path(ref.pem).read_text()
+                    text = read_bounded(ref.pem, limit=MAX_CERT_BYTES).decode("utf-8", errors="replace")
                     cert = CertRef.of(load_certificate(text.encode()))
                 except (OSError, CertificateError) as exc:
                     diags.append(_unresolved(f"PEM file {ref.pem}: {exc}", index))

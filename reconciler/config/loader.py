@@ -1,10 +1,12 @@
 """YAML -> ``schemas.DesiredState`` with ``FILE:LINE:COL`` diagnostics; secrets stay references.
 
-Called by the commands (``validate``, ``explain``, ``plan``, ``apply``, ``drift``). ``load`` never raises for
-a user mistake: it returns every problem found (YAML, schema, then semantic checks) as diagnostics.
-``load_or_raise`` is for commands that cannot continue with errors and raises ``SchemaError``. Relative paths
-in the YAML resolve against the YAML file's directory. Secret values are read only by
-``reconciler.config.secrets.resolve`` when a provider needs them.
+Called by the commands (``validate``, ``explain``, ``plan``, ``apply``, ``drift``). ``load`` never raises for a
+user mistake: it returns every problem found (YAML, schema, then semantic checks) as diagnostics.
+``load_or_raise`` is for commands that cannot continue with errors and raises ``SchemaError``.
+Relative paths in the YAML resolve against the YAML file's directory. Secret values are read only by
+``reconciler.config.secrets.resolve`` when a provider needs them. The file is read with a bound
+(``reconciler.boundedio.MAX_DESIRED_BYTES``) and parsed within ``reconciler.config.yamlsource.Limits``, so any
+input ends quickly with diagnostics (docs/reliability.md lists every class of bad input).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from reconciler.boundedio import MAX_DESIRED_BYTES, read_bounded
 from reconciler.config.schemaerrors import Pruned, prune, schema_diagnostics
 from reconciler.config.semantic import check
 from reconciler.config.yamlsource import SourceMap, parse_yaml
@@ -108,20 +111,27 @@ def load(path: str | Path, *, semantic: bool = True) -> LoadResult:
     file = str(path)
     target = Path(path)
     try:
-        text = target.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        diagnostics = Diagnostics()
-        diagnostics.add(
-            Diagnostic(
-                severity=Severity.ERROR,
-                rule="io",
-                summary=f"cannot read the file: {reason}",
-                position=SourcePosition(file, 1, 1),
-            )
+        raw = read_bounded(target, limit=MAX_DESIRED_BYTES)
+    except OSError as exc:
+        return _unreadable(file, f"cannot read the file: {exc.strerror or exc}", SourcePosition(file, 1, 1))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
+        return _unreadable(
+            file,
+            f"the file is not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}",
+            SourcePosition(file, line, column),
         )
-        return LoadResult(file, None, diagnostics, SourceMap(file))
     return load_text(text, file=file, base_dir=target.resolve().parent, semantic=semantic)
+
+
+def _unreadable(file: str, summary: str, position: SourcePosition) -> LoadResult:
+    diagnostics = Diagnostics()
+    diagnostics.add(Diagnostic(severity=Severity.ERROR, rule="io", summary=summary, position=position))
+    return LoadResult(file, None, diagnostics, SourceMap(file))
 
 
 def load_or_raise(path: str | Path) -> tuple[DesiredState, LoadResult]:

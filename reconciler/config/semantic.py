@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.config.semantic_flow import FlowChecks
-from reconciler.config.yamlsource import DataPath, SourceMap
+from reconciler.boundedio import MAX_CERT_BYTES, read_bounded
 from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.config.semantic_flow import FlowChecks
+from reconciler.config.semantic_secrets import credential_findings
+from reconciler.config.yamlsource import DataPath, SourceMap
 from schemas.cluster import Role, Service
 from schemas.document import ROLLBACK_PARAMETER, DesiredState
 from schemas.trust import Identity, IdentityRef, NodeRole, PemRef
@@ -26,6 +28,7 @@ class _Checker(FlowChecks):
 
     def run(self) -> list[Diagnostic]:
         self.check_clusters()
+        self.check_nodes_across_clusters()
         if not self.skip_roles:
             self.check_roles()
         self.check_trust()
@@ -65,6 +68,8 @@ class _Checker(FlowChecks):
                     fix="give tls.ca_bundle or tls.pin_sha256 instead",
                 )
             self.file_should_exist((*base, "tls", "ca_bundle"), cluster.tls.ca_bundle, what="CA bundle")
+            if cluster.tls.ca_bundle is not None and cluster.tls.ca_bundle.is_file():
+                self.check_ca_bundle((*base, "tls", "ca_bundle"), cluster.tls.ca_bundle)
             self.file_should_exist((*base, "ssh", "known_hosts"), cluster.ssh.known_hosts, what="known_hosts")
             self.file_should_exist((*base, "axl_wsdl"), cluster.axl_wsdl, what="AXL WSDL")
             if not cluster.nodes_running(Service.TFTP):
@@ -74,6 +79,47 @@ class _Checker(FlowChecks):
                     rule="R4",
                     severity=Severity.WARNING,
                 )
+
+    def check_nodes_across_clusters(self) -> None:
+        """A server belongs to one cluster: the same host in two clusters means a copy-paste slip (the
+        plan would otherwise ask one server for both clusters' data)."""
+        first: dict[str, tuple[str, int, int, str]] = {}
+        for ci, cluster in enumerate(self.state.clusters):
+            for ni, node in enumerate(cluster.nodes):
+                host = str(node.host).lower()
+                if host not in first:
+                    first[host] = (cluster.name, ci, ni, node.name)
+                    continue
+                other, oci, oni, oname = first[host]
+                if other == cluster.name:
+                    continue  # duplicates inside one cluster are the per-cluster check's business
+                same = " (same name)" if oname == node.name else f" (there named '{oname}')"
+                self.report(
+                    ("clusters", ci, "nodes", ni, "host"),
+                    f"host {node.host} of node '{node.name}' is already a node of cluster '{other}' "
+                    f"at clusters[{oci}].nodes[{oni}]{same}; a server belongs to one cluster",
+                    rule="duplicate",
+                    fix="give each cluster its own nodes",
+                )
+
+    def check_ca_bundle(self, path: DataPath, file: Path) -> None:
+        try:
+            data = read_bounded(file, limit=MAX_CERT_BYTES)
+        except OSError as exc:
+            self.report(path, f"cannot read CA bundle {file}: {exc.strerror or exc}", rule="tls")
+            return
+        from cryptography import x509  # noqa: PLC0415 - heavy: imported only when a bundle exists
+
+        try:
+            x509.load_pem_x509_certificates(data)
+        except ValueError:
+            self.report(
+                path,
+                f"CA bundle {file} holds no PEM certificate",
+                rule="tls",
+                detail="TLS verification needs at least one '-----BEGIN CERTIFICATE-----' block.",
+                fix="point ca_bundle at the PEM file of the CA that signed the cluster's Tomcat certificate",
+            )
 
     def check_roles(self) -> None:
         for role in (Role.SOURCE, Role.TARGET):
@@ -141,7 +187,7 @@ class _Checker(FlowChecks):
 
     def check_pem(self, path: DataPath, file: Path) -> None:
         try:
-            data = file.read_bytes()
+            data = read_bounded(file, limit=MAX_CERT_BYTES)
         except OSError as exc:
             self.report(path, f"cannot read PEM file {file}: {exc.strerror or exc}", rule="pem")
             return
@@ -197,4 +243,4 @@ class _Checker(FlowChecks):
 def check(state: DesiredState, source: SourceMap, *, skip_roles: bool = False) -> list[Diagnostic]:
     """Every semantic problem of ``state``; positions come from ``source``. ``skip_roles`` leaves out
     the one-source-one-target count (used when a cluster was removed for a schema error)."""
-    return _Checker(state, source, skip_roles=skip_roles).run()
+    return [*_Checker(state, source, skip_roles=skip_roles).run(), *credential_findings(state, source)]

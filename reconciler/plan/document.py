@@ -316,7 +316,7 @@ class Plan:
     def from_json(cls, text: str | bytes) -> Plan:
         try:
             data = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: [[[[... nested
             raise PlanError(
                 f"plan file is not JSON ({exc})", hint="was it written by `reconciler plan -o`?"
             ) from exc

@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from reconciler.boundedio import MAX_JOURNAL_BYTES, read_bounded
 from reconciler.errors import JournalError, StateError
 from reconciler.model import Address, OutcomeStatus
 from reconciler.state.store import DEFAULT_STATE_DIR, ensure_plain_json, utc_now
@@ -122,7 +123,7 @@ class Journal:
     def read(cls, path: Path) -> Journal:
         """Read and validate ``path``; a torn last line is ignored (see ``warnings``)."""
         try:
-            data = Path(path).read_bytes()
+            data = read_bounded(path, limit=MAX_JOURNAL_BYTES)
         except OSError as exc:
             raise JournalError(f"{path}: cannot read journal ({exc.strerror})") from exc
         cut = data.rfind(b"\n") + 1
@@ -369,7 +370,7 @@ def latest_incomplete(directory: Path = DEFAULT_JOURNAL_DIR) -> Path | None:
 def _parse_line(raw: bytes, *, where: str) -> dict[str, Any]:
     try:
         rec = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: [[[[... nested
         raise _corrupt(where, f"not valid JSON ({exc})") from exc
     if not isinstance(rec, dict):
         raise _corrupt(where, "not a JSON object")

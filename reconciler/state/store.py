@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from reconciler.boundedio import MAX_STATE_BYTES, read_bounded
 from reconciler.errors import LockError, StateError
 
 __all__ = [
@@ -248,14 +249,14 @@ class StateStore:
     def read(self) -> StateSnapshot:
         """The current state; an empty snapshot (no lineage, serial 0) when none was written yet."""
         try:
-            raw = self.path.read_bytes()
+            raw = read_bounded(self.path, limit=MAX_STATE_BYTES)
         except FileNotFoundError:
             return StateSnapshot()
         except OSError as exc:
             raise StateError(f"{self.path}: cannot read state ({exc.strerror})") from exc
         try:
             data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: [[[[... nested
             raise StateError(
                 f"{self.path}: state file is not valid JSON ({exc})",
                 hint=f"restore {self.backup_path} (the previous state) or move the file away",
@@ -340,7 +341,7 @@ class StateStore:
         try:
             data: Any = json.loads(raw) if raw.strip() else None
             return None if data is None else LockInfo(**data)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             return None
 
     def force_unlock(self, lock_id: str) -> None:
