@@ -4,6 +4,7 @@ trust checked against R4-R6/R11, preflight R1/R2, a converged estate plans nothi
 from __future__ import annotations
 
 import inspect
+import re
 
 import pytest
 
@@ -108,7 +109,20 @@ def test_declaration_missing_required_trust_is_an_error_with_rule_and_stranded_c
     errors = [d for d in plan.diagnostics if d.severity.value == "error" and d.rule == rule]
     assert errors, [d.headline() for d in plan.diagnostics]
     assert any(needle in d.summary for d in errors)
-    assert all(d.summary.endswith("12 phones would be stranded") for d in errors)
+    coverage_errors = [d for d in errors if d.summary.startswith("declared trust misses")]
+    assert coverage_errors
+    for d in coverage_errors:  # the count in the message is the forecast's count on that certificate
+        match = re.search(r"the forecast strands (\d+) phones on it$", d.summary)
+        assert match, d.summary
+        serial = d.detail.split("serial ")[-1].rstrip(")").split(")")[0] if d.detail else ""
+        on_it = sum(g.phones for f in plan.forecast for g in f.stranded if serial and serial in g.reason)
+        assert int(match.group(1)) == on_it, d.summary
+    verdict = [d for d in errors if (d.address or "").startswith("wave.")]
+    stranded = {f.wave: f.stranded_count for f in plan.forecast}
+    for d in verdict:  # the verdict follows the forecast: its counts are the forecast's
+        wave = (d.address or "").removeprefix("wave.")
+        assert re.match(rf"wave {wave}: \d+ of \d+ phones still to move would be stranded", d.summary)
+        assert f"{stranded[wave]} stranded in this wave" in (d.detail or "")
     assert plan.errored and not plan.applyable
 
 
