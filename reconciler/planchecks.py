@@ -81,7 +81,13 @@ def coverage(
             diagnostics=(),
             rules=rule_of,
             required={k: frozenset(v) for k, v in required.items()},
-            rollback_possible=True,
+            # R11 from live facts: the reverse trust is in the target's stores, or the bulk import puts
+            # it there (and the plan restarts every target TVS not known fresh, tvsfresh)
+            rollback_possible=bulk_needed
+            or all(
+                target.publisher is not None and target.publisher.holds(r.store, r.cert.identity)
+                for r in reverse
+            ),
             bulk_needed=bulk_needed,
             bulk_imports={
                 c: tuple((r.store.value, r.cert.identity) for r in wanted if r.cluster == c)

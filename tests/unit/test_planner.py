@@ -13,7 +13,7 @@ from reconciler.model import Action
 from reconciler.plandoc import Plan
 from reconciler.planner import PlanOptions, build_plan
 from reconciler.state import StateSnapshot
-from tests.unit.fake_estate import ROLLBACK, FakeEstate, desired, make_world, stale_itl_phone
+from tests.unit.fake_estate import ROLLBACK, FakeEstate, desired, desired_yaml, make_world, stale_itl_phone
 
 
 def plan_for(world, state=None, options=None, **kwargs) -> Plan:  # type: ignore[no-untyped-def]
@@ -218,3 +218,47 @@ def test_plan_is_built_from_reads_only() -> None:
     }
     public = {n for n in dir(estate) if not n.startswith("_") and callable(getattr(estate, n))}
     assert public == protocol  # nothing to mutate with
+
+
+def test_bulk_each_cluster_import_precedes_its_own_replication_and_tvs_restarts() -> None:
+    """R9 then R7/R8 per cluster: the target's TVS restarts wait for the target's import (a TVS restarted
+    before its import would load stores without the other cluster's certificates)."""
+    text = desired_yaml().replace(
+        "  allow_rollback: false\n",
+        "  allow_rollback: false\n  method: bulk\n"
+        "  sftp: {host: 127.0.30.9, credentials: {username: s, password: 'env:SFTP'}, directory: /bulk}\n",
+    )
+    from pathlib import Path
+
+    from reconciler.loader import load_text
+
+    loaded = load_text(text, file="t.yaml", base_dir=Path("."))
+    assert loaded.state is not None, [d.headline() for d in loaded.diagnostics]
+    plan = build_plan(
+        desired=loaded.state,
+        desired_path="t",
+        desired_sha256="0",
+        estate=FakeEstate(make_world()),
+        state=StateSnapshot(),
+    )
+    deps = {str(s.address): {str(d) for d in s.depends_on} for s in plan.steps}
+
+    def upstream(key: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [key]
+        while todo:
+            for d in deps.get(todo.pop(), ()):
+                if d not in seen:
+                    seen.add(d)
+                    todo.append(d)
+        return seen
+
+    for cluster in ("old", "new"):
+        waiting = [
+            a for a in deps if a.split(".")[0] in ("replication", "tvs") and a.split(".")[1] == cluster
+        ]
+        assert waiting, cluster
+        for address in waiting:
+            assert f"bulk.{cluster}.import" in upstream(address), address
+    assert "bulk.new.consolidate" in upstream("bulk.new.import")
+    assert plan.rollback_possible is True
