@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from reconciler.cucm import rules
@@ -196,13 +196,19 @@ _FIX = {
 
 
 def forecast_verdict(
-    diags: Sequence[Diagnostic], *, desired: DesiredState, forecasts: Sequence[WaveForecast]
+    diags: Sequence[Diagnostic],
+    *,
+    desired: DesiredState,
+    forecasts: Sequence[WaveForecast],
+    moving: Collection[str] | None = None,
 ) -> list[Diagnostic]:
     """The verdict follows the forecast: per wave, each group of stranded phones is an ERROR naming the
     rule, the cause, the count and the fix, unless the wave's ``max_stranded_share`` accepts the wave's
     stranded share (then a WARNING, and so are that wave's per-phone R1/R3 findings, which name the same
     phones). Phones the forecast cannot decide are a WARNING saying what is missing. Counts are the
-    forecast's. Returns ``diags`` with the verdict appended."""
+    forecast's. Only waves in ``moving`` (default: all) are judged: a plan restricted by ``--target``/
+    ``--exclude`` that leaves a wave's option 150, reset and gate out moves none of its phones.
+    Returns ``diags`` with the verdict appended."""
     shares = {w.name: w.max_stranded_share for w in desired.migration.waves}
     accepted_waves = {
         f.wave
@@ -218,6 +224,8 @@ def forecast_verdict(
         for d in diags
     ]
     for f in forecasts:
+        if moving is not None and f.wave not in moving:
+            continue
         pending = f.pending
         accepted = f.wave in accepted_waves
         for g in f.stranded:

@@ -301,7 +301,8 @@ def plan_from_snapshot(
             procedure_gaps=gaps,
         )
         diags = with_stranded(diags, cover, forecasts=forecasts)
-        diags = forecast_verdict(diags, desired=desired, forecasts=forecasts)
+        moving = {s.wave for s in steps if s.wave is not None}
+        diags = forecast_verdict(diags, desired=desired, forecasts=forecasts, moving=moving)
         diags.extend(r1_honesty(forecasts=forecasts))
     return Plan(
         plan_id=opts.plan_id or uuid.uuid4().hex,
