@@ -142,8 +142,9 @@ def test_r2_rollback_parameter_declared_true_is_refused_before_anything_is_read(
 
 def test_r2_rollback_parameter_live_true_plan_sets_it_false_first(lab: RunningLab) -> None:
     """(b, live) an admin set the parameter True on old while the declaration says False: the plan warns
-    (R2, with the fix), changes it to False before any option 150 change, and forecasts the phones as unknown (R2): whether
-    they fetched the blanked ITL cannot be known — it neither pretends they move nor that they stay."""
+    (R2, with the fix), changes it to False before any option 150 change, and forecasts the phones as
+    unknown (R2): whether they fetched the blanked ITL cannot be known — it neither pretends they move nor
+    that they stay."""
     from providers.cucm_axl import AxlClient
     from reconciler.loader import load
 
