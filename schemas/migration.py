@@ -42,12 +42,21 @@ class Gate(StrictModel):
 
 
 class Wave(StrictModel):
-    """An ordered group of scopes moved together (R12). ``reset: false`` waits for natural reboots."""
+    """An ordered group of scopes moved together (R12). ``reset: false`` waits for natural reboots.
+    ``max_stranded_share``: the share of the wave's phones still to move that the plan's forecast may
+    strand before the plan is an error (default 0: any stranded phone makes the plan unapplyable)."""
 
     name: Name
     scopes: tuple[Name, ...]
     reset: bool = True
     gate: Gate
+    max_stranded_share: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="0 <= share <= 1: phones the forecast strands in this wave, as a share of its phones "
+        "still to move, that the plan accepts (default 0: any stranded phone is a plan error)",
+    )
 
 
 class Migration(StrictModel):

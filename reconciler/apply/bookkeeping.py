@@ -51,7 +51,8 @@ def essence_for(change: Change, observed: Value) -> JSONValue:
         return {"sha256": digest} if digest is not None else after
     if kind == "tvs":
         started = _field(seen, "started_at") or _field(after, "started_at") or utc_now()
-        return {"started_at": started}
+        loads = _field(after, "loads")  # what its stores held at the restart (R8 freshness, tvsfresh)
+        return {"started_at": started, "loads": loads} if isinstance(loads, list) else {"started_at": started}
     if kind == "param":
         value = _field(after, "value") if isinstance(after, dict) else after
         return {"value": value}

@@ -261,7 +261,7 @@ def fault(
         None, "--cluster", help="Cluster (axl-throttle, replication-lag, ris-exhausted)."
     ),
     node: str | None = typer.Option(None, "--node", help="Node name or IP, or 'ios' / 'sftp'."),
-    face: str | None = typer.Option(None, "--face", help="latency: https | tftp | cli (default: all)."),
+    face: str | None = typer.Option(None, "--face", help="latency, unreachable: https|tftp|cli (all)."),
     seconds: float | None = typer.Option(None, "--seconds", help="latency / replication-lag seconds."),
     count: int | None = typer.Option(None, "--count", help="drop-ssh commands; tvs-fail starts (-1: all)."),
     off: bool = typer.Option(False, "--off", help="Clear the fault."),

@@ -1,12 +1,12 @@
 """YAML -> ``schemas.DesiredState`` with ``FILE:LINE:COL`` diagnostics; secrets stay references.
 
-Called by the commands (``validate``, ``explain``, ``plan``, ``apply``, ``drift``). ``load`` never raises for a
-user mistake: it returns every problem found (YAML, schema, then semantic checks) as diagnostics.
+Called by the commands (``validate``, ``explain``, ``plan``, ``apply``, ``drift``). ``load`` never raises
+for a user mistake: it returns every problem found (YAML, schema, then semantic checks) as diagnostics.
 ``load_or_raise`` is for commands that cannot continue with errors and raises ``SchemaError``.
 Relative paths in the YAML resolve against the YAML file's directory. Secret values are read only by
 ``reconciler.config.secrets.resolve`` when a provider needs them. The file is read with a bound
-(``reconciler.boundedio.MAX_DESIRED_BYTES``) and parsed within ``reconciler.config.yamlsource.Limits``, so any
-input ends quickly with diagnostics (docs/reliability.md lists every class of bad input).
+(``reconciler.boundedio.MAX_DESIRED_BYTES``) and parsed within ``reconciler.config.yamlsource.Limits``,
+so any input ends quickly with diagnostics (docs/reliability.md lists every class of bad input).
 """
 
 from __future__ import annotations

@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.boundedio import MAX_CERT_BYTES, read_bounded
-from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.config.semantic_flow import FlowChecks
 from reconciler.config.semantic_secrets import credential_findings
 from reconciler.config.yamlsource import DataPath, SourceMap
+from reconciler.diagnostics import Diagnostic, Severity
 from schemas.cluster import Role, Service
 from schemas.document import ROLLBACK_PARAMETER, DesiredState
 from schemas.trust import Identity, IdentityRef, NodeRole, PemRef

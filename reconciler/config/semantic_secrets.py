@@ -22,8 +22,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.config.yamlsource import DataPath, SourceMap, format_path
+from reconciler.diagnostics import Diagnostic, Severity
 from schemas.document import DesiredState
 from schemas.secret import SecretRef, SecretScheme
 

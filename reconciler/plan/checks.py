@@ -10,8 +10,9 @@ TFTP nodes serve valid CTL/ITL files (R1) and the phones' ITLs against their TVS
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from reconciler.config.desired import DesiredCert
@@ -23,11 +24,19 @@ from reconciler.cucm.rules import RequiredCert
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.live.refresh import LiveSnapshot
 from reconciler.plan.document import WaveForecast
-from reconciler.plan.forecast import phone_trust_lists
+from reconciler.plan.forecast import ASSUMED, phone_trust_lists
 from schemas.document import DesiredState
 from schemas.migration import Method
 
-__all__ = ["Coverage", "coverage", "gap_summary", "preflight_all", "with_stranded"]
+__all__ = [
+    "Coverage",
+    "coverage",
+    "forecast_verdict",
+    "gap_summary",
+    "preflight_all",
+    "r1_honesty",
+    "with_stranded",
+]
 
 _COVERAGE = "declared trust misses"
 
@@ -72,7 +81,13 @@ def coverage(
             diagnostics=(),
             rules=rule_of,
             required={k: frozenset(v) for k, v in required.items()},
-            rollback_possible=True,
+            # R11 from live facts: the reverse trust is in the target's stores, or the bulk import puts
+            # it there (and the plan restarts every target TVS not known fresh, tvsfresh)
+            rollback_possible=bulk_needed
+            or all(
+                target.publisher is not None and target.publisher.holds(r.store, r.cert.identity)
+                for r in reverse
+            ),
             bulk_needed=bulk_needed,
             bulk_imports={
                 c: tuple((r.store.value, r.cert.identity) for r in wanted if r.cluster == c)
@@ -134,22 +149,10 @@ def with_stranded(
     cover: Coverage,
     *,
     forecasts: Sequence[WaveForecast],
-    snap: LiveSnapshot,
-    option150: Mapping[str, tuple[str, ...]],
-    desired: DesiredState,
 ) -> list[Diagnostic]:
-    """Add to each coverage error how many phones it would strand: per the procedure, the phones still
-    to move whose scope's option 150 names that TFTP node (every such phone for ITLRecovery or a CTL
-    signer); and what the trust model forecasts."""
-    target = desired.cluster(desired.migration.target)
-    hosts = {n.name: n.host for n in target.nodes} if target else {}
-    pending: Counter[str] = Counter()
-    for scope, phones in snap.phones.items():
-        pending[scope] = sum(
-            1 for p in phones if not ((r := snap.registrations.get(p.name)) and r.registered)
-        )
-    wave_scopes = {s for w in desired.migration.waves for s in w.scopes}
-    model = sum(f.stranded_count for f in forecasts)
+    """Add to each forward coverage error how many phones the forecast strands on that certificate (the
+    stranded groups whose reason names its serial): the same count the forecast shows. Reverse trust
+    (R11) blocks only a rollback and never strands a phone; its errors say so."""
     by_address = {r.address: r for r in cover.missing}
     out = []
     for d in diags:
@@ -157,14 +160,136 @@ def with_stranded(
         if req is None:
             out.append(d)
             continue
-        host = hosts.get(req.cert_id)
-        at_risk = sum(pending[s] for s in wave_scopes if host is None or host in option150.get(s, ()))
+        if req.rule == "R11":
+            out.append(
+                replace(
+                    d,
+                    summary=f"{d.summary}: rollback would not be possible (no phone is stranded by it)",
+                    detail=f"{d.detail}; R11 concerns moving phones back only",
+                )
+            )
+            continue
+        serial = req.cert.identity.serial_hex
+        hit = sum(g.phones for f in forecasts for g in f.stranded if serial in g.reason)
         out.append(
             replace(
                 d,
-                summary=f"{d.summary}: {at_risk} phones would be stranded",
-                detail=f"{d.detail}; procedure {req.rule}: {at_risk} phones still to move depend on it; "
-                f"trust model forecast: {model} stranded in total",
+                summary=f"{d.summary}: the forecast strands {hit} phones on it",
+                detail=f"{d.detail}; the procedure ({req.rule}) requires it whatever the forecast says: "
+                "a phone asks TVS about every signer it does not already trust",
+            )
+        )
+    return out
+
+
+_FIX = {
+    "R1": "reset the phones on the source so that they load its current CTL/ITL, or fix the source TFTP "
+    "files, before their wave",
+    "R2": "set 'Prepare Cluster for Rollback to pre 8.0' False on the source and reset the phones there",
+    "R3": "give the phones' CallManager group a reachable node running TVS (in their ITL) before the move",
+    "R4": "declare the target certificate the reason names under trust (every TFTP node)",
+    "R5": "declare the certificate in both CallManager-trust and Phone-SAST-trust",
+    "R6": "declare the target's ITLRecovery (every TFTP node's before 12.5) in both stores",
+    "R8": "let the plan restart TVS on that node (do not exclude tvs.* steps)",
+    "R12": "point the scope's option 150 at a TFTP node of the target",
+}
+
+
+def forecast_verdict(
+    diags: Sequence[Diagnostic],
+    *,
+    desired: DesiredState,
+    forecasts: Sequence[WaveForecast],
+    moving: Collection[str] | None = None,
+) -> list[Diagnostic]:
+    """The verdict follows the forecast: per wave, each group of stranded phones is an ERROR naming the
+    rule, the cause, the count and the fix, unless the wave's ``max_stranded_share`` accepts the wave's
+    stranded share (then a WARNING, and so are that wave's per-phone R1/R3 findings, which name the same
+    phones). Phones the forecast cannot decide are a WARNING saying what is missing. Counts are the
+    forecast's. Only waves in ``moving`` (default: all) are judged: a plan restricted by ``--target``/
+    ``--exclude`` that leaves a wave's option 150, reset and gate out moves none of its phones.
+    Returns ``diags`` with the verdict appended."""
+    shares = {w.name: w.max_stranded_share for w in desired.migration.waves}
+    accepted_waves = {
+        f.wave
+        for f in forecasts
+        if f.stranded_count and f.stranded_count / (f.pending or 1) <= shares.get(f.wave, 0.0)
+    }
+    out: list[Diagnostic] = [
+        replace(d, severity=Severity.WARNING)
+        if d.severity is Severity.ERROR
+        and (d.address or "").removeprefix("phones.") in accepted_waves
+        and (d.address or "").startswith("phones.")
+        else d
+        for d in diags
+    ]
+    for f in forecasts:
+        if moving is not None and f.wave not in moving:
+            continue
+        pending = f.pending
+        accepted = f.wave in accepted_waves
+        for g in f.stranded:
+            out.append(
+                Diagnostic(
+                    severity=Severity.WARNING if accepted else Severity.ERROR,
+                    rule=g.rule,
+                    summary=f"wave {f.wave}: {g.phones} of {pending} phones still to move would be stranded "
+                    f"({g.rule or '?'}): {g.reason}",
+                    detail=f"e.g. {', '.join(g.examples)}; {f.stranded_count} stranded in this wave in total"
+                    + (
+                        f", within its max_stranded_share {shares.get(f.wave, 0.0):g}"
+                        if accepted
+                        else f", more than its max_stranded_share {shares.get(f.wave, 0.0):g}"
+                    ),
+                    address=f"wave.{f.wave}",
+                    fix=_FIX.get(g.rule or "", "see the reason")
+                    + ("" if accepted else "; or raise the wave's max_stranded_share to accept them"),
+                )
+            )
+        for u in f.unknown:
+            out.append(
+                Diagnostic(
+                    severity=Severity.WARNING,
+                    rule=m.group(1) if (m := _RULE_AT_END.search(u.missing)) else "R1",
+                    summary=f"wave {f.wave}: the outcome of {u.phones} of {pending} phones still to move is "
+                    f"unknown: {u.missing}",
+                    detail=f"e.g. {', '.join(u.examples)}; counted neither as moving nor as stranded",
+                    address=f"wave.{f.wave}",
+                    fix="make the missing input known (see above), or move these phones in a small pilot "
+                    "wave first",
+                )
+            )
+    return out
+
+
+_PILOT = 50
+_RULE_AT_END = re.compile(r"\((R\d+)\)$")
+
+
+def r1_honesty(*, forecasts: Sequence[WaveForecast]) -> list[Diagnostic]:
+    """R1: what the plan could not verify, and a pilot wave when the first wave is large."""
+    out: list[Diagnostic] = []
+    if any(ASSUMED in f.notes for f in forecasts):
+        out.append(
+            Diagnostic(
+                severity=Severity.INFO,
+                rule="R1",
+                summary="not verified: which CTL/ITL each phone holds",
+                detail="no CUCM interface shows a phone's own trust lists; the forecast assumes each phone "
+                "holds what its source TFTP node serves (a phone that missed an ITL update, or was "
+                "reset elsewhere, may hold another)",
+                fix="start with a small pilot wave; the wave gate (R13) stops the migration if phones stay",
+            )
+        )
+    first = forecasts[0] if forecasts else None
+    if first is not None and first.pending > _PILOT:
+        out.append(
+            Diagnostic(
+                severity=Severity.INFO,
+                rule="R1",
+                summary=f"the first wave {first.wave} moves {first.pending} phones at once",
+                fix=f"consider a pilot wave of a few phones (at most {_PILOT}) before it: its gate shows "
+                "whether the assumptions above hold at little cost",
             )
         )
     return out
@@ -189,7 +314,7 @@ def preflight_all(
                 found,
                 severity=Severity.WARNING,
                 fix="the plan sets it to False first; phones reload their ITL only when reset on "
-                f"{source.name}: the forecast shows who is stranded until then",
+                f"{source.name}: the forecast counts the phones that may hold the blanked ITL as unknown",
             )
         out.append(d)
     if declared_rollback is True:
@@ -221,7 +346,10 @@ def preflight_all(
 
 
 def _phone_itls(*, desired: DesiredState, snap: LiveSnapshot, source: ClusterFacts) -> list[Diagnostic]:
-    """R1 per phone, decided once per distinct (ITL, CallManager group) and reported per wave."""
+    """R1 per phone, decided once per distinct (ITL, CallManager group) and reported per wave: an error
+    when no TVS of the phone's group is pinned by its ITL, a warning when only some are. R3 per group:
+    phones whose CallManager group has no reachable TVS node cannot ask anyone (an error naming the
+    group and the phone count). Phones whose trust lists are unknown are the forecast's "unknown"."""
     files = snap.files.get(source.name, {})
     first = source.tftp_nodes[0].name if source.tftp_nodes else None
     groups = snap.groups.get(source.name, {})
@@ -230,26 +358,50 @@ def _phone_itls(*, desired: DesiredState, snap: LiveSnapshot, source: ClusterFac
     for wave in desired.migration.waves:
         counts: Counter[str] = Counter()
         sample: dict[str, tuple[Diagnostic, str]] = {}
+        no_tvs: Counter[str] = Counter()
         for scope in wave.scopes:
             for phone in snap.phones.get(scope, ()):
                 reg = snap.registrations.get(phone.name)
                 if reg is not None and reg.registered:
                     continue
-                _, itl = phone_trust_lists(phone, files, first)
-                key = (itl, phone.cm_group)
+                members = groups.get(phone.cm_group, ())
+                tvs = [n for n in source.tvs_nodes if n.name in members and n.reachable and n.tvs]
+                if not tvs:
+                    no_tvs[phone.cm_group] += 1
+                    continue
+                lists = phone_trust_lists(
+                    phone, files, first, rollback_blanked=source.rollback_to_pre8 is True
+                )
+                if isinstance(lists, str):
+                    continue
+                key = (lists[1], phone.cm_group)
                 if key not in seen:
-                    members = groups.get(phone.cm_group)
-                    seen[key] = rules.check_phone_itl(phone="?", itl=itl, source=source, tvs_nodes=members)
+                    seen[key] = rules.check_phone_itl(
+                        phone="?", itl=lists[1], source=source, tvs_nodes=members
+                    )
                 for d in seen[key]:
                     text = d.summary.split(": ", 1)[-1]
                     counts[text] += 1
                     sample.setdefault(text, (d, phone.name))
+        for group, n in sorted(no_tvs.items()):
+            out.append(
+                Diagnostic(
+                    severity=Severity.ERROR,
+                    rule="R3",
+                    summary=f"{n} phones of wave {wave.name} are in CallManager group {group} of "
+                    f"{source.name}, which has no reachable node running TVS: no TVS can vouch for the "
+                    "target's files, so they would be stranded",
+                    address=f"phones.{wave.name}",
+                    fix=f"add a node running Cisco Trust Verification Service to {group} (and let the "
+                    "phones load the new ITL by a reset on the source), or move these phones to a "
+                    "group with a TVS first",
+                )
+            )
         for text, n in counts.items():
             d, example = sample[text]
             out.append(
                 replace(
                     d,
-                    severity=Severity.WARNING,
                     summary=f"{n} phones of wave {wave.name} (e.g. {example}): {text}",
                     address=f"phones.{wave.name}",
                 )

@@ -23,6 +23,7 @@ __all__ = [
     "PlanStep",
     "PlanSummary",
     "StrandedGroup",
+    "UnknownGroup",
     "WaveForecast",
     "diagnostic_from_dict",
 ]
@@ -112,11 +113,34 @@ class StrandedGroup:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UnknownGroup:
+    """Phones of one wave whose outcome the forecast cannot decide: ``missing`` says which input could
+    not be known (an unreadable TFTP file, a TVS of unknown freshness, whether a blanked ITL was fetched).
+    Unknown is neither "moves" nor "stranded"."""
+
+    missing: str
+    phones: int
+    examples: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"missing": self.missing, "phones": self.phones, "examples": list(self.examples)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> UnknownGroup:
+        return cls(
+            missing=str(data["missing"]),
+            phones=int(data["phones"]),
+            examples=tuple(str(e) for e in data.get("examples", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WaveForecast:
     """The forecast of one wave on the planned end state: ``phones`` in its scopes, ``already`` on the
-    target, ``move`` that will accept the target's files, ``stranded`` groups with reasons, how many
-    distinct trust combinations were decided (``decisions``), and ``notes`` where the procedure
-    (R4/R5) and the trust model disagree."""
+    target, ``move`` that will accept the target's files, ``stranded`` groups with rule and reason,
+    ``unknown`` groups with what is missing (every phone still to move is in exactly one of move,
+    stranded, unknown), how many distinct trust combinations were decided (``decisions``), and ``notes``
+    where the procedure (R4/R5) and the trust model disagree, or what the forecast assumed."""
 
     wave: str
     scopes: tuple[str, ...]
@@ -124,12 +148,22 @@ class WaveForecast:
     already: int
     move: int
     stranded: tuple[StrandedGroup, ...] = ()
+    unknown: tuple[UnknownGroup, ...] = ()
     decisions: int = 0
     notes: tuple[str, ...] = ()
 
     @property
     def stranded_count(self) -> int:
         return sum(g.phones for g in self.stranded)
+
+    @property
+    def unknown_count(self) -> int:
+        return sum(g.phones for g in self.unknown)
+
+    @property
+    def pending(self) -> int:
+        """Phones still to move (not already on the target): move + stranded + unknown."""
+        return self.move + self.stranded_count + self.unknown_count
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -140,6 +174,8 @@ class WaveForecast:
             "move": self.move,
             "stranded": self.stranded_count,
             "stranded_groups": [g.to_dict() for g in self.stranded],
+            "unknown": self.unknown_count,
+            "unknown_groups": [g.to_dict() for g in self.unknown],
             "decisions": self.decisions,
             "notes": list(self.notes),
         }
@@ -153,6 +189,7 @@ class WaveForecast:
             already=int(data.get("already_on_target", 0)),
             move=int(data["move"]),
             stranded=tuple(StrandedGroup.from_dict(g) for g in data.get("stranded_groups", ())),
+            unknown=tuple(UnknownGroup.from_dict(g) for g in data.get("unknown_groups", ())),
             decisions=int(data.get("decisions", 0)),
             notes=tuple(str(n) for n in data.get("notes", ())),
         )
@@ -169,6 +206,7 @@ class PlanSummary:
     waves: int
     phones_to_move: int
     stranded: int
+    unknown: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return {
@@ -179,6 +217,7 @@ class PlanSummary:
             "waves": self.waves,
             "phones_to_move": self.phones_to_move,
             "stranded": self.stranded,
+            "unknown": self.unknown,
         }
 
 
@@ -244,6 +283,7 @@ class Plan:
             waves=len({s.wave for s in self.steps if s.wave is not None}),
             phones_to_move=sum(f.move for f in self.forecast),
             stranded=sum(f.stranded_count for f in self.forecast),
+            unknown=sum(f.unknown_count for f in self.forecast),
         )
 
     def step(self, address: Address | str) -> PlanStep | None:

@@ -6,7 +6,8 @@ outside reconciler" section). Never mutates: it reads through a ``LiveEstate`` o
 
 * trust certificates declared but missing on the publisher (R4/R5/R6/R11) or not replicated to a TVS
   node (R7); certificates reconciler owns, no longer declared, still present (unexpected);
-* TVS started before the last trust change of its node (R8);
+* a TVS that is stale, or whose freshness is unknown, for the certificates the move needs (R8,
+  ``reconciler.plan.tvsfresh``);
 * enterprise parameters differing from the declaration (R2 for the rollback parameter);
 * option 150 differing from what reconciler last applied (R12);
 * an identity certificate regenerated since the last apply (R14: the essence recorded its serial);
@@ -22,12 +23,14 @@ from typing import Any
 
 from reconciler.config.desired import DesiredCert, desired_parameters, resolve_trust
 from reconciler.cucm.certs import CertIdentity, expires_within, load_certificate, not_valid_after
-from reconciler.cucm.facts import ROLLBACK_PARAMETER, ClusterFacts
+from reconciler.cucm.facts import ROLLBACK_PARAMETER, ClusterFacts, Direction
+from reconciler.cucm.rules import required_trust
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.errors import CertificateError
 from reconciler.live.protocol import LiveEstate
 from reconciler.live.refresh import LiveSnapshot, refresh
 from reconciler.model import Action, Address, Change, freeze
+from reconciler.plan.tvsfresh import tvs_freshness
 from reconciler.state.store import StateSnapshot
 from schemas.document import DesiredState
 
@@ -160,6 +163,37 @@ def _trust_findings(certs: list[DesiredCert], facts: Mapping[str, ClusterFacts])
     return out
 
 
+def _tvs_findings(*, snap: LiveSnapshot, state: StateSnapshot, desired: DesiredState) -> list[Diagnostic]:
+    """R8: a TVS that is stale, or whose freshness is unknown, with respect to the certificates the
+    migration needs in its node's stores (``reconciler.plan.tvsfresh``)."""
+    mig = desired.migration
+    source, target = snap.facts.get(mig.source), snap.facts.get(mig.target)
+    if source is None or target is None:
+        return []
+    relevant = {
+        source.name: {r.cert.identity for r in required_trust(source=source, target=target)},
+        target.name: {
+            r.cert.identity for r in required_trust(source=source, target=target, direction=Direction.REVERSE)
+        },
+    }
+    out = []
+    for facts in (source, target):
+        for node in facts.tvs_nodes:
+            fresh = tvs_freshness(cluster=facts.name, node=node, state=state, relevant=relevant[facts.name])
+            if fresh.fresh:
+                continue
+            out.append(
+                _finding(
+                    "R8",
+                    f"TVS on {node.name} ({facts.name}) is {fresh.state.value}: {fresh.reason}",
+                    address=f"tvs.{facts.name}.{node.name}",
+                    fix=f"restart Cisco Trust Verification Service on {node.name} (run plan and apply: "
+                    "it schedules the rolling restart)",
+                )
+            )
+    return out
+
+
 def findings(
     *, snap: LiveSnapshot, state: StateSnapshot, desired: DesiredState, now: datetime | None = None
 ) -> list[Diagnostic]:
@@ -181,18 +215,7 @@ def findings(
                     fix="declare it again, or use mode: exact to have apply remove it",
                 )
             )
-    for facts in snap.facts.values():
-        for node in facts.tvs_nodes:
-            if node.tvs_started_at and node.trust_changed_at and node.tvs_started_at < node.trust_changed_at:
-                out.append(
-                    _finding(
-                        "R8",
-                        f"TVS on {node.name} ({facts.name}) started before the last trust "
-                        "change: its cache is stale",
-                        address=f"tvs.{facts.name}.{node.name}",
-                        fix=f"restart Cisco Trust Verification Service on {node.name}",
-                    )
-                )
+    out.extend(_tvs_findings(snap=snap, state=state, desired=desired))
     for cluster, values in desired_parameters(desired).items():
         for name, value in values.items():
             now_value = snap.params.get(cluster, {}).get(name)

@@ -20,10 +20,18 @@ from reconciler.cucm.facts import ClusterFacts, Store
 from reconciler.cucm.trust import FileKind, SignedFile, TrustList, TvsCache, TvsServer, decide
 from reconciler.live.protocol import PhoneFacts
 from reconciler.live.refresh import DecodedFile, LiveSnapshot
-from reconciler.plan.document import StrandedGroup, WaveForecast
+from reconciler.plan.document import StrandedGroup, UnknownGroup, WaveForecast
 from schemas.document import DesiredState
 
-__all__ = ["Outcome", "PlannedTrust", "TargetFiles", "forecast", "phone_trust_lists"]
+__all__ = [
+    "ASSUMED",
+    "BLANKED_ITL",
+    "Outcome",
+    "PlannedTrust",
+    "TargetFiles",
+    "forecast",
+    "phone_trust_lists",
+]
 
 _EXAMPLES = 3
 
@@ -31,25 +39,46 @@ _EXAMPLES = 3
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlannedTrust:
     """The source side after the plan: ``stores`` node -> store -> identities; ``fresh`` the TVS nodes
-    whose cache will hold exactly those stores (started after the last trust change, or restarted)."""
+    whose cache will hold exactly those stores (known to have started after the last trust change, or
+    restarted by the plan); ``loaded`` the TVS nodes not restarted whose cache is known to hold what
+    their stores hold now; ``stale`` the TVS nodes known to have started before the last change. A TVS
+    node in none of these has an unknown freshness (R8): its cache may or may not hold the
+    ``uncertain`` identities its stores hold, and the forecast decides both ways — when they disagree,
+    the phones are unknown."""
 
     stores: Mapping[str, Mapping[str, frozenset[CertIdentity]]]
     fresh: frozenset[str]
+    loaded: frozenset[str] = frozenset()
+    stale: frozenset[str] = frozenset()
+    uncertain: frozenset[CertIdentity] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """One decided combination: moved, or the rule and reason of the first rejection."""
+    """One decided combination: moved; stranded (``rule`` and ``reason`` of the first rejection); or
+    unknown (``unknown`` True, ``reason`` says what is missing)."""
 
     moved: bool
     rule: str | None
     reason: str
+    unknown: bool = False
 
 
-def _tvs_servers(
-    nodes: Sequence[str], source: ClusterFacts, planned: PlannedTrust, live_stores: bool
-) -> tuple[TvsServer, ...]:
-    out = []
+@dataclass(frozen=True, slots=True)
+class _Servers:
+    """A CallManager group's TVS servers as the phone will find them: ``low`` (non-fresh caches without
+    the uncertain identities) and ``high`` (with them); equal unless a TVS freshness is unknown, named in
+    ``unknown``."""
+
+    low: tuple[TvsServer, ...]
+    high: tuple[TvsServer, ...]
+    unknown: tuple[str, ...]
+
+
+def _tvs_servers(nodes: Sequence[str], source: ClusterFacts, planned: PlannedTrust) -> _Servers:
+    low: list[TvsServer] = []
+    high: list[TvsServer] = []
+    unknown: list[str] = []
     for name in nodes:
         try:
             node = source.node(name)
@@ -62,19 +91,32 @@ def _tvs_servers(
             callmanager_trust=stores.get(Store.CALLMANAGER_TRUST.value, frozenset()),
             phone_sast_trust=stores.get(Store.PHONE_SAST_TRUST.value, frozenset()),
         )
-        if name in planned.fresh:
-            cache = now
-        else:  # not restarted after the last change: its cache is what it loaded before (R8)
-            cache = TvsCache.from_stores(
-                callmanager_trust=node.store(Store.CALLMANAGER_TRUST) if live_stores else (),
-                phone_sast_trust=node.store(Store.PHONE_SAST_TRUST) if live_stores else (),
-            )
-        out.append(
-            TvsServer(
-                name=name, certificate=node.tvs.identity, cache=cache, reachable=node.reachable, stores=now
-            )
+        live_cm, live_sast = node.store(Store.CALLMANAGER_TRUST), node.store(Store.PHONE_SAST_TRUST)
+        loaded = TvsCache.from_stores(callmanager_trust=live_cm, phone_sast_trust=live_sast)
+        without = TvsCache.from_stores(
+            callmanager_trust=live_cm - planned.uncertain, phone_sast_trust=live_sast - planned.uncertain
         )
-    return tuple(out)
+        if name in planned.fresh:
+            pair = (now, now)
+        elif name in planned.loaded:
+            pair = (loaded, loaded)
+        elif name in planned.stale:  # started before the last change: its cache lacks what came since (R8)
+            pair = (without, without)
+        else:  # unknown freshness: it may or may not have loaded what its stores hold now (R8)
+            pair = (without, loaded)
+            if planned.uncertain & (live_cm | live_sast):
+                unknown.append(name)
+        for out, cache in ((low, pair[0]), (high, pair[1])):
+            out.append(
+                TvsServer(
+                    name=name,
+                    certificate=node.tvs.identity,
+                    cache=cache,
+                    reachable=node.reachable,
+                    stores=now,
+                )
+            )
+    return _Servers(tuple(low), tuple(high), tuple(unknown))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +143,24 @@ def _boot(*, ctl: TrustList, itl: TrustList, tvs: tuple[TvsServer, ...], files: 
     if not third.accepted:
         return Outcome(False, third.rule, f"configuration rejected: {third.reason}")
     return Outcome(True, None, "moves")
+
+
+def _decide(*, ctl: TrustList, itl: TrustList, servers: _Servers, files: TargetFiles, group: str) -> Outcome:
+    low = _boot(ctl=ctl, itl=itl, tvs=servers.low, files=files)
+    if servers.high != servers.low:
+        high = _boot(ctl=ctl, itl=itl, tvs=servers.high, files=files)
+        if high.moved != low.moved:
+            names = ", ".join(servers.unknown)
+            return Outcome(
+                False,
+                None,
+                f"whether TVS {names} (CallManager group {group}) loaded the certificates now in its trust "
+                "stores is not known: it is not known to have started after they arrived (R8)",
+                unknown=True,
+            )
+    if not low.moved and low.rule in ("R3", "R8") and group not in low.reason:
+        return Outcome(False, low.rule, f"{low.reason} (CallManager group {group})")
+    return low
 
 
 def forecast(
@@ -133,15 +193,18 @@ def forecast(
         )
     src_files = snap.files.get(mig.source, {})
     first_tftp = source.tftp_nodes[0].name if source.tftp_nodes else None
-    tvs_by_group: dict[str, tuple[TvsServer, ...]] = {}
+    blanked = source.rollback_to_pre8 is True
+    tvs_by_group: dict[str, _Servers] = {}
     decided: dict[tuple[object, ...], Outcome] = {}
     out: list[WaveForecast] = []
     for wave in mig.waves:
         phones = [p for s in wave.scopes for p in snap.phones.get(s, ())]
         already = 0
         stranded: Counter[tuple[str | None, str]] = Counter()
+        unknown: Counter[str] = Counter()
         examples: dict[tuple[str | None, str], list[str]] = {}
         move = 0
+        assumed = False
         before = len(decided)
         for phone in phones:
             reg = snap.registrations.get(phone.name)
@@ -150,31 +213,42 @@ def forecast(
                 continue
             addresses = option150.get(phone.scope, ())
             node = host_to_node.get(addresses[0]) if addresses else None
+            lists = phone_trust_lists(phone, src_files, first_tftp, rollback_blanked=blanked)
+            assumed = assumed or phone.ctl is None or phone.itl is None
             if node is None or node not in target_files:
                 result = Outcome(False, "R12", "its scope's option 150 names no TFTP node of the target")
+            elif isinstance(lists, str):
+                result = Outcome(False, None, lists, unknown=True)
             else:
-                ctl, itl = phone_trust_lists(phone, src_files, first_tftp)
+                ctl, itl = lists
                 group = phone.cm_group
                 if group not in tvs_by_group:
                     members = snap.groups.get(mig.source, {}).get(group, ())
-                    tvs_by_group[group] = _tvs_servers(members, source, planned, live_stores=True)
+                    tvs_by_group[group] = _tvs_servers(members, source, planned)
                 key = (ctl, itl, group, node)
-                result = decided.get(key) or _boot(
-                    ctl=ctl, itl=itl, tvs=tvs_by_group[group], files=target_files[node]
+                result = decided.get(key) or _decide(
+                    ctl=ctl, itl=itl, servers=tvs_by_group[group], files=target_files[node], group=group
                 )
                 decided[key] = result
             if result.moved:
                 move += 1
+                continue
+            k = (None if result.unknown else result.rule, result.reason)
+            if result.unknown:
+                unknown[result.reason] += 1
             else:
-                k = (result.rule, result.reason)
                 stranded[k] += 1
-                if len(examples.setdefault(k, [])) < _EXAMPLES:
-                    examples[k].append(phone.name)
+            if len(examples.setdefault(k, [])) < _EXAMPLES:
+                examples[k].append(phone.name)
         groups = tuple(
             StrandedGroup(rule=r, reason=why, phones=n, examples=tuple(examples[(r, why)]))
             for (r, why), n in sorted(stranded.items(), key=lambda kv: (-kv[1], kv[0][1]))
         )
-        notes = _notes(move=move, stranded=groups, gaps=procedure_gaps)
+        unknowns = tuple(
+            UnknownGroup(missing=why, phones=n, examples=tuple(examples[(None, why)]))
+            for why, n in sorted(unknown.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+        notes = _notes(move=move, stranded=groups, gaps=procedure_gaps, assumed=assumed)
         out.append(
             WaveForecast(
                 wave=wave.name,
@@ -183,6 +257,7 @@ def forecast(
                 already=already,
                 move=move,
                 stranded=groups,
+                unknown=unknowns,
                 decisions=len(decided) - before,
                 notes=notes,
             )
@@ -190,19 +265,54 @@ def forecast(
     return out
 
 
+BLANKED_ITL = (
+    "whether these phones fetched the blanked ITL that the source serves while 'Prepare Cluster for "
+    "Rollback to pre 8.0' is True cannot be known (a phone reloads its ITL only when it restarts on the "
+    "source, and no CUCM interface shows which ITL a phone holds) (R2)"
+)
+
+
 def phone_trust_lists(
-    phone: PhoneFacts, files: Mapping[str, tuple[DecodedFile, DecodedFile]], first_tftp: str | None
-) -> tuple[TrustList, TrustList]:
+    phone: PhoneFacts,
+    files: Mapping[str, tuple[DecodedFile, DecodedFile]],
+    first_tftp: str | None,
+    *,
+    rollback_blanked: bool = False,
+) -> tuple[TrustList, TrustList] | str:
+    """The phone's CTL and ITL: its own when known, else what its source TFTP node serves (the
+    assumption R1 states). A string says what is missing when that cannot be known: the TFTP file is
+    unreadable, or the source blanks its ITL (rollback parameter True) and the phone may not have
+    fetched it yet. Unknown is never an empty list (an empty pair would mean "first use")."""
     if phone.ctl is not None and phone.itl is not None:
         return phone.ctl, phone.itl
-    pair = files.get(phone.tftp_node or first_tftp or "")
-    ctl = phone.ctl or (pair[0].trust if pair else TrustList.empty())
-    itl = phone.itl or (pair[1].trust if pair else TrustList.empty())
-    return ctl, itl
+    node = phone.tftp_node or first_tftp
+    pair = files.get(node or "")
+    if pair is None:
+        return (
+            f"the CTL/ITL of source TFTP node {node or '?'} could not be read, so these phones' trust "
+            "lists are unknown (R1)"
+        )
+    if phone.itl is None and rollback_blanked:
+        return BLANKED_ITL
+    for held, decoded, what in ((phone.ctl, pair[0], "CTL"), (phone.itl, pair[1], "ITL")):
+        if held is None and decoded.file is None:
+            return (
+                f"the {what} served by source TFTP node {node} could not be read ({decoded.problem}), "
+                "so these phones' trust lists are unknown (R1)"
+            )
+    return phone.ctl or pair[0].trust, phone.itl or pair[1].trust
 
 
-def _notes(*, move: int, stranded: tuple[StrandedGroup, ...], gaps: Sequence[str]) -> tuple[str, ...]:
-    notes = []
+ASSUMED = (
+    "R1: a phone's own CTL/ITL cannot be read through CUCM's interfaces; the forecast assumes each phone "
+    "holds what its source TFTP node serves"
+)
+
+
+def _notes(
+    *, move: int, stranded: tuple[StrandedGroup, ...], gaps: Sequence[str], assumed: bool
+) -> tuple[str, ...]:
+    notes = [ASSUMED] if assumed else []
     if gaps and move and not stranded:
         notes.append(
             "the procedure is not satisfied (" + "; ".join(gaps) + ") but the trust model forecasts these "

@@ -30,13 +30,22 @@ from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.live.protocol import LiveEstate
 from reconciler.live.refresh import LiveSnapshot, refresh
 from reconciler.model import Action, Address, Change, freeze
-from reconciler.plan.checks import coverage, gap_summary, preflight_all, with_stranded
+from reconciler.plan.checks import (
+    Coverage,
+    coverage,
+    forecast_verdict,
+    gap_summary,
+    preflight_all,
+    r1_honesty,
+    with_stranded,
+)
 from reconciler.plan.document import Plan, PlanStep
 from reconciler.plan.drift import changed_outside
 from reconciler.plan.fingerprint import fingerprint_of
 from reconciler.plan.forecast import PlannedTrust, forecast
 from reconciler.plan.graph import TrustTrack, WaveSpec, build_migration_graph
 from reconciler.plan.steps import Draft, bulk_steps, param_steps, wave_steps
+from reconciler.plan.tvsfresh import Freshness, TvsFreshness, loads_value, tvs_freshness
 from reconciler.state.store import StateSnapshot, utc_now
 from schemas.document import DesiredState
 from schemas.migration import Method
@@ -137,15 +146,18 @@ def _tvs_steps(
     *,
     adds: Mapping[str, set[CertIdentity]] | None,
     required: Iterable[CertIdentity],
-) -> tuple[set[str], dict[str, dict[str, frozenset[CertIdentity]]]]:
-    """Replication checks (R7) and rolling TVS restarts (R8); returns the restarted nodes and the stores
-    each TVS node will hold after the plan."""
+    state: StateSnapshot,
+) -> tuple[set[str], dict[str, dict[str, frozenset[CertIdentity]]], dict[str, TvsFreshness]]:
+    """Replication checks (R7) and rolling TVS restarts (R8); returns the restarted nodes, the stores
+    each TVS node will hold after the plan, and each TVS node's freshness as read. A TVS whose freshness
+    is not *known* (``reconciler.plan.tvsfresh``) is restarted like a stale one."""
     pub = holder.publisher
     changed = adds is not None
     new = {s: frozenset((adds or {}).get(s, ())) for s in _STORES}
     wanted = set(required)
     restarted: set[str] = set()
     stores_after: dict[str, dict[str, frozenset[CertIdentity]]] = {}
+    freshness: dict[str, TvsFreshness] = {}
     track = draft.tracks.setdefault(holder.name, {})
     for node in holder.tvs_nodes:
         after = {s: node.store(s) | new[s] for s in _STORES}
@@ -154,9 +166,8 @@ def _tvs_steps(
             and node is not pub
             and any((i in pub.store(s)) and (i not in node.store(s)) for s in _STORES for i in wanted)
         )
-        stale = node.tvs_started_at is None or (
-            node.trust_changed_at is not None and node.tvs_started_at < node.trust_changed_at
-        )
+        fresh = tvs_freshness(cluster=holder.name, node=node, state=state, relevant=wanted)
+        freshness[node.name] = fresh
         if (changed or lagging) and pub is not None and node is not pub:
             after = {s: after[s] | pub.store(s) | new[s] for s in _STORES}
             key = draft.add(
@@ -171,15 +182,16 @@ def _tvs_steps(
                 endpoint=f"{holder.name}/{node.name}",
             )
             track.setdefault("replication", []).append(key)
-        if changed or lagging or stale:
+        if changed or lagging or not fresh.fresh:
             before = None if node.tvs_started_at is None else {"started_at": node.tvs_started_at.isoformat()}
-            why = "trust stores change" if changed or lagging else "TVS started before the last trust change"
+            why = "trust stores change" if changed or lagging else f"{fresh.state.value}: {fresh.reason}"
+            loads = loads_value(i for s in _STORES for i in after[s] if i in wanted)
             key = draft.add(
                 Change(
                     address=Address.of("tvs", holder.name, node.name),
                     action=Action.RUN,
                     before=freeze(before),
-                    after=freeze({"restart": True}),
+                    after=freeze({"restart": True, "loads": loads}),
                     reason=f"restart Cisco Trust Verification Service on {node.name}: {why} (R8)",
                     rule="R8",
                 ),
@@ -189,7 +201,7 @@ def _tvs_steps(
             track.setdefault("tvs", []).append(key)
             restarted.add(node.name)
         stores_after[node.name] = after
-    return restarted, stores_after
+    return restarted, stores_after, freshness
 
 
 def plan_from_snapshot(
@@ -215,6 +227,8 @@ def plan_from_snapshot(
     fresh: set[str] = set()
     gaps: tuple[str, ...] = ()
     rollback_possible: bool | None = None
+    cover: Coverage | None = None
+    src_fresh: dict[str, TvsFreshness] = {}
     if source is None or target is None:
         missing = mig.source if source is None else mig.target
         diags.append(
@@ -237,35 +251,22 @@ def plan_from_snapshot(
                 for store, ident in cover.bulk_imports.get(holder.name, ()):
                     imports.setdefault(store, set()).add(ident)
         for holder in (source, target):
-            restarted, after = _tvs_steps(
-                draft, holder, adds=added.get(holder.name), required=cover.required.get(holder.name, ())
+            restarted, after, freshness = _tvs_steps(
+                draft,
+                holder,
+                adds=added.get(holder.name),
+                required=cover.required.get(holder.name, ()),
+                state=state,
             )
             if holder is source:
-                planned = after
-                fresh = restarted | {
-                    n.name
-                    for n in holder.tvs_nodes
-                    if n.tvs_started_at is not None
-                    and (n.trust_changed_at is None or n.tvs_started_at >= n.trust_changed_at)
-                    and holder.name not in added
-                }
+                planned, fresh, src_fresh = after, restarted, freshness
         diags.extend(preflight_all(desired=desired, snap=snap, source=source, target=target))
         gaps = gap_summary(cover.diagnostics)
         param_steps(draft, desired, snap, diags)
-        forecasts = forecast(
-            state=desired,
-            snap=snap,
-            planned=PlannedTrust(stores=planned, fresh=frozenset(fresh)),
-            option150=option150,
-            procedure_gaps=gaps,
-        )
-        diags = with_stranded(
-            diags, cover, forecasts=forecasts, snap=snap, option150=option150, desired=desired
-        )
     wave_steps(draft, desired, snap, option150)
     ordered = _order(draft, desired, diags)
     steps = select_steps(ordered, targets=opts.targets, excludes=opts.excludes)
-    if source is not None and target is not None and len(steps) < len(ordered):
+    if source is not None and target is not None and cover is not None:
         # the forecast follows what will run: dropped uploads and TVS restarts are not in the end state
         kept = {str(s.address) for s in steps}
         dropped = [s for s in ordered if str(s.address) not in kept]
@@ -274,20 +275,36 @@ def plan_from_snapshot(
             for s in dropped
             if s.address.kind == "trust" and s.address.parts[1] == source.name
         }
-        stale = {
+        not_restarted = {
             s.address.name for s in dropped if s.address.kind == "tvs" and s.address.parts[1] == source.name
         }
         trimmed = {
             node: {st: frozenset(i for i in ids if (st, i) not in gone) for st, ids in stores.items()}
             for node, stores in planned.items()
         }
+        by_state = {
+            kind: frozenset(
+                n for n, f in src_fresh.items() if f.state is kind and n not in fresh - not_restarted
+            )
+            for kind in Freshness
+        }
         forecasts = forecast(
             state=desired,
             snap=snap,
-            planned=PlannedTrust(stores=trimmed, fresh=frozenset(fresh - stale)),
+            planned=PlannedTrust(
+                stores=trimmed,
+                fresh=frozenset(fresh - not_restarted),
+                loaded=by_state[Freshness.FRESH],
+                stale=by_state[Freshness.STALE],
+                uncertain=cover.required.get(source.name, frozenset()),
+            ),
             option150=option150,
             procedure_gaps=gaps,
         )
+        diags = with_stranded(diags, cover, forecasts=forecasts)
+        moving = {s.wave for s in steps if s.wave is not None}
+        diags = forecast_verdict(diags, desired=desired, forecasts=forecasts, moving=moving)
+        diags.extend(r1_honesty(forecasts=forecasts))
     return Plan(
         plan_id=opts.plan_id or uuid.uuid4().hex,
         created_at=opts.created_at or utc_now(),

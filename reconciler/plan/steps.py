@@ -32,13 +32,17 @@ class Draft:
 
 
 def bulk_steps(draft: Draft, desired: DesiredState, source: ClusterFacts, target: ClusterFacts) -> None:
-    """Method 1 (R9): export on both, consolidate on exactly one, import on both."""
+    """Method 1 (R9): export on both, consolidate on exactly one, import on both. Each cluster's import
+    sits on that cluster's own track, so its replication check (R7) and TVS restarts (R8) wait for it;
+    the target's track starts at the consolidation (its import needs the consolidated bundle)."""
     on = desired.migration.consolidate_on or target.name
-    order = [(source, "export"), (target, "export"), (source if on == source.name else target, "consolidate")]
+    consolidator = source if on == source.name else target
+    order = [(source, "export"), (target, "export"), (consolidator, "consolidate")]
     order += [(source, "import"), (target, "import")]
+    keys: dict[tuple[str, str], str] = {}
     for cluster, step in order:
         pub = cluster.publisher
-        key = draft.add(
+        keys[(cluster.name, step)] = draft.add(
             Change(
                 address=Address.of("bulk", cluster.name, step),
                 action=Action.RUN,
@@ -48,7 +52,13 @@ def bulk_steps(draft: Draft, desired: DesiredState, source: ClusterFacts, target
             provider="cucm_cli",
             endpoint=f"{cluster.name}/{pub.name if pub else '?'}",
         )
-        draft.tracks.setdefault(source.name, {}).setdefault("bulk", []).append(key)
+    shared = [
+        keys[(source.name, "export")],
+        keys[(target.name, "export")],
+        keys[(consolidator.name, "consolidate")],
+    ]
+    draft.tracks.setdefault(source.name, {})["bulk"] = [*shared, keys[(source.name, "import")]]
+    draft.tracks.setdefault(target.name, {})["bulk"] = [shared[-1], keys[(target.name, "import")]]
 
 
 def param_steps(draft: Draft, desired: DesiredState, snap: LiveSnapshot, diags: list[Diagnostic]) -> None:

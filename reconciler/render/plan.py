@@ -4,7 +4,7 @@ Called by ``reconciler plan`` and ``reconciler show``; ``plan --json`` prints ``
 (the stable document of docs/plan-format.md). Sections, in order: what changed outside reconciler
 (drift against the state's essence), the steps in execution order with ``+ ~ -`` symbols (``run`` for
 actions), reasons and rule ids, the forecast table per wave, diagnostics, then
-``Plan: N to add, M to change, K to destroy, R to run, W waves, P phones to move, S stranded.``
+``Plan: N to add, M to change, K to destroy, R to run, W waves, P phones to move, S stranded, U unknown.``
 Text is built with ``rich.text.Text`` so user strings are never taken for markup.
 """
 
@@ -46,7 +46,7 @@ def summary_line(plan: Plan) -> str:
         return "No changes. The estate matches the desired state."
     return (
         f"Plan: {s.add} to add, {s.change} to change, {s.destroy} to destroy, {s.run} to run, "
-        f"{s.waves} waves, {s.phones_to_move} phones to move, {s.stranded} stranded."
+        f"{s.waves} waves, {s.phones_to_move} phones to move, {s.stranded} stranded, {s.unknown} unknown."
     )
 
 
@@ -82,11 +82,12 @@ def render_plan(console: Console, plan: Plan) -> None:
         )
     if plan.forecast:
         table = Table(title="Forecast per wave (trust model on the planned end state)", title_justify="left")
-        for column in ("wave", "phones", "on target", "move", "stranded", "why"):
+        for column in ("wave", "phones", "on target", "move", "stranded", "unknown", "why"):
             table.add_column(column, justify="right" if column not in ("wave", "why") else "left")
         for f in plan.forecast:
             why = "; ".join(
-                f"{g.phones} {g.rule or '?'}: {g.reason} (e.g. {', '.join(g.examples)})" for g in f.stranded
+                [f"{g.phones} {g.rule or '?'}: {g.reason} (e.g. {', '.join(g.examples)})" for g in f.stranded]
+                + [f"{u.phones} unknown: {u.missing} (e.g. {', '.join(u.examples)})" for u in f.unknown]
             )
             notes = "; ".join(f.notes)
             table.add_row(
@@ -95,6 +96,7 @@ def render_plan(console: Console, plan: Plan) -> None:
                 str(f.already),
                 str(f.move),
                 Text(str(f.stranded_count), style="bold red" if f.stranded_count else ""),
+                Text(str(f.unknown_count), style="bold yellow" if f.unknown_count else ""),
                 Text(why + (f" NOTE: {notes}" if notes else "")),
             )
         console.print(table)

@@ -47,7 +47,7 @@ class Fault:
     kind: str
     cluster: str | None = None
     node: str | None = None  # node name or IP, or "ios" / "sftp"
-    face: str | None = None  # latency only: https | tftp | cli (default: every face of the node)
+    face: str | None = None  # latency, unreachable: https | tftp | cli (default: every face of the node)
     seconds: float | None = None
     count: int | None = None
     off: bool = False
@@ -152,7 +152,7 @@ class FaultBoard:
                 switch.drop_next_ssh_commands(count)
             return f"the next {count} SSH command(s) on {fault.node} drop the session"
         if kind == "unreachable":
-            for switch in self._switches(fault):
+            for switch in self._switches(fault, (fault.face,) if fault.face else FACES):
                 switch.unreachable = not off
             return f"{fault.node or fault.cluster} {'reachable again' if off else 'unreachable'}"
         if kind == "tvs-fail":

@@ -38,8 +38,8 @@ def test_detailed_exitcode_2_with_changes_then_0_after_apply(world: World, tmp_p
     result = run(world, tmp_path, "plan", "FILE", "--detailed-exitcode")
     assert result.exit_code == 2, result.output
     assert (
-        "Plan: 6 to add, 2 to change, 0 to destroy, 8 to run, 2 waves, 12 phones to move, 0 stranded."
-        in result.output
+        "Plan: 6 to add, 2 to change, 0 to destroy, 8 to run, 2 waves, 12 phones to move, 0 stranded, "
+        "0 unknown." in result.output
     )
     assert "+ trust.old.Phone-SAST-trust.cucm-new-sub1" in result.output and "[R5]" in result.output
     world.apply_all()
@@ -56,7 +56,7 @@ def test_error_exits_1_and_names_the_rule(world: World, tmp_path: Path) -> None:
     yaml = desired_yaml(stores=("CallManager-trust",))
     result = run(world, tmp_path, "plan", "FILE", "--detailed-exitcode", yaml=yaml)
     assert result.exit_code == 1
-    assert "error[R5]" in result.output and "phones would be stranded" in result.output
+    assert "error[R5]" in result.output and "the forecast strands" in result.output
 
 
 def test_saved_plan_json_and_show(world: World, tmp_path: Path) -> None:

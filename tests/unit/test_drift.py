@@ -60,3 +60,29 @@ def test_removed_certificate_and_parameter_change() -> None:
     world.source.publisher.trust["Phone-SAST-trust"].clear()
     world.params["old"][ROLLBACK] = "True"
     assert {"R5", "R2"} <= rules_of(world, state)
+
+
+def test_tvs_of_unknown_freshness_is_R8() -> None:
+    """The certificates the move needs are in the source stores, the provider cannot tell when they
+    arrived and the state recorded no restart that loaded them: drift reports the TVS as unknown."""
+    import dataclasses
+    from collections.abc import Mapping, Sequence
+
+    from reconciler.cucm.facts import ClusterFacts
+
+    class NoChangeTime(FakeEstate):
+        def clusters(self, names: Sequence[str]) -> Mapping[str, ClusterFacts]:
+            return {
+                k: dataclasses.replace(
+                    v, nodes=tuple(dataclasses.replace(n, trust_changed_at=None) for n in v.nodes)
+                )
+                for k, v in super().clusters(names).items()
+            }
+
+    world, _ = applied()
+    report = detect(desired=desired(), estate=NoChangeTime(world), state=StateSnapshot())
+    r8 = [d for d in report.findings if d.rule == "R8"]
+    assert {d.address for d in r8} == {
+        f"tvs.old.{n}" for n in ("cucm-old-pub", "cucm-old-sub1", "cucm-old-sub2")
+    }
+    assert all("is unknown" in d.summary for d in r8)

@@ -11,9 +11,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from reconciler.config.loader import load_text
 from reconciler.cucm import tlv
 from reconciler.errors import TlvError
-from reconciler.config.loader import load_text
 from tests.unit.desired_fixtures import VALID
 
 _YAML_PIECES = st.sampled_from(

@@ -4,6 +4,7 @@ trust checked against R4-R6/R11, preflight R1/R2, a converged estate plans nothi
 from __future__ import annotations
 
 import inspect
+import re
 
 import pytest
 
@@ -12,7 +13,7 @@ from reconciler.model import Action
 from reconciler.plan.document import Plan
 from reconciler.plan.planner import PlanOptions, build_plan
 from reconciler.state.store import StateSnapshot
-from tests.unit.fake_estate import ROLLBACK, FakeEstate, desired, make_world, stale_itl_phone
+from tests.unit.fake_estate import ROLLBACK, FakeEstate, desired, desired_yaml, make_world, stale_itl_phone
 
 
 def plan_for(world, state=None, options=None, **kwargs) -> Plan:  # type: ignore[no-untyped-def]
@@ -108,7 +109,20 @@ def test_declaration_missing_required_trust_is_an_error_with_rule_and_stranded_c
     errors = [d for d in plan.diagnostics if d.severity.value == "error" and d.rule == rule]
     assert errors, [d.headline() for d in plan.diagnostics]
     assert any(needle in d.summary for d in errors)
-    assert all(d.summary.endswith("12 phones would be stranded") for d in errors)
+    coverage_errors = [d for d in errors if d.summary.startswith("declared trust misses")]
+    assert coverage_errors
+    for d in coverage_errors:  # the count in the message is the forecast's count on that certificate
+        match = re.search(r"the forecast strands (\d+) phones on it$", d.summary)
+        assert match, d.summary
+        serial = d.detail.split("serial ")[-1].rstrip(")").split(")")[0] if d.detail else ""
+        on_it = sum(g.phones for f in plan.forecast for g in f.stranded if serial and serial in g.reason)
+        assert int(match.group(1)) == on_it, d.summary
+    verdict = [d for d in errors if (d.address or "").startswith("wave.")]
+    stranded = {f.wave: f.stranded_count for f in plan.forecast}
+    for d in verdict:  # the verdict follows the forecast: its counts are the forecast's
+        wave = (d.address or "").removeprefix("wave.")
+        assert re.match(rf"wave {wave}: \d+ of \d+ phones still to move would be stranded", d.summary)
+        assert f"{stranded[wave]} stranded in this wave" in (d.detail or "")
     assert plan.errored and not plan.applyable
 
 
@@ -204,3 +218,47 @@ def test_plan_is_built_from_reads_only() -> None:
     }
     public = {n for n in dir(estate) if not n.startswith("_") and callable(getattr(estate, n))}
     assert public == protocol  # nothing to mutate with
+
+
+def test_bulk_each_cluster_import_precedes_its_own_replication_and_tvs_restarts() -> None:
+    """R9 then R7/R8 per cluster: the target's TVS restarts wait for the target's import (a TVS restarted
+    before its import would load stores without the other cluster's certificates)."""
+    text = desired_yaml().replace(
+        "  allow_rollback: false\n",
+        "  allow_rollback: false\n  method: bulk\n"
+        "  sftp: {host: 127.0.30.9, credentials: {username: s, password: 'env:SFTP'}, directory: /bulk}\n",
+    )
+    from pathlib import Path
+
+    from reconciler.config.loader import load_text
+
+    loaded = load_text(text, file="t.yaml", base_dir=Path("."))
+    assert loaded.state is not None, [d.headline() for d in loaded.diagnostics]
+    plan = build_plan(
+        desired=loaded.state,
+        desired_path="t",
+        desired_sha256="0",
+        estate=FakeEstate(make_world()),
+        state=StateSnapshot(),
+    )
+    deps = {str(s.address): {str(d) for d in s.depends_on} for s in plan.steps}
+
+    def upstream(key: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [key]
+        while todo:
+            for d in deps.get(todo.pop(), ()):
+                if d not in seen:
+                    seen.add(d)
+                    todo.append(d)
+        return seen
+
+    for cluster in ("old", "new"):
+        waiting = [
+            a for a in deps if a.split(".")[0] in ("replication", "tvs") and a.split(".")[1] == cluster
+        ]
+        assert waiting, cluster
+        for address in waiting:
+            assert f"bulk.{cluster}.import" in upstream(address), address
+    assert "bulk.new.consolidate" in upstream("bulk.new.import")
+    assert plan.rollback_possible is True

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from reconciler.diagnostics import Diagnostic, Severity
-from reconciler.errors import ReconcilerError
 from reconciler.config.loader import load
 from reconciler.config.secrets import resolve
+from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.errors import ReconcilerError
 from schemas.secret import SecretRef
 from tests.cucm_material import identity
 from tests.unit.desired_fixtures import VALID, line_col, write
