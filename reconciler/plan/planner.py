@@ -38,13 +38,11 @@ from reconciler.plan.forecast import PlannedTrust, forecast
 from reconciler.plan.graph import TrustTrack, WaveSpec, build_migration_graph
 from reconciler.plan.steps import Draft, bulk_steps, param_steps, wave_steps
 from reconciler.state.store import StateSnapshot, utc_now
+from reconciler.vocabulary import PHONE_TRUST_STORES, Method, ProviderKind
 from schemas.document import DesiredState
-from schemas.migration import Method
 from schemas.trust import TrustMode
 
 __all__ = ["PlanOptions", "build_plan", "plan_from_snapshot", "select_steps"]
-
-_STORES = ("CallManager-trust", "Phone-SAST-trust")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,7 +102,7 @@ def _trust_steps(
             rule=rule,
         )
         draft.tracks.setdefault(cert.cluster, {}).setdefault("trust", []).append(
-            draft.add(change, provider="cucm_certs", endpoint=f"{cert.cluster}/{pub.name}")
+            draft.add(change, provider=ProviderKind.CUCM_CERTS, endpoint=f"{cert.cluster}/{pub.name}")
         )
         added.setdefault(cert.cluster, {}).setdefault(cert.store, set()).add(cert.cert.identity)
     exact = {(c.cluster, c.store) for c in certs if c.mode is TrustMode.EXACT}
@@ -124,7 +122,9 @@ def _trust_steps(
                 reason="added by reconciler and no longer declared (mode: exact)",
             )
             key = draft.add(
-                change, provider="cucm_certs", endpoint=f"{owned.cluster}/{pub.name if pub else '?'}"
+                change,
+                provider=ProviderKind.CUCM_CERTS,
+                endpoint=f"{owned.cluster}/{pub.name if pub else '?'}",
             )
             draft.tracks.setdefault(owned.cluster, {}).setdefault("trust", []).append(key)
             added.setdefault(owned.cluster, {})
@@ -142,32 +142,34 @@ def _tvs_steps(
     each TVS node will hold after the plan."""
     pub = holder.publisher
     changed = adds is not None
-    new = {s: frozenset((adds or {}).get(s, ())) for s in _STORES}
+    new = {s: frozenset((adds or {}).get(s, ())) for s in PHONE_TRUST_STORES}
     wanted = set(required)
     restarted: set[str] = set()
     stores_after: dict[str, dict[str, frozenset[CertIdentity]]] = {}
     track = draft.tracks.setdefault(holder.name, {})
     for node in holder.tvs_nodes:
-        after = {s: node.store(s) | new[s] for s in _STORES}
+        after: dict[str, frozenset[CertIdentity]] = {s: node.store(s) | new[s] for s in PHONE_TRUST_STORES}
         lagging = (
             pub is not None
             and node is not pub
-            and any((i in pub.store(s)) and (i not in node.store(s)) for s in _STORES for i in wanted)
+            and any(
+                (i in pub.store(s)) and (i not in node.store(s)) for s in PHONE_TRUST_STORES for i in wanted
+            )
         )
         stale = node.tvs_started_at is None or (
             node.trust_changed_at is not None and node.tvs_started_at < node.trust_changed_at
         )
         if (changed or lagging) and pub is not None and node is not pub:
-            after = {s: after[s] | pub.store(s) | new[s] for s in _STORES}
+            after = {s: after[s] | pub.store(s) | new[s] for s in PHONE_TRUST_STORES}
             key = draft.add(
                 Change(
                     address=Address.of("replication", holder.name, node.name),
                     action=Action.RUN,
-                    after=freeze({"stores": list(_STORES)}),
+                    after=freeze({"stores": [str(s) for s in PHONE_TRUST_STORES]}),
                     reason=f"wait until {node.name} lists the certificates uploaded to {pub.name}",
                     rule="R7",
                 ),
-                provider="cucm_certs",
+                provider=ProviderKind.CUCM_CERTS,
                 endpoint=f"{holder.name}/{node.name}",
             )
             track.setdefault("replication", []).append(key)
@@ -183,7 +185,7 @@ def _tvs_steps(
                     reason=f"restart Cisco Trust Verification Service on {node.name}: {why} (R8)",
                     rule="R8",
                 ),
-                provider="cucm_serviceability",
+                provider=ProviderKind.CUCM_SERVICEABILITY,
                 endpoint=f"{holder.name}/{node.name}",
             )
             track.setdefault("tvs", []).append(key)

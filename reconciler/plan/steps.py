@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from reconciler.config.desired import desired_parameters
 from reconciler.cucm.facts import ROLLBACK_PARAMETER, ClusterFacts
 from reconciler.diagnostics import Diagnostic
+from reconciler.insync import in_sync
 from reconciler.live.refresh import LiveSnapshot
 from reconciler.model import Action, Address, Change, freeze
 from reconciler.plan.document import PlanStep
+from reconciler.vocabulary import ProviderKind
 from schemas.document import DesiredState
 
 __all__ = ["Draft", "bulk_steps", "param_steps", "wave_steps"]
@@ -45,7 +47,7 @@ def bulk_steps(draft: Draft, desired: DesiredState, source: ClusterFacts, target
                 reason=f"bulk certificate management: {step} on {cluster.name} (R9)",
                 rule="R9",
             ),
-            provider="cucm_cli",
+            provider=ProviderKind.CUCM_CLI,
             endpoint=f"{cluster.name}/{pub.name if pub else '?'}",
         )
         draft.tracks.setdefault(source.name, {}).setdefault("bulk", []).append(key)
@@ -56,7 +58,7 @@ def param_steps(draft: Draft, desired: DesiredState, snap: LiveSnapshot, diags: 
         live = snap.params.get(cluster, {})
         for name, value in values.items():
             now = live.get(name)
-            if now is not None and now.strip().lower() == value.lower():
+            if in_sync("param", live=now, want=value):
                 continue
             rule = "R2" if name == ROLLBACK_PARAMETER else None
             draft.tracks.setdefault("_params", {}).setdefault("params", []).append(
@@ -69,7 +71,7 @@ def param_steps(draft: Draft, desired: DesiredState, snap: LiveSnapshot, diags: 
                         reason=f"enterprise parameter '{name}' of {cluster}: {now!r} -> {value!r}",
                         rule=rule,
                     ),
-                    provider="cucm_axl",
+                    provider=ProviderKind.CUCM_AXL,
                     endpoint=cluster,
                 )
             )
@@ -89,7 +91,7 @@ def wave_steps(
                 continue
             live = snap.option150.get((scope.server, name))
             want = option150.get(name, ())
-            if live is not None and tuple(live) == tuple(want):
+            if in_sync("option150", live=live, want=want):
                 continue
             keys.append(
                 draft.add(
@@ -101,7 +103,7 @@ def wave_steps(
                         reason=f"point scope {name} at the TFTP nodes of {mig.target} (R12)",
                         rule="R12",
                     ),
-                    provider=f"dhcp_{kinds.get(scope.server, 'unknown')}",
+                    provider=ProviderKind.dhcp(kinds.get(scope.server, "unknown")),
                     endpoint=scope.server,
                     wave=wave.name,
                 )
@@ -122,7 +124,7 @@ def wave_steps(
                         reason=f"reset {len(pending)} phones of wave {wave.name} (R12)",
                         rule="R12",
                     ),
-                    provider="cucm_axl",
+                    provider=ProviderKind.CUCM_AXL,
                     endpoint=mig.source,
                     wave=wave.name,
                 )
@@ -139,7 +141,7 @@ def wave_steps(
                     f"{mig.target} within {gate['deadline_seconds']}s (R13)",
                     rule="R13",
                 ),
-                provider="ris",
+                provider=ProviderKind.RIS,
                 endpoint=mig.target,
                 wave=wave.name,
             )
