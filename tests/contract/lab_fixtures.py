@@ -51,6 +51,8 @@ from providers.transports.soap import CucmEndpoint, open_session
 from providers.transports.ssh import SshTarget
 from reconciler.cucm import certs
 from reconciler.cucm.certs import IdentityKind
+from reconciler.cucm.facts import CertRef
+from reconciler.model import Action, Address, Change, freeze
 from schemas.cluster import SERVICE_NAMES, Cluster
 from schemas.document import DesiredState
 from schemas.secret import SecretRef
@@ -188,6 +190,24 @@ def cluster_model(
             "nodes": nodes,
         }
     )
+
+
+def plan_trust_change(
+    cluster: str, cert: x509.Certificate, cert_id: str, *, store: str = "CallManager-trust"
+) -> Change:
+    """A trust CREATE as the planner writes it (``reconciler.config.desired.cert_value``)."""
+    ref = CertRef.of(cert)
+    after = {
+        "cert_id": cert_id,
+        "subject": ref.subject,
+        "serial": ref.identity.serial_hex,
+        "issuer": ref.identity.issuer,
+        "sha1": ref.sha1,
+        "origin": "a test certificate",
+        "pem": certs.certificate_pem(cert).decode(),
+    }
+    return Change(address=Address.of("trust", cluster, store, cert_id), action=Action.CREATE,
+                  after=freeze(after), reason="test", rule="R4")  # fmt: skip
 
 
 def lab_desired(rt: LabRuntime, **changes: Any) -> DesiredState:

@@ -10,14 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pytest
-from cryptography import x509
 from pydantic import BaseModel, ConfigDict, Field
 
 from providers.cucm_certs import CliCertClient, RestCertClient
-from reconciler.cucm.certs import certificate_pem
-from reconciler.cucm.facts import CertRef
 from reconciler.errors import PermanentError
-from reconciler.model import Action, Address, Change, freeze
+from reconciler.model import Action, Change, freeze
 from reconciler.plan.document import PlanStep
 from reconciler.provider import Provider
 from reconciler.vocabulary import ProviderKind, TrustStore
@@ -29,6 +26,7 @@ from tests.contract.lab_fixtures import (
     fresh_trust_cert,
     lab_clock,
     lab_runtime_fixture,
+    plan_trust_change,
     registry_fixture,
     trust_provider,
 )
@@ -53,26 +51,7 @@ class TrustValue(BaseModel):
     filename: str | None = None
 
 
-def upload_change(cluster: str, cert: x509.Certificate, cert_id: str) -> Change:
-    """A CREATE as the planner writes it (``reconciler.config.desired.cert_value``)."""
-    ref = CertRef.of(cert)
-    return Change(
-        address=Address.of("trust", cluster, STORE, cert_id),
-        action=Action.CREATE,
-        after=freeze(
-            {
-                "cert_id": cert_id,
-                "subject": ref.subject,
-                "serial": ref.identity.serial_hex,
-                "issuer": ref.identity.issuer,
-                "sha1": ref.sha1,
-                "origin": "a test certificate",
-                "pem": certificate_pem(cert).decode(),
-            }
-        ),
-        reason="test",
-        rule="R4",
-    )
+upload_change = plan_trust_change
 
 
 class TrustContract(ProviderContract):
