@@ -36,7 +36,7 @@ from reconciler.plan.drift import changed_outside
 from reconciler.plan.fingerprint import fingerprint_of
 from reconciler.plan.forecast import PlannedTrust, forecast
 from reconciler.plan.graph import TrustTrack, WaveSpec, build_migration_graph
-from reconciler.plan.steps import Draft, bulk_steps, param_steps, wave_steps
+from reconciler.plan.steps import Draft, WaveTrack, bulk_steps, param_steps, wave_steps
 from reconciler.state.store import StateSnapshot, utc_now
 from reconciler.vocabulary import PHONE_TRUST_STORES, Method, ProviderKind
 from schemas.document import DesiredState
@@ -101,7 +101,7 @@ def _trust_steps(
             + (f" ({rule})" if rule else ""),
             rule=rule,
         )
-        draft.tracks.setdefault(cert.cluster, {}).setdefault("trust", []).append(
+        draft.tracks.cluster(cert.cluster).trust.append(
             draft.add(change, provider=ProviderKind.CUCM_CERTS, endpoint=f"{cert.cluster}/{pub.name}")
         )
         added.setdefault(cert.cluster, {}).setdefault(cert.store, set()).add(cert.cert.identity)
@@ -126,7 +126,7 @@ def _trust_steps(
                 provider=ProviderKind.CUCM_CERTS,
                 endpoint=f"{owned.cluster}/{pub.name if pub else '?'}",
             )
-            draft.tracks.setdefault(owned.cluster, {}).setdefault("trust", []).append(key)
+            draft.tracks.cluster(owned.cluster).trust.append(key)
             added.setdefault(owned.cluster, {})
     return added
 
@@ -146,7 +146,7 @@ def _tvs_steps(
     wanted = set(required)
     restarted: set[str] = set()
     stores_after: dict[str, dict[str, frozenset[CertIdentity]]] = {}
-    track = draft.tracks.setdefault(holder.name, {})
+    track = draft.tracks.cluster(holder.name)
     for node in holder.tvs_nodes:
         after: dict[str, frozenset[CertIdentity]] = {s: node.store(s) | new[s] for s in PHONE_TRUST_STORES}
         lagging = (
@@ -172,7 +172,7 @@ def _tvs_steps(
                 provider=ProviderKind.CUCM_CERTS,
                 endpoint=f"{holder.name}/{node.name}",
             )
-            track.setdefault("replication", []).append(key)
+            track.replication.append(key)
         if changed or lagging or stale:
             before = None if node.tvs_started_at is None else {"started_at": node.tvs_started_at.isoformat()}
             why = "trust stores change" if changed or lagging else "TVS started before the last trust change"
@@ -188,7 +188,7 @@ def _tvs_steps(
                 provider=ProviderKind.CUCM_SERVICEABILITY,
                 endpoint=f"{holder.name}/{node.name}",
             )
-            track.setdefault("tvs", []).append(key)
+            track.tvs.append(key)
             restarted.add(node.name)
         stores_after[node.name] = after
     return restarted, stores_after
@@ -207,7 +207,7 @@ def plan_from_snapshot(
     opts = options or PlanOptions()
     mig = desired.migration
     diags: list[Diagnostic] = []
-    draft = Draft(steps={}, tracks={})
+    draft = Draft()
     source, target = snap.facts.get(mig.source), snap.facts.get(mig.target)
     certs, problems = resolve_trust(desired, snap.facts, snap.pems)
     diags.extend(problems)
@@ -312,26 +312,14 @@ def _order(draft: Draft, desired: DesiredState, diags: list[Diagnostic]) -> list
     mig = desired.migration
     t = draft.tracks
     tracks = [
-        TrustTrack(
-            bulk=t.get(c, {}).get("bulk", []),
-            trust=t.get(c, {}).get("trust", []),
-            replication=t.get(c, {}).get("replication", []),
-            tvs=t.get(c, {}).get("tvs", []),
-        )
-        for c in (mig.source, mig.target)
+        TrustTrack(bulk=ct.bulk, trust=ct.trust, replication=ct.replication, tvs=ct.tvs)
+        for ct in (t.cluster(mig.source), t.cluster(mig.target))
     ]
     waves = []
     for wave in mig.waves:
-        wt = t.get(f"wave:{wave.name}", {})
-        waves.append(
-            WaveSpec(
-                name=wave.name,
-                option150=wt.get("option150", []),
-                reset=wt["reset"][0] if wt.get("reset") else None,
-                gate=wt["gate"][0] if wt.get("gate") else None,
-            )
-        )
-    placed = {k for c in t.values() for keys in c.values() for k in keys}
+        wt = t.waves.get(wave.name, WaveTrack())
+        waves.append(WaveSpec(name=wave.name, option150=wt.option150, reset=wt.reset, gate=wt.gate))
+    placed = t.placed()
     others = [k for k in draft.steps if k not in placed]
     deps: dict[Address | str, list[Address | str]] = {
         d.address: [a for a in d.after if a in draft.steps]
@@ -340,7 +328,7 @@ def _order(draft: Draft, desired: DesiredState, diags: list[Diagnostic]) -> list
     }
     graph = build_migration_graph(
         tracks=tracks,
-        params=t.get("_params", {}).get("params", []),
+        params=t.params,
         waves=waves,
         depends_on=deps,
         others=others,
