@@ -1,21 +1,21 @@
-"""The provider contract: ``read``, ``diff``, ``apply``, ``verify``, ``close`` and their typed models.
+"""The provider contract: ``apply``, ``verify``, ``close`` and their typed results.
 
-The core owns the contract; every module under ``providers/`` implements it, and only ``reconciler.wiring``
-(used by the command modules) wires concrete providers to the engine (docs/providers.md). A provider handles
-the address kinds in ``kinds`` for one endpoint; its transports (an HTTP session, an SSH client, a DHCP query
-function) are injected at construction so tests can hand it real lab servers or small fakes.
+The core owns the contract; every module under ``providers/`` implements it, and only the wiring
+(``reconciler.wiring.registry``) hands concrete providers to the executor. The read side is not here:
+``plan``, ``drift`` and the stale-plan check read through ``reconciler.live.protocol.LiveEstate`` and
+build the changes themselves, and "already in sync" is decided by ``reconciler.insync`` alone
+(docs/architecture.md, "The provider contract"). A provider is an applier: it handles the address kinds
+in ``kinds`` for one endpoint and takes the plan's values as they are (docs/plan-format.md); its
+transports (an HTTP session, an SSH client, a DHCP query function) are injected at construction so tests
+can hand it real lab servers or small fakes.
 
 The verbs:
 
-- ``read(addresses) -> Mapping[Address, Observed]`` — live state for a batch of addresses (one list call
-  where the API allows). **Never mutates** (the contract suite proves it with the lab's
-  operation log). An absent resource is ``Observed(value=None)``, never a missing key.
-- ``diff(desired, observed) -> Change`` — pure function of its inputs: normalise both sides, classify the
-  action (``Action.NOOP`` when in sync), give a human reason and the rule id.
 - ``apply(change) -> ApplyResult`` — perform exactly that one change. **Idempotent on retry**: if the
-  system already holds ``change.after`` it makes no mutating call and returns ``changed=False``.
+  system already holds ``change.after`` (``reconciler.insync.in_sync``) it makes no mutating call and
+  returns ``changed=False``.
 - ``verify(change) -> VerifyResult`` — re-read (and where possible probe, e.g. a real DHCP query) and
-  compare with ``change.after``: complies, or the mismatched fields.
+  compare with ``change.after``: complies, or the mismatched fields. Never mutates.
 - ``close()`` — release sessions; providers are context managers (``ProviderBase`` supplies that).
 
 Error mapping rule (the executor's retry policy depends on it). Every foreign exception is
@@ -34,7 +34,7 @@ Every error carries ``endpoint`` (a node name, never a credential) and, where on
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self, runtime_checkable
@@ -44,45 +44,12 @@ from reconciler.model import Address, Change, FrozenMap, Value, freeze, thaw
 
 __all__ = [
     "ApplyResult",
-    "Desired",
     "FieldMismatch",
-    "Observed",
     "Provider",
     "ProviderBase",
     "VerifyResult",
     "compare_values",
 ]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Desired:
-    """What the declaration wants at ``address`` (``value=None`` = absent), with the rule that asks."""
-
-    address: Address
-    value: Value
-    rule: str | None = None
-    reason: str = ""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "value", freeze(self.value))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Observed:
-    """Live state of ``address`` as read (``value=None`` = absent). ``fingerprint`` is an optional
-    stable digest of the facts a plan relies on (R14 stale-plan checks)."""
-
-    address: Address
-    value: Value
-    fingerprint: str | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "value", freeze(self.value))
-
-    @property
-    def exists(self) -> bool:
-        """True when the resource is present."""
-        return self.value is not None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,10 +127,6 @@ class Provider(Protocol):
     def endpoint(self) -> str:
         """The system this instance talks to (for messages and per-endpoint concurrency limits)."""
         ...
-
-    def read(self, addresses: Sequence[Address]) -> Mapping[Address, Observed]: ...
-
-    def diff(self, desired: Desired, observed: Observed) -> Change: ...
 
     def apply(self, change: Change) -> ApplyResult: ...
 

@@ -23,6 +23,7 @@ __all__ = [
     "CertificateApi",
     "Cluster",
     "ClusterCredentials",
+    "CucmService",
     "Node",
     "Ports",
     "Role",
@@ -63,20 +64,25 @@ class Service(enum.StrEnum):
     DHCP_MONITOR = "dhcp_monitor"
 
 
-#: The exact CUCM service name for each vocabulary word (docs/cucm-domain.md#services).
-SERVICE_NAMES: dict[Service, str] = {
-    Service.CALLMANAGER: "Cisco CallManager",
-    Service.TFTP: "Cisco Tftp",
-    Service.TVS: "Cisco Trust Verification Service",
-    Service.CTL_PROVIDER: "Cisco CTL Provider",
-    Service.CAPF: "Cisco Certificate Authority Proxy Function",
-    Service.CTIMANAGER: "Cisco CTIManager",
-    Service.TOMCAT: "Cisco Tomcat",
-    Service.AXL: "Cisco AXL Web Service",
-    Service.RIS: "Cisco RIS Data Collector",
-    Service.SOAP_REALTIME: "Cisco SOAP - Real-Time Service APIs",
-    Service.DHCP_MONITOR: "Cisco DHCP Monitor Service",
-}
+class CucmService(enum.StrEnum):
+    """The exact CUCM name of each service (docs/cucm-domain.md#services): what AXL and ControlCenterServices
+    show. Members are named like ``Service``'s, so ``CucmService[word.name]`` maps one to the other."""
+
+    CALLMANAGER = "Cisco CallManager"
+    TFTP = "Cisco Tftp"
+    TVS = "Cisco Trust Verification Service"
+    CTL_PROVIDER = "Cisco CTL Provider"
+    CAPF = "Cisco Certificate Authority Proxy Function"
+    CTIMANAGER = "Cisco CTIManager"
+    TOMCAT = "Cisco Tomcat"
+    AXL = "Cisco AXL Web Service"
+    RIS = "Cisco RIS Data Collector"
+    SOAP_REALTIME = "Cisco SOAP - Real-Time Service APIs"
+    DHCP_MONITOR = "Cisco DHCP Monitor Service"
+
+
+#: The exact CUCM service name for each vocabulary word.
+SERVICE_NAMES: dict[Service, CucmService] = {word: CucmService[word.name] for word in Service}
 
 #: Port defaults per protocol: HTTPS (AXL, serviceability, certmgr), TFTP over HTTP, admin SSH.
 DEFAULT_PORTS: dict[str, int] = {"https": 8443, "tftp_http": 6970, "ssh": 22}

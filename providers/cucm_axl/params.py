@@ -1,30 +1,29 @@
-"""``EnterpriseParameterProvider``: the provider contract for ``param.<cluster>.<name>`` over AXL.
+"""``EnterpriseParameterProvider``: applies and verifies ``param.<cluster>.<name>`` steps over AXL.
 
-``reconciler.wiring`` builds one per cluster around that cluster's ``AxlClient``. ``<name>`` is an
-enterprise parameter's internal name, or an alias of "Prepare Cluster for Rollback to pre 8.0"
-(``rollback_to_pre8`` or the GUI label; its internal name is discovered, docs/cucm-domain.md#axl). The
-value is ``{"value": <bool|str>}``: booleans for ``T``/``F`` parameters, the raw text otherwise.
+``reconciler.wiring.registry.build_registry`` makes one per cluster around that cluster's ``AxlClient``.
+``<name>`` is an enterprise parameter's internal name, or an alias of "Prepare Cluster for Rollback to
+pre 8.0" (``rollback_to_pre8`` or the GUI label; its internal name is discovered, docs/cucm-domain.md#axl).
+It takes the plan's values as they are: CUCM's text (``"True"``/``"False"``/any text; docs/plan-format.md).
 
-- ``read``: one ``listServiceParameter`` of Enterprise Wide per call (plus discovery), never mutates;
-  a parameter the cluster lacks reads as ``value=None``.
-- ``diff``: pure; NOOP when equal (booleans compare as booleans), UPDATE otherwise; rule ``R2`` for the
-  rollback parameter (it must stay False on a secure source) unless the desired state names one.
-- ``apply``: re-reads first and sends ``updateServiceParameter`` only when the value differs
-  (idempotent); the answer is the value read back.
-- ``verify``: read-back.
+- ``apply``: reads first and sends ``updateServiceParameter`` only when the value is not already
+  ``reconciler.insync.in_sync`` with ``change.after`` (idempotent: a retry changes nothing; R2 for the
+  rollback parameter); the answer is the value read back.
+- ``verify``: read-back, compared by the same rule.
+
+Observed values are ``{"value": <bool|str>}`` (booleans for ``T``/``F`` parameters).
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import ClassVar
 
 from providers.cucm_axl.client import ENTERPRISE_SERVICE, ENTERPRISE_WIDE_NODE, AxlClient, is_rollback_alias
 from providers.cucm_axl.models import ServiceParameterInfo
 from reconciler.errors import PermanentError, RemoteFaultError
+from reconciler.insync import in_sync, param_word
 from reconciler.model import Action, Address, Change, FrozenMap, Value, freeze
-from reconciler.provider import ApplyResult, Desired, Observed, ProviderBase, VerifyResult, compare_values
+from reconciler.provider import ApplyResult, FieldMismatch, ProviderBase, VerifyResult
 
 __all__ = ["EnterpriseParameterProvider", "param_value"]
 
@@ -36,20 +35,16 @@ def param_value(info: ServiceParameterInfo) -> Value:
 
 
 def _wire(value: Value, *, address: Address) -> str:
-    if not isinstance(value, FrozenMap) or "value" not in value:
-        raise PermanentError(f"{address}: expected {{'value': ...}}, got {value!r}")
-    inner = value["value"]
-    if isinstance(inner, bool):
-        return "T" if inner else "F"
-    if isinstance(inner, str | int | float):
-        return str(inner)
-    raise PermanentError(f"{address}: a parameter value must be a boolean, number or text, got {inner!r}")
+    """The plan's text as AXL stores it: ``T``/``F`` for booleans, else the text itself."""
+    if isinstance(value, FrozenMap | tuple) or value is None:
+        raise PermanentError(f"{address}: expected the parameter's text, got {value!r}")
+    word = param_word(value)
+    return {"true": "T", "false": "F"}.get(word, str(value).strip())
 
 
-def _same(a: Value, b: Value) -> bool:
-    if not isinstance(a, FrozenMap) or not isinstance(b, FrozenMap):
-        return a == b
-    return str(a.get("value")).lower() == str(b.get("value")).lower()
+def _live(info: ServiceParameterInfo | None) -> str | None:
+    """The live text of a parameter (``None`` when the cluster lacks it)."""
+    return None if info is None else info.value
 
 
 class EnterpriseParameterProvider(ProviderBase):
@@ -83,52 +78,6 @@ class EnterpriseParameterProvider(ProviderBase):
                 out[name] = by_name.get(name.lower())
         return out
 
-    def read(self, addresses: Sequence[Address]) -> Mapping[Address, Observed]:
-        names = {a: self._name(a) for a in addresses}
-        found = self._lookup(sorted(set(names.values())))
-        out: dict[Address, Observed] = {}
-        for address, name in names.items():
-            info = found[name]
-            if info is None:
-                out[address] = Observed(address=address, value=None)
-                continue
-            digest = hashlib.sha256(f"{info.name}={info.value}".encode()).hexdigest()[:16]
-            out[address] = Observed(address=address, value=param_value(info), fingerprint=digest)
-        return out
-
-    def diff(self, desired: Desired, observed: Observed) -> Change:
-        name = self._name(desired.address)
-        _wire(desired.value, address=desired.address)  # validates the shape
-        rule = desired.rule or ("R2" if is_rollback_alias(name) else None)
-        if observed.value is None:
-            return Change(
-                address=desired.address,
-                action=Action.CREATE,
-                before=None,
-                after=desired.value,
-                reason=f"enterprise parameter {name!r} not found on {self.cluster}",
-                rule=rule,
-            )
-        if _same(desired.value, observed.value):
-            return Change(
-                address=desired.address,
-                action=Action.NOOP,
-                before=observed.value,
-                after=desired.value,
-                reason="already as desired",
-                rule=rule,
-            )
-        before = observed.value["value"] if isinstance(observed.value, FrozenMap) else observed.value
-        after = desired.value["value"] if isinstance(desired.value, FrozenMap) else desired.value
-        return Change(
-            address=desired.address,
-            action=Action.UPDATE,
-            before=observed.value,
-            after=desired.value,
-            reason=desired.reason or f"{name}: {before} → {after}",
-            rule=rule,
-        )
-
     def apply(self, change: Change) -> ApplyResult:
         name = self._name(change.address)
         if change.action is Action.NOOP:
@@ -143,7 +92,7 @@ class EnterpriseParameterProvider(ProviderBase):
                 endpoint=self.endpoint,
                 hint="enterprise parameters cannot be created; check the name (param.<cluster>.<name>)",
             )
-        if _same(param_value(info), change.after):
+        if in_sync("param", live=_live(info), want=change.after):
             return ApplyResult(change=change, changed=False, observed=param_value(info))
         self.client.update_service_parameter(
             node=ENTERPRISE_WIDE_NODE, service=ENTERPRISE_SERVICE, name=info.name, value=wanted
@@ -154,16 +103,17 @@ class EnterpriseParameterProvider(ProviderBase):
         return ApplyResult(change=change, changed=True, observed=param_value(after) if after else None)
 
     def verify(self, change: Change) -> VerifyResult:
-        observed = self.read([change.address])[change.address].value
-        if _same(change.after, observed):
+        name = self._name(change.address)
+        info = self._lookup([name])[name]
+        observed = param_value(info) if info is not None else None
+        if in_sync("param", live=_live(info), want=change.after):
             return VerifyResult(address=change.address, complies=True, observed=observed, detail="complies")
-        mismatched = compare_values(change.after, observed)
         return VerifyResult(
             address=change.address,
             complies=False,
-            mismatched=mismatched,
+            mismatched=(FieldMismatch(field="value", expected=change.after, actual=_live(info)),),
             observed=observed,
-            detail=f"expected {change.after!r}, read {observed!r}",
+            detail=f"expected {change.after!r}, read {_live(info)!r}",
         )
 
     def close(self) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from reconciler.vocabulary import ROLLBACK_ALIAS, ROLLBACK_PARAMETER
+
 __all__ = [
     "AXL_NOT_FOUND",
     "ENTERPRISE_SERVICE",
@@ -47,7 +49,7 @@ SERVICES_SQL = (
 )
 ROLLBACK_SQL = "select paramname, paramvalue from processconfig where paramname like '%ollback%'"
 #: Names a desired state may use for "Prepare Cluster for Rollback to pre 8.0" (R2).
-ROLLBACK_ALIASES = ("rollback_to_pre8", "Prepare Cluster for Rollback to pre 8.0")
+ROLLBACK_ALIASES = (ROLLBACK_ALIAS, str(ROLLBACK_PARAMETER))
 PHONE_TAGS = {
     t: ""
     for t in ("name", "description", "model", "product", "protocol", "devicePoolName", "securityProfileName")

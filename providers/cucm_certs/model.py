@@ -27,6 +27,7 @@ from reconciler.cucm.certs import (
     subject_of,
 )
 from reconciler.errors import CertificateError
+from reconciler.insync import same_certificate
 from reconciler.model import Value, freeze
 
 __all__ = [
@@ -137,11 +138,27 @@ class StoredCert:
             }
         )
 
+    def identity(self) -> CertIdentity | None:
+        """The TVS identity (serial + issuer) of this certificate: from its PEM, else its listing."""
+        if self.pem is not None:
+            try:
+                return pem_facts(self.pem).identity
+            except CertificateError:
+                pass
+        if self.serial is None:
+            return None
+        try:
+            return CertIdentity(serial=int(self.serial, 16), issuer=self.issuer)
+        except ValueError:
+            return None
+
     def same_certificate(self, *, sha256: str | None, serial: str | None, issuer: str | None) -> bool:
-        """Equal by SHA-256 when both sides know it, else by serial + issuer (the TVS identity)."""
-        if sha256 is not None and self.sha256 is not None:
-            return sha256 == self.sha256
-        return serial is not None and serial == self.serial and (issuer is None or issuer == self.issuer)
+        """Equal by SHA-256 when both sides know it, else by serial + issuer (the TVS identity): the one
+        rule of ``reconciler.insync.same_certificate``."""
+        return same_certificate(
+            {"sha256": sha256, "serial": serial, "issuer": issuer},
+            {"sha256": self.sha256, "serial": self.serial, "issuer": self.issuer},
+        )
 
 
 @runtime_checkable

@@ -1,20 +1,21 @@
-"""``TrustStoreProvider``: the provider contract for ``trust.<cluster>.<store>.<cert-id>`` addresses.
+"""``TrustStoreProvider``: applies and verifies ``trust.<cluster>.<store>.<cert-id>`` steps.
 
-Wired by ``reconciler.wiring`` with one ``CertStoreClient`` per node of a cluster (publisher first; REST or
-CLI as ``Cluster.effective_certificate_api`` says, see ``providers.cucm_certs.clients_for_cluster``).
+``reconciler.wiring.registry.build_registry`` makes one per cluster with the publisher's
+``CertStoreClient`` first (REST or CLI as ``Cluster.effective_certificate_api`` says, see
+``providers.cucm_certs.clients_for_cluster``), and the other nodes' after it when verification should
+cover them. It takes the plan's values as they are (docs/plan-format.md):
 
-- The value of an address is ``trust_value(cert)`` (sha256, subject, issuer, serial, not_after, pem);
-  ``None`` = absent. ``cert-id`` is the planner's label (a node name, ``ITLRecovery-<cluster>``); which
-  certificate it means comes from ``expected`` (address → PEM/certificate), else the label is matched
-  as a SHA-256, a file name (with or without ``.pem``) or a CN.
-- ``read`` lists the publisher's stores once per batch; ``diff`` is pure: present → NOOP, absent →
-  CREATE (R5/R6/R11 say which), not declared any more → DELETE only when ``owned(address)`` (the state
-  says reconciler added it, ``mode: exact``), else NOOP ("not ours, left in place").
+- CREATE: ``after`` is the declared certificate (``pem`` with ``serial``/``issuer``/``subject``...); the
+  provider derives its SHA-256 from the PEM. DELETE: ``before`` is what the state recorded
+  (``cert_id``, ``sha256``), and only a certificate ``owned(address)`` says reconciler added is deleted.
+- Which listed certificate is "the same" is ``reconciler.insync.same_certificate`` (SHA-256 where both
+  sides know it, else serial + issuer), the rule the planner uses too.
 - ``apply`` uploads on the publisher (or deletes an owned certificate there); it re-reads first, so a
   retry after a dropped session or a timeout changes nothing (``changed=False``).
-- ``verify`` reads the store on **every** node (R7: trust replicates from the publisher; never assume
-  it did) and names the nodes that do not have it yet (``nodes.<node>`` mismatches; ``TemporaryError``
-  when a node cannot be read).
+- ``verify`` reads the store on **every** node it has a client for (R7: trust replicates from the
+  publisher; never assume it did) and names the nodes that do not have it yet (``nodes.<node>``).
+
+Observed values are ``trust_value`` (sha256, subject, issuer, serial, not_after, pem) + filename.
 """
 
 from __future__ import annotations
@@ -23,13 +24,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
-from cryptography import x509
-
 from providers.cucm_certs.model import CertStoreClient, StoredCert, normalise_store, trust_value
 from reconciler.cucm.certs import common_name, load_certificate
-from reconciler.errors import PermanentError, RemoteFaultError
+from reconciler.errors import CertificateError, PermanentError, RemoteFaultError
 from reconciler.model import Action, Address, Change, FrozenMap, Value
-from reconciler.provider import ApplyResult, Desired, FieldMismatch, Observed, ProviderBase, VerifyResult
+from reconciler.provider import ApplyResult, FieldMismatch, ProviderBase, VerifyResult
 
 __all__ = ["TrustStoreProvider"]
 
@@ -37,15 +36,20 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 Want = tuple[str | None, str | None, str | None]  # sha256, serial, issuer
 
 
-def _want_of(value: Value) -> Want | None:
+def _want_of(value: Value, *, address: Address | None = None) -> Want | None:
+    """(sha256, serial, issuer) of a value; the SHA-256 from its ``pem`` when it carries one."""
     if not isinstance(value, FrozenMap):
         return None
-
-    def text(key: str) -> str | None:
-        item = value.get(key)
-        return item if isinstance(item, str) else None
-
-    return (text("sha256"), text("serial"), text("issuer"))
+    pem = value.get("pem")
+    if isinstance(pem, str) and not isinstance(value.get("sha256"), str):
+        try:
+            derived = trust_value(load_certificate(pem.encode()))
+        except CertificateError as exc:
+            raise PermanentError(f"{address}: the plan's certificate does not parse ({exc})") from exc
+        assert isinstance(derived, FrozenMap)
+        value = derived
+    found = {key: value.get(key) for key in ("sha256", "serial", "issuer")}
+    return tuple(v if isinstance(v, str) else None for v in found.values())  # type: ignore[return-value]
 
 
 class TrustStoreProvider(ProviderBase):
@@ -58,7 +62,6 @@ class TrustStoreProvider(ProviderBase):
         *,
         cluster: str,
         clients: Sequence[CertStoreClient],
-        expected: Mapping[str, str | bytes | x509.Certificate] | None = None,
         owned: Callable[[Address], bool] | None = None,
         description: str = "reconciler: phone migration trust",
     ) -> None:
@@ -68,16 +71,6 @@ class TrustStoreProvider(ProviderBase):
         self.clients = tuple(clients)
         self.owned = owned or (lambda _address: False)
         self.description = description
-        self._wanted: dict[str, Want] = {}
-        for key, cert in (expected or {}).items():
-            loaded = (
-                cert
-                if isinstance(cert, x509.Certificate)
-                else load_certificate(cert.encode() if isinstance(cert, str) else cert)
-            )
-            want = _want_of(trust_value(loaded))
-            assert want is not None
-            self._wanted[str(key)] = want
 
     @property
     def endpoint(self) -> str:
@@ -97,7 +90,6 @@ class TrustStoreProvider(ProviderBase):
     def _find(
         self, address: Address, entries: Sequence[StoredCert], want: Want | None = None
     ) -> StoredCert | None:
-        want = want or self._wanted.get(str(address))
         store = normalise_store(address.parts[2])
         in_store = [e for e in entries if e.store == store]
         if want is not None:
@@ -116,81 +108,7 @@ class TrustStoreProvider(ProviderBase):
                 return entry
         return None
 
-    # -- the contract --------------------------------------------------------------------------
-    def read(self, addresses: Sequence[Address]) -> Mapping[Address, Observed]:
-        """One listing of the publisher's stores for the whole batch; never mutates."""
-        stores = {self._store(a) for a in addresses}
-        entries = self.publisher.trust(stores) if stores else []
-        out = {}
-        for address in addresses:
-            found = self._find(address, entries)
-            out[address] = Observed(
-                address=address,
-                value=found.value() if found else None,
-                fingerprint=found.sha256 if found else None,
-            )
-        return out
-
-    def diff(self, desired: Desired, observed: Observed) -> Change:
-        """Pure. Presence is what matters; identity is compared by SHA-256 (else serial + issuer)."""
-        address, rule = desired.address, desired.rule
-        store = address.parts[2]
-        if desired.value is None:
-            if observed.value is None:
-                return Change(address=address, action=Action.NOOP, reason="absent, as declared", rule=rule)
-            if self.owned(address):
-                return Change(
-                    address=address,
-                    action=Action.DELETE,
-                    before=observed.value,
-                    after=None,
-                    rule=rule,
-                    reason=f"added by reconciler and no longer declared in {store}",
-                )
-            return Change(
-                address=address,
-                action=Action.NOOP,
-                before=observed.value,
-                after=observed.value,
-                rule=rule,
-                reason="present but not added by reconciler: left in place",
-            )
-        if observed.value is None:
-            reason = desired.reason or f"not in {store} of cluster {self.cluster}"
-            return Change(
-                address=address,
-                action=Action.CREATE,
-                before=None,
-                after=desired.value,
-                reason=reason,
-                rule=rule,
-            )
-        want, have = _want_of(desired.value), _want_of(observed.value)
-        if (
-            want is not None
-            and have is not None
-            and (
-                (want[0] is not None and want[0] == have[0])
-                or ((want[0] is None or have[0] is None) and want[1] == have[1] and want[2] == have[2])
-            )
-        ):
-            return Change(
-                address=address,
-                action=Action.NOOP,
-                before=observed.value,
-                after=observed.value,
-                reason=f"already in {store}",
-                rule=rule,
-            )
-        return Change(
-            address=address,
-            action=Action.UPDATE,
-            before=observed.value,
-            after=desired.value,
-            reason=f"{store} holds a different certificate for {address.name}",
-            rule=rule,
-        )
-
+    # -- the contract ----------------------------------------------------------------------------
     def apply(self, change: Change) -> ApplyResult:
         """Upload on the publisher (CREATE/UPDATE) or delete an owned certificate (DELETE); idempotent."""
         store = self._store(change.address)
@@ -204,14 +122,14 @@ class TrustStoreProvider(ProviderBase):
                     endpoint=self.endpoint,
                     hint="remove it by hand if it must go",
                 )
-            found = self._find(change.address, entries, _want_of(change.before))
+            found = self._find(change.address, entries, _want_of(change.before, address=change.address))
             if found is None:
                 return ApplyResult(change=change, changed=False, observed=None)
             self.publisher.delete_trust(store=store, filename=found.filename)
             return ApplyResult(change=change, changed=True, observed=None)
         if change.action not in (Action.CREATE, Action.UPDATE, Action.REPLACE):
             raise PermanentError(f"{change.address}: a trust certificate cannot be {change.action.verb}d")
-        want = _want_of(change.after)
+        want = _want_of(change.after, address=change.address)
         pem = change.after.get("pem") if isinstance(change.after, FrozenMap) else None
         if want is None or not isinstance(pem, str):
             raise PermanentError(
@@ -235,7 +153,7 @@ class TrustStoreProvider(ProviderBase):
         """R7: the certificate is present (or, after DELETE, absent) on every node of the cluster."""
         store = self._store(change.address)
         expect_present = change.after is not None
-        want = _want_of(change.after if expect_present else change.before)
+        want = _want_of(change.after if expect_present else change.before, address=change.address)
         nodes: dict[str, bool] = {}
         observed: Value = None
         for client in self.clients:

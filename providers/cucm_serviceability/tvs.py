@@ -1,28 +1,29 @@
-"""``TvsProvider``: the provider contract for ``tvs.<cluster>.<node>`` (R8: TVS restarted after the trust
-stores changed, one node at a time, waiting for Started).
+"""``TvsProvider``: applies and verifies ``tvs.<cluster>.<node>`` steps (R8: TVS restarted after the
+trust stores changed, one node at a time, waiting for Started).
 
-``reconciler.wiring`` builds one per cluster with a ``ControlCenterClient`` per node. Values:
+``reconciler.wiring.registry.build_registry`` makes one per cluster with a ``ControlCenterClient`` per
+node. It takes the plan's step as it is (docs/plan-format.md): ``after`` is ``{"restart": true}`` and
+``before`` is ``{"started_at": "<ISO-8601>"}`` (when the plan saw TVS start) or absent.
 
-- desired ``{"status": "Started", "started_after": "<ISO-8601 time>"}`` (``started_after`` optional: the
-  time of the last trust change the TVS must have reloaded, R7/R8);
-- observed ``{"status": "<ControlCenter status>", "started_at": "<ISO-8601 UTC>" | None}``.
-
-``diff`` is pure: NOOP when the service is Started and started at or after ``started_after`` (compared to
-the second, the resolution of ControlCenter's ``StartTime``), else RUN (a restart). ``apply`` re-reads and
-restarts only when still needed (so a retry after success restarts nothing), then waits for Started
-(``ControlCenterClient.restart``, timeout → ``VerificationError``). ``verify`` reads back.
+What "restarted" means: TVS is Started and started after the first attempt of this step in this run
+(so a retry after a successful restart restarts nothing), else — a resumed apply re-verifying, nothing
+attempted yet in this process — after the start time the plan saw. Compared to the second, the
+resolution of ControlCenter's ``StartTime``. ``apply`` re-reads and restarts only when still needed, then
+waits for Started (``ControlCenterClient.restart``, timeout → ``VerificationError``). ``verify`` reads
+back. Observed values are ``{"status": "<ControlCenter status>", "started_at": "<ISO-8601 UTC>" | None}``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from providers.cucm_serviceability.control import ControlCenterClient, RestartProgress, ServiceStatusInfo
 from reconciler.errors import PermanentError, VerificationError
 from reconciler.model import Action, Address, Change, FrozenMap, Value, freeze
-from reconciler.provider import ApplyResult, Desired, FieldMismatch, Observed, ProviderBase, VerifyResult
+from reconciler.provider import ApplyResult, FieldMismatch, ProviderBase, VerifyResult
 
 __all__ = ["TVS_SERVICE", "TvsProvider", "tvs_value"]
 
@@ -45,24 +46,19 @@ def _time(text: Value, *, address: Address, what: str) -> dt.datetime | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
-def _mismatches(desired: Value, observed: Value, *, address: Address) -> tuple[FieldMismatch, ...]:
-    if not isinstance(desired, FrozenMap):
-        raise PermanentError(
-            f"{address}: expected {{'status': 'Started', 'started_after': ...}}, got {desired!r}"
-        )
+def _mismatches(since: dt.datetime | None, observed: Value, *, address: Address) -> tuple[FieldMismatch, ...]:
+    """What keeps ``observed`` from "Started, and started at or after ``since``" (to the second)."""
     if observed is None or not isinstance(observed, FrozenMap):
-        return (FieldMismatch(field="status", expected=desired.get("status", "Started"), actual=None),)
+        return (FieldMismatch(field="status", expected="Started", actual=None),)
     out = []
-    want_status = desired.get("status", "Started")
-    if observed.get("status") != want_status:
-        out.append(FieldMismatch(field="status", expected=want_status, actual=observed.get("status")))
-    after = _time(desired.get("started_after"), address=address, what="started_after")
-    if after is not None:
+    if observed.get("status") != "Started":
+        out.append(FieldMismatch(field="status", expected="Started", actual=observed.get("status")))
+    if since is not None:
         started = _time(observed.get("started_at"), address=address, what="started_at")
-        if started is None or started < after.replace(microsecond=0):
+        if started is None or started < since.replace(microsecond=0):
             out.append(
                 FieldMismatch(
-                    field="started_at", expected=f">= {after.isoformat()}", actual=observed.get("started_at")
+                    field="started_at", expected=f">= {since.isoformat()}", actual=observed.get("started_at")
                 )
             )
     return tuple(out)
@@ -81,10 +77,14 @@ class TvsProvider(ProviderBase):
         timeout: float = 300.0,
         poll_interval: float = 5.0,
         progress: Callable[[RestartProgress], None] | None = None,
+        now: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.clients = dict(clients)
         self.cluster = cluster
         self.timeout, self.poll_interval, self.progress = timeout, poll_interval, progress
+        self._now = now or (lambda: dt.datetime.now(dt.UTC))
+        self._first: dict[Address, dt.datetime] = {}
+        self._lock = threading.Lock()
 
     @property
     def endpoint(self) -> str:
@@ -102,44 +102,32 @@ class TvsProvider(ProviderBase):
             )
         return client
 
-    def read(self, addresses: Sequence[Address]) -> Mapping[Address, Observed]:
-        out: dict[Address, Observed] = {}
-        for address in addresses:
-            info = self._client(address).status(TVS_SERVICE)
-            out[address] = Observed(address=address, value=tvs_value(info))
-        return out
+    def _since(self, change: Change, *, starting: bool) -> dt.datetime | None:
+        """The time TVS must have started after (see the module docstring); ``starting`` marks the
+        first attempt of this step."""
+        with self._lock:
+            if starting and change.address not in self._first:
+                self._first[change.address] = self._now().replace(microsecond=0)
+            since = self._first.get(change.address)
+        if since is None and isinstance(change.before, FrozenMap) and change.before.get("started_at"):
+            seen = _time(change.before["started_at"], address=change.address, what="started_at")
+            since = seen + dt.timedelta(seconds=1) if seen is not None else None
+        return since
 
-    def diff(self, desired: Desired, observed: Observed) -> Change:
-        self._client(desired.address)
-        if isinstance(desired.value, FrozenMap) and desired.value.get("status", "Started") != "Started":
-            raise PermanentError(f"{desired.address}: only status 'Started' can be desired for TVS")
-        missing = _mismatches(desired.value, observed.value, address=desired.address)
-        rule = desired.rule or "R8"
-        if not missing:
-            return Change(
-                address=desired.address,
-                action=Action.NOOP,
-                before=observed.value,
-                after=desired.value,
-                reason="TVS already started after the trust change",
-                rule=rule,
+    def _check(self, change: Change) -> None:
+        if change.action is not Action.RUN or not (
+            isinstance(change.after, FrozenMap) and change.after.get("restart") is True
+        ):
+            raise PermanentError(
+                f"{change.address}: expected a restart (run, {{'restart': true}}), got {change.after!r}"
             )
-        reason = desired.reason or "; ".join(f"{m.field}: want {m.expected}, is {m.actual}" for m in missing)
-        return Change(
-            address=desired.address,
-            action=Action.RUN,
-            before=observed.value,
-            after=desired.value,
-            reason=f"restart {TVS_SERVICE} on {desired.address.name} ({reason})",
-            rule=rule,
-        )
 
     def apply(self, change: Change) -> ApplyResult:
         client = self._client(change.address)
-        if change.action is Action.NOOP:
-            return ApplyResult(change=change, changed=False, observed=change.before)
+        self._check(change)
+        since = self._since(change, starting=True)
         current = tvs_value(client.status(TVS_SERVICE))
-        if not _mismatches(change.after, current, address=change.address):
+        if not _mismatches(since, current, address=change.address):
             return ApplyResult(change=change, changed=False, observed=current)
         try:
             info = client.restart(
@@ -154,8 +142,11 @@ class TvsProvider(ProviderBase):
         return ApplyResult(change=change, changed=True, observed=tvs_value(info))
 
     def verify(self, change: Change) -> VerifyResult:
-        observed = tvs_value(self._client(change.address).status(TVS_SERVICE))
-        missing = _mismatches(change.after, observed, address=change.address)
+        client = self._client(change.address)
+        self._check(change)
+        since = self._since(change, starting=False)
+        observed = tvs_value(client.status(TVS_SERVICE))
+        missing = _mismatches(since, observed, address=change.address)
         detail = "complies" if not missing else "; ".join(f"{m.field}: {m.actual}" for m in missing)
         return VerifyResult(
             address=change.address, complies=not missing, mismatched=missing, observed=observed, detail=detail

@@ -1,30 +1,25 @@
-"""``Option150Provider``: the general provider contract for ``option150.<server>.<scope>`` over any
+"""``Option150Provider``: applies and verifies ``option150.<server>.<scope>`` steps over any
 ``DhcpBackend`` (Kea, IOS, CUCM DHCP).
 
-``reconciler.wiring`` builds one per configured DHCP server around the matching backend and hands it to the
-planner/executor. The value of an ``option150`` address is ``{"option150": ["10.0.0.1", ...]}`` — an
-ordered list, because the order is the phones' TFTP preference (R12). ``read`` costs one
-``list_scopes`` call for any number of addresses.
+``reconciler.wiring.registry.build_registry`` makes one per configured DHCP server around the matching
+backend, with ``scope_keys``: the YAML's scope name → what the server knows the scope by (its subnet; an
+IOS pool or a CUCM DHCP subnet is named differently). It takes the plan's value as it is: the ordered
+list of TFTP addresses (the order is the phones' TFTP preference, R12; docs/plan-format.md). The
+backends are idempotent (no mutating call when the scope already announces exactly those addresses);
+``verify`` reads back and, where the backend can, probes with a real DHCP query. Observed values are
+``{"option150": ["10.0.0.1", ...]}`` (``option150_value``).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address
 from typing import ClassVar
 
 from providers.dhcp.base import DhcpBackend
 from reconciler.errors import PermanentError, RemoteFaultError
-from reconciler.model import Action, Address, Change, FrozenMap, Value, freeze
-from reconciler.provider import (
-    ApplyResult,
-    Desired,
-    FieldMismatch,
-    Observed,
-    ProviderBase,
-    VerifyResult,
-)
+from reconciler.model import Action, Address, Change, Value, freeze
+from reconciler.provider import ApplyResult, FieldMismatch, ProviderBase, VerifyResult
 
 __all__ = ["Option150Provider", "option150_value"]
 
@@ -35,10 +30,11 @@ def option150_value(addresses: Sequence[IPv4Address | str]) -> Value:
 
 
 def _addresses(value: Value, *, address: Address) -> tuple[IPv4Address, ...]:
-    if not isinstance(value, FrozenMap) or not isinstance(value.get("option150"), tuple):
-        raise PermanentError(f"{address}: expected {{'option150': [addresses]}}, got {value!r}")
+    """The plan's ordered list of TFTP addresses."""
+    if not isinstance(value, tuple):
+        raise PermanentError(f"{address}: expected the ordered list of TFTP addresses, got {value!r}")
     try:
-        return tuple(IPv4Address(str(a)) for a in value["option150"])
+        return tuple(IPv4Address(str(a)) for a in value)
     except ValueError as exc:
         raise PermanentError(f"{address}: {exc}") from exc
 
@@ -48,8 +44,9 @@ class Option150Provider(ProviderBase):
 
     kinds: ClassVar[frozenset[str]] = frozenset({"option150"})
 
-    def __init__(self, backend: DhcpBackend) -> None:
+    def __init__(self, backend: DhcpBackend, *, scope_keys: Mapping[str, str] | None = None) -> None:
         self.backend = backend
+        self.scope_keys = dict(scope_keys or {})
 
     @property
     def endpoint(self) -> str:
@@ -62,47 +59,11 @@ class Option150Provider(ProviderBase):
                 f"{address} is not an option150 address of DHCP server {self.backend.name}",
                 endpoint=self.backend.name,
             )
-        return address.name
-
-    def read(self, addresses: Sequence[Address]) -> Mapping[Address, Observed]:
-        """One ``list_scopes`` call; a scope the server lacks reads as absent (``value=None``)."""
-        keys = {a: self._check(a) for a in addresses}
-        scopes = self.backend.list_scopes()
-        out: dict[Address, Observed] = {}
-        for address, key in keys.items():
-            scope = next((s for s in scopes if s.matches(key)), None)
-            if scope is None:
-                out[address] = Observed(address=address, value=None)
-                continue
-            value = option150_value(scope.option150)
-            digest = hashlib.sha256(",".join(map(str, scope.option150)).encode()).hexdigest()[:16]
-            out[address] = Observed(address=address, value=value, fingerprint=digest)
-        return out
-
-    def diff(self, desired: Desired, observed: Observed) -> Change:
-        """NOOP when the ordered lists are equal, UPDATE otherwise, CREATE when the scope is missing
-        (apply then fails: scopes are created on the server, not by us)."""
-        want = _addresses(desired.value, address=desired.address)
-        rule = desired.rule or "R12"
-        after = option150_value(want)
-        if observed.value is None:
-            return Change(address=desired.address, action=Action.CREATE, before=None, after=after,
-                          reason=f"scope not found on DHCP server {self.endpoint}", rule=rule)  # fmt: skip
-        have = _addresses(observed.value, address=observed.address)
-        if have == want:
-            return Change(address=desired.address, action=Action.NOOP, before=observed.value,
-                          after=after, reason="option 150 already as desired", rule=rule)  # fmt: skip
-        reason = desired.reason or (
-            f"option 150 {', '.join(map(str, have)) or '(none)'} → {', '.join(map(str, want)) or '(none)'}"
-        )
-        return Change(address=desired.address, action=Action.UPDATE, before=observed.value,
-                      after=after, reason=reason, rule=rule)  # fmt: skip
+        return self.scope_keys.get(address.name, address.name)
 
     def apply(self, change: Change) -> ApplyResult:
         """Set option 150 of the scope (the backend is idempotent; ``changed`` says if it had to)."""
         key = self._check(change.address)
-        if change.action is Action.NOOP:
-            return ApplyResult(change=change, changed=False, observed=change.before)
         if change.action is not Action.UPDATE and change.action is not Action.CREATE:
             raise PermanentError(f"{change.address}: option 150 cannot be {change.action.verb}d")
         want = _addresses(change.after, address=change.address)

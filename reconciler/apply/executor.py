@@ -46,6 +46,7 @@ from reconciler.plan.document import Plan, PlanStep
 from reconciler.provider import Provider
 from reconciler.state.journal import Journal, JournalWriter, RecordKind, new_apply_id
 from reconciler.state.store import StateStore
+from reconciler.vocabulary import StepStatus
 
 __all__ = [
     "ApplyOptions",
@@ -92,7 +93,7 @@ class _Run:
     plan: Plan
     writer: JournalWriter
     keeper: StateKeeper
-    status: dict[str, str] = field(default_factory=dict)  # address -> pending/running/done/failed/skipped
+    status: dict[str, StepStatus] = field(default_factory=dict)  # address -> where its step stands
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
     in_flight: dict[str, int] = field(default_factory=dict)
@@ -181,7 +182,7 @@ class Executor:
                 save_plan_copy(plan, journal=writer.path)
                 run = _Run(plan=plan, writer=writer, keeper=keeper)
                 for step in plan.steps:
-                    run.status[str(step.address)] = "pending"
+                    run.status[str(step.address)] = StepStatus.PENDING
                 skipped: tuple[str, ...] = ()
             else:
                 run, skipped = self._reopen(plan, resume)
@@ -217,9 +218,9 @@ class Executor:
             raise
         run = _Run(plan=plan, writer=writer, keeper=keeper, attempts=dict(point.attempts))
         for step in plan.steps:
-            run.status[str(step.address)] = "pending"
+            run.status[str(step.address)] = StepStatus.PENDING
         for address in point.done:
-            run.status[address] = "done"
+            run.status[address] = StepStatus.DONE
             run.outcomes[address] = Outcome(
                 address=plan_step(plan, address).address,
                 status=OutcomeStatus.UNCHANGED,
@@ -265,8 +266,8 @@ class Executor:
                     wait(running)
         for step in steps:
             key = str(step.address)
-            if run.status[key] == "pending":
-                run.status[key] = "skipped"
+            if run.status[key] == StepStatus.PENDING:
+                run.status[key] = StepStatus.SKIPPED
                 why = run.failure or (
                     "interrupted" if self._cancel.is_set() else "a dependency did not complete"
                 )
@@ -278,15 +279,15 @@ class Executor:
         self, run: _Run, step: PlanStep, *, index: Mapping[str, int], blockers: Mapping[str, tuple[str, ...]]
     ) -> bool:
         key = str(step.address)
-        if run.status[key] != "pending":
+        if run.status[key] != StepStatus.PENDING:
             return False
         for dep in step.depends_on:
             state = run.status.get(str(dep))
-            if state in ("failed", "skipped"):
+            if state in (StepStatus.FAILED, StepStatus.SKIPPED):
                 return False
-            if str(dep) in index and state != "done":
+            if str(dep) in index and state is not StepStatus.DONE:
                 return False
-        if any(run.status[b] != "done" for b in blockers.get(key, ())):
+        if any(run.status[b] != StepStatus.DONE for b in blockers.get(key, ())):
             return False
         limits = self._runner.limit_keys(step)
         return all(run.in_flight.get(k, 0) < n for k, n in limits)
@@ -295,7 +296,7 @@ class Executor:
         key = str(step.address)
         attempt = run.attempts.get(key, 0) + 1
         run.attempts[key] = attempt
-        run.status[key] = "running"
+        run.status[key] = StepStatus.RUNNING
         for k, _ in self._runner.limit_keys(step):
             run.in_flight[k] = run.in_flight.get(k, 0) + 1
         run.writer.started(step.address, attempt=attempt)  # journaled before anything is touched
@@ -316,12 +317,12 @@ class Executor:
         if result.ok:
             self._record_success(run, step, result)
         elif result.interrupted:
-            run.status[key] = "pending"  # cut short by Ctrl-C: left in doubt (no finished record)
+            run.status[key] = StepStatus.PENDING  # cut short by Ctrl-C: left in doubt (no finished record)
             return
         else:
             outcome = result.failed_outcome(step)
             run.outcomes[key] = outcome
-            run.status[key] = "failed"
+            run.status[key] = StepStatus.FAILED
             run.failure = run.failure or f"{key} failed: {outcome.detail}"
             run.writer.finished(
                 step.address, outcome=OutcomeStatus.FAILED, verified=False, detail=outcome.detail
@@ -334,7 +335,7 @@ class Executor:
         run.keeper.record(step.change, outcome.observed)  # state first: the resume check counts on it
         run.writer.finished(step.address, outcome=outcome.status, verified=True, detail=outcome.detail)
         run.outcomes[key] = outcome
-        run.status[key] = "done"
+        run.status[key] = StepStatus.DONE
 
     def _finish(self, run: _Run, *, started: float, resumed: bool) -> ApplyReport:
         outcomes = tuple(run.outcomes[str(s.address)] for s in run.plan.steps)

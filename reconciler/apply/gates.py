@@ -24,8 +24,8 @@ from typing import Any, ClassVar, Protocol, Self
 from reconciler.apply.hooks import ApplyHooks, GateProgress, StrandedPhone
 from reconciler.apply.retry import Clock
 from reconciler.errors import PlanError, TemporaryError
-from reconciler.model import Action, Address, Change, freeze
-from reconciler.provider import ApplyResult, Desired, Observed, ProviderBase, VerifyResult
+from reconciler.model import Address, Change, freeze
+from reconciler.provider import ApplyResult, ProviderBase, VerifyResult
 
 __all__ = [
     "RISPORT_MAX_DEVICES",
@@ -173,24 +173,6 @@ class GateHandler(ProviderBase):
         return self
 
     # --- provider verbs -------------------------------------------------------------------------
-    def read(self, addresses: Sequence[Address]) -> Mapping[Address, Observed]:
-        """One poll per gate; the value is the registered count (gates have no stored state)."""
-        out: dict[Address, Observed] = {}
-        for address in addresses:
-            obs = self._poll(self._spec(address), polls=0, started=self._clock.monotonic())
-            out[address] = Observed(address=address, value=freeze({"registered": obs.registered}))
-        return out
-
-    def diff(self, desired: Desired, observed: Observed) -> Change:
-        """A gate always runs (it is a check of this apply's effect, never "in sync")."""
-        return Change(
-            address=desired.address,
-            action=Action.RUN,
-            after=desired.value,
-            reason=desired.reason or "verify the wave's phones registered on the target",
-            rule="R13",
-        )
-
     def apply(self, change: Change) -> ApplyResult:
         """Poll until the share is reached, the deadline passes, or the apply is interrupted."""
         spec = self._spec(change.address)

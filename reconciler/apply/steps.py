@@ -20,19 +20,20 @@ from reconciler.errors import PlanError, ReconcilerError, TemporaryError, Verifi
 from reconciler.model import Change, Outcome, OutcomeStatus, Value
 from reconciler.plan.document import Plan, PlanStep
 from reconciler.provider import ApplyResult, Provider, VerifyResult
+from reconciler.vocabulary import ProviderKind
 
 __all__ = ["ApplyOptions", "EndpointLimits", "SerialHooks", "StepRun", "StepRunner"]
 
 _T = TypeVar("_T")
 
 #: Which ``policy.concurrency`` field limits each provider kind (``PlanStep.provider``).
-PROVIDER_API = {
-    "cucm_axl": "axl",
-    "cucm_certs": "axl",
-    "cucm_serviceability": "axl",
-    "cucm_cli": "cli",
-    "ris": "ris",
-    "gate": "ris",
+PROVIDER_API: Mapping[ProviderKind, str] = {
+    ProviderKind.CUCM_AXL: "axl",
+    ProviderKind.CUCM_CERTS: "axl",
+    ProviderKind.CUCM_SERVICEABILITY: "axl",
+    ProviderKind.CUCM_CLI: "cli",
+    ProviderKind.RIS: "ris",
+    **{kind: "dhcp" for kind in ProviderKind if kind.is_dhcp},
 }
 
 
@@ -51,9 +52,7 @@ class EndpointLimits:
         """From ``schemas.policy.Policy``: AXL per cluster, one CLI session per node, RisPort70, DHCP."""
         conc = getattr(policy, "concurrency")  # noqa: B009 - duck-typed, schemas stay optional here
         per_api = {api: int(getattr(conc, api)) for api in ("axl", "cli", "ris", "dhcp")}
-        by_provider = {kind: per_api[api] for kind, api in PROVIDER_API.items()}
-        for kind in ("dhcp_ios", "dhcp_kea", "dhcp_cucm", "dhcp"):
-            by_provider[kind] = per_api["dhcp"]
+        by_provider = {str(kind): per_api[api] for kind, api in PROVIDER_API.items()}
         return cls(default=per_api["axl"], by_provider=by_provider)
 
 

@@ -290,8 +290,10 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
         if journal is None and not _confirm(plan, auto_approve=auto_approve, err=err):
             err("Apply cancelled.")
             raise typer.Exit(1)
+        from reconciler.vocabulary import ProviderKind
+
         registry = dict(wiring.registry)
-        registry["ris"] = _gate_handler(plan, desired, wiring, clock=clock, cancel=cancel)
+        registry[ProviderKind.RIS] = _gate_handler(plan, desired, wiring, clock=clock, cancel=cancel)
         hooks: ApplyHooks = JsonLinesRenderer(sys.stdout) if as_json else RichApplyRenderer(console)
         executor = Executor(
             registry=registry,

@@ -7,13 +7,11 @@ stores key certificates by serial + issuer). Names of stores and services are CU
 
 Public API (stable)::
 
-    Store(StrEnum)     CALLMANAGER_TRUST "CallManager-trust", PHONE_SAST_TRUST "Phone-SAST-trust",
-                       TOMCAT_TRUST "tomcat-trust", CAPF_TRUST "CAPF-trust"
-    Service(StrEnum)   TFTP "Cisco Tftp", TVS "Cisco Trust Verification Service", CALLMANAGER,
-                       CTL_PROVIDER, CAPF (exact Control Center names)
-    Method(StrEnum)    MANUAL (method 2, default), BULK (method 1)
+    Store              = reconciler.vocabulary.TrustStore ("CallManager-trust", "Phone-SAST-trust", ...)
+    Service            = reconciler.vocabulary.CucmService (exact Control Center names: "Cisco Tftp", ...)
+    Method             = reconciler.vocabulary.Method: MANUAL (method 2, default), BULK (method 1)
     Direction(StrEnum) FORWARD (source -> target), REVERSE (rollback, R11)
-    ROLLBACK_PARAMETER "Prepare Cluster for Rollback to pre 8.0"
+    ROLLBACK_PARAMETER = reconciler.vocabulary.ROLLBACK_PARAMETER (R2)
     CertRef(identity, subject, sha1=None)          CertRef.of(cert); .describe()
     NodeFacts(name=, publisher=False, services=frozenset(), callmanager=None, tvs=None, trust={},
               tvs_started_at=None, trust_changed_at=None, reachable=True, ctl_valid=None, itl_valid=None)
@@ -33,6 +31,7 @@ from datetime import datetime
 from cryptography import x509
 
 from reconciler.cucm.certs import CertIdentity, identity_of, sha1_hex, subject_of
+from reconciler.vocabulary import ROLLBACK_PARAMETER, CucmService, Method, TrustStore
 from schemas.version import CucmVersion
 
 __all__ = [
@@ -48,27 +47,10 @@ __all__ = [
     "Store",
 ]
 
-ROLLBACK_PARAMETER = "Prepare Cluster for Rollback to pre 8.0"
-
-
-class Store(enum.StrEnum):
-    CALLMANAGER_TRUST = "CallManager-trust"
-    PHONE_SAST_TRUST = "Phone-SAST-trust"
-    TOMCAT_TRUST = "tomcat-trust"
-    CAPF_TRUST = "CAPF-trust"
-
-
-class Service(enum.StrEnum):
-    TFTP = "Cisco Tftp"
-    TVS = "Cisco Trust Verification Service"
-    CALLMANAGER = "Cisco CallManager"
-    CTL_PROVIDER = "Cisco CTL Provider"
-    CAPF = "Cisco Certificate Authority Proxy Function"
-
-
-class Method(enum.StrEnum):
-    MANUAL = "manual"
-    BULK = "bulk"
+#: The trust stores, CUCM's service names, the method and the rollback parameter are the kernel's
+#: vocabulary (``reconciler.vocabulary``), named here as the rules have always named them.
+Store = TrustStore
+Service = CucmService
 
 
 class Direction(enum.StrEnum):

@@ -40,6 +40,7 @@ from reconciler.cucm.facts import (
 from reconciler.cucm.tlv_format import Role
 from reconciler.cucm.trust import TrustList
 from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.vocabulary import PHONE_TRUST_STORES, ROLLBACK_ALIAS
 from schemas.version import CucmVersion
 
 __all__ = [
@@ -52,7 +53,6 @@ __all__ = [
     "rollback_readiness",
 ]
 
-_TRUST_STORES = (Store.CALLMANAGER_TRUST, Store.PHONE_SAST_TRUST)
 _TVS_SERVICE = Service.TVS.value
 #: R10: CSCuy43181 affects bulk consolidation between 8.x/9.x and 10.5.2.13900-12 or newer.
 _CSCUY43181_FIXED_LINE = CucmVersion("10.5.2.13900-12")
@@ -100,7 +100,7 @@ def required_trust(
     out: list[RequiredCert] = []
     seen: set[tuple[object, Store]] = set()
     for cert, cert_id, origin, rule in wanted:
-        for store in _TRUST_STORES:
+        for store in PHONE_TRUST_STORES:
             if (cert.identity, store) in seen:
                 continue
             seen.add((cert.identity, store))
@@ -150,7 +150,7 @@ def preflight(
                 Severity.ERROR,
                 "R2",
                 f"'{ROLLBACK_PARAMETER}' is True on the secure source cluster {source.name}",
-                address=f"param.{source.name}.rollback_to_pre8",
+                address=f"param.{source.name}.{ROLLBACK_ALIAS}",
                 detail="It blanks the phones' ITL but not their CTL: phones can no longer authenticate the "
                 "source TVS, so they reject the target's CTL and stay behind.",
                 fix=f"set '{ROLLBACK_PARAMETER}' to False on {source.name} and let phones reload their ITL",
@@ -162,7 +162,7 @@ def preflight(
                 Severity.WARNING,
                 "R2",
                 f"could not read '{ROLLBACK_PARAMETER}' on {source.name}",
-                address=f"param.{source.name}.rollback_to_pre8",
+                address=f"param.{source.name}.{ROLLBACK_ALIAS}",
                 fix="check the enterprise parameter by hand",
             )
         )

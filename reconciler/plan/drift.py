@@ -32,6 +32,7 @@ from reconciler.live.refresh import LiveSnapshot, refresh
 from reconciler.model import Action, Address, Change, freeze
 from reconciler.plan.tvsfresh import tvs_freshness
 from reconciler.state.store import StateSnapshot
+from reconciler.vocabulary import TrustStore
 from schemas.document import DesiredState
 
 __all__ = ["DriftReport", "changed_outside", "detect", "findings"]
@@ -143,7 +144,7 @@ def _trust_findings(certs: list[DesiredCert], facts: Mapping[str, ClusterFacts])
         if not pub.holds(cert.store, cert.cert.identity):
             out.append(
                 _finding(
-                    "R5" if cert.store == "Phone-SAST-trust" else "R4",
+                    "R5" if cert.store == TrustStore.PHONE_SAST_TRUST else "R4",
                     f"{cert.store} of {cert.cluster} lacks {cert.origin}",
                     address=cert.address,
                     fix="run `reconciler plan` and `apply` to upload it again",

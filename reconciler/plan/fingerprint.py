@@ -24,10 +24,9 @@ from reconciler.cucm.facts import CertRef, ClusterFacts
 from reconciler.errors import StalePlanError
 from reconciler.live.protocol import LiveEstate
 from reconciler.plan.document import Plan
+from reconciler.vocabulary import PHONE_TRUST_STORES
 
 __all__ = ["check_fresh", "fingerprint_of", "stale_reasons"]
-
-_STORES = ("CallManager-trust", "Phone-SAST-trust")
 
 
 def _digest(value: object) -> str:
@@ -48,7 +47,7 @@ def _cluster_keys(facts: ClusterFacts) -> dict[str, str]:
         base = f"{facts.name}/{node.name}"
         out[f"identity/{base}/callmanager"] = _digest(_cert(node.callmanager))
         out[f"identity/{base}/tvs"] = _digest(_cert(node.tvs))
-        for store in _STORES:
+        for store in PHONE_TRUST_STORES:
             ids = sorted((i.serial, i.issuer) for i in node.store(store))
             out[f"store/{base}/{store}"] = _digest(ids)
         if node.runs("Cisco Trust Verification Service"):

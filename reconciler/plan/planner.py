@@ -44,16 +44,14 @@ from reconciler.plan.drift import changed_outside
 from reconciler.plan.fingerprint import fingerprint_of
 from reconciler.plan.forecast import PlannedTrust, forecast
 from reconciler.plan.graph import TrustTrack, WaveSpec, build_migration_graph
-from reconciler.plan.steps import Draft, bulk_steps, param_steps, wave_steps
+from reconciler.plan.steps import Draft, WaveTrack, bulk_steps, param_steps, wave_steps
 from reconciler.plan.tvsfresh import Freshness, TvsFreshness, loads_value, tvs_freshness
 from reconciler.state.store import StateSnapshot, utc_now
+from reconciler.vocabulary import PHONE_TRUST_STORES, Method, ProviderKind
 from schemas.document import DesiredState
-from schemas.migration import Method
 from schemas.trust import TrustMode
 
 __all__ = ["PlanOptions", "build_plan", "plan_from_snapshot", "select_steps"]
-
-_STORES = ("CallManager-trust", "Phone-SAST-trust")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,8 +110,8 @@ def _trust_steps(
             + (f" ({rule})" if rule else ""),
             rule=rule,
         )
-        draft.tracks.setdefault(cert.cluster, {}).setdefault("trust", []).append(
-            draft.add(change, provider="cucm_certs", endpoint=f"{cert.cluster}/{pub.name}")
+        draft.tracks.cluster(cert.cluster).trust.append(
+            draft.add(change, provider=ProviderKind.CUCM_CERTS, endpoint=f"{cert.cluster}/{pub.name}")
         )
         added.setdefault(cert.cluster, {}).setdefault(cert.store, set()).add(cert.cert.identity)
     exact = {(c.cluster, c.store) for c in certs if c.mode is TrustMode.EXACT}
@@ -133,9 +131,11 @@ def _trust_steps(
                 reason="added by reconciler and no longer declared (mode: exact)",
             )
             key = draft.add(
-                change, provider="cucm_certs", endpoint=f"{owned.cluster}/{pub.name if pub else '?'}"
+                change,
+                provider=ProviderKind.CUCM_CERTS,
+                endpoint=f"{owned.cluster}/{pub.name if pub else '?'}",
             )
-            draft.tracks.setdefault(owned.cluster, {}).setdefault("trust", []).append(key)
+            draft.tracks.cluster(owned.cluster).trust.append(key)
             added.setdefault(owned.cluster, {})
     return added
 
@@ -153,39 +153,41 @@ def _tvs_steps(
     is not *known* (``reconciler.plan.tvsfresh``) is restarted like a stale one."""
     pub = holder.publisher
     changed = adds is not None
-    new = {s: frozenset((adds or {}).get(s, ())) for s in _STORES}
+    new = {s: frozenset((adds or {}).get(s, ())) for s in PHONE_TRUST_STORES}
     wanted = set(required)
     restarted: set[str] = set()
     stores_after: dict[str, dict[str, frozenset[CertIdentity]]] = {}
     freshness: dict[str, TvsFreshness] = {}
-    track = draft.tracks.setdefault(holder.name, {})
+    track = draft.tracks.cluster(holder.name)
     for node in holder.tvs_nodes:
-        after = {s: node.store(s) | new[s] for s in _STORES}
+        after: dict[str, frozenset[CertIdentity]] = {s: node.store(s) | new[s] for s in PHONE_TRUST_STORES}
         lagging = (
             pub is not None
             and node is not pub
-            and any((i in pub.store(s)) and (i not in node.store(s)) for s in _STORES for i in wanted)
+            and any(
+                (i in pub.store(s)) and (i not in node.store(s)) for s in PHONE_TRUST_STORES for i in wanted
+            )
         )
         fresh = tvs_freshness(cluster=holder.name, node=node, state=state, relevant=wanted)
         freshness[node.name] = fresh
         if (changed or lagging) and pub is not None and node is not pub:
-            after = {s: after[s] | pub.store(s) | new[s] for s in _STORES}
+            after = {s: after[s] | pub.store(s) | new[s] for s in PHONE_TRUST_STORES}
             key = draft.add(
                 Change(
                     address=Address.of("replication", holder.name, node.name),
                     action=Action.RUN,
-                    after=freeze({"stores": list(_STORES)}),
+                    after=freeze({"stores": [str(s) for s in PHONE_TRUST_STORES]}),
                     reason=f"wait until {node.name} lists the certificates uploaded to {pub.name}",
                     rule="R7",
                 ),
-                provider="cucm_certs",
+                provider=ProviderKind.CUCM_CERTS,
                 endpoint=f"{holder.name}/{node.name}",
             )
-            track.setdefault("replication", []).append(key)
+            track.replication.append(key)
         if changed or lagging or not fresh.fresh:
             before = None if node.tvs_started_at is None else {"started_at": node.tvs_started_at.isoformat()}
             why = "trust stores change" if changed or lagging else f"{fresh.state.value}: {fresh.reason}"
-            loads = loads_value(i for s in _STORES for i in after[s] if i in wanted)
+            loads = loads_value(i for s in PHONE_TRUST_STORES for i in after[s] if i in wanted)
             key = draft.add(
                 Change(
                     address=Address.of("tvs", holder.name, node.name),
@@ -195,10 +197,10 @@ def _tvs_steps(
                     reason=f"restart Cisco Trust Verification Service on {node.name}: {why} (R8)",
                     rule="R8",
                 ),
-                provider="cucm_serviceability",
+                provider=ProviderKind.CUCM_SERVICEABILITY,
                 endpoint=f"{holder.name}/{node.name}",
             )
-            track.setdefault("tvs", []).append(key)
+            track.tvs.append(key)
             restarted.add(node.name)
         stores_after[node.name] = after
     return restarted, stores_after, freshness
@@ -217,7 +219,7 @@ def plan_from_snapshot(
     opts = options or PlanOptions()
     mig = desired.migration
     diags: list[Diagnostic] = []
-    draft = Draft(steps={}, tracks={})
+    draft = Draft()
     source, target = snap.facts.get(mig.source), snap.facts.get(mig.target)
     certs, problems = resolve_trust(desired, snap.facts, snap.pems)
     diags.extend(problems)
@@ -327,26 +329,14 @@ def _order(draft: Draft, desired: DesiredState, diags: list[Diagnostic]) -> list
     mig = desired.migration
     t = draft.tracks
     tracks = [
-        TrustTrack(
-            bulk=t.get(c, {}).get("bulk", []),
-            trust=t.get(c, {}).get("trust", []),
-            replication=t.get(c, {}).get("replication", []),
-            tvs=t.get(c, {}).get("tvs", []),
-        )
-        for c in (mig.source, mig.target)
+        TrustTrack(bulk=ct.bulk, trust=ct.trust, replication=ct.replication, tvs=ct.tvs)
+        for ct in (t.cluster(mig.source), t.cluster(mig.target))
     ]
     waves = []
     for wave in mig.waves:
-        wt = t.get(f"wave:{wave.name}", {})
-        waves.append(
-            WaveSpec(
-                name=wave.name,
-                option150=wt.get("option150", []),
-                reset=wt["reset"][0] if wt.get("reset") else None,
-                gate=wt["gate"][0] if wt.get("gate") else None,
-            )
-        )
-    placed = {k for c in t.values() for keys in c.values() for k in keys}
+        wt = t.waves.get(wave.name, WaveTrack())
+        waves.append(WaveSpec(name=wave.name, option150=wt.option150, reset=wt.reset, gate=wt.gate))
+    placed = t.placed()
     others = [k for k in draft.steps if k not in placed]
     deps: dict[Address | str, list[Address | str]] = {
         d.address: [a for a in d.after if a in draft.steps]
@@ -355,7 +345,7 @@ def _order(draft: Draft, desired: DesiredState, diags: list[Diagnostic]) -> list
     }
     graph = build_migration_graph(
         tracks=tracks,
-        params=t.get("_params", {}).get("params", []),
+        params=t.params,
         waves=waves,
         depends_on=deps,
         others=others,

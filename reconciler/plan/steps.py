@@ -7,23 +7,74 @@ Called by ``reconciler.plan.planner`` only. Pure functions over the desired stat
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from reconciler.config.desired import desired_parameters
 from reconciler.cucm.facts import ROLLBACK_PARAMETER, ClusterFacts
 from reconciler.diagnostics import Diagnostic
+from reconciler.insync import in_sync
 from reconciler.live.refresh import LiveSnapshot
 from reconciler.model import Action, Address, Change, freeze
 from reconciler.plan.document import PlanStep
+from reconciler.vocabulary import ProviderKind
 from schemas.document import DesiredState
 
-__all__ = ["Draft", "bulk_steps", "param_steps", "wave_steps"]
+__all__ = ["ClusterTrack", "Draft", "Tracks", "WaveTrack", "bulk_steps", "param_steps", "wave_steps"]
+
+
+@dataclass(slots=True)
+class ClusterTrack:
+    """The trust work of one cluster, each list in order (R9 bulk, R4–R6 uploads, R7, R8)."""
+
+    bulk: list[str] = field(default_factory=list)
+    trust: list[str] = field(default_factory=list)
+    replication: list[str] = field(default_factory=list)
+    tvs: list[str] = field(default_factory=list)
+
+    def keys(self) -> list[str]:
+        return [*self.bulk, *self.trust, *self.replication, *self.tvs]
+
+
+@dataclass(slots=True)
+class WaveTrack:
+    """One wave's steps: option 150 per scope, then its reset and its gate (R12, R13)."""
+
+    option150: list[str] = field(default_factory=list)
+    reset: str | None = None
+    gate: str | None = None
+
+    def keys(self) -> list[str]:
+        return [*self.option150, *(k for k in (self.reset, self.gate) if k is not None)]
+
+
+@dataclass(slots=True)
+class Tracks:
+    """Step keys by the track the graph orders them in: per cluster, the parameters, per wave."""
+
+    clusters: dict[str, ClusterTrack] = field(default_factory=dict)
+    params: list[str] = field(default_factory=list)
+    waves: dict[str, WaveTrack] = field(default_factory=dict)
+
+    def cluster(self, name: str) -> ClusterTrack:
+        """The track of cluster ``name`` (made empty on first use)."""
+        return self.clusters.setdefault(name, ClusterTrack())
+
+    def placed(self) -> set[str]:
+        """Every key on some track (the rest are ordered only by ``depends_on``)."""
+        found = set(self.params)
+        for cluster in self.clusters.values():
+            found.update(cluster.keys())
+        for wave in self.waves.values():
+            found.update(wave.keys())
+        return found
 
 
 @dataclass(slots=True)
 class Draft:
-    steps: dict[str, PlanStep]
-    tracks: dict[str, dict[str, list[str]]]
+    """The planner's scratch pad: steps by address text, and the tracks that order them."""
+
+    steps: dict[str, PlanStep] = field(default_factory=dict)
+    tracks: Tracks = field(default_factory=Tracks)
 
     def add(self, change: Change, *, provider: str, endpoint: str, wave: str | None = None) -> str:
         key = str(change.address)
@@ -49,7 +100,7 @@ def bulk_steps(draft: Draft, desired: DesiredState, source: ClusterFacts, target
                 reason=f"bulk certificate management: {step} on {cluster.name} (R9)",
                 rule="R9",
             ),
-            provider="cucm_cli",
+            provider=ProviderKind.CUCM_CLI,
             endpoint=f"{cluster.name}/{pub.name if pub else '?'}",
         )
     shared = [
@@ -57,8 +108,8 @@ def bulk_steps(draft: Draft, desired: DesiredState, source: ClusterFacts, target
         keys[(target.name, "export")],
         keys[(consolidator.name, "consolidate")],
     ]
-    draft.tracks.setdefault(source.name, {})["bulk"] = [*shared, keys[(source.name, "import")]]
-    draft.tracks.setdefault(target.name, {})["bulk"] = [shared[-1], keys[(target.name, "import")]]
+    draft.tracks.cluster(source.name).bulk.extend([*shared, keys[(source.name, "import")]])
+    draft.tracks.cluster(target.name).bulk.extend([shared[-1], keys[(target.name, "import")]])
 
 
 def param_steps(draft: Draft, desired: DesiredState, snap: LiveSnapshot, diags: list[Diagnostic]) -> None:
@@ -66,10 +117,10 @@ def param_steps(draft: Draft, desired: DesiredState, snap: LiveSnapshot, diags: 
         live = snap.params.get(cluster, {})
         for name, value in values.items():
             now = live.get(name)
-            if now is not None and now.strip().lower() == value.lower():
+            if in_sync("param", live=now, want=value):
                 continue
             rule = "R2" if name == ROLLBACK_PARAMETER else None
-            draft.tracks.setdefault("_params", {}).setdefault("params", []).append(
+            draft.tracks.params.append(
                 draft.add(
                     Change(
                         address=Address.of("param", cluster, name),
@@ -79,7 +130,7 @@ def param_steps(draft: Draft, desired: DesiredState, snap: LiveSnapshot, diags: 
                         reason=f"enterprise parameter '{name}' of {cluster}: {now!r} -> {value!r}",
                         rule=rule,
                     ),
-                    provider="cucm_axl",
+                    provider=ProviderKind.CUCM_AXL,
                     endpoint=cluster,
                 )
             )
@@ -99,7 +150,7 @@ def wave_steps(
                 continue
             live = snap.option150.get((scope.server, name))
             want = option150.get(name, ())
-            if live is not None and tuple(live) == tuple(want):
+            if in_sync("option150", live=live, want=want):
                 continue
             keys.append(
                 draft.add(
@@ -111,46 +162,42 @@ def wave_steps(
                         reason=f"point scope {name} at the TFTP nodes of {mig.target} (R12)",
                         rule="R12",
                     ),
-                    provider=f"dhcp_{kinds.get(scope.server, 'unknown')}",
+                    provider=ProviderKind.dhcp(kinds.get(scope.server, "unknown")),
                     endpoint=scope.server,
                     wave=wave.name,
                 )
             )
         phones = [p for s in wave.scopes for p in snap.phones.get(s, ())]
         pending = [p for p in phones if not (r := snap.registrations.get(p.name)) or not r.registered]
-        track = draft.tracks.setdefault(f"wave:{wave.name}", {"option150": keys})
+        track = draft.tracks.waves.setdefault(wave.name, WaveTrack(option150=keys))
         if not keys and not pending:
             continue
         count = {"phones": len(pending), "scopes": list(wave.scopes)}
         if wave.reset:
-            track["reset"] = [
-                draft.add(
-                    Change(
-                        address=Address.of("reset", wave.name),
-                        action=Action.RUN,
-                        after=freeze(count),
-                        reason=f"reset {len(pending)} phones of wave {wave.name} (R12)",
-                        rule="R12",
-                    ),
-                    provider="cucm_axl",
-                    endpoint=mig.source,
-                    wave=wave.name,
-                )
-            ]
-        gate = {**count, "min_registered_share": wave.gate.min_registered_share}
-        gate["deadline_seconds"] = int(wave.gate.deadline.total_seconds())
-        track["gate"] = [
-            draft.add(
+            track.reset = draft.add(
                 Change(
-                    address=Address.of("gate", wave.name),
+                    address=Address.of("reset", wave.name),
                     action=Action.RUN,
-                    after=freeze(gate),
-                    reason=f"{wave.gate.min_registered_share:.0%} of wave {wave.name} Registered on "
-                    f"{mig.target} within {gate['deadline_seconds']}s (R13)",
-                    rule="R13",
+                    after=freeze(count),
+                    reason=f"reset {len(pending)} phones of wave {wave.name} (R12)",
+                    rule="R12",
                 ),
-                provider="ris",
-                endpoint=mig.target,
+                provider=ProviderKind.CUCM_AXL,
+                endpoint=mig.source,
                 wave=wave.name,
             )
-        ]
+        gate = {**count, "min_registered_share": wave.gate.min_registered_share}
+        gate["deadline_seconds"] = int(wave.gate.deadline.total_seconds())
+        track.gate = draft.add(
+            Change(
+                address=Address.of("gate", wave.name),
+                action=Action.RUN,
+                after=freeze(gate),
+                reason=f"{wave.gate.min_registered_share:.0%} of wave {wave.name} Registered on "
+                f"{mig.target} within {gate['deadline_seconds']}s (R13)",
+                rule="R13",
+            ),
+            provider=ProviderKind.RIS,
+            endpoint=mig.target,
+            wave=wave.name,
+        )

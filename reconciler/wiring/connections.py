@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any, TypeVar
@@ -118,8 +118,11 @@ class LockedDhcpBackend:
 class Connections:
     """Lazily made, cached clients for ``desired`` (see the module docstring)."""
 
-    def __init__(self, desired: DesiredState) -> None:
+    def __init__(self, desired: DesiredState, *, service_timing: Mapping[str, Any] | None = None) -> None:
+        """``service_timing``: ``clock``/``sleep``/``now`` for the ControlCenterServices clients (a lab
+        on a manual clock); default: the wall clock."""
         self.desired = desired
+        self._service_timing = dict(service_timing or {})
         self._lock = threading.RLock()
         self._cache: dict[tuple[str, ...], Any] = {}
         self._closers: list[Callable[[], None]] = []
@@ -162,7 +165,11 @@ class Connections:
         found = decl.node(node)
         if found is None:
             raise ConfigError(f"node {node!r} of cluster {cluster} is not declared", hint="add it to nodes:")
-        return self._get(("control", cluster, node), lambda: ControlCenterClient.connect(decl, found), _close)
+        return self._get(
+            ("control", cluster, node),
+            lambda: ControlCenterClient.connect(decl, found, **self._service_timing),
+            _close,
+        )
 
     def tftp(self, cluster: str, node: str) -> TftpHttpClient:
         decl = self.cluster(cluster)

@@ -40,21 +40,20 @@ from typing import TypeVar
 
 from providers.cucm_axl import is_rollback_alias
 from providers.cucm_certs import StoredCert
-from providers.cucm_certs.model import pem_facts
 from providers.cucm_serviceability import TVS_SERVICE, dedupe
 from providers.cucm_serviceability import Registration as RisRecord
 from providers.dhcp.base import DhcpScope
 from reconciler.cucm.certs import CertIdentity, load_certificate
-from reconciler.cucm.facts import ROLLBACK_PARAMETER, CertRef, ClusterFacts, NodeFacts, Store
+from reconciler.cucm.facts import ROLLBACK_PARAMETER, CertRef, ClusterFacts, NodeFacts
 from reconciler.errors import CertificateError, ReconcilerError, TemporaryError
 from reconciler.live.protocol import PhoneFacts, Registration, TftpFile
+from reconciler.vocabulary import PHONE_TRUST_STORES
 from reconciler.wiring.connections import Connections
 from schemas.version import CucmVersion
 
-__all__ = ["TRUST_STORES", "ProviderEstate", "identity_key", "stored_identity"]
+__all__ = ["ProviderEstate", "identity_key"]
 
 _T = TypeVar("_T")
-TRUST_STORES = (str(Store.CALLMANAGER_TRUST), str(Store.PHONE_SAST_TRUST))
 SECURITY_MODE = "clustersecuritymode"
 _UNITS = {
     "callmanager": "callmanager",
@@ -76,21 +75,6 @@ def identity_key(unit: str) -> str | None:
     return _UNITS.get(unit.strip().lower())
 
 
-def stored_identity(entry: StoredCert) -> CertIdentity | None:
-    """The TVS identity (serial + issuer) of a listed certificate: from its PEM, else its listing."""
-    if entry.pem is not None:
-        try:
-            return pem_facts(entry.pem).identity
-        except CertificateError:
-            pass
-    if entry.serial is None:
-        return None
-    try:
-        return CertIdentity(serial=int(entry.serial, 16), issuer=entry.issuer)
-    except ValueError:
-        return None
-
-
 def _cert_ref(entry: StoredCert | None) -> CertRef | None:
     if entry is None:
         return None
@@ -99,7 +83,7 @@ def _cert_ref(entry: StoredCert | None) -> CertRef | None:
             return CertRef.of(load_certificate(entry.pem.encode()))
         except CertificateError:
             pass
-    ident = stored_identity(entry)
+    ident = entry.identity()
     return CertRef(identity=ident, subject=entry.subject) if ident is not None else None
 
 
@@ -194,9 +178,9 @@ class ProviderEstate:
                 )
             ids = {identity_key(e.store): e for e in self._node_identities(name, node)}
             client = next(c for c in self.conns.certs(name) if c.node == node)
-            trust: dict[str, set[CertIdentity]] = {s: set() for s in TRUST_STORES}
-            for entry in client.trust(TRUST_STORES):
-                ident = stored_identity(entry)
+            trust: dict[str, set[CertIdentity]] = {s: set() for s in PHONE_TRUST_STORES}
+            for entry in client.trust(PHONE_TRUST_STORES):
+                ident = entry.identity()
                 if ident is not None and entry.store in trust:
                     trust[entry.store].add(ident)
             running = frozenset(services.get(node, ()))

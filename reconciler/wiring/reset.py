@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
 from providers.cucm_axl import ResetKind
 from reconciler.errors import PermanentError, ReconcilerError, RemoteFaultError, TemporaryError
-from reconciler.model import Action, Address, Change, FrozenMap, freeze
-from reconciler.provider import ApplyResult, Desired, Observed, ProviderBase, VerifyResult
+from reconciler.model import Address, Change, freeze
+from reconciler.provider import ApplyResult, ProviderBase, VerifyResult
 from reconciler.wiring.connections import Connections
 from reconciler.wiring.estate import ProviderEstate
 from schemas.document import DesiredState
@@ -77,19 +77,6 @@ class ResetProvider(ProviderBase):
         return tuple(p for p in phones if not (on_target.get(p) and on_target[p].registered))
 
     # --- provider verbs ---------------------------------------------------------------------------
-    def read(self, addresses: Sequence[Address]) -> Mapping[Address, Observed]:
-        return {a: Observed(address=a, value=freeze({"pending": len(self.pending(a))})) for a in addresses}
-
-    def diff(self, desired: Desired, observed: Observed) -> Change:
-        pending = observed.value.get("pending", 0) if isinstance(observed.value, FrozenMap) else 0
-        return Change(
-            address=desired.address,
-            action=Action.RUN if pending else Action.NOOP,
-            after=desired.value,
-            reason=f"reset {pending} phones (R12)",
-            rule="R12",
-        )
-
     def apply(self, change: Change) -> ApplyResult:
         phones = self.pending(change.address)
         axl = self.conns.axl(self.cluster)

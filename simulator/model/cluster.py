@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from reconciler.cucm.certs import IdentityKind, IssuedCert
 from reconciler.errors import RemoteFaultError
+from reconciler.vocabulary import EnterpriseParameter
 from schemas.version import CucmVersion
 
 from . import services as svc
@@ -26,7 +27,7 @@ from .tvs import TvsCache, TvsInterner
 
 __all__ = ["ROLLBACK_PARAMETER", "Cluster", "Node", "NodeSetup"]
 
-ROLLBACK_PARAMETER = "Prepare Cluster for Rollback to pre 8.0"
+ROLLBACK_PARAMETER = str(EnterpriseParameter.ROLLBACK_TO_PRE8)
 DEFAULT_PARAMETERS: Mapping[str, str] = {
     ROLLBACK_PARAMETER: "False",
     "Allowed Device Queries Per Minute": "15",

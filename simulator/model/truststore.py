@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
+from reconciler.vocabulary import TrustStore
+
 from .certview import CertView, view_of
 from .clock import Scheduler
 
@@ -32,10 +34,10 @@ __all__ = [
     "UploadResult",
 ]
 
-CALLMANAGER_TRUST = "CallManager-trust"
-PHONE_SAST_TRUST = "Phone-SAST-trust"
-TOMCAT_TRUST = "tomcat-trust"
-CAPF_TRUST = "CAPF-trust"
+CALLMANAGER_TRUST = str(TrustStore.CALLMANAGER_TRUST)
+PHONE_SAST_TRUST = str(TrustStore.PHONE_SAST_TRUST)
+TOMCAT_TRUST = str(TrustStore.TOMCAT_TRUST)
+CAPF_TRUST = str(TrustStore.CAPF_TRUST)
 ALL_STORES: tuple[str, ...] = (
     CALLMANAGER_TRUST,
     PHONE_SAST_TRUST,

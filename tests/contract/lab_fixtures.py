@@ -51,12 +51,16 @@ from providers.transports.soap import CucmEndpoint, open_session
 from providers.transports.ssh import SshTarget
 from reconciler.cucm import certs
 from reconciler.cucm.certs import IdentityKind
+from reconciler.cucm.facts import CertRef
+from reconciler.model import Action, Address, Change, freeze
 from schemas.cluster import SERVICE_NAMES, Cluster
+from schemas.document import DesiredState
 from schemas.secret import SecretRef
 from simulator.lab.runtime import LabPorts, LabRuntime
 from simulator.model import ManualClock
 from simulator.model.oplog import Operation
 from simulator.spec import default_lab
+from tests.e2e.labdoc import lab_data
 
 __all__ = [
     "OpLog",
@@ -188,6 +192,65 @@ def cluster_model(
     )
 
 
+def plan_trust_change(
+    cluster: str, cert: x509.Certificate, cert_id: str, *, store: str = "CallManager-trust"
+) -> Change:
+    """A trust CREATE as the planner writes it (``reconciler.config.desired.cert_value``)."""
+    ref = CertRef.of(cert)
+    after = {
+        "cert_id": cert_id,
+        "subject": ref.subject,
+        "serial": ref.identity.serial_hex,
+        "issuer": ref.identity.issuer,
+        "sha1": ref.sha1,
+        "origin": "a test certificate",
+        "pem": certs.certificate_pem(cert).decode(),
+    }
+    return Change(address=Address.of("trust", cluster, store, cert_id), action=Action.CREATE,
+                  after=freeze(after), reason="test", rule="R4")  # fmt: skip
+
+
+def lab_desired(rt: LabRuntime, **changes: Any) -> DesiredState:
+    """examples/lab.yaml for this lab (its prefix, directory and ports), validated."""
+    inv = rt.inventory
+    doc = lab_data(lab_dir=Path(inv["directory"]), prefix=rt.prefix, **changes)
+    for cluster in doc["clusters"]:
+        cluster["ports"] = dict(inv["ports"])
+    for server in doc["dhcp"]["servers"]:
+        if server["kind"] == "ios":
+            server["port"] = int(_ios_entry(rt)["port"])
+    return DesiredState.model_validate(doc)
+
+
+def registry_fixture() -> Any:
+    """A ``registry`` fixture: ``build_registry`` for ``lab_desired(lab)`` — the entries the executor
+    calls — over connections whose ControlCenterServices clients and TVS providers run on lab time."""
+
+    @pytest.fixture
+    def registry(lab: LabRuntime) -> Iterator[Mapping[object, Any]]:
+        from reconciler.wiring.connections import Connections
+        from reconciler.wiring.estate import ProviderEstate
+        from reconciler.wiring.registry import build_registry
+
+        desired = lab_desired(lab)
+        clock, sleep, now = _lab_time(lab)
+        conns = Connections(desired, service_timing={"clock": clock, "sleep": sleep, "now": now})
+        try:
+            yield build_registry(
+                desired,
+                conns=conns,
+                estate=ProviderEstate(conns),
+                owned=lambda _address: False,
+                tvs_timeout=60.0,
+                tvs_poll_interval=5.0,
+                now=now,
+            )
+        finally:
+            conns.close()
+
+    return registry
+
+
 # -- providers and clients wired to the lab -----------------------------------------------------------
 
 
@@ -205,11 +268,9 @@ def param_provider(cluster: Cluster) -> EnterpriseParameterProvider:
     return EnterpriseParameterProvider(axl_client(cluster), cluster=cluster.name)
 
 
-def trust_provider(
-    cluster: Cluster, *, expected: Mapping[str, x509.Certificate] | None = None
-) -> TrustStoreProvider:
+def trust_provider(cluster: Cluster) -> TrustStoreProvider:
     """REST on 14.0 (``new``), the admin CLI on 11.5 (``old``): ``certificate_api: auto``."""
-    return TrustStoreProvider(cluster=cluster.name, clients=clients_for_cluster(cluster), expected=expected)
+    return TrustStoreProvider(cluster=cluster.name, clients=clients_for_cluster(cluster))
 
 
 def _lab_time(

@@ -1,8 +1,8 @@
 """Option 150 (R12) against the real lab's DHCP sources: the IOS router (netmiko ``cisco_ios`` over SSH,
 host key from the lab's known_hosts) and the CUCM DHCP server of cluster ``old`` (AXL). Both pass the
-shared DHCP backend suite (``tests/contract/dhcp_contract.py``) and, wrapped in ``Option150Provider``,
-the generic provider contract; the lab model's operation log is the record of every mutation, and what a
-backend sets is what the model hands the scope's phones."""
+shared DHCP backend suite (``tests/contract/dhcp_contract.py``) and, as the ``dhcp_<kind>`` entries of
+the executor's registry, the generic provider contract; the lab model's operation log is the record of
+every mutation, and what a backend sets is what the model hands the scope's phones."""
 
 from __future__ import annotations
 
@@ -12,12 +12,11 @@ from ipaddress import IPv4Address
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from providers.dhcp.base import DhcpBackend
 from providers.dhcp.cucm import CucmDhcpBackend
 from providers.dhcp.ios import IosDhcpBackend
-from providers.dhcp.provider import Option150Provider, option150_value
-from reconciler.model import Address
-from reconciler.provider import Desired
+from reconciler.model import Action, Address, Change, freeze
+from reconciler.plan.document import PlanStep
+from reconciler.vocabulary import ProviderKind
 from simulator.lab.runtime import LabRuntime
 from tests.contract.dhcp_contract import DhcpBackendContract, Mutations
 from tests.contract.lab_fixtures import (
@@ -26,10 +25,12 @@ from tests.contract.lab_fixtures import (
     fresh_addresses,
     ios_backend,
     lab_runtime_fixture,
+    registry_fixture,
 )
 from tests.contract.provider_contract import ContractCase, ProviderContract
 
 lab = lab_runtime_fixture("127.64")
+registry = registry_fixture()
 
 
 class Option150Value(BaseModel):
@@ -113,41 +114,33 @@ class TestLabCucmDhcpBackend(DhcpBackendContract):
 
 
 class Option150Contract(ProviderContract):
+    """The ``dhcp_<kind>`` registry entry of a server, given the plan's step for a YAML scope."""
+
     observed_model = Option150Value
-    scope_key: str
-
-    def make_backend(self, lab: LabRuntime) -> DhcpBackend:
-        raise NotImplementedError
-
-    @pytest.fixture
-    def provider(self, lab: LabRuntime, restore_scopes: None) -> Iterator[Option150Provider]:
-        with Option150Provider(self.make_backend(lab)) as made:
-            yield made
+    server: str
+    kind: ProviderKind
+    scope: str
 
     @pytest.fixture
-    def case(self, provider: Option150Provider) -> ContractCase:
-        return ContractCase(
-            desired=Desired(
-                address=Address.of("option150", provider.endpoint, self.scope_key),
-                value=option150_value(fresh_addresses(2)),
-            ),
-            absent=Address.of("option150", provider.endpoint, "no-such-scope"),
+    def case(self, lab: LabRuntime, restore_scopes: None) -> ContractCase:
+        change = Change(
+            address=Address.of("option150", self.server, self.scope),
+            action=Action.UPDATE,
+            before=freeze(list(lab.lab.option150(self.scope))),
+            after=freeze([str(a) for a in fresh_addresses(2)]),
+            reason="test",
+            rule="R12",
         )
+        return ContractCase(step=PlanStep(change=change, provider=self.kind, endpoint=self.server))
 
 
-class TestIosOption150Provider(Option150Contract):
-    """scope-c (pool PHONES-C), addressed by its subnet."""
+class TestIosOption150Entry(Option150Contract):
+    """scope-c (pool PHONES-C on the IOS router): the YAML's scope name, found by its subnet."""
 
-    scope_key = "203.0.113.0/24"
-
-    def make_backend(self, lab: LabRuntime) -> DhcpBackend:
-        return ios_backend(lab)
+    server, kind, scope = "lab-router", ProviderKind.DHCP_IOS, "scope-c"
 
 
-class TestCucmDhcpOption150Provider(Option150Contract):
-    """scope-b, addressed by the CUCM DHCP subnet's name."""
+class TestCucmDhcpOption150Entry(Option150Contract):
+    """scope-b (the CUCM DHCP subnet 198.51.100.0 of cluster old), found by its subnet."""
 
-    scope_key = "198.51.100.0"
-
-    def make_backend(self, lab: LabRuntime) -> DhcpBackend:
-        return cucm_dhcp_backend(lab)
+    server, kind, scope = "old-cucm-dhcp", ProviderKind.DHCP_CUCM, "scope-b"

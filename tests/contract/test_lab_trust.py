@@ -1,19 +1,23 @@
-"""The provider contract for ``trust.<cluster>.<store>.<cert-id>`` (``TrustStoreProvider``) against the real
-lab: through the admin CLI over SSH on the 11.5 cluster ``old`` and through certmgr REST on the 14.0
-cluster ``new`` (``certificate_api: auto``). Plus R7: with replication lag, ``verify`` names the nodes
-that do not hold the certificate yet and complies once the lag has passed (lab time, a ManualClock)."""
+"""The provider contract for ``trust.<cluster>.<store>.<cert-id>`` steps — the ``cucm_certs`` registry
+entry of each publisher (``TrustStoreProvider``) — against the real lab: through the admin CLI over SSH
+on the 11.5 cluster ``old`` and through certmgr REST on the 14.0 cluster ``new``
+(``certificate_api: auto``). The step carries the plan's value (the declared certificate with its PEM).
+Plus R7: with replication lag, verifying on every node names the nodes that do not hold the certificate
+yet and complies once the lag has passed (lab time, a ManualClock)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Mapping
 
 import pytest
-from cryptography import x509
 from pydantic import BaseModel, ConfigDict, Field
 
-from providers.cucm_certs import CliCertClient, RestCertClient, TrustStoreProvider, trust_value
-from reconciler.model import Address
-from reconciler.provider import Desired
+from providers.cucm_certs import CliCertClient, RestCertClient
+from reconciler.errors import PermanentError
+from reconciler.model import Action, Change, freeze
+from reconciler.plan.document import PlanStep
+from reconciler.provider import Provider
+from reconciler.vocabulary import ProviderKind, TrustStore
 from simulator.lab.faults import Fault
 from simulator.lab.runtime import LabRuntime
 from tests.contract.lab_fixtures import (
@@ -22,12 +26,16 @@ from tests.contract.lab_fixtures import (
     fresh_trust_cert,
     lab_clock,
     lab_runtime_fixture,
+    plan_trust_change,
+    registry_fixture,
     trust_provider,
 )
-from tests.contract.provider_contract import ContractCase, ProviderContract
+from tests.contract.provider_contract import ContractCase, ProviderContract, entry_for
 
 lab = lab_runtime_fixture("127.61")
-STORE = "CallManager-trust"
+registry = registry_fixture()
+STORE = str(TrustStore.CALLMANAGER_TRUST)
+PUBLISHERS = {"old": "cucm-old-pub", "new": "cucm-new-pub"}
 
 
 class TrustValue(BaseModel):
@@ -43,29 +51,19 @@ class TrustValue(BaseModel):
     filename: str | None = None
 
 
+upload_change = plan_trust_change
+
+
 class TrustContract(ProviderContract):
     observed_model = TrustValue
     cluster_name: str
 
     @pytest.fixture
-    def cert(self) -> x509.Certificate:
-        return fresh_trust_cert()
-
-    @pytest.fixture
-    def case(self, cert: x509.Certificate) -> ContractCase:
-        address = Address.of("trust", self.cluster_name, STORE, f"ext-{cert.serial_number % 10**8}")
-        return ContractCase(
-            desired=Desired(address=address, value=trust_value(cert), rule="R4"),
-            absent=Address.of("trust", self.cluster_name, STORE, "no-such-certificate"),
-        )
-
-    @pytest.fixture
-    def provider(
-        self, lab: LabRuntime, case: ContractCase, cert: x509.Certificate
-    ) -> Iterator[TrustStoreProvider]:
-        made = trust_provider(cluster_model(lab, self.cluster_name), expected={str(case.address): cert})
-        with made:
-            yield made
+    def case(self) -> ContractCase:
+        cert = fresh_trust_cert()
+        change = upload_change(self.cluster_name, cert, f"ext-{cert.serial_number % 10**8}")
+        endpoint = f"{self.cluster_name}/{PUBLISHERS[self.cluster_name]}"
+        return ContractCase(step=PlanStep(change=change, provider=ProviderKind.CUCM_CERTS, endpoint=endpoint))
 
 
 class TestTrustStoreOverCliOn115(TrustContract):
@@ -73,8 +71,9 @@ class TestTrustStoreOverCliOn115(TrustContract):
 
     cluster_name = "old"
 
-    def test_auto_picks_the_cli(self, provider: TrustStoreProvider) -> None:
-        assert all(isinstance(c, CliCertClient) for c in provider.clients)
+    def test_auto_picks_the_cli(self, lab: LabRuntime) -> None:
+        with trust_provider(cluster_model(lab, "old")) as provider:
+            assert all(isinstance(c, CliCertClient) for c in provider.clients)
 
 
 class TestTrustStoreOverRestOn140(TrustContract):
@@ -82,20 +81,29 @@ class TestTrustStoreOverRestOn140(TrustContract):
 
     cluster_name = "new"
 
-    def test_auto_picks_rest(self, provider: TrustStoreProvider) -> None:
-        assert all(isinstance(c, RestCertClient) for c in provider.clients)
+    def test_auto_picks_rest(self, lab: LabRuntime) -> None:
+        with trust_provider(cluster_model(lab, "new")) as provider:
+            assert all(isinstance(c, RestCertClient) for c in provider.clients)
+
+    def test_a_delete_of_what_reconciler_does_not_own_is_refused(
+        self, registry: Mapping[object, Provider], case: ContractCase
+    ) -> None:
+        provider = entry_for(registry, case.step)
+        provider.apply(case.change)
+        delete = Change(address=case.change.address, action=Action.DELETE,
+                        before=freeze({"cert_id": case.change.address.name}), reason="test")  # fmt: skip
+        with pytest.raises(PermanentError, match="did not add"):  # the fixture's owned() is False
+            provider.apply(delete)
 
 
 @pytest.mark.parametrize("cluster", ["old", "new"])
 def test_r7_verify_names_the_nodes_replication_has_not_reached(lab: LabRuntime, cluster: str) -> None:
     """R7: the upload lands on the publisher; until the lag has passed, verify lists the other nodes."""
     cert = fresh_trust_cert("r7")
-    address = Address.of("trust", cluster, STORE, "r7-cert")
+    change = upload_change(cluster, cert, "r7-cert")
     lab.apply_fault(Fault(kind="replication-lag", cluster=cluster, seconds=30))
     try:
-        with trust_provider(cluster_model(lab, cluster), expected={str(address): cert}) as provider:
-            change = provider.diff(Desired(address=address, value=trust_value(cert)),
-                                   provider.read([address])[address])  # fmt: skip
+        with trust_provider(cluster_model(lab, cluster)) as provider:
             log = OpLog.mark_now(lab)
             assert provider.apply(change).changed
             assert [op.op for op in log.since()] == ["upload_trust"]

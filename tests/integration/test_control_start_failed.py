@@ -66,7 +66,7 @@ def test_r8_the_tvs_provider_names_the_rule_and_the_node(lab: CucmFaceLab) -> No
     lab.backend.services[TVS_SERVICE] = ServiceState(TVS_SERVICE, ServiceStatus.STOPPED, reason="")
     tvs = TvsProvider({"cucm-pub": _ccs(lab)}, cluster="old", timeout=300, poll_interval=5)
     address = Address.of("tvs", "old", "cucm-pub")
-    change = Change(address=address, action=Action.RUN, after=freeze({"status": "Started"}), rule="R8")
+    change = Change(address=address, action=Action.RUN, after=freeze({"restart": True}), rule="R8")
     with pytest.raises(VerificationError) as caught:
         tvs.apply(change)
     assert "R8" in str(caught.value) and "cucm-pub" in str(caught.value) and caught.value.hint

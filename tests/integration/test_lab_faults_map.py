@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from providers.cucm_certs import cli_session_for, trust_value
-from providers.dhcp.provider import Option150Provider, option150_value
+from providers.cucm_certs import cli_session_for
+from providers.dhcp.provider import Option150Provider
 from reconciler.errors import (
     AuthenticationError,
     HostKeyError,
@@ -33,7 +33,6 @@ from reconciler.errors import (
     VerificationError,
 )
 from reconciler.model import Action, Address, Change, freeze
-from reconciler.provider import Desired
 from simulator.lab.faults import Fault
 from simulator.lab.runtime import LabRuntime
 from tests.contract.lab_fixtures import (
@@ -48,6 +47,7 @@ from tests.contract.lab_fixtures import (
     lab_clock,
     lab_runtime_fixture,
     param_provider,
+    plan_trust_change,
     ris_client,
     tftp_client,
     trust_provider,
@@ -88,8 +88,8 @@ def rollback_change(cluster: str, value: bool = True) -> Change:
     return Change(
         address=Address.of("param", cluster, ROLLBACK),
         action=Action.UPDATE,
-        before=freeze({"value": not value}),
-        after=freeze({"value": value}),
+        before=str(not value),
+        after=str(value),
         reason="contract test",
         rule="R2",
     )
@@ -99,18 +99,15 @@ def option150_change(server: str, scope: str) -> Change:
     return Change(
         address=Address.of("option150", server, scope),
         action=Action.UPDATE,
-        before=option150_value(()),
-        after=option150_value(fresh_addresses(2)),
+        before=(),
+        after=freeze([str(a) for a in fresh_addresses(2)]),
         reason="contract test",
         rule="R12",
     )
 
 
-def trust_change(cluster: str) -> tuple[Change, dict[str, Any]]:
-    cert = fresh_trust_cert("fault")
-    address = Address.of("trust", cluster, "CallManager-trust", "fault-cert")
-    change = Change(address=address, action=Action.CREATE, after=trust_value(cert), reason="contract test")
-    return change, {str(address): cert}
+def trust_change(cluster: str) -> Change:
+    return plan_trust_change(cluster, fresh_trust_cert("fault"), "fault-cert")
 
 
 # -- the lab's injected faults ------------------------------------------------------------------------
@@ -136,13 +133,10 @@ def test_latency_beyond_the_client_timeout_is_temporary(lab: LabRuntime) -> None
 
 def test_axl_throttle_is_temporary_for_writes_while_reads_work(lab: LabRuntime) -> None:
     old = cluster_model(lab, "old")
-    address = Address.of("param", "old", ROLLBACK)
     with param_provider(old) as params, cucm_dhcp_backend(lab, old) as dhcp:
-        change = params.diff(
-            Desired(address=address, value=freeze({"value": True})), params.read([address])[address]
-        )
+        change = rollback_change("old", True)
         with fault(lab, kind="axl-throttle", cluster="old") as log:
-            assert params.read([address])[address].value == {"value": False}  # reads still work
+            assert params.verify(change).observed == {"value": False}  # reads still work
             err = expect(TemporaryError, lambda: params.apply(change), node="cucm-old-pub")
             assert "503" in str(err)
             expect(
@@ -157,13 +151,13 @@ def test_axl_throttle_is_temporary_for_writes_while_reads_work(lab: LabRuntime) 
 
 def test_dropped_ssh_is_temporary_and_the_next_command_reconnects(lab: LabRuntime) -> None:
     old = cluster_model(lab, "old")
-    address = Address.of("trust", "old", "CallManager-trust", "cucm-old-pub")
+    probe = trust_change("old")
     with trust_provider(old) as trust, ios_backend(lab) as ios:
-        assert trust.read([address])[address].value is not None  # session open
+        assert trust.verify(probe).detail  # session open
         assert ios.list_scopes()
         with fault(lab, kind="drop-ssh", node="cucm-old-pub", count=1) as log:
-            expect(TemporaryError, lambda: trust.read([address]), node="cucm-old-pub")
-            assert trust.read([address])[address].value is not None
+            expect(TemporaryError, lambda: trust.verify(probe), node="cucm-old-pub")
+            assert trust.verify(probe).detail
         with fault(lab, kind="drop-ssh", node="ios", count=1):
             expect(TemporaryError, ios.list_scopes, node="ios")
             assert {s.name for s in ios.list_scopes()} == {"PHONES-A", "PHONES-C"}
@@ -175,12 +169,10 @@ def test_tvs_failing_to_start_is_a_verification_error_naming_the_node(lab: LabRu
     new = cluster_model(lab, "new")
     address = Address.of("tvs", "new", "cucm-new-sub2")
     with tvs_provider(lab, new, timeout=30.0, poll_interval=5.0) as tvs:
+        seen = _lab_iso(lab)
         lab_clock(lab).advance(5)
-        desired = Desired(
-            address=address, value=freeze({"status": "Started", "started_after": _lab_iso(lab)})
-        )
-        change = tvs.diff(desired, tvs.read([address])[address])
-        assert change.action is Action.RUN
+        change = Change(address=address, action=Action.RUN, before=freeze({"started_at": seen}),
+                        after=freeze({"restart": True}), reason="R8", rule="R8")  # fmt: skip
         with fault(lab, kind="tvs-fail", node="cucm-new-sub2") as log:
             err = expect(VerificationError, lambda: tvs.apply(change), node="cucm-new-sub2")
             assert "did not reach Started" in str(err) and err.hint and "cucm-new-sub2" in err.hint
@@ -190,9 +182,9 @@ def test_tvs_failing_to_start_is_a_verification_error_naming_the_node(lab: LabRu
 
 def test_replication_lag_is_a_verify_naming_the_lagging_nodes(lab: LabRuntime) -> None:
     new = cluster_model(lab, "new")
-    change, expected = trust_change("new")
+    change = trust_change("new")
     with (
-        trust_provider(new, expected=expected) as trust,
+        trust_provider(new) as trust,
         fault(lab, kind="replication-lag", cluster="new", seconds=20),
     ):
         assert trust.apply(change).changed
@@ -217,12 +209,13 @@ def test_unreachable_node_is_unreachable_for_https_tftp_ssh_and_ios(lab: LabRunt
     address = Address.of("tvs", "new", "cucm-new-sub1")
     with fault(lab, kind="unreachable", node="cucm-new-sub1") as log:
         with tvs_provider(lab, new) as tvs:
-            expect(UnreachableError, lambda: tvs.read([address]), node="cucm-new-sub1")
+            restart = Change(address=address, action=Action.RUN, after=freeze({"restart": True}))
+            expect(UnreachableError, lambda: tvs.verify(restart), node="cucm-new-sub1")
         with tftp_client(new, "cucm-new-sub1") as tftp:
             err = expect(UnreachableError, tftp.cluster_files, node="cucm-new-sub1")
             assert err.hint and "Cisco Tftp" in err.hint
-        change, expected = trust_change("new")
-        with trust_provider(new, expected=expected) as trust:  # R7: verify reads every node
+        change = trust_change("new")
+        with trust_provider(new) as trust:  # R7: verify reads every node
             expect(UnreachableError, lambda: trust.verify(change), node="cucm-new-sub1")
     with fault(lab, kind="unreachable", node="cucm-old-sub1"):
         session = cli_session_for(old, old.nodes[1])
@@ -245,8 +238,8 @@ def test_wrong_ca_names_the_node_and_ca_bundle_and_changes_nothing(lab: LabRunti
     with param_provider(old) as params:
         err = expect(TlsVerificationError, lambda: params.apply(rollback_change("old")), node="cucm-old-pub")
         assert err.hint and "ca_bundle" in err.hint
-    change, expected = trust_change("new")
-    with trust_provider(new, expected=expected) as trust:
+    change = trust_change("new")
+    with trust_provider(new) as trust:
         err = expect(TlsVerificationError, lambda: trust.apply(change), node="cucm-new-pub")
         assert err.hint and "ca_bundle" in err.hint
     with Option150Provider(cucm_dhcp_backend(lab, old)) as dhcp:
@@ -263,8 +256,8 @@ def test_changed_host_key_names_the_node_and_the_fix_and_changes_nothing(
     ios_entry = next(s for s in inv["dhcp"]["servers"] if s["kind"] == "ios")
     log = OpLog.mark_now(lab)
     changed = changed_known_hosts(lab, tmp_path, host=pub["host"], port=pub["port"])
-    change, expected = trust_change("old")
-    with trust_provider(cluster_model(lab, "old", known_hosts=changed), expected=expected) as trust:
+    change = trust_change("old")
+    with trust_provider(cluster_model(lab, "old", known_hosts=changed)) as trust:
         err = expect(HostKeyError, lambda: trust.apply(change), node="cucm-old-pub")
         assert "CHANGED" in str(err) and err.hint and "ssh-keygen -R" in err.hint
     changed = changed_known_hosts(lab, tmp_path, host=ios_entry["host"], port=ios_entry["port"])
@@ -283,9 +276,9 @@ def test_wrong_password_names_the_node_and_the_fix_and_changes_nothing(
         err = expect(AuthenticationError, lambda: params.apply(rollback_change("old")), node="cucm-old-pub")
         assert err.hint and "credentials.axl" in err.hint
     for cluster, node in (("old", "cucm-old-pub"), ("new", "cucm-new-pub")):  # admin CLI, certmgr REST
-        change, expected = trust_change(cluster)
+        change = trust_change(cluster)
         model = cluster_model(lab, cluster, password_files={"os": wrong})
-        with trust_provider(model, expected=expected) as trust:
+        with trust_provider(model) as trust:
             err = expect(AuthenticationError, lambda: trust.apply(change), node=node)  # noqa: B023 - called at once
             assert err.hint and "password" in err.hint
     with Option150Provider(ios_backend(lab, password_file=wrong)) as ios:

@@ -21,8 +21,8 @@ from providers.cucm_axl import (
 from providers.transports.http import SafeSession
 from providers.transports.soap import AXL_WSDL_VERSION
 from reconciler.errors import RemoteFaultError
-from reconciler.model import Action, Address, freeze
-from reconciler.provider import Desired, Provider
+from reconciler.model import Action, Address, Change
+from reconciler.provider import Provider
 from simulator.faces.backends import ResetMode
 from tests.prov_cucm_lab import ROLLBACK_INTERNAL, CucmFaceLab
 
@@ -123,25 +123,22 @@ def _provider(axl: AxlClient) -> EnterpriseParameterProvider:
     return EnterpriseParameterProvider(axl, cluster="old")
 
 
-def test_param_provider_read_and_diff_make_no_mutating_call(lab: CucmFaceLab, axl: AxlClient) -> None:
+def test_param_provider_verify_makes_no_mutating_call(lab: CucmFaceLab, axl: AxlClient) -> None:
     provider = _provider(axl)
     assert isinstance(provider, Provider)
     rollback = Address.of("param", "old", "Prepare Cluster for Rollback to pre 8.0")
-    missing = Address.of("param", "old", "NoSuchParameter")
-    observed = provider.read([rollback, missing])
-    assert observed[rollback].value == {"value": False} and observed[missing].value is None
-    change = provider.diff(Desired(address=rollback, value=freeze({"value": True})), observed[rollback])
-    assert change.action is Action.UPDATE and change.rule == "R2"
-    noop = provider.diff(Desired(address=rollback, value=freeze({"value": False})), observed[rollback])
-    assert noop.action is Action.NOOP
+    change = Change(address=rollback, action=Action.UPDATE, before="False", after="True", reason="R2")
+    early = provider.verify(change)
+    assert not early.complies and early.observed == {"value": False}
+    in_sync = Change(address=rollback, action=Action.UPDATE, after="False", reason="R2")
+    assert provider.verify(in_sync).complies  # "F" on the wire is "False" in the plan (one in-sync rule)
     assert lab.writes() == []
 
 
 def test_param_provider_apply_twice_is_once_and_verifies(lab: CucmFaceLab, axl: AxlClient) -> None:
     provider = _provider(axl)
     address = Address.of("param", "old", "rollback_to_pre8")
-    desired = Desired(address=address, value=freeze({"value": True}))
-    change = provider.diff(desired, provider.read([address])[address])
+    change = Change(address=address, action=Action.UPDATE, before="False", after="True", reason="R2")
     assert not provider.verify(change).complies
     first = provider.apply(change)
     writes_after_once = lab.writes()
@@ -154,7 +151,6 @@ def test_param_provider_apply_twice_is_once_and_verifies(lab: CucmFaceLab, axl: 
     )
     assert first.observed == {"value": True}
     assert provider.verify(change).complies
-    assert provider.diff(desired, provider.read([address])[address]).action is Action.NOOP
 
 
 def test_param_provider_apply_on_a_missing_parameter_fails_without_writing(
@@ -162,10 +158,7 @@ def test_param_provider_apply_on_a_missing_parameter_fails_without_writing(
 ) -> None:
     provider = _provider(axl)
     address = Address.of("param", "old", "NoSuchParameter")
-    change = provider.diff(
-        Desired(address=address, value=freeze({"value": "x"})), provider.read([address])[address]
-    )
-    assert change.action is Action.CREATE
+    change = Change(address=address, action=Action.UPDATE, after="x", reason="test")
     with pytest.raises(RemoteFaultError, match="NoSuchParameter"):
         provider.apply(change)
     assert lab.writes() == []

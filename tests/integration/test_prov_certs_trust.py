@@ -20,7 +20,6 @@ from providers.cucm_certs import (
     RestCertClient,
     TrustStoreProvider,
     clients_for_cluster,
-    trust_value,
 )
 from providers.cucm_certs.cli import DetailCache
 from providers.cucm_cli.session import CliSession
@@ -34,8 +33,8 @@ from reconciler.errors import (
     TemporaryError,
     TlsVerificationError,
 )
-from reconciler.model import Action, Address, Change, FrozenMap
-from reconciler.provider import Desired, Observed, Provider
+from reconciler.model import Action, Address, Change, freeze
+from reconciler.provider import Provider
 from schemas.cluster import Cluster
 from simulator.faces.backends import CertEntry
 from simulator.faces.cucm_cli import cucm_cli_server
@@ -162,28 +161,29 @@ ADDR = Address.parse("trust.old.CallManager-trust.cucm-new-tftp1")
 SAST = Address.parse("trust.old.Phone-SAST-trust.cucm-new-tftp1")
 
 
-def _desired(address: Address = ADDR) -> Desired:
+def _change(address: Address = ADDR) -> Change:
+    """The plan's CREATE for NEW_CM (``reconciler.config.desired.cert_value``: no SHA-256, the PEM)."""
     from reconciler.cucm.certs import load_certificate
+    from reconciler.cucm.facts import CertRef
 
-    return Desired(address=address, value=trust_value(load_certificate(NEW_CM.encode())), rule="R5")
+    ref = CertRef.of(load_certificate(NEW_CM.encode()))
+    after = {"cert_id": address.name, "subject": ref.subject, "serial": ref.identity.serial_hex,
+             "issuer": ref.identity.issuer, "sha1": ref.sha1, "origin": "test", "pem": NEW_CM}  # fmt: skip
+    return Change(address=address, action=Action.CREATE, after=freeze(after), reason="R5", rule="R5")
 
 
-def test_provider_contract_and_read_diff_make_no_write(lab: Lab) -> None:
-    provider = lab.provider(expected={str(ADDR): NEW_CM, str(SAST): NEW_CM})
+def test_provider_contract_and_verify_make_no_write(lab: Lab) -> None:
+    provider = lab.provider()
     assert isinstance(provider, Provider)
-    existing = Address.parse("trust.old.CallManager-trust.Cisco_Root_CA_M2_01")
-    observed = provider.read([ADDR, SAST, existing])
-    assert observed[ADDR].value is None and observed[SAST].value is None
-    value = observed[existing].value
-    assert isinstance(value, FrozenMap) and value["filename"] == "Cisco_Root_CA_M2_01.pem"
-    change = provider.diff(_desired(), observed[ADDR])
-    assert change.action is Action.CREATE and change.rule == "R5"
+    for address in (ADDR, SAST):
+        early = provider.verify(_change(address))
+        assert not early.complies and early.observed is None
     assert lab.writes() == []
 
 
 def test_apply_twice_is_once_and_verify_needs_every_node(lab: Lab) -> None:
-    provider = lab.provider(expected={str(ADDR): NEW_CM})
-    change = provider.diff(_desired(), provider.read([ADDR])[ADDR])
+    provider = lab.provider()
+    change = _change()
     first = provider.apply(change)
     writes = list(lab.writes())
     second = provider.apply(change)
@@ -198,25 +198,23 @@ def test_apply_twice_is_once_and_verify_needs_every_node(lab: Lab) -> None:
     done = provider.verify(change)
     assert done.complies, done.detail
     assert dict(done.extra["nodes"]) == dict.fromkeys(NODES, True)
-    assert provider.diff(_desired(), provider.read([ADDR])[ADDR]).action is Action.NOOP
 
 
 def test_delete_only_what_reconciler_owns(lab: Lab) -> None:
     existing = Address.parse("trust.old.CallManager-trust.Cisco_Root_CA_M2_01")
     provider = lab.provider()
-    gone = Desired(address=existing, value=None)
-    keep = provider.diff(gone, provider.read([existing])[existing])
-    assert keep.action is Action.NOOP and "not added by reconciler" in keep.reason
-    forced = keep.__class__(address=existing, action=Action.DELETE, before=keep.before, after=None)
+    listed = next(
+        e for e in provider.publisher.trust(["CallManager-trust"]) if e.filename.startswith("Cisco_Root")
+    )
+    before = freeze({"cert_id": existing.name, "sha256": listed.sha256})
+    forced = Change(address=existing, action=Action.DELETE, before=before, after=None, reason="exact")
     with pytest.raises(PermanentError, match="did not add"):
         provider.apply(forced)
     assert lab.writes() == []
     owner = lab.provider(owned=lambda a: a == existing)
-    change = owner.diff(gone, owner.read([existing])[existing])
-    assert change.action is Action.DELETE
-    assert owner.apply(change).changed and not owner.apply(change).changed
+    assert owner.apply(forced).changed and not owner.apply(forced).changed
     lab.replicate()
-    assert owner.verify(change).complies
+    assert owner.verify(forced).complies
     assert [w[0] for w in lab.writes()] == ["delete"]
 
 
@@ -241,8 +239,8 @@ def test_dropped_ssh_during_import_then_retry_is_a_no_op(tmp_path: Path) -> None
             upload(store=store, pem=pem, description=description)
 
         publisher.upload_trust = upload_with_drop  # type: ignore[method-assign]
-        provider = lab.provider(expected={str(ADDR): NEW_CM})
-        change = provider.diff(_desired(), provider.read([ADDR])[ADDR])
+        provider = lab.provider()
+        change = _change()
         with pytest.raises(TemporaryError, match="dropped"):
             provider.apply(change)
         publisher.upload_trust = upload  # type: ignore[method-assign]
@@ -263,9 +261,9 @@ def test_wrong_password_fails_and_changes_nothing(
     caplog.set_level(logging.DEBUG)
     lab = _start(api, tmp_path, password="Wrong-Os-Pa55")
     try:
-        provider = lab.provider(expected={str(ADDR): NEW_CM})
+        provider = lab.provider()
         with pytest.raises(AuthenticationError) as err:
-            provider.read([ADDR])
+            provider.verify(_change())
         assert err.value.endpoint is not None and "cucm-old-pub" in err.value.endpoint
         assert lab.writes() == []
         assert "Wrong-Os-Pa55" not in caplog.text + str(err.value) and OS_PASSWORD not in caplog.text
@@ -289,7 +287,7 @@ def test_wrong_ca_and_changed_host_key_change_nothing(tmp_path: Path) -> None:
             base_url=rest.clients[0].base.split("/platformcom")[0],  # type: ignore[union-attr]
             session=session,
         )
-        change = TrustStoreProvider(cluster="old", clients=[wrong_ca]).diff(_desired(), _absent())
+        change = _change()
         with pytest.raises(TlsVerificationError) as tls:
             TrustStoreProvider(cluster="old", clients=[wrong_ca]).apply(change)
         assert tls.value.hint and "ca_bundle" in tls.value.hint
@@ -312,10 +310,6 @@ def test_wrong_ca_and_changed_host_key_change_nothing(tmp_path: Path) -> None:
         for started in (rest, cli):
             for server in started.servers:
                 server.stop()  # type: ignore[attr-defined]
-
-
-def _absent() -> Observed:
-    return Observed(address=ADDR, value=None)
 
 
 def test_certificate_api_auto_picks_rest_from_14_and_cli_before() -> None:
@@ -361,12 +355,12 @@ def test_cli_reads_each_replicated_certificate_once_but_every_node_lists_its_own
         per_node = [client.trust(["CallManager-trust"]) for client in lab.clients]
         names = {entry.filename for entries in per_node for entry in entries}
         assert len(calls) == len(names) < sum(len(entries) for entries in per_node)
-        provider = lab.provider(expected={str(ADDR): NEW_CM})
-        provider.apply(provider.diff(_desired(), provider.read([ADDR])[ADDR]))
-        verdict = provider.verify(Change(address=ADDR, action=Action.CREATE, after=_desired().value))
+        provider = lab.provider()
+        provider.apply(_change())
+        verdict = provider.verify(_change())
         assert not verdict.complies  # the subscribers' own listings do not show it yet (R7)
         lab.replicate()
-        assert provider.verify(Change(address=ADDR, action=Action.CREATE, after=_desired().value)).complies
+        assert provider.verify(_change()).complies
     finally:
         for client in lab.clients:
             client.close()

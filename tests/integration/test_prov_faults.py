@@ -24,8 +24,7 @@ from reconciler.errors import (
     TlsVerificationError,
     UnreachableError,
 )
-from reconciler.model import Address, freeze
-from reconciler.provider import Desired
+from reconciler.model import Action, Address, Change
 from tests.prov_cucm_lab import PASSWORD, CucmFaceLab
 
 
@@ -56,9 +55,7 @@ def test_latency_beyond_the_read_timeout_is_temporary(lab: CucmFaceLab) -> None:
 def test_axl_write_throttle_503_is_temporary_and_writes_nothing(lab: CucmFaceLab) -> None:
     provider = EnterpriseParameterProvider(_axl(lab), cluster="old")
     address = Address.of("param", "old", "rollback_to_pre8")
-    change = provider.diff(
-        Desired(address=address, value=freeze({"value": True})), provider.read([address])[address]
-    )
+    change = Change(address=address, action=Action.UPDATE, before="False", after="True", reason="test")
     lab.faults.axl_write_throttle = True
     with pytest.raises(TemporaryError, match=r"cucm-pub .*503") as caught:
         provider.apply(change)

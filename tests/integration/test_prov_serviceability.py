@@ -20,8 +20,8 @@ from providers.cucm_serviceability import (
     TvsProvider,
 )
 from reconciler.errors import PermanentError, RemoteFaultError, TemporaryError, VerificationError
-from reconciler.model import Action, Address, freeze
-from reconciler.provider import Desired, Provider
+from reconciler.model import Action, Address, Change, freeze
+from reconciler.provider import Provider
 from simulator.faces.backends import ControlAction, RisDevice, ServiceState, ServiceStatus
 from tests.prov_cucm_lab import CucmFaceLab
 
@@ -141,50 +141,47 @@ def _tvs(lab: CucmFaceLab) -> TvsProvider:
     return TvsProvider({"cucm-pub": _ccs(lab)}, cluster="old", timeout=30, poll_interval=5)
 
 
-def test_tvs_provider_read_and_diff_make_no_write(lab: CucmFaceLab) -> None:
+def _restart(address: Address, *, seen: str | None) -> Change:
+    """The plan's TVS step: restart, with the start time the plan saw."""
+    before = freeze({"started_at": seen}) if seen else None
+    return Change(address=address, action=Action.RUN, before=before, after=freeze({"restart": True}),
+                  reason="R8", rule="R8")  # fmt: skip
+
+
+def test_tvs_provider_verify_compares_with_the_start_the_plan_saw_and_writes_nothing(
+    lab: CucmFaceLab,
+) -> None:
     provider = _tvs(lab)
     assert isinstance(provider, Provider)
     lab.backend.services[TVS_SERVICE] = ServiceState(
         TVS_SERVICE, ServiceStatus.STARTED, start_time=dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
     )
     address = Address.of("tvs", "old", "cucm-pub")
-    observed = provider.read([address])[address]
-    assert observed.value == {"status": "Started", "started_at": "2026-01-01T12:00:00+00:00"}
-    earlier = provider.diff(
-        Desired(
-            address=address, value=freeze({"status": "Started", "started_after": "2026-01-01T11:00:00Z"})
-        ),
-        observed,
-    )
-    later = provider.diff(
-        Desired(
-            address=address, value=freeze({"status": "Started", "started_after": "2026-01-01T13:00:00Z"})
-        ),
-        observed,
-    )
-    assert earlier.action is Action.NOOP
-    assert later.action is Action.RUN and later.rule == "R8" and "restart" in later.reason
+    stale = provider.verify(_restart(address, seen="2026-01-01T12:00:00+00:00"))
+    assert stale.observed == {"status": "Started", "started_at": "2026-01-01T12:00:00+00:00"}
+    assert not stale.complies and [m.field for m in stale.mismatched] == ["started_at"]
+    assert provider.verify(_restart(address, seen="2026-01-01T11:00:00+00:00")).complies
     assert lab.writes() == []
 
 
 def test_tvs_provider_apply_twice_is_once_and_verifies(lab: CucmFaceLab) -> None:
     provider = _tvs(lab)
+    lab.backend.services[TVS_SERVICE] = ServiceState(
+        TVS_SERVICE, ServiceStatus.STARTED, start_time=dt.datetime(2020, 1, 1, 12, 0, tzinfo=dt.UTC)
+    )
     address = Address.of("tvs", "old", "cucm-pub")
-    trust_changed = dt.datetime.now(dt.UTC).isoformat()
-    desired = Desired(address=address, value=freeze({"status": "Started", "started_after": trust_changed}))
-    change = provider.diff(desired, provider.read([address])[address])
-    assert change.action is Action.RUN and not provider.verify(change).complies
+    change = _restart(address, seen="2020-01-01T12:00:00+00:00")
+    assert not provider.verify(change).complies
     first = provider.apply(change)
     second = provider.apply(change)
     assert first.changed and not second.changed
     assert lab.writes() == [("control", (ControlAction.RESTART, TVS_SERVICE))]
     assert provider.verify(change).complies
-    assert provider.diff(desired, provider.read([address])[address]).action is Action.NOOP
 
 
 def test_tvs_provider_unknown_node_is_permanent(lab: CucmFaceLab) -> None:
     with pytest.raises(PermanentError, match="unknown node 'cucm-sub9'"):
-        _tvs(lab).read([Address.of("tvs", "old", "cucm-sub9")])
+        _tvs(lab).verify(_restart(Address.of("tvs", "old", "cucm-sub9"), seen=None))
 
 
 def _ris(lab: CucmFaceLab, *, per_minute: int = 15, max_devices: int | None = None) -> RisClient:

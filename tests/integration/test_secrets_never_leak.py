@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from providers.cucm_certs import trust_value
-from providers.dhcp.provider import Option150Provider, option150_value
+from providers.dhcp.provider import Option150Provider
 from reconciler.errors import ProviderError
-from reconciler.model import Address, freeze
-from reconciler.provider import Desired, Provider
+from reconciler.model import Action, Address, Change, freeze
+from reconciler.provider import Provider
 from simulator.lab.faults import Fault
 from simulator.lab.runtime import LabRuntime
 from tests.contract.lab_fixtures import (
@@ -32,6 +31,7 @@ from tests.contract.lab_fixtures import (
     lab_passwords,
     lab_runtime_fixture,
     param_provider,
+    plan_trust_change,
     ris_client,
     tftp_client,
     trust_provider,
@@ -68,12 +68,21 @@ class Transcript:
                 cursor = cursor.__cause__ or cursor.__context__
 
 
-def _cycle(provider: Provider, desired: Desired, seen: Transcript) -> None:
-    """read → diff → verify → apply → apply → verify, keeping every result."""
-    observed = provider.read([desired.address])
-    change = provider.diff(desired, observed[desired.address])
-    seen.see(provider, observed, change, provider.verify(change), provider.apply(change),
-             provider.apply(change), provider.verify(change))  # fmt: skip
+def _cycle(provider: Provider, change: Change, seen: Transcript) -> None:
+    """verify → apply → apply → verify of a plan step, keeping every result."""
+    seen.see(provider, change, provider.verify(change), provider.apply(change), provider.apply(change),
+             provider.verify(change))  # fmt: skip
+
+
+def _param(cluster: str, value: str) -> Change:
+    address = Address.of("param", cluster, "rollback_to_pre8")
+    return Change(address=address, action=Action.UPDATE, after=value, reason="R2", rule="R2")
+
+
+def _restart(cluster: str, node: str, seen_at: str | None = None) -> Change:
+    before = freeze({"started_at": seen_at}) if seen_at else None
+    return Change(address=Address.of("tvs", cluster, node), action=Action.RUN, before=before,
+                  after=freeze({"restart": True}), reason="R8", rule="R8")  # fmt: skip
 
 
 def _drive_everything(rt: LabRuntime, tmp: Path, seen: Transcript) -> None:
@@ -81,24 +90,17 @@ def _drive_everything(rt: LabRuntime, tmp: Path, seen: Transcript) -> None:
     seen.see(old, new)
     for model in (old, new):  # trust: admin CLI on 11.5, certmgr REST on 14.0
         cert = fresh_trust_cert("leak")
-        address = Address.of("trust", model.name, "Phone-SAST-trust", "leak")
-        with trust_provider(model, expected={str(address): cert}) as trust:
-            _cycle(trust, Desired(address=address, value=trust_value(cert)), seen)
+        with trust_provider(model) as trust:
+            _cycle(trust, plan_trust_change(model.name, cert, "leak", store="Phone-SAST-trust"), seen)
             seen.see(trust.identities(), *(c for c in trust.clients))
         with param_provider(model) as params:
-            address = Address.of("param", model.name, "rollback_to_pre8")
-            _cycle(params, Desired(address=address, value=freeze({"value": True})), seen)
-            _cycle(params, Desired(address=address, value=freeze({"value": False})), seen)
+            _cycle(params, _param(model.name, "True"), seen)
+            _cycle(params, _param(model.name, "False"), seen)
             seen.see(params.client, params.client._session, params.client._session.auth)
         with tvs_provider(rt, model) as tvs:
+            started = dt.datetime.fromtimestamp(lab_clock(rt).now(), dt.UTC).isoformat()
             lab_clock(rt).advance(5)
-            after = dt.datetime.fromtimestamp(lab_clock(rt).now(), dt.UTC).isoformat()
-            address = Address.of("tvs", model.name, model.publisher.name)
-            _cycle(
-                tvs,
-                Desired(address=address, value=freeze({"status": "Started", "started_after": after})),
-                seen,
-            )
+            _cycle(tvs, _restart(model.name, model.publisher.name, started), seen)
         with tftp_client(model, model.publisher.name) as tftp:
             seen.see(tftp.cluster_files())
     with ris_client(rt, old) as ris:
@@ -106,33 +108,33 @@ def _drive_everything(rt: LabRuntime, tmp: Path, seen: Transcript) -> None:
     for backend, scope in ((ios_backend(rt), "PHONES-A"), (cucm_dhcp_backend(rt, old), "198.51.100.0")):
         with Option150Provider(backend) as dhcp:
             address = Address.of("option150", dhcp.endpoint, scope)
-            _cycle(dhcp, Desired(address=address, value=option150_value(fresh_addresses(2))), seen)
+            after = freeze([str(a) for a in fresh_addresses(2)])
+            _cycle(dhcp, Change(address=address, action=Action.UPDATE, after=after, reason="R12"), seen)
     # failures: wrong passwords on every protocol, a dropped session, an unreachable node
     wrong_axl, wrong_os, wrong_ios = (wrong_password_file(tmp, f"{n}.password") for n in ("axl", "os", "ios"))
     bad_old = cluster_model(rt, "old", password_files={"axl": wrong_axl, "os": wrong_os})
     bad_new = cluster_model(rt, "new", password_files={"axl": wrong_axl, "os": wrong_os})
-    address = Address.of("param", "old", "rollback_to_pre8")
     with param_provider(bad_old) as params:
-        seen.fails(lambda: params.read([address]))
+        seen.fails(lambda: params.verify(_param("old", "True")))
     for model in (bad_old, bad_new):
-        trust_address = Address.of("trust", model.name, "CallManager-trust", "x")
-        tvs_address = Address.of("tvs", model.name, model.publisher.name)
+        trust_change = plan_trust_change(model.name, fresh_trust_cert("x"), "x")
         with trust_provider(model) as trust, tvs_provider(rt, model) as tvs:
-            seen.fails(lambda: trust.read([trust_address]))  # noqa: B023 - called at once
-            seen.fails(lambda: tvs.read([tvs_address]))  # noqa: B023 - called at once
+            seen.fails(lambda: trust.verify(trust_change))  # noqa: B023 - called at once
+            seen.fails(lambda: tvs.verify(_restart(model.name, model.publisher.name)))  # noqa: B023
     with ios_backend(rt, password_file=wrong_ios) as ios:
         seen.fails(ios.list_scopes)
+    probe = plan_trust_change("old", fresh_trust_cert("x"), "x")
     with trust_provider(old) as trust, ios_backend(rt) as ios:
-        trust.read([Address.of("trust", "old", "CallManager-trust", "x")])
+        trust.verify(probe)
         ios.list_scopes()
         rt.apply_fault(Fault(kind="drop-ssh", node="cucm-old-pub", count=1))
         rt.apply_fault(Fault(kind="drop-ssh", node="ios", count=1))
-        seen.fails(lambda: trust.read([Address.of("trust", "old", "CallManager-trust", "x")]))
+        seen.fails(lambda: trust.verify(probe))
         seen.fails(ios.list_scopes)
     rt.apply_fault(Fault(kind="unreachable", node="cucm-new-pub"))
     try:
         with param_provider(new) as params:
-            seen.fails(lambda: params.read([Address.of("param", "new", "rollback_to_pre8")]))
+            seen.fails(lambda: params.verify(_param("new", "True")))
     finally:
         rt.apply_fault(Fault(kind="unreachable", node="cucm-new-pub", off=True))
 

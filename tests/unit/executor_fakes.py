@@ -22,7 +22,7 @@ from reconciler.apply.retry import FakeClock
 from reconciler.errors import PermanentError, TemporaryError
 from reconciler.model import Action, Address, Change, thaw
 from reconciler.plan.document import Plan, PlanStep
-from reconciler.provider import ApplyResult, Desired, Observed, ProviderBase, VerifyResult, compare_values
+from reconciler.provider import ApplyResult, ProviderBase, VerifyResult, compare_values
 
 CERT = "new-pub"
 STORES = ("CallManager-trust", "Phone-SAST-trust")
@@ -123,13 +123,6 @@ class _Base(ProviderBase):
     @property
     def endpoint(self) -> str:
         return self._endpoint
-
-    def read(self, addresses: Sequence[Address]) -> Mapping[Address, Observed]:
-        return {a: Observed(address=a, value=self._current(a)) for a in addresses}
-
-    def diff(self, desired: Desired, observed: Observed) -> Change:
-        action = Action.NOOP if desired.value == observed.value else Action.UPDATE
-        return Change(address=desired.address, action=action, before=observed.value, after=desired.value)
 
     def _current(self, address: Address) -> Any:
         raise NotImplementedError
