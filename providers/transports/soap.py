@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 AXL_WSDL_VERSION = "14.0"  # the version written in providers/wsdl/AXLAPI.wsdl
-_WSDL_DIR = Path(__file__).resolve().parent / "wsdl"
+_WSDL_DIR = Path(__file__).resolve().parents[1] / "wsdl"  # providers/wsdl, the package data
 _RIS_RATE = re.compile(r"(?:exceeded allowed rate|allowed device queries|rate for realtime)", re.I)
 _PER_MINUTE = re.compile(r"(\d+)\s+requests?\s+per\s+minute", re.I)
 
