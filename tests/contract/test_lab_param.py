@@ -18,7 +18,8 @@ from simulator.model.cluster import ROLLBACK_PARAMETER
 from tests.contract.lab_fixtures import OpLog, cluster_model, lab_runtime_fixture, param_provider
 from tests.contract.provider_contract import ContractCase, ProviderContract
 
-lab = lab_runtime_fixture("127.62")
+pytestmark = pytest.mark.lab
+lab = lab_runtime_fixture()
 
 
 class ParamValue(BaseModel):

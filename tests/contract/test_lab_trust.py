@@ -26,7 +26,8 @@ from tests.contract.lab_fixtures import (
 )
 from tests.contract.provider_contract import ContractCase, ProviderContract
 
-lab = lab_runtime_fixture("127.61")
+pytestmark = pytest.mark.lab
+lab = lab_runtime_fixture()
 STORE = "CallManager-trust"
 
 

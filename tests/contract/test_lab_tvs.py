@@ -20,7 +20,8 @@ from simulator.lab.runtime import LabRuntime
 from tests.contract.lab_fixtures import OpLog, cluster_model, lab_clock, lab_runtime_fixture, tvs_provider
 from tests.contract.provider_contract import ContractCase, ProviderContract
 
-lab = lab_runtime_fixture("127.63")
+pytestmark = pytest.mark.lab
+lab = lab_runtime_fixture()
 
 
 class TvsObserved(BaseModel):

@@ -28,6 +28,8 @@ from reconciler.model import Address, freeze
 from reconciler.provider import Desired
 from tests.prov_cucm_lab import PASSWORD, CucmFaceLab
 
+pytestmark = pytest.mark.lab
+
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[CucmFaceLab]:

@@ -175,6 +175,7 @@ def test_ec_keys_and_deterministic_seed() -> None:
         certs.generate_key("dsa")  # type: ignore[arg-type]
 
 
+@pytest.mark.lab
 def test_tls_server_certificate_serves_a_real_handshake() -> None:
     """The lab's HTTPS faces: a CA-signed server cert with IP SANs verifies in a real TLS handshake."""
     ca = lab_ca()
