@@ -22,7 +22,7 @@ import fcntl
 import re
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -66,8 +66,15 @@ def _ports_free(host: str, ports: LabPorts) -> bool:
 class Loopback:
     """Hands out ``Lease``s; one per pytest worker (the ``loopback`` session fixture)."""
 
-    def __init__(self, *, worker: str | None, lock_dir: Path = LOCK_DIR) -> None:
+    def __init__(
+        self,
+        *,
+        worker: str | None,
+        lock_dir: Path = LOCK_DIR,
+        ports_free: Callable[[str, LabPorts], bool] = _ports_free,
+    ) -> None:
         self._lock_dir = lock_dir
+        self._ports_free = ports_free
         self._cursor = (worker_index(worker) * 19) % (LAST - FIRST + 1)
         self._held: dict[str, IO[str]] = {}
 
@@ -90,7 +97,7 @@ class Loopback:
             handle = self._try_lock(prefix)
             if handle is None:
                 continue
-            if not _ports_free(f"{prefix}.10.1", ports):
+            if not self._ports_free(f"{prefix}.10.1", ports):
                 handle.close()
                 continue
             self._cursor = (self._cursor + step + 1) % size
