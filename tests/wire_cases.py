@@ -23,7 +23,7 @@ import requests
 import yaml
 from requests.adapters import HTTPAdapter
 
-__all__ = ["CASES_DIR", "CannedAnswers", "WireCase", "all_cases", "load_case"]
+__all__ = ["CASES_DIR", "CannedAnswers", "CaseFileError", "WireCase", "all_cases", "kinds", "load_case"]
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
 
