@@ -112,7 +112,7 @@ class _Checker(FlowChecks):
 
         try:
             x509.load_pem_x509_certificates(data)
-        except ValueError:
+        except (ValueError, x509.InvalidVersion):
             self.report(
                 path,
                 f"CA bundle {file} holds no PEM certificate",
@@ -195,7 +195,7 @@ class _Checker(FlowChecks):
 
         try:
             certs = x509.load_pem_x509_certificates(data)
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:
             self.report(path, f"{file} holds no valid PEM certificate ({exc})", rule="pem")
             return
         if len(certs) != 1:

@@ -144,14 +144,14 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
     if _PEM_BEGIN in raw:
         try:
             certs = x509.load_pem_x509_certificates(raw)
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:
             raise CertificateError(f"corrupt PEM certificate: {exc}") from exc
         if not certs:
             raise CertificateError("no certificate found in PEM data")
         return list(certs)
     try:
         return [x509.load_der_x509_certificate(raw)]
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # a bad version field is not a ValueError
         raise CertificateError(
             "data is neither a PEM certificate bundle nor a DER certificate",
             hint="export the certificate as PEM (-----BEGIN CERTIFICATE-----) or DER",

@@ -191,7 +191,7 @@ def _signer_key(record: TlvRecord, file: TlvFile) -> rsa.RSAPublicKey:
             assert record.public_key is not None
             serial, issuer = file.signer_identity.serial, file.signer_issuer
             key = serialization.load_der_public_key(record.public_key)
-    except (ValueError, UnsupportedAlgorithm) as exc:
+    except (ValueError, x509.InvalidVersion, UnsupportedAlgorithm) as exc:
         raise SignatureError(
             f"signer record {record.subject}: unreadable certificate or key ({exc})"
         ) from exc

@@ -159,7 +159,7 @@ class TlvRecord:
             raise CertificateError(f"record {self.subject or '?'} carries no certificate (hash-only record)")
         try:
             return x509.load_der_x509_certificate(self.certificate)
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:  # a bad version field is not a ValueError
             raise CertificateError(f"record {self.subject or '?'}: certificate is not valid DER") from exc
 
 

@@ -7,11 +7,10 @@ whose TLS is the lab's ``ca.pem`` and whose SSH host keys are the lab's ``known_
 zeep/requests/paramiko/netmiko to the lab's faces, and whatever changes happens in the model, whose
 ``operation_log`` is the proof of what was (not) mutated.
 
-- ``lab_runtime_fixture(prefix)``: a module-scoped pytest fixture starting one lab on its own address
-  prefix (``127.N``, one per test module; ports moved per pytest-xdist worker, ``worker_ports``, so
-  ``pytest -n`` never puts two labs on one address and port) in a temporary directory, with a
-  ``ManualClock`` so that replication lag and service restarts move only when a test (or a client's
-  injected ``sleep``) advances lab time.
+- ``lab_runtime_fixture()``: a module-scoped pytest fixture starting one lab on an address prefix leased
+  from the ``loopback`` session fixture (``tests.loopback``: each lab its own prefix, so ``pytest -n`` never
+  puts two labs on one address and port) in a temporary directory, with a ``ManualClock`` so that replication
+  lag and service restarts move only when a test (or a client's injected ``sleep``) advances lab time.
 - ``cluster_model(rt, name, ...)``: the desired-state model of a lab cluster; ``ca_bundle``,
   ``known_hosts`` and ``password_files`` override what a fault test wants to be wrong.
 - ``param_provider``, ``trust_provider``, ``tvs_provider``, ``ris_client``, ``tftp_client``,
@@ -27,8 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import os
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -56,11 +53,12 @@ from reconciler.model import Action, Address, Change, freeze
 from schemas.cluster import SERVICE_NAMES, Cluster
 from schemas.document import DesiredState
 from schemas.secret import SecretRef
-from simulator.lab.runtime import LabPorts, LabRuntime
+from simulator.lab.runtime import LabRuntime
 from simulator.model import ManualClock
 from simulator.model.oplog import Operation
 from simulator.spec import default_lab
 from tests.e2e.labdoc import lab_data
+from tests.loopback import Lease, Loopback
 
 __all__ = [
     "OpLog",
@@ -80,7 +78,6 @@ __all__ = [
     "tftp_client",
     "trust_provider",
     "tvs_provider",
-    "worker_ports",
     "wrong_ca",
     "wrong_password_file",
 ]
@@ -88,37 +85,30 @@ __all__ = [
 RESTART_SECONDS = 10.0  # lab time a service restart takes; clients advance the ManualClock while polling
 
 
-def worker_ports() -> LabPorts:
-    """The lab's ports, moved by 10 per pytest-xdist worker: ``-n`` may run tests of one module (and so
-    one module-scoped lab on the module's prefix) in several workers at once."""
-    match = re.fullmatch(r"gw(\d+)", os.environ.get("PYTEST_XDIST_WORKER", ""))
-    offset = 10 * int(match.group(1)) if match else 0
-    base = LabPorts()
-    return LabPorts(https=base.https + offset, tftp_http=base.tftp_http + offset, ssh=base.ssh + offset)
-
-
-def start_lab(directory: Path, *, prefix: str, phones_per_scope: int = 10) -> LabRuntime:
-    """A started lab on ``prefix`` in ``directory`` whose model runs on a ``ManualClock``."""
+def start_lab(directory: Path, *, lease: Lease, phones_per_scope: int = 10) -> LabRuntime:
+    """A started lab on the leased prefix in ``directory`` whose model runs on a ``ManualClock``."""
     return LabRuntime(
         directory=directory,
         spec=default_lab(phones_per_scope=phones_per_scope),
-        prefix=prefix,
-        ports=worker_ports(),
+        prefix=lease.prefix,
+        ports=lease.ports,
         restart_duration=RESTART_SECONDS,
         clock=ManualClock(start=time.time()),
     ).start()
 
 
-def lab_runtime_fixture(prefix: str) -> Any:
-    """A module-scoped ``lab`` fixture on ``prefix``: ``lab = lab_runtime_fixture("127.61")``."""
+def lab_runtime_fixture() -> Any:
+    """A module-scoped ``lab`` fixture on a leased prefix: ``lab = lab_runtime_fixture()`` (the module
+    carries ``pytestmark = pytest.mark.lab``)."""
 
     @pytest.fixture(scope="module")
-    def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabRuntime]:
-        runtime = start_lab(tmp_path_factory.mktemp("lab"), prefix=prefix)
-        try:
-            yield runtime
-        finally:
-            runtime.stop()
+    def lab(tmp_path_factory: pytest.TempPathFactory, loopback: Loopback) -> Iterator[LabRuntime]:
+        with loopback.lease() as lease:
+            runtime = start_lab(tmp_path_factory.mktemp("lab"), lease=lease)
+            try:
+                yield runtime
+            finally:
+                runtime.stop()
 
     return lab
 

@@ -16,6 +16,8 @@ from reconciler.errors import PermanentError
 from tests.contract.dhcp_contract import DhcpBackendContract, Mutations
 from tests.prov_cucm_lab import CucmFaceLab
 
+pytestmark = pytest.mark.lab
+
 
 @pytest.fixture(params=["11.5.1.21900-40", "14.0.1.11900-132"])
 def lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CucmFaceLab]:

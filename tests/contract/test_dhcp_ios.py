@@ -23,6 +23,8 @@ from simulator.faces.ios_cli import ios_server
 from simulator.faces.ssh import SshFaceServer, generate_host_key
 from tests.contract.dhcp_contract import DhcpBackendContract, Mutations
 
+pytestmark = pytest.mark.lab
+
 PASSWORD = "Ios-Pa55-41-secret"
 NEW = (IPv4Address("127.0.41.101"), IPv4Address("127.0.41.102"))
 

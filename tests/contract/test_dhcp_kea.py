@@ -15,6 +15,8 @@ from tests.conftest import require_tool
 from tests.contract.dhcp_contract import DhcpBackendContract, Mutations
 from tests.kea_support import TFTP_NEW, RecordingAdapter, backend_for, running_kea
 
+pytestmark = pytest.mark.lab
+
 
 @pytest.fixture
 def kea(tmp_path: Path) -> Iterator[KeaInstance]:

@@ -29,7 +29,8 @@ from tests.contract.lab_fixtures import (
 )
 from tests.contract.provider_contract import ContractCase, ProviderContract
 
-lab = lab_runtime_fixture("127.64")
+pytestmark = pytest.mark.lab
+lab = lab_runtime_fixture()
 registry = registry_fixture()
 
 

@@ -19,7 +19,8 @@ from simulator.lab.runtime import LabRuntime
 from tests.contract.lab_fixtures import OpLog, lab_runtime_fixture, registry_fixture
 from tests.contract.provider_contract import ContractCase, ProviderContract, entry_for
 
-lab = lab_runtime_fixture("127.62")
+pytestmark = pytest.mark.lab
+lab = lab_runtime_fixture()
 registry = registry_fixture()
 
 

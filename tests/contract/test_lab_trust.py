@@ -32,7 +32,8 @@ from tests.contract.lab_fixtures import (
 )
 from tests.contract.provider_contract import ContractCase, ProviderContract, entry_for
 
-lab = lab_runtime_fixture("127.61")
+pytestmark = pytest.mark.lab
+lab = lab_runtime_fixture()
 registry = registry_fixture()
 STORE = str(TrustStore.CALLMANAGER_TRUST)
 PUBLISHERS = {"old": "cucm-old-pub", "new": "cucm-new-pub"}

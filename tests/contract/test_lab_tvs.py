@@ -29,7 +29,8 @@ from tests.contract.lab_fixtures import (
 )
 from tests.contract.provider_contract import ContractCase, ProviderContract, entry_for
 
-lab = lab_runtime_fixture("127.63")
+pytestmark = pytest.mark.lab
+lab = lab_runtime_fixture()
 registry = registry_fixture()
 
 

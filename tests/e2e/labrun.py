@@ -1,9 +1,8 @@
-"""Running a lab for an e2e module: ``reconciler lab up --detach`` on the module's own prefix in a temp dir,
-the CLI in subprocesses, and ``lab down`` always.
+"""Running a lab for an e2e test: ``reconciler lab up --detach`` in a temp dir on an address prefix leased
+from the ``loopback`` session fixture (``tests.loopback``; held until ``lab down``, so tests that
+pytest-xdist runs at once each get their own addresses), the CLI in subprocesses, and ``lab down`` always.
 
-Used by tests/e2e/test_lab_failures.py, test_lab_resume.py and test_lab_kea.py. ``running_lab`` holds an
-exclusive lock per prefix (``/tmp/reconciler-e2e-<prefix>.lock``) while the lab runs, so tests of one
-module that pytest-xdist hands to different workers take turns instead of colliding on the addresses.
+Used by tests/e2e/test_lab_failures.py, test_lab_resume.py, test_lab_kea.py and test_lab_migration.py.
 The desired-state YAML comes from ``tests.e2e.labdoc``; commands run in the lab's working directory, so
 ``.reconciler/`` (state, journal) lands there.
 """
@@ -11,12 +10,10 @@ The desired-state YAML comes from ``tests.e2e.labdoc``; commands run in the lab'
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +21,12 @@ from typing import Any
 
 import yaml
 
+from tests.loopback import Loopback
+
 __all__ = ["ROOT", "RunningLab", "raise_ris_allowance", "running_lab"]
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND_TIMEOUT = 120.0
-LOCK_WAIT = 900.0  # another worker's test on the same prefix finishes well within this
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,43 +93,26 @@ class RunningLab:
 
 
 @contextlib.contextmanager
-def _prefix_lock(prefix: str) -> Iterator[None]:
-    path = Path(f"/tmp/reconciler-e2e-{prefix}.lock")
-    with path.open("a") as handle:
-        deadline = time.monotonic() + LOCK_WAIT
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                assert time.monotonic() < deadline, f"another test kept the lab prefix {prefix} too long"
-                time.sleep(0.5)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
 def running_lab(
     workdir: Path,
     *,
-    prefix: str,
+    loopback: Loopback,
     spec: Mapping[str, Any] | None = None,
     with_kea: bool = False,
     restart_seconds: float = 1.0,
 ) -> Iterator[RunningLab]:
-    """``lab up --detach`` at ``prefix`` in ``workdir/lab`` (``spec`` as ``--spec``); ``lab down`` after."""
-    lab = RunningLab(workdir=workdir, lab_dir=workdir / "lab", prefix=prefix)
-    args = ["lab", "up", "--detach", "--dir", str(lab.lab_dir), "--prefix", prefix,
-            "--restart-seconds", f"{restart_seconds:g}"]  # fmt: skip
-    if spec is not None:
-        spec_file = workdir / "spec.yaml"
-        spec_file.write_text(yaml.safe_dump(dict(spec), sort_keys=False))
-        args += ["--spec", str(spec_file)]
-    if with_kea:
-        args.append("--with-kea")
-    with _prefix_lock(prefix):
+    """``lab up --detach`` on a leased prefix in ``workdir/lab`` (``spec`` as ``--spec``); ``lab down``
+    after, then the prefix goes back."""
+    with loopback.lease() as lease:
+        lab = RunningLab(workdir=workdir, lab_dir=workdir / "lab", prefix=lease.prefix)
+        args = ["lab", "up", "--detach", "--dir", str(lab.lab_dir), "--prefix", lease.prefix,
+                "--restart-seconds", f"{restart_seconds:g}"]  # fmt: skip
+        if spec is not None:
+            spec_file = workdir / "spec.yaml"
+            spec_file.write_text(yaml.safe_dump(dict(spec), sort_keys=False))
+            args += ["--spec", str(spec_file)]
+        if with_kea:
+            args.append("--with-kea")
         up = lab.run(*args, timeout=150)
         try:
             assert up.returncode == 0, up.stdout + up.stderr

@@ -3,11 +3,11 @@
 ``apply`` safely (exit 1, the rule id, every stranded phone reported with a reason, later waves not started,
 option 150 of their scopes unchanged) — never a stranded phone without a report.
 
-Every test starts its own small lab (4 phones per scope, 1-second service restarts) at ``--prefix 127.48``
-in a temporary directory and stops it with ``lab down`` (``tests.e2e.labrun``). The CLI runs in
-subprocesses against the lab's real faces. The YAML is examples/lab.yaml moved to the lab
-(``tests.e2e.labdoc``), with every wave resetting its phones and short gate deadlines.
-docs/troubleshooting.md describes each scenario for operators.
+Every test starts its own small lab (4 phones per scope, 1-second service restarts) on a leased address
+prefix (``--prefix``, ``tests.loopback``) in a temporary directory and stops it with ``lab down``
+(``tests.e2e.labrun``). The CLI runs in subprocesses against the lab's real faces. The YAML is
+examples/lab.yaml moved to the lab (``tests.e2e.labdoc``), with every wave resetting its phones and short
+gate deadlines. docs/troubleshooting.md describes each scenario for operators.
 """
 
 from __future__ import annotations
@@ -21,11 +21,16 @@ import pytest
 
 from tests.e2e.labdoc import lab_data
 from tests.e2e.labrun import RunningLab, raise_ris_allowance, running_lab
+from tests.loopback import Loopback
 
-PREFIX = "127.48"
+pytestmark = pytest.mark.lab
 SMALL = {"base": "default", "phones_per_scope": 4}
-OLD_TFTP = [f"{PREFIX}.10.1", f"{PREFIX}.10.2"]
-NEW_TFTP = [f"{PREFIX}.20.1", f"{PREFIX}.20.2"]
+
+
+def old_tftp(lab: RunningLab) -> list[str]:
+    return [f"{lab.prefix}.10.1", f"{lab.prefix}.10.2"]
+
+
 SCOPE_OPTION150 = {
     "scope-a": "option150.lab-router.scope-a",
     "scope-b": "option150.old-cucm-dhcp.scope-b",
@@ -44,9 +49,9 @@ def _doc(lab: RunningLab, *, deadline: str = "6s") -> dict[str, Any]:
 
 
 @pytest.fixture
-def lab(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[RunningLab]:
+def lab(tmp_path: Path, request: pytest.FixtureRequest, loopback: Loopback) -> Iterator[RunningLab]:
     spec = getattr(request, "param", SMALL)
-    with running_lab(tmp_path, prefix=PREFIX, spec=spec) as running:
+    with running_lab(tmp_path, loopback=loopback, spec=spec) as running:
         running.write(_doc(running))
         raise_ris_allowance(running.yaml)
         yield running
@@ -194,7 +199,7 @@ def test_r8_tvs_failing_to_restart_stops_apply_before_any_wave(lab: RunningLab) 
     assert "tvs.old.cucm-old-pub" in started and "tvs.old.cucm-old-sub2" not in started
     assert not [a for a in started if a.split(".")[0] in ("param", "option150", "reset", "gate")]
     assert _finished(events)["status"] == "failed" and _finished(events)["stranded"] == []
-    assert _option150_pending(lab) == dict.fromkeys(SCOPE_OPTION150.values(), OLD_TFTP)
+    assert _option150_pending(lab) == dict.fromkeys(SCOPE_OPTION150.values(), old_tftp(lab))
     assert _off_target(lab) == set(_phones(lab))
 
     lab.fault("tvs-fail", "--node", "cucm-old-sub1", "--off")
@@ -227,7 +232,7 @@ def test_r1_phones_with_a_stale_itl_fail_their_wave_gate_with_a_reason(lab: Runn
         assert report["node"].startswith("cucm-old-") and "R1" in report["reason"]
         assert phones[device]["rule"] == "R1"  # what the lab's model says happened to the phone
     assert not [a for a in _started(events) if a.endswith("wave-3") or a.endswith("scope-c")]
-    assert _option150_pending(lab) == {SCOPE_OPTION150["scope-c"]: OLD_TFTP}
+    assert _option150_pending(lab) == {SCOPE_OPTION150["scope-c"]: old_tftp(lab)}
     assert {n for n, s in scope.items() if s == "scope-a"} & _off_target(lab) == set()
     assert _off_target(lab) == set(stranded) | {n for n, s in scope.items() if s == "scope-c"}
     assert all(phones[n]["cluster"] == "old" for n, s in scope.items() if s == "scope-c")
@@ -271,6 +276,6 @@ def test_r13_gate_missed_when_moved_phones_cannot_register_stops_later_waves(lab
     later = [a for a in started if a.endswith(("wave-2", "wave-3", "scope-b", "scope-c"))]
     assert later == []
     pending = _option150_pending(lab)
-    assert pending == {SCOPE_OPTION150["scope-b"]: OLD_TFTP, SCOPE_OPTION150["scope-c"]: OLD_TFTP}
+    assert pending == {SCOPE_OPTION150["scope-b"]: old_tftp(lab), SCOPE_OPTION150["scope-c"]: old_tftp(lab)}
     assert all(p["cluster"] == "old" and p["status"] == "Registered"
                for p in phones.values() if p["scope"] in ("scope-b", "scope-c"))  # fmt: skip

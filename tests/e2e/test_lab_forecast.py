@@ -1,10 +1,10 @@
 """The forecast against the lab's outcome (R1, R2, R8): each phone still to move is forecast as moving,
 stranded (rule + cause) or unknown (what is missing), and the plan's verdict follows that forecast.
 
-Every test starts its own small lab (4 phones per scope, 1-second service restarts) at ``--prefix 127.53``
-in a temporary directory (``tests.e2e.labrun``), sets up a situation the way an admin would (through the
-product's own clients, or a ``lab fault``), plans through the CLI, applies when the plan allows it, and
-then compares the forecast with where the lab's phones are, wave by wave.
+Every test starts its own small lab (4 phones per scope, 1-second service restarts) on a leased address
+prefix (``tests.loopback``) in a temporary directory (``tests.e2e.labrun``), sets up a situation the way
+an admin would (through the product's own clients, or a ``lab fault``), plans through the CLI, applies
+when the plan allows it, and then compares the forecast with where the lab's phones are, wave by wave.
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ import pytest
 
 from tests.e2e.labdoc import lab_data
 from tests.e2e.labrun import RunningLab, raise_ris_allowance, running_lab
+from tests.loopback import Loopback
 
-PREFIX = "127.53"
+pytestmark = pytest.mark.lab
 SMALL = {"base": "default", "phones_per_scope": 4}
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[RunningLab]:
-    with running_lab(tmp_path, prefix=PREFIX, spec=SMALL) as running:
+def lab(tmp_path: Path, loopback: Loopback) -> Iterator[RunningLab]:
+    with running_lab(tmp_path, loopback=loopback, spec=SMALL) as running:
         running.write(
             lab_data(
                 lab_dir=running.lab_dir,

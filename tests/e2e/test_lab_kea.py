@@ -5,9 +5,9 @@ changes it there (R12) and moves every phone (R13), and Kea itself then answers 
 DISCOVER (``reconciler.dhcpwire``, as a phone behind scope-c's relay would send it) with the target's
 TFTP nodes in option 150.
 
-The lab runs at ``--prefix 127.50`` in a temporary directory (``tests.e2e.labrun``, ``lab down`` always),
-3 phones per scope, 1-second restarts. Needs kea-dhcp4 and kea-ctrl-agent (skipped locally without them,
-a failure in CI).
+The lab runs on a leased address prefix (``tests.loopback``) in a temporary directory (``tests.e2e.labrun``,
+``lab down`` always), 3 phones per scope, 1-second restarts. Needs kea-dhcp4 and kea-ctrl-agent (skipped
+locally without them, a failure in CI).
 """
 
 from __future__ import annotations
@@ -24,17 +24,18 @@ import pytest
 from tests.conftest import require_tool
 from tests.e2e.labdoc import lab_data
 from tests.e2e.labrun import RunningLab, raise_ris_allowance, running_lab
+from tests.loopback import Loopback
 
-PREFIX = "127.50"
+pytestmark = pytest.mark.lab
 TARGET_CALL_NODES = {"cucm-new-sub1", "cucm-new-sub2"}
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[RunningLab]:
+def lab(tmp_path: Path, loopback: Loopback) -> Iterator[RunningLab]:
     require_tool("kea-dhcp4")
     require_tool("kea-ctrl-agent")
     with running_lab(
-        tmp_path, prefix=PREFIX, spec={"base": "default", "phones_per_scope": 3}, with_kea=True
+        tmp_path, loopback=loopback, spec={"base": "default", "phones_per_scope": 3}, with_kea=True
     ) as running:
         yield running
 
@@ -47,7 +48,7 @@ def _kea_document(lab: RunningLab) -> dict[str, Any]:
     """examples/lab.yaml for this lab, with scope-c served by the lab's Kea (control agent REST)."""
     kea = _kea(lab)
     agent = kea["control_agent"]
-    doc = lab_data(lab_dir=lab.lab_dir, prefix=PREFIX, reset_every_wave=True, gate_deadline="30s",
+    doc = lab_data(lab_dir=lab.lab_dir, prefix=lab.prefix, reset_every_wave=True, gate_deadline="30s",
                    ris_queries_per_minute=60)  # fmt: skip
     doc["dhcp"]["servers"].append(
         {
@@ -87,8 +88,8 @@ def test_kea_scope_moves_and_kea_answers_with_the_new_option150(lab: RunningLab)
     phone, and Kea's relayed OFFER then carries the target's TFTP nodes."""
     inventory = lab.inventory()
     assert next(s for s in inventory["dhcp"]["scopes"] if s["name"] == "scope-c")["server"] == "kea"
-    old_tftp = (IPv4Address(f"{PREFIX}.10.1"), IPv4Address(f"{PREFIX}.10.2"))
-    new_tftp = (IPv4Address(f"{PREFIX}.20.1"), IPv4Address(f"{PREFIX}.20.2"))
+    old_tftp = (IPv4Address(f"{lab.prefix}.10.1"), IPv4Address(f"{lab.prefix}.10.2"))
+    new_tftp = (IPv4Address(f"{lab.prefix}.20.1"), IPv4Address(f"{lab.prefix}.20.2"))
     assert _ask_kea(lab, mac="02:00:00:00:50:01") == old_tftp  # today: the source's TFTP nodes
 
     lab.write(_kea_document(lab))

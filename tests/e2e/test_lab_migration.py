@@ -2,12 +2,12 @@
 through the real CLI in subprocesses, the real providers and the lab's real faces (zeep over HTTPS with
 the lab CA, paramiko to the admin CLI and the IOS router, certmgr REST, TFTP over HTTP, RisPort70).
 
-The lab runs at its own address prefix (``--prefix 127.47``) in a temporary directory, with 1-second
-service restarts so the rolling TVS restarts (R8) are quick; the YAML is examples/lab.yaml moved to that
-prefix (``tests.e2e.labdoc``) with every wave resetting its phones (the lab has no natural reboots) and
-1-minute gates. The lab's RisPort70 allowance is raised to 60 queries/minute through AXL before the run
-and the policy says the same, because four commands in a row share one minute of allowance (R13); the
-product defaults are untouched. Needs nothing but Python: it always runs.
+The lab runs at its own address prefix (``--prefix``, leased from ``tests.loopback``) in a temporary
+directory, with 1-second service restarts so the rolling TVS restarts (R8) are quick; the YAML is
+examples/lab.yaml moved to that prefix (``tests.e2e.labdoc``) with every wave resetting its phones (the lab
+has no natural reboots) and 1-minute gates. The lab's RisPort70 allowance is raised to 60 queries/minute
+through AXL before the run and the policy says the same, because four commands in a row share one minute of
+allowance (R13); the product defaults are untouched. Needs nothing but Python: it always runs.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from typing import Any
 import pytest
 
 from tests.e2e.labdoc import lab_document
+from tests.loopback import Loopback
 
-PREFIX = "127.47"
+pytestmark = pytest.mark.lab
 TARGET_CALL_NODES = {"cucm-new-sub1", "cucm-new-sub2"}  # new-cmg: where moved phones register
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND_TIMEOUT = 120
@@ -76,27 +77,28 @@ def _raise_ris_allowance(lab_dir: Path, doc: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def lab(tmp_path_factory: pytest.TempPathFactory, loopback: Loopback) -> Iterator[Lab]:
     workdir = tmp_path_factory.mktemp("e2e")
     lab = Lab(workdir=workdir, lab_dir=workdir / "lab", yaml=workdir / "lab.yaml")
-    up = run(lab, "lab", "up", "--detach", "--dir", str(lab.lab_dir), "--prefix", PREFIX,
-             "--restart-seconds", "1", timeout=150)  # fmt: skip
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
-        lab.yaml.write_text(
-            lab_document(
-                lab_dir=lab.lab_dir,
-                prefix=PREFIX,
-                reset_every_wave=True,
-                gate_deadline="60s",
-                ris_queries_per_minute=60,
+    with loopback.lease() as lease:
+        up = run(lab, "lab", "up", "--detach", "--dir", str(lab.lab_dir), "--prefix", lease.prefix,
+                 "--restart-seconds", "1", timeout=150)  # fmt: skip
+        try:
+            assert up.returncode == 0, up.stdout + up.stderr
+            lab.yaml.write_text(
+                lab_document(
+                    lab_dir=lab.lab_dir,
+                    prefix=lease.prefix,
+                    reset_every_wave=True,
+                    gate_deadline="60s",
+                    ris_queries_per_minute=60,
+                )
             )
-        )
-        _raise_ris_allowance(lab.lab_dir, lab.yaml)
-        yield lab
-    finally:
-        down = run(lab, "lab", "down", "--dir", str(lab.lab_dir), timeout=60)
-        assert down.returncode == 0, down.stdout + down.stderr
+            _raise_ris_allowance(lab.lab_dir, lab.yaml)
+            yield lab
+        finally:
+            down = run(lab, "lab", "down", "--dir", str(lab.lab_dir), timeout=60)
+            assert down.returncode == 0, down.stdout + down.stderr
 
 
 def _delete_trust_cert_through_the_admin_cli(lab: Lab, *, subject_cn: str) -> str:

@@ -1,15 +1,15 @@
 """Kill ``apply`` and resume it on the real lab (issue 7, Done-when 3).
 
 For each kill point — while trust certificates are uploaded, while TVS restarts roll through the source
-nodes, inside a wave — a fresh small lab (3 phones per scope, 1-second restarts) runs at ``--prefix
-127.49`` in a temporary directory (``tests.e2e.labrun``; ``lab down`` always). ``plan -o plan.json``
-saves the plan; ``reconciler apply --auto-approve plan.json`` runs as a subprocess and is SIGKILLed as
-soon as the journal under ``.reconciler/journal/`` shows the chosen record; then
-``reconciler apply --resume --auto-approve plan.json`` must converge to what an uninterrupted run gives:
-every phone Registered on a target node, a second ``plan --detailed-exitcode`` exits 0, each trust
-certificate is in the source's stores exactly once (``show cert list trust`` on every source node), TVS
-started on every source node after the last trust change (R8; and ``drift`` agrees), and the resumed
-apply did not upload again what the killed one had finished.
+nodes, inside a wave — a fresh small lab (3 phones per scope, 1-second restarts) runs on a leased address
+prefix (``tests.loopback``) in a temporary directory (``tests.e2e.labrun``; ``lab down`` always). ``plan -o
+plan.json`` saves the plan; ``reconciler apply --auto-approve plan.json`` runs as a subprocess and is
+SIGKILLed as soon as the journal under ``.reconciler/journal/`` shows the chosen record; then ``reconciler
+apply --resume --auto-approve plan.json`` must converge to what an uninterrupted run gives: every phone
+Registered on a target node, a second ``plan --detailed-exitcode`` exits 0, each trust certificate is in the
+source's stores exactly once (``show cert list trust`` on every source node), TVS started on every source
+node after the last trust change (R8; and ``drift`` agrees), and the resumed apply did not upload again what
+the killed one had finished.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ import pytest
 
 from tests.e2e.labdoc import lab_data
 from tests.e2e.labrun import RunningLab, raise_ris_allowance, running_lab
+from tests.loopback import Loopback
 
-PREFIX = "127.49"
+pytestmark = pytest.mark.lab
 TARGET_CALL_NODES = {"cucm-new-sub1", "cucm-new-sub2"}
 SOURCE_NODES = ("cucm-old-pub", "cucm-old-sub1", "cucm-old-sub2")
 KILL_WAIT = 90.0
@@ -58,12 +59,13 @@ KILL_POINTS = (
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[RunningLab]:
-    with running_lab(tmp_path, prefix=PREFIX, spec={"base": "default", "phones_per_scope": 3}) as running:
+def lab(tmp_path: Path, loopback: Loopback) -> Iterator[RunningLab]:
+    spec = {"base": "default", "phones_per_scope": 3}
+    with running_lab(tmp_path, loopback=loopback, spec=spec) as running:
         running.write(
             lab_data(
                 lab_dir=running.lab_dir,
-                prefix=PREFIX,
+                prefix=running.prefix,
                 reset_every_wave=True,
                 gate_deadline="30s",
                 ris_queries_per_minute=60,

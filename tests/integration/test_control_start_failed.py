@@ -17,6 +17,8 @@ from reconciler.errors import VerificationError
 from simulator.faces.backends import ControlAction, ServiceState, ServiceStatus
 from tests.prov_cucm_lab import CucmFaceLab
 
+pytestmark = pytest.mark.lab
+
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[CucmFaceLab]:

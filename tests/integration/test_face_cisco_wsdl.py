@@ -31,8 +31,9 @@ from providers.transports.soap import CucmEndpoint, axl_version_tag, open_sessio
 from simulator.lab.runtime import LabRuntime
 from simulator.model import ManualClock
 from simulator.spec import default_lab
+from tests.loopback import Loopback
 
-PREFIX = "127.67"
+pytestmark = pytest.mark.lab
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "cisco_toolkit_like"
 BINDING = "{http://www.cisco.com/AXLAPIService/}AXLAPIBinding"
 FILES = ("AXLAPI.wsdl", "AXLSoap.xsd", "AXLEnums.xsd")
@@ -42,18 +43,20 @@ CUCM_DHCP = "old-dhcp"  # the default lab's DHCP source served by cluster old's 
 
 
 @pytest.fixture(scope="module")
-def rt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabRuntime]:
-    runtime = LabRuntime(
-        directory=tmp_path_factory.mktemp("lab"),
-        spec=default_lab(phones_per_scope=12),
-        prefix=PREFIX,
-        restart_duration=1.0,
-        clock=ManualClock(start=time.time()),
-    ).start()
-    try:
-        yield runtime
-    finally:
-        runtime.stop()
+def rt(tmp_path_factory: pytest.TempPathFactory, loopback: Loopback) -> Iterator[LabRuntime]:
+    with loopback.lease() as lease:
+        runtime = LabRuntime(
+            directory=tmp_path_factory.mktemp("lab"),
+            spec=default_lab(phones_per_scope=12),
+            prefix=lease.prefix,
+            ports=lease.ports,
+            restart_duration=1.0,
+            clock=ManualClock(start=time.time()),
+        ).start()
+        try:
+            yield runtime
+        finally:
+            runtime.stop()
 
 
 @pytest.fixture(scope="module")

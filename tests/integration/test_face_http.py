@@ -15,6 +15,8 @@ from simulator.faces.node import node_https_server
 from simulator.faces.tftp_http import tftp_http_server
 from simulator.faces.tls import LabCa, issue_server_cert, server_context
 
+pytestmark = pytest.mark.lab
+
 APP, OS = Credentials("axladmin", "a"), Credentials("admin", "o")
 PEM = LabCa.create("Some CA").cert_pem.decode()
 

@@ -33,6 +33,8 @@ from simulator.faces.https import Credentials, HttpFaceServer
 from simulator.faces.node import node_https_server
 from simulator.faces.tls import LabCa, issue_server_cert, server_context
 
+pytestmark = pytest.mark.lab
+
 APP = Credentials("axladmin", "axl-secret")
 OS = Credentials("admin", "os-secret")
 HOST = "127.0.10.1"

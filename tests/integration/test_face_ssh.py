@@ -22,6 +22,8 @@ from simulator.faces.sftp import sftp_server
 from simulator.faces.ssh import SshFaceServer, generate_host_key
 from simulator.faces.tls import LabCa
 
+pytestmark = pytest.mark.lab
+
 HOST = "127.0.10.1"
 PEM = LabCa.create("Imported CA").cert_pem.decode()
 

@@ -28,6 +28,8 @@ from simulator.kea import KeaInstance, KeaSubnet, free_port
 from tests.conftest import require_tool
 from tests.kea_support import TFTP_NEW, TFTP_OLD, RecordingAdapter, backend_for, running_kea
 
+pytestmark = pytest.mark.lab
+
 MAC = "00:1b:54:00:00:01"
 
 

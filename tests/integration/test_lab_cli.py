@@ -1,7 +1,8 @@
 """``reconciler lab up --detach | status | phones | fault | down`` as a user runs them: real subprocesses,
 the detached lab in its own session, and a /proc scan proving ``lab down`` leaves nothing behind.
-Two labs run at once with different ``--dir`` and ``--prefix``; ``examples/lab.yaml`` validates against
-the default lab directory without warnings (its paths match what ``lab up`` writes).
+Two labs run at once with different ``--dir`` and ``--prefix`` (prefixes leased from ``tests.loopback``,
+except the test of the defaults, which runs ``lab up`` at 127.0 as a user would); ``examples/lab.yaml``
+validates against the default lab directory without warnings (its paths match what ``lab up`` writes).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import requests
 
 from simulator.inventory import LabPaths, read_inventory
 from simulator.lab.process import alive, read_pid, session_members
+from tests.loopback import Loopback
+
+pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,9 +60,16 @@ def two_labs(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
                 cli("lab", "down", "--dir", str(d))
 
 
-def test_two_detached_labs_at_once_then_down_leaves_no_process(two_labs: tuple[Path, Path]) -> None:
+def test_two_detached_labs_at_once_then_down_leaves_no_process(
+    two_labs: tuple[Path, Path], loopback: Loopback
+) -> None:
     first, second = two_labs
-    for directory, prefix in ((first, "127.42"), (second, "127.43")):
+    with loopback.lease() as lease_a, loopback.lease() as lease_b:
+        _two_labs(first, second, prefixes=(lease_a.prefix, lease_b.prefix))
+
+
+def _two_labs(first: Path, second: Path, *, prefixes: tuple[str, str]) -> None:
+    for directory, prefix in zip((first, second), prefixes, strict=True):
         result = cli(
             "lab", "up", "--detach", "--dir", str(directory), "--prefix", prefix, "--restart-seconds", "1"
         )
@@ -66,7 +77,7 @@ def test_two_detached_labs_at_once_then_down_leaves_no_process(two_labs: tuple[P
         assert "lab ready" in result.stdout
     inv_a, inv_b = read_inventory(LabPaths.at(first)), read_inventory(LabPaths.at(second))
     assert inv_a["pid"] != inv_b["pid"]
-    for inv, prefix in ((inv_a, "127.42"), (inv_b, "127.43")):
+    for inv, prefix in zip((inv_a, inv_b), prefixes, strict=True):
         pub = inv["clusters"]["old"]["nodes"]["cucm-old-pub"]
         assert pub["host"] == f"{prefix}.10.1"
         s = requests.Session()
@@ -89,10 +100,16 @@ def test_two_detached_labs_at_once_then_down_leaves_no_process(two_labs: tuple[P
     assert cli("lab", "status", "--dir", str(second)).returncode == 1
 
 
-def test_lab_files_have_private_modes_and_the_phones_and_fault_commands_answer(tmp_path: Path) -> None:
-    directory = tmp_path / "lab"
+def test_lab_files_have_private_modes_and_the_phones_and_fault_commands_answer(
+    tmp_path: Path, loopback: Loopback
+) -> None:
+    with loopback.lease() as lease:
+        _files_phones_and_faults(tmp_path / "lab", prefix=lease.prefix)
+
+
+def _files_phones_and_faults(directory: Path, *, prefix: str) -> None:
     try:
-        result = cli("lab", "up", "--detach", "--dir", str(directory), "--prefix", "127.44")
+        result = cli("lab", "up", "--detach", "--dir", str(directory), "--prefix", prefix)
         assert result.returncode == 0, result.stdout + result.stderr
         paths = LabPaths.at(directory)
         assert paths.credentials.stat().st_mode & 0o777 == 0o700
@@ -101,7 +118,7 @@ def test_lab_files_have_private_modes_and_the_phones_and_fault_commands_answer(t
         assert files == sorted(f"{n}.password" for n in names)
         assert all(p.stat().st_mode & 0o777 == 0o600 for p in paths.credentials.iterdir())
         known = paths.known_hosts.read_text().splitlines()
-        assert "[127.44.10.1]:2222 " in "\n".join(known) and len(known) == 8  # 6 nodes, IOS router, SFTP
+        assert f"[{prefix}.10.1]:2222 " in "\n".join(known) and len(known) == 8  # 6 nodes, IOS router, SFTP
         phones = json.loads(cli("lab", "phones", "--json", "--dir", str(directory)).stdout)
         assert len(phones) == 300 and {p["cluster"] for p in phones} == {"old"}
         assert {p["status"] for p in phones} == {"Registered"}
@@ -138,10 +155,16 @@ def test_default_lab_directory_satisfies_examples_lab_yaml(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_foreground_lab_stops_cleanly_on_sigterm_and_ctrl_c(tmp_path: Path, sig: signal.Signals) -> None:
-    directory = tmp_path / "lab"
+def test_foreground_lab_stops_cleanly_on_sigterm_and_ctrl_c(
+    tmp_path: Path, sig: signal.Signals, loopback: Loopback
+) -> None:
+    with loopback.lease() as lease:
+        _foreground_stop(tmp_path / "lab", sig=sig, prefix=lease.prefix)
+
+
+def _foreground_stop(directory: Path, *, sig: signal.Signals, prefix: str) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "lab", "up", "--dir", str(directory), "--prefix", "127.45"],
+        [sys.executable, "-m", "reconciler", "lab", "up", "--dir", str(directory), "--prefix", prefix],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     try:

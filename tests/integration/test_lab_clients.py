@@ -26,25 +26,28 @@ from simulator.lab.faults import Fault
 from simulator.lab.runtime import LabRuntime
 from simulator.model import CALLMANAGER_TRUST, PHONE_SAST_TRUST, ManualClock, RegStatus
 from simulator.spec import default_lab
+from tests.loopback import Loopback
 
-PREFIX = "127.41"
+pytestmark = pytest.mark.lab
 LAG = 30.0
 
 
 @pytest.fixture(scope="module")
-def rt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabRuntime]:
+def rt(tmp_path_factory: pytest.TempPathFactory, loopback: Loopback) -> Iterator[LabRuntime]:
     clock = ManualClock(start=time.time())
-    runtime = LabRuntime(
-        directory=tmp_path_factory.mktemp("lab"),
-        spec=default_lab(phones_per_scope=20),
-        prefix=PREFIX,
-        restart_duration=10.0,
-        clock=clock,
-    ).start()
-    try:
-        yield runtime
-    finally:
-        runtime.stop()
+    with loopback.lease() as lease:
+        runtime = LabRuntime(
+            directory=tmp_path_factory.mktemp("lab"),
+            spec=default_lab(phones_per_scope=20),
+            prefix=lease.prefix,
+            ports=lease.ports,
+            restart_duration=10.0,
+            clock=clock,
+        ).start()
+        try:
+            yield runtime
+        finally:
+            runtime.stop()
 
 
 def clock(rt: LabRuntime) -> ManualClock:
@@ -349,20 +352,21 @@ def test_ios_router_option150_change_reaches_the_model(rt: LabRuntime) -> None:
     ios = next(s for s in rt.inventory["dhcp"]["servers"] if s["kind"] == "ios")
     client = ssh(rt, ios["host"], ios["port"], ios["username"], ios["password_file"])
     old = rt.lab.option150("scope-a")
+    new = " ".join(n.ip for n in rt.spec.cluster("new").nodes[:2])  # the target cluster's first two nodes
     try:
         chan = client.invoke_shell()
         read_until(chan, b"Router#")
         for line, prompt in (
             ("configure terminal", b"(config)#"),
             ("ip dhcp pool PHONES-A", b"(dhcp-config)#"),
-            ("option 150 ip 127.41.20.1 127.41.20.2", b"(dhcp-config)#"),
+            (f"option 150 ip {new}", b"(dhcp-config)#"),
             ("end", b"Router#"),
         ):
             chan.send((line + "\n").encode())
             read_until(chan, prompt)
-        assert rt.lab.option150("scope-a") == ("127.41.20.1", "127.41.20.2")
+        assert rt.lab.option150("scope-a") == tuple(new.split())
         chan.send(b"show running-config | section ip dhcp pool\n")
-        assert "option 150 ip 127.41.20.1 127.41.20.2" in read_until(chan, b"Router#")
+        assert f"option 150 ip {new}" in read_until(chan, b"Router#")
     finally:
         client.close()
         rt.lab.set_option150(scope="scope-a", addresses=old)

@@ -56,7 +56,8 @@ from tests.contract.lab_fixtures import (
     wrong_password_file,
 )
 
-lab = lab_runtime_fixture("127.65")
+pytestmark = pytest.mark.lab
+lab = lab_runtime_fixture()
 E = TypeVar("E", bound=ProviderError)
 ROLLBACK = "rollback_to_pre8"
 

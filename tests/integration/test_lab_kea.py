@@ -6,23 +6,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from simulator.lab.process import alive
 from simulator.lab.runtime import LabRuntime
 from simulator.model import RegStatus
 from simulator.spec import default_lab
 from tests.conftest import require_tool
+from tests.loopback import Loopback
+
+pytestmark = pytest.mark.lab
 
 
-def test_with_kea_scope_c_asks_a_real_kea_and_the_lab_stops_it(tmp_path: Path) -> None:
+def test_with_kea_scope_c_asks_a_real_kea_and_the_lab_stops_it(tmp_path: Path, loopback: Loopback) -> None:
     require_tool("kea-dhcp4")
     require_tool("kea-ctrl-agent")
-    runtime = LabRuntime(directory=tmp_path / "lab", spec=default_lab(phones_per_scope=5), prefix="127.46",
+    with loopback.lease() as lease:
+        _run_with_kea(tmp_path, prefix=lease.prefix)
+
+
+def _run_with_kea(tmp_path: Path, *, prefix: str) -> None:
+    runtime = LabRuntime(directory=tmp_path / "lab", spec=default_lab(phones_per_scope=5), prefix=prefix,
                          with_kea=True).start()  # fmt: skip
     try:
         kea = next(s for s in runtime.inventory["dhcp"]["servers"] if s["kind"] == "kea")
         assert Path(kea["control_agent"]["password_file"]).stat().st_mode & 0o777 == 0o600
         scope = next(s for s in runtime.inventory["dhcp"]["scopes"] if s["name"] == "scope-c")
-        assert scope["server"] == "kea" and scope["relay"] == "127.46.30.3"
+        assert scope["server"] == "kea" and scope["relay"] == f"{prefix}.30.3"
         old_tftp = tuple(n.ip for n in runtime.lab.cluster("old").nodes_running("Cisco Tftp"))
         assert runtime.lab.option150("scope-c") == old_tftp  # a relayed DISCOVER answered by Kea
         stats = runtime.lab.reset_phones(scope="scope-c")

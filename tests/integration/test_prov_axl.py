@@ -26,6 +26,8 @@ from reconciler.provider import Provider
 from simulator.faces.backends import ResetMode
 from tests.prov_cucm_lab import ROLLBACK_INTERNAL, CucmFaceLab
 
+pytestmark = pytest.mark.lab
+
 
 @pytest.fixture(params=["11.5.1.21900-40", "14.0.1.11900-132"])
 def lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CucmFaceLab]:

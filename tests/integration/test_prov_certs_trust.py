@@ -45,6 +45,8 @@ from simulator.faces.node import node_https_server
 from simulator.faces.ssh import generate_host_key
 from simulator.faces.tls import LabCa, issue_server_cert, server_context
 
+pytestmark = pytest.mark.lab
+
 OS_PASSWORD = "Os-Admin-Pa55-41"
 NODES = ("cucm-old-pub", "cucm-old-sub1", "cucm-old-sub2")
 

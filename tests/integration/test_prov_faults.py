@@ -27,6 +27,8 @@ from reconciler.errors import (
 from reconciler.model import Action, Address, Change
 from tests.prov_cucm_lab import PASSWORD, CucmFaceLab
 
+pytestmark = pytest.mark.lab
+
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[CucmFaceLab]:

@@ -28,6 +28,8 @@ from simulator.faces.fakes import FakeNode
 from simulator.faces.sftp import sftp_server
 from simulator.faces.ssh import SshFaceServer, generate_host_key
 
+pytestmark = pytest.mark.lab
+
 PASSWORD = "Sftp-Pa55-41-secret"
 BUNDLE_PASSWORD = "Bundle-Pa55"
 

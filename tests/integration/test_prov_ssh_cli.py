@@ -31,6 +31,8 @@ from simulator.faces.faults import FaceFaults
 from simulator.faces.ssh import SshFaceServer, generate_host_key
 from simulator.faces.tls import LabCa
 
+pytestmark = pytest.mark.lab
+
 HOST = "127.0.41.1"
 PASSWORD = "Cli-Pa55-41-secret"
 PEM = LabCa.create("Imported CA").cert_pem.decode()

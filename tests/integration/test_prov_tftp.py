@@ -15,6 +15,8 @@ from reconciler.errors import RemoteFaultError, TemporaryError, TlvError, Unreac
 from tests.cucm_material import identity
 from tests.prov_cucm_lab import CucmFaceLab
 
+pytestmark = pytest.mark.lab
+
 MAC = "00AA11BB22CC"
 
 

@@ -39,7 +39,8 @@ from tests.contract.lab_fixtures import (
     wrong_password_file,
 )
 
-lab = lab_runtime_fixture("127.66")
+pytestmark = pytest.mark.lab
+lab = lab_runtime_fixture()
 
 
 class Transcript:

@@ -15,6 +15,8 @@ from reconciler.errors import LabError
 from simulator.kea import KeaInstance, KeaSubnet
 from tests.conftest import require_tool
 
+pytestmark = pytest.mark.lab
+
 
 def _subnet(relay: str, tftp: str) -> KeaSubnet:
     return KeaSubnet(id=1, name="s", subnet=IPv4Network("192.0.2.0/24"), relay=IPv4Address(relay),

@@ -9,6 +9,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from simulator.kea import KeaInstance, KeaSubnet
@@ -33,6 +34,7 @@ def kea_command(kea: KeaInstance, command: str, arguments: dict[str, Any] | None
     return result.get("arguments")
 
 
+@pytest.mark.lab
 def test_phones_behind_kea_follow_option150_changed_in_kea(tmp_path: Path) -> None:
     require_tool("kea-dhcp4")
     require_tool("kea-ctrl-agent")

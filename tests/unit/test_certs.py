@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import socket
 import ssl
@@ -45,6 +46,20 @@ def test_load_pem_bundle_der_and_single() -> None:
 def test_load_rejects_junk_with_certificate_error(junk: bytes) -> None:
     with pytest.raises(CertificateError):
         certs.load_certificates(junk)
+
+
+def test_a_certificate_with_an_unknown_version_field_is_a_certificate_error() -> None:
+    # cryptography raises InvalidVersion (not a ValueError) for a version other than v1/v3; found by the
+    # TLV fuzz test in a mutated ITL. DER and PEM both give the one error of our tree.
+    der = certs.certificate_der(identity("CallManager", "cucm-pub", "old").cert)
+    v3 = b"\xa0\x03\x02\x01\x02"  # [0] EXPLICIT INTEGER 2 (= X.509 v3)
+    assert der.count(v3) == 1
+    bad = der.replace(v3, b"\xa0\x03\x02\x01\x03")
+    with pytest.raises(CertificateError):
+        certs.load_certificates(bad)
+    pem = b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(bad) + b"-----END CERTIFICATE-----\n"
+    with pytest.raises(CertificateError):
+        certs.load_certificates(pem)
 
 
 def test_private_key_round_trip_and_junk() -> None:
@@ -175,6 +190,7 @@ def test_ec_keys_and_deterministic_seed() -> None:
         certs.generate_key("dsa")  # type: ignore[arg-type]
 
 
+@pytest.mark.lab
 def test_tls_server_certificate_serves_a_real_handshake() -> None:
     """The lab's HTTPS faces: a CA-signed server cert with IP SANs verifies in a real TLS handshake."""
     ca = lab_ca()

@@ -1,8 +1,11 @@
-"""Pure tests of how providers.dhcp.kea reads and edits a Kea configuration document (no server):
-matching option 150 by code or by an option-def name, shared networks, and removal."""
+"""Pure tests of how providers.dhcp.kea edits a Kea configuration document (no server): matching option 150
+by code or by an option-def name, shared networks, and removal. The document is the recorded config-get
+answer ``tests/cases/kea-config-get/option-def-name-and-shared-network.yaml``; how it reads is checked
+with every other recorded answer in ``test_wire_cases``."""
 
 from __future__ import annotations
 
+import json
 from ipaddress import IPv4Address
 from typing import Any
 
@@ -11,45 +14,21 @@ import requests
 
 from providers.dhcp.kea import KeaDhcpBackend
 from reconciler.errors import RemoteFaultError
+from tests.wire_cases import CASES_DIR, load_case
 
 A, B = IPv4Address("10.40.0.21"), IPv4Address("10.40.0.22")
+CONFIG_GET = load_case(CASES_DIR / "kea-config-get" / "option-def-name-and-shared-network.yaml")
 
 
 def _config() -> dict[str, Any]:
-    return {
-        "Dhcp4": {
-            "control-socket": {"socket-type": "unix", "socket-name": "/run/kea/kea4.sock"},
-            "option-def": [{"name": "cisco-tftp", "code": 150, "space": "dhcp4", "type": "ipv4-address",
-                            "array": True}],
-            "option-data": [{"name": "domain-name-servers", "data": "10.0.0.53"}],
-            "subnet4": [
-                {"id": 1, "subnet": "10.1.0.0/24", "relay": {"ip-address": "10.1.0.1"},
-                 "option-data": [{"name": "cisco-tftp", "data": "10.30.0.11"},
-                                 {"name": "routers", "data": "10.1.0.1"}]},
-            ],
-            "shared-networks": [
-                {"name": "floor2", "relay": {"ip-addresses": ["10.2.0.1"]},
-                 "option-data": [{"code": 150, "data": "10.30.0.12"}],
-                 "subnet4": [{"id": 2, "subnet": "10.2.0.0/24", "user-context": {"name": "floor2-a"}}]},
-            ],
-        }
-    }  # fmt: skip
+    """The Dhcp4 document of a recorded config-get answer (its parse is checked in test_wire_cases)."""
+    answer = json.loads(CONFIG_GET.answers()[0])
+    return {"Dhcp4": answer[0]["arguments"]["Dhcp4"]}
 
 
 @pytest.fixture
 def backend() -> KeaDhcpBackend:
     return KeaDhcpBackend(name="kea1", url="http://127.0.0.1:1/", session=requests.Session())
-
-
-def test_scopes_read_by_option_def_name_and_inherited_from_the_shared_network(
-    backend: KeaDhcpBackend,
-) -> None:
-    dhcp4 = _config()["Dhcp4"]
-    scopes = [backend._scope(dhcp4, s, n) for s, n in backend._subnets(dhcp4)]
-    assert [(s.name, s.option150, s.relay) for s in scopes] == [
-        ("10.1.0.0/24", (IPv4Address("10.30.0.11"),), IPv4Address("10.1.0.1")),
-        ("floor2-a", (IPv4Address("10.30.0.12"),), IPv4Address("10.2.0.1")),
-    ]
 
 
 def test_edit_rewrites_only_the_option150_entry_of_the_scope(backend: KeaDhcpBackend) -> None:

@@ -140,6 +140,7 @@ def client_port() -> Iterator[int]:
     yield free_port(kind="udp", host="127.0.31.20")
 
 
+@pytest.mark.lab
 def test_query_relayed_listens_on_giaddr_and_ignores_other_transactions(client_port: int) -> None:
     with _RelayAnsweringServer(client_port=client_port, option150=["10.1.1.1", "10.1.1.2"]) as server:
         offer = query_relayed(server=("127.0.0.1", server.port), giaddr="127.0.31.20",
@@ -148,6 +149,7 @@ def test_query_relayed_listens_on_giaddr_and_ignores_other_transactions(client_p
     assert server.requests[0][24:28] == IPv4Address("127.0.31.20").packed
 
 
+@pytest.mark.lab
 def test_query_relayed_times_out_as_a_temporary_error(client_port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind(("127.0.0.1", 0))
@@ -159,6 +161,7 @@ def test_query_relayed_times_out_as_a_temporary_error(client_port: int) -> None:
     assert "-P" in (info.value.hint or "")
 
 
+@pytest.mark.lab
 def test_query_relayed_reports_a_busy_listening_address_as_unreachable(client_port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
         squatter.bind(("127.0.31.20", client_port))

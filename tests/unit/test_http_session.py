@@ -44,6 +44,8 @@ from reconciler.errors import (
 )
 from simulator.kea import free_port
 
+pytestmark = pytest.mark.lab
+
 USER, PASSWORD = "axladmin", "s3cret-Lab-Pa55"
 
 
