@@ -31,7 +31,7 @@ from reconciler.live.protocol import LiveEstate
 from reconciler.live.refresh import LiveSnapshot, refresh
 from reconciler.model import Action, Address, Change, freeze
 from reconciler.plan.checks import coverage, gap_summary, preflight_all, with_stranded
-from reconciler.plan.document import Plan, PlanStep
+from reconciler.plan.document import Plan, PlanEdge, PlanStep
 from reconciler.plan.drift import changed_outside
 from reconciler.plan.fingerprint import fingerprint_of
 from reconciler.plan.forecast import PlannedTrust, forecast
@@ -263,8 +263,10 @@ def plan_from_snapshot(
             diags, cover, forecasts=forecasts, snap=snap, option150=option150, desired=desired
         )
     wave_steps(draft, desired, snap, option150)
-    ordered = _order(draft, desired, diags)
+    ordered, edges = _order(draft, desired, diags)
     steps = select_steps(ordered, targets=opts.targets, excludes=opts.excludes)
+    kept_keys = {str(s.address) for s in steps}
+    edges = [e for e in edges if e.before in kept_keys and e.after in kept_keys]
     if source is not None and target is not None and len(steps) < len(ordered):
         # the forecast follows what will run: dropped uploads and TVS restarts are not in the end state
         kept = {str(s.address) for s in steps}
@@ -296,6 +298,7 @@ def plan_from_snapshot(
         state_lineage=state.lineage,
         state_serial=state.serial,
         steps=tuple(steps),
+        edges=tuple(edges),
         diagnostics=tuple(diags),
         drift=tuple(changed_outside(snap=snap, state=state, desired=desired)),
         forecast=tuple(forecasts),
@@ -306,7 +309,10 @@ def plan_from_snapshot(
     )
 
 
-def _order(draft: Draft, desired: DesiredState, diags: list[Diagnostic]) -> list[PlanStep]:
+def _order(
+    draft: Draft, desired: DesiredState, diags: list[Diagnostic]
+) -> tuple[list[PlanStep], list[PlanEdge]]:
+    """The steps in graph order, and the graph's edges with their rule ids."""
     mig = desired.migration
     t = draft.tracks
     tracks = [
@@ -349,7 +355,7 @@ def _order(draft: Draft, desired: DesiredState, diags: list[Diagnostic]) -> list
         order = list(graph.nodes())
     else:
         order = list(graph.order())
-    return [
+    steps = [
         PlanStep(
             change=draft.steps[k].change,
             provider=draft.steps[k].provider,
@@ -359,6 +365,8 @@ def _order(draft: Draft, desired: DesiredState, diags: list[Diagnostic]) -> list
         )
         for k in order
     ]
+    edges = [PlanEdge(before=e.before, after=e.after, rule=e.rule, reason=e.reason) for e in graph.edges()]
+    return steps, edges
 
 
 def _identity(value: object) -> CertIdentity | None:
