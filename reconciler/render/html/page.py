@@ -42,7 +42,9 @@ th, td { border: 1px solid var(--line); padding: 3px 7px; text-align: left; vert
 th { background: #f3f5f7; font-weight: 600; }
 caption { text-align: left; font-weight: 600; padding: 2px 0; white-space: nowrap; }
 table.counts td, table.forecast td { text-align: right; font-variant-numeric: tabular-nums; min-width: 5em; }
-table.steps { width: 100%; font-size: 12.5px; } td.value { color: var(--muted); overflow-wrap: anywhere; }
+table.steps { width: 100%; font-size: 12.5px; }
+table.steps td:nth-child(3), table.steps td:nth-child(4), table.steps td:nth-child(5) { white-space: nowrap; }
+td.value { color: var(--muted); overflow-wrap: anywhere; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 8px 0; }
 dt { font-weight: 600; } dd { margin: 0; }
 .verdict { font-weight: 700; padding: 6px 10px; border-left: 5px solid; }
