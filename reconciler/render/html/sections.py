@@ -329,7 +329,7 @@ def rollback_section(plan: Plan) -> Markup:
         reversible = (
             f"{sum(1 for m in marks if m is not NOT_IN_PLAN)} of {len(marks)} step(s) say how they revert"
         )
-    cls = {True: "ok", False: "bad"}.get(plan.rollback_possible, "warn")  # type: ignore[arg-type]
+    cls = "ok" if plan.rollback_possible is True else "bad" if plan.rollback_possible is False else "warn"
     return _section(
         "rollback",
         "Rollback readiness",
