@@ -24,6 +24,7 @@ import lxml.html
 import pytest
 
 from reconciler.plan.document import Plan
+from reconciler.render.html import plan_page
 from reconciler.render.html.sections import fingerprint_digest
 from tests.browser import Chromium, drift_problems, report_problems
 from tests.e2e.labdoc import lab_data
@@ -143,3 +144,31 @@ def test_drift_report(chromium: Chromium, pages: Pages) -> None:
     page = lxml.html.fromstring(dom)
     assert page.xpath("//section[@id='diagnostics']//li"), "the lab before any apply has drifted (R4)"
     assert not page.xpath("//script")
+
+
+def test_hostile_names_stay_text_and_scripts_are_refused(
+    chromium: Chromium, pages: Pages, tmp_path: Path
+) -> None:
+    """Names from YAML, live systems or certificates become text in the browser, never elements; and the
+    page's Content-Security-Policy stops a script even if one were in the page."""
+    hostile = '<script>document.title="owned"</script><img src=x onerror=alert(1)>'
+    doc = _doc(pages)
+    doc["desired"]["path"] = hostile
+    doc["steps"][0]["reason"] = hostile
+    doc["forecast"][0]["wave"] = hostile
+    page_file = tmp_path / "hostile.html"
+    page_file.write_text(plan_page(Plan.from_dict(doc)))
+    page = lxml.html.fromstring(chromium.dump_dom(page_file))
+    assert not page.xpath("//script") and not page.xpath("//img")
+    assert hostile in page.xpath("string(//section[@id='steps'])")
+    assert page.xpath("string(//title)").startswith("Change request")
+    injected = tmp_path / "injected.html"
+    injected.write_text(
+        page_file.read_text().replace("</body>", "<script>document.title='ran'</script></body>")
+    )
+    assert lxml.html.fromstring(chromium.dump_dom(injected)).xpath("string(//title)") != "ran"
+    unprotected = tmp_path / "unprotected.html"  # the control: without the policy the same script runs
+    unprotected.write_text(
+        re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", injected.read_text())
+    )
+    assert lxml.html.fromstring(chromium.dump_dom(unprotected)).xpath("string(//title)") == "ran"
