@@ -5,14 +5,18 @@ live estate (``reconciler.commands.wiring.open_estate``), builds a ``Plan`` and 
 changes, 1 = error, 2 = changes (with ``--detailed-exitcode``; without it, 0 for changes too).
 ``show PLAN`` renders a saved plan. ``graph FILE [--format dot|mermaid]`` prints the declaration's graph
 without reading live state. ``drift FILE [--json|--junit FILE] [--detailed-exitcode]`` is refresh-only:
-exit 0 in sync, 2 drift (with ``--detailed-exitcode``), 1 error. Engine imports stay inside the bodies.
+exit 0 in sync, 2 drift (with ``--detailed-exitcode``), 1 error. ``plan``, ``show`` and ``drift`` take
+``--html FILE`` to also write the change-request report (``reconciler.render.html``; docs/report.md).
+Engine imports stay inside the bodies.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import typer
@@ -22,6 +26,9 @@ from reconciler.boundedio import MAX_DESIRED_BYTES, MAX_PLAN_BYTES, read_bounded
 __all__ = ["register"]
 
 _STATE_DIR = typer.Option(Path(".reconciler"), "--state-dir", help="Directory of state.json.")
+_HTML = typer.Option(
+    None, "--html", help="Also write the report as one self-contained HTML page to FILE.", metavar="FILE"
+)
 
 
 def _color_json(ctx: typer.Context, local_json: bool) -> tuple[bool, bool]:
@@ -55,6 +62,22 @@ def _fail(exc: Exception, color: bool) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _write_report(path: Path, text: str, color: bool) -> None:
+    """Write ``text`` to ``path`` whole or not at all (a temp file in the same directory, then rename)."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise _fail(OSError(f"cannot write {path}: {exc.strerror or exc}"), color) from exc
+
+
 def plan(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Desired-state YAML file.", show_default=False),
@@ -69,6 +92,7 @@ def plan(
         [], "--exclude", help="Leave out this address (prefix) and dependents."
     ),
     parallelism: int = typer.Option(4, "--parallelism", min=1, max=64, help="Concurrent reads."),
+    html: Path | None = _HTML,
     state_dir: Path = _STATE_DIR,
 ) -> None:
     """Read live state, diff, order and forecast the migration (never changes anything)."""
@@ -97,6 +121,10 @@ def plan(
         raise _fail(exc, color) from exc
     if out is not None:
         out.write_text(result.to_json())
+    if html is not None:
+        from reconciler.render.html import plan_page
+
+        _write_report(html, plan_page(result), color)
     if as_json:
         sys.stdout.write(result.to_json())
     else:
@@ -112,8 +140,9 @@ def show(
     ctx: typer.Context,
     plan_file: Path = typer.Argument(..., help="A plan saved with `plan -o`.", show_default=False),
     json_output: bool = typer.Option(False, "--json", help="Print the plan document."),
+    html: Path | None = _HTML,
 ) -> None:
-    """Render a saved plan."""
+    """Render a saved plan (to the terminal, as JSON, or as an HTML report with --html)."""
     from reconciler.errors import ReconcilerError
     from reconciler.plan.document import Plan
     from reconciler.render.diagnostics import make_console
@@ -126,6 +155,10 @@ def show(
         raise _fail(ValueError(f"cannot read {plan_file}: {exc.strerror or exc}"), color) from exc
     except ReconcilerError as exc:
         raise _fail(exc, color) from exc
+    if html is not None:
+        from reconciler.render.html import plan_page
+
+        _write_report(html, plan_page(saved), color)
     if as_json:
         sys.stdout.write(saved.to_json())
     else:
@@ -169,6 +202,7 @@ def drift(
     *,
     json_output: bool = typer.Option(False, "--json", help="Print the drift report as JSON."),
     junit: Path | None = typer.Option(None, "--junit", help="Also write a JUnit XML report to FILE."),
+    html: Path | None = _HTML,
     detailed: bool = typer.Option(False, "--detailed-exitcode", help="Exit 0 in sync, 1 error, 2 drift."),
     state_dir: Path = _STATE_DIR,
 ) -> None:
@@ -192,6 +226,10 @@ def drift(
         raise _fail(exc, color) from exc
     if junit is not None:
         junit.write_text(junit_xml(report.findings, checks=_CHECKS))
+    if html is not None:
+        from reconciler.render.html import drift_page
+
+        _write_report(html, drift_page(report, checks=_CHECKS, desired_path=str(file)), color)
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:

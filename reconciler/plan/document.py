@@ -1,4 +1,5 @@
-"""The saved-plan document: ``Plan``, ``PlanStep``, ``WaveForecast``, ``StrandedGroup``, ``PlanSummary``.
+"""The saved-plan document: ``Plan``, ``PlanStep``, ``PlanEdge``, ``WaveForecast``, ``StrandedGroup``,
+``PlanSummary``.
 
 ``Plan`` is what ``reconciler plan -o`` saves and ``apply PLAN`` executes; its JSON shape is documented
 in docs/plan-format.md and is the ``plan --json`` document. Built by ``reconciler.plan.planner``; executed by
@@ -20,6 +21,7 @@ from reconciler.model import Action, Address, Change, FrozenMap
 __all__ = [
     "PLAN_FORMAT_VERSION",
     "Plan",
+    "PlanEdge",
     "PlanStep",
     "PlanSummary",
     "StrandedGroup",
@@ -81,6 +83,30 @@ class PlanStep:
             endpoint=str(data["endpoint"]),
             wave=data.get("wave"),
             depends_on=tuple(Address.parse(a) for a in data.get("depends_on", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanEdge:
+    """One edge of the plan's dependency graph: ``before`` completes before ``after`` starts because of
+    ``rule`` (``R7``, ``R13``, ``depends_on`` for the user's declaration), said in ``reason``. The
+    steps' ``depends_on`` lists are the same edges without their why; reports draw the graph from these."""
+
+    before: str
+    after: str
+    rule: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"before": self.before, "after": self.after, "rule": self.rule, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlanEdge:
+        return cls(
+            before=str(data["before"]),
+            after=str(data["after"]),
+            rule=str(data["rule"]),
+            reason=str(data.get("reason", "")),
         )
 
 
@@ -230,7 +256,8 @@ class Plan:
     (``identity.<cluster>.<node>.callmanager``, ``store.<cluster>.<node>.<store>``, ``tvs.<cluster>.<node>``,
     ``param.<cluster>.<name>``, ``option150.<server>.<scope>``) to the sha256 of the live fact the plan
     relied on, so that ``apply`` can refuse a stale plan (R14). ``targets``/``excludes`` record
-    ``--target``/``--exclude`` (the plan is then not ``complete``).
+    ``--target``/``--exclude`` (the plan is then not ``complete``). ``edges`` are the graph's edges
+    between the kept steps with their rule ids (empty in plans saved before they were recorded).
     """
 
     plan_id: str
@@ -240,6 +267,7 @@ class Plan:
     state_lineage: str | None
     state_serial: int
     steps: tuple[PlanStep, ...] = ()
+    edges: tuple[PlanEdge, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
     drift: tuple[Change, ...] = ()
     forecast: tuple[WaveForecast, ...] = ()
@@ -307,6 +335,7 @@ class Plan:
             "excludes": list(self.excludes),
             "summary": self.summary.to_dict(),
             "steps": [s.to_dict() for s in self.steps],
+            "edges": [e.to_dict() for e in self.edges],
             "drift": [c.to_dict() for c in self.drift],
             "forecast": [f.to_dict() for f in self.forecast],
             "diagnostics": [d.as_dict() for d in self.diagnostics],
@@ -339,6 +368,7 @@ class Plan:
                 state_lineage=prior.get("lineage"),
                 state_serial=int(prior.get("serial", 0)),
                 steps=tuple(PlanStep.from_dict(s) for s in data.get("steps", ())),
+                edges=tuple(PlanEdge.from_dict(e) for e in data.get("edges", ())),
                 diagnostics=tuple(diagnostic_from_dict(d) for d in data.get("diagnostics", ())),
                 drift=tuple(Change.from_dict(c) for c in data.get("drift", ())),
                 forecast=tuple(WaveForecast.from_dict(f) for f in data.get("forecast", ())),

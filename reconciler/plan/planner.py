@@ -39,7 +39,7 @@ from reconciler.plan.checks import (
     r1_honesty,
     with_stranded,
 )
-from reconciler.plan.document import Plan, PlanStep
+from reconciler.plan.document import Plan, PlanEdge, PlanStep
 from reconciler.plan.drift import changed_outside
 from reconciler.plan.fingerprint import fingerprint_of
 from reconciler.plan.forecast import PlannedTrust, forecast
@@ -266,8 +266,10 @@ def plan_from_snapshot(
         gaps = gap_summary(cover.diagnostics)
         param_steps(draft, desired, snap, diags)
     wave_steps(draft, desired, snap, option150)
-    ordered = _order(draft, desired, diags)
+    ordered, edges = _order(draft, desired, diags)
     steps = select_steps(ordered, targets=opts.targets, excludes=opts.excludes)
+    kept_keys = {str(s.address) for s in steps}
+    edges = [e for e in edges if e.before in kept_keys and e.after in kept_keys]
     if source is not None and target is not None and cover is not None:
         # the forecast follows what will run: dropped uploads and TVS restarts are not in the end state
         kept = {str(s.address) for s in steps}
@@ -315,6 +317,7 @@ def plan_from_snapshot(
         state_lineage=state.lineage,
         state_serial=state.serial,
         steps=tuple(steps),
+        edges=tuple(edges),
         diagnostics=tuple(diags),
         drift=tuple(changed_outside(snap=snap, state=state, desired=desired)),
         forecast=tuple(forecasts),
@@ -325,7 +328,10 @@ def plan_from_snapshot(
     )
 
 
-def _order(draft: Draft, desired: DesiredState, diags: list[Diagnostic]) -> list[PlanStep]:
+def _order(
+    draft: Draft, desired: DesiredState, diags: list[Diagnostic]
+) -> tuple[list[PlanStep], list[PlanEdge]]:
+    """The steps in graph order, and the graph's edges with their rule ids."""
     mig = desired.migration
     t = draft.tracks
     tracks = [
@@ -356,7 +362,7 @@ def _order(draft: Draft, desired: DesiredState, diags: list[Diagnostic]) -> list
         order = list(graph.nodes())
     else:
         order = list(graph.order())
-    return [
+    steps = [
         PlanStep(
             change=draft.steps[k].change,
             provider=draft.steps[k].provider,
@@ -366,6 +372,8 @@ def _order(draft: Draft, desired: DesiredState, diags: list[Diagnostic]) -> list
         )
         for k in order
     ]
+    edges = [PlanEdge(before=e.before, after=e.after, rule=e.rule, reason=e.reason) for e in graph.edges()]
+    return steps, edges
 
 
 def _identity(value: object) -> CertIdentity | None:
