@@ -22,6 +22,8 @@ from reconciler.cucm.certs import (
     issuer_of,
     load_certificate,
     not_valid_after,
+    same_dn,
+    serial_candidates,
     serial_hex,
     sha256_hex,
     subject_of,
@@ -102,6 +104,7 @@ class StoredCert:
     subject: str
     issuer: str
     description: str = ""
+    serial_print: str | None = None  # the serial as a node printed it (CLI without PEM: hex or decimal)
 
     @classmethod
     def from_pem(cls, *, store: str, filename: str, pem: str, description: str = "") -> StoredCert:
@@ -138,10 +141,22 @@ class StoredCert:
         )
 
     def same_certificate(self, *, sha256: str | None, serial: str | None, issuer: str | None) -> bool:
-        """Equal by SHA-256 when both sides know it, else by serial + issuer (the TVS identity)."""
+        """Equal by SHA-256 when both sides know it, else by serial + issuer (the TVS identity): the
+        serial as a number (``serial`` is hex; a printed one may be decimal), the issuer by its
+        normalised RDN sequence (``same_dn``), never by DN text."""
         if sha256 is not None and self.sha256 is not None:
             return sha256 == self.sha256
-        return serial is not None and serial == self.serial and (issuer is None or issuer == self.issuer)
+        if serial is None:
+            return False
+        try:
+            wanted = int(serial, 16)
+        except ValueError:
+            return False
+        if self.serial_print is not None:
+            serial_ok = wanted in serial_candidates(self.serial_print)
+        else:
+            serial_ok = self.serial is not None and wanted in serial_candidates(self.serial)
+        return serial_ok and (issuer is None or same_dn(issuer, self.issuer))
 
 
 @runtime_checkable

@@ -26,7 +26,7 @@ from typing import ClassVar
 from cryptography import x509
 
 from providers.cucm_certs.model import CertStoreClient, StoredCert, normalise_store, trust_value
-from reconciler.cucm.certs import common_name, load_certificate
+from reconciler.cucm.certs import common_name, load_certificate, same_dn
 from reconciler.errors import PermanentError, RemoteFaultError
 from reconciler.model import Action, Address, Change, FrozenMap, Value
 from reconciler.provider import ApplyResult, Desired, FieldMismatch, Observed, ProviderBase, VerifyResult
@@ -46,6 +46,16 @@ def _want_of(value: Value) -> Want | None:
         return item if isinstance(item, str) else None
 
     return (text("sha256"), text("serial"), text("issuer"))
+
+
+def _same_identity(want: Want, have: Want) -> bool:
+    """Serial as a number (both values carry hex) and issuer by normalised RDN sequence (never DN text)."""
+    try:
+        if want[1] is None or have[1] is None or int(want[1], 16) != int(have[1], 16):
+            return False
+    except ValueError:
+        return False
+    return want[2] is None or have[2] is None or same_dn(want[2], have[2])
 
 
 class TrustStoreProvider(ProviderBase):
@@ -171,7 +181,7 @@ class TrustStoreProvider(ProviderBase):
             and have is not None
             and (
                 (want[0] is not None and want[0] == have[0])
-                or ((want[0] is None or have[0] is None) and want[1] == have[1] and want[2] == have[2])
+                or ((want[0] is None or have[0] is None) and _same_identity(want, have))
             )
         ):
             return Change(

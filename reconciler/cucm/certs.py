@@ -8,7 +8,11 @@ working.
 
 Public API (stable) — defined here::
 
-    CertIdentity(serial, issuer)    frozen, hashable: the TVS cache key (serial int, issuer in ``;`` form)
+    CertIdentity(serial, issuer)    frozen, hashable: the TVS cache key (serial int, issuer in ``;`` form);
+                                    equal when serials are equal and issuers have the same ``dn_key``
+    dn_key(text: str) -> tuple      a DN's normalised RDN sequence, whatever its print form
+    same_dn(a: str, b: str) -> bool  ``dn_key(a) == dn_key(b)``
+    serial_candidates(text: str) -> frozenset[int]   what a printed serial may mean (hex, decimal)
 
     load_certificates(data: bytes) -> list[x509.Certificate]   PEM bundle (1..n) or one DER cert
     load_certificate(data: bytes) -> x509.Certificate            exactly one certificate
@@ -40,6 +44,7 @@ notes are in that module's docstring)::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -74,6 +79,7 @@ __all__ = [
     "certificate_pem",
     "common_name",
     "cucm_dn",
+    "dn_key",
     "expires_within",
     "generate_ca",
     "generate_identity",
@@ -88,7 +94,9 @@ __all__ = [
     "not_valid_after",
     "not_valid_before",
     "private_key_pem",
+    "same_dn",
     "serial_bytes",
+    "serial_candidates",
     "serial_hex",
     "sha1_hex",
     "sha256_hex",
@@ -112,15 +120,34 @@ _SHORT_NAMES = {
 }
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@functools.total_ordering
+@dataclass(frozen=True, slots=True, eq=False)
 class CertIdentity:
     """What TVS keys its cache by (procedure.md, seed log step 5): serial number + issuer string.
 
-    ``issuer`` is in CUCM's ``;`` form (``cucm_dn``), exactly as ITL/CTL headers and records carry it.
+    ``issuer`` is in CUCM's ``;`` form (``cucm_dn``), exactly as ITL/CTL headers and records carry it, or
+    as a node printed it (``show cert``: ``CN=X, OU=Y``). Two identities are equal when their serials are
+    equal and their issuers have the same normalised RDN sequence (``dn_key``): never by DN text.
     """
 
     serial: int
     issuer: str
+
+    def _key(self) -> tuple[int, tuple[tuple[tuple[str, str], ...], ...]]:
+        return (self.serial, dn_key(self.issuer))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CertIdentity):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, CertIdentity):
+            return NotImplemented
+        return self._key() < other._key()
 
     @property
     def serial_hex(self) -> str:
@@ -128,6 +155,106 @@ class CertIdentity:
 
     def __str__(self) -> str:
         return f"serial {self.serial_hex} issuer {self.issuer}"
+
+
+# --- distinguished names and serials as printed -----------------------------------------------------
+
+_TYPE_ALIASES = {
+    "E": "EMAILADDRESS",
+    "EMAIL": "EMAILADDRESS",
+    "S": "ST",
+    "SP": "ST",
+    "STREET": "STREET",
+    "SERIALNUMBER": "SERIALNUMBER",
+    "2.5.4.3": "CN",
+    "2.5.4.11": "OU",
+    "2.5.4.10": "O",
+    "2.5.4.7": "L",
+    "2.5.4.8": "ST",
+    "2.5.4.6": "C",
+}
+
+
+def _split(text: str, separators: str) -> list[str]:
+    """``text`` split at ``separators`` outside double quotes and not escaped by a backslash."""
+    parts, current, quoted, escaped = [], [], False, False
+    for char in text:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            current.append(char)
+            escaped = True
+        elif char == '"':
+            current.append(char)
+            quoted = not quoted
+        elif char in separators and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def _value(raw: str) -> str:
+    value = raw.strip()
+    if value.startswith('"'):
+        value = value[1:]
+        value = value[:-1] if value.endswith('"') else value
+    out, escaped = [], False
+    for char in value:
+        if escaped or char != "\\":
+            out.append(char)
+            escaped = False
+        else:
+            escaped = True
+    return " ".join("".join(out).split()).casefold()
+
+
+@functools.lru_cache(maxsize=65_536)
+def dn_key(text: str) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """A DN's normalised RDN sequence, whatever form printed it: ``CN=x;OU=y`` (ITL/CTL, ``cucm_dn``),
+    ``CN=x, OU=y`` (``show cert``), RFC 4514 ``OU=y,CN=x`` (reversed) or with quoted values. Types are
+    upper-cased (``E``/``emailAddress`` alike), values trimmed and case-folded, multi-valued RDNs sorted,
+    and the sequence taken in the orientation that sorts first, so print order does not matter."""
+    body = text.strip().strip("\x00")
+    if not body:
+        return ()
+    separators = ";" if len(_split(body, ";")) > 1 else ","
+    rdns: list[tuple[tuple[str, str], ...]] = []
+    for part in _split(body, separators):
+        if not part.strip():
+            continue
+        attrs = []
+        for atom in _split(part, "+"):
+            kind, sep, value = atom.partition("=")
+            if not sep:  # not TYPE=value: keep the text as it is, normalised
+                attrs.append(("", _value(atom)))
+                continue
+            name = kind.strip().upper().removeprefix("OID.")
+            attrs.append((_TYPE_ALIASES.get(name, name), _value(value)))
+        rdns.append(tuple(sorted(attrs)))
+    forward = tuple(rdns)
+    return min(forward, tuple(reversed(rdns)))
+
+
+def same_dn(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` name the same DN (``dn_key``), however each was printed."""
+    return dn_key(a) == dn_key(b)
+
+
+def serial_candidates(text: str) -> frozenset[int]:
+    """The numbers a printed serial may be: hex (``01:9A:..``, ``19A3``, ``0x19a3``) and, when it has only
+    decimal digits and no separators, also decimal (CUCM's print form is not documented)."""
+    value = text.strip().lower().removeprefix("0x")
+    hex_digits = value.replace(":", "").replace(" ", "")
+    out: set[int] = set()
+    if hex_digits and all(c in "0123456789abcdef" for c in hex_digits):
+        out.add(int(hex_digits, 16))
+    if value.isdigit():
+        out.add(int(value, 10))
+    return frozenset(out)
 
 
 # --- loading and encoding ------------------------------------------------------------------------

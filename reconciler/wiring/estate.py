@@ -85,7 +85,7 @@ def stored_identity(entry: StoredCert) -> CertIdentity | None:
             pass
     if entry.serial is None:
         return None
-    try:
+    try:  # the issuer as printed (``CN=X, OU=Y``): CertIdentity compares it by normalised RDN sequence
         return CertIdentity(serial=int(entry.serial, 16), issuer=entry.issuer)
     except ValueError:
         return None
