@@ -49,6 +49,7 @@ from providers.cucm_cli_parse import (
     TrustFileReport,
     clean_output,
     count_pager_prompts,
+    find_failure,
     parse_cert_detail,
     parse_cert_list,
     parse_service_list,
@@ -79,11 +80,6 @@ CertKind = Literal["own", "trust"]
 _PROMPT_GUESS = re.compile(r"^[A-Za-z0-9_.-]+:\s*$")
 _PASTE = re.compile(r"paste\s+the\s+certificate", re.IGNORECASE)
 _CONFIRM = re.compile(r"\((yes\|no|y/n)\)\s*\??\s*:?\s*$", re.IGNORECASE)
-_FAILURE = re.compile(
-    r"^\s*(Executed command unsuccessfully|No valid command entered|Invalid command|Syntax error|"
-    r"Error executing)",
-    re.MULTILINE | re.IGNORECASE,
-)
 _IMPORTED = re.compile(r"Successfully imported certificate", re.IGNORECASE)
 
 
@@ -168,9 +164,9 @@ class CliSession:
             answers=list(answers),
         )
         if check:
-            failure = _FAILURE.search(output)
+            failure = find_failure(output)
             if failure:
-                detail = " ".join(output[failure.start() :].split())[:300]
+                detail = failure[:300]
                 raise RemoteFaultError(
                     f"{self.node}: {command!r} failed: {detail}", endpoint=self.node, code="cli"
                 )

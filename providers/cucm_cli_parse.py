@@ -6,6 +6,7 @@ which re-export everything here) and by unit tests on output variants the lab do
 
 - ``clean_output``: strip ANSI/VT100 escapes, pager prompts, CRs and backspace erasures from raw shell
   output; ``count_pager_prompts`` says how many pager prompts a raw stream holds (each wants a key);
+- ``find_failure``: the documented failure text in a command's output (``No valid command entered`` …);
 - ``parse_cert_list`` → ``CertListing``s: both ``show cert list`` forms (one ``unit/file: description``
   line per certificate, or the ``Unit:``/``Name:`` blocks of older releases);
 - ``parse_cert_detail`` → ``CertDetail``: ``show cert own|trust NAME`` (PEM when printed, serial, names);
@@ -26,6 +27,7 @@ __all__ = [
     "TrustFileReport",
     "clean_output",
     "count_pager_prompts",
+    "find_failure",
     "parse_cert_detail",
     "parse_cert_list",
     "parse_service_list",
@@ -41,6 +43,12 @@ _PAGER_TEXT = re.compile(
     r"Press <enter> for 1 line, <space> for one page, or <q> to quit"
     r"|--More--|options: q=quit[^\r\n:]*:?[ \t]*",
     re.IGNORECASE,
+)
+# Every documented failure text (§2, later evidence): a command printing one of these did not work.
+_FAILURE = re.compile(
+    r"^\s*(Executed command unsuccessfully|No valid command entered|Invalid command|Syntax error|"
+    r"Error executing)",
+    re.MULTILINE | re.IGNORECASE,
 )
 _SERVICE = re.compile(r"^(?P<name>\S.*?)\[(?P<status>[A-Z ]+)\](?:\s+(?P<reason>.*))?$")
 
@@ -95,6 +103,12 @@ def clean_output(text: str) -> str:
     text = _ANSI.sub("", text)
     text = _PAGER_TEXT.sub("", text).replace("\x08 \x08", "").replace("\x08", "")
     return text.replace("\r\n", "\n").replace("\r", "")
+
+
+def find_failure(text: str) -> str | None:
+    """The failure part of a command's cleaned output (from the first documented failure text), or None."""
+    found = _FAILURE.search(text)
+    return " ".join(text[found.start() :].split()) if found else None
 
 
 def count_pager_prompts(text: str) -> int:

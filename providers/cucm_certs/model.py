@@ -130,15 +130,16 @@ class StoredCert:
                 base = {}
             base["filename"] = self.filename
             return freeze(base)
-        return freeze(
-            {
-                "sha256": self.sha256,
-                "subject": self.subject,
-                "issuer": self.issuer,
-                "serial": self.serial,
-                "filename": self.filename,
-            }
-        )
+        facts: dict[str, str | None] = {
+            "sha256": self.sha256,
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "serial": self.serial,
+            "filename": self.filename,
+        }
+        if self.serial_print is not None:  # hex or decimal: not settled by the file name
+            facts["serial_print"] = self.serial_print
+        return freeze(facts)
 
     def same_certificate(self, *, sha256: str | None, serial: str | None, issuer: str | None) -> bool:
         """Equal by SHA-256 when both sides know it, else by serial + issuer (the TVS identity): the

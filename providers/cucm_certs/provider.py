@@ -11,7 +11,8 @@ CLI as ``Cluster.effective_certificate_api`` says, see ``providers.cucm_certs.cl
   CREATE (R5/R6/R11 say which), not declared any more → DELETE only when ``owned(address)`` (the state
   says reconciler added it, ``mode: exact``), else NOOP ("not ours, left in place").
 - ``apply`` uploads on the publisher (or deletes an owned certificate there); it re-reads first, so a
-  retry after a dropped session or a timeout changes nothing (``changed=False``).
+  retry after a dropped session or a timeout changes nothing (``changed=False``), and reads the store
+  back after the change: a command that printed no failure but changed nothing is an error.
 - ``verify`` reads the store on **every** node (R7: trust replicates from the publisher; never assume
   it did) and names the nodes that do not have it yet (``nodes.<node>`` mismatches; ``TemporaryError``
   when a node cannot be read).
@@ -26,7 +27,7 @@ from typing import ClassVar
 from cryptography import x509
 
 from providers.cucm_certs.model import CertStoreClient, StoredCert, normalise_store, trust_value
-from reconciler.cucm.certs import common_name, load_certificate, same_dn
+from reconciler.cucm.certs import common_name, load_certificate, same_dn, serial_candidates
 from reconciler.errors import PermanentError, RemoteFaultError
 from reconciler.model import Action, Address, Change, FrozenMap, Value
 from reconciler.provider import ApplyResult, Desired, FieldMismatch, Observed, ProviderBase, VerifyResult
@@ -34,7 +35,9 @@ from reconciler.provider import ApplyResult, Desired, FieldMismatch, Observed, P
 __all__ = ["TrustStoreProvider"]
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-Want = tuple[str | None, str | None, str | None]  # sha256, serial, issuer
+Want = tuple[
+    str | None, str | None, str | None, str | None
+]  # sha256, serial (hex), issuer, serial as printed
 
 
 def _want_of(value: Value) -> Want | None:
@@ -45,13 +48,19 @@ def _want_of(value: Value) -> Want | None:
         item = value.get(key)
         return item if isinstance(item, str) else None
 
-    return (text("sha256"), text("serial"), text("issuer"))
+    return (text("sha256"), text("serial"), text("issuer"), text("serial_print"))
 
 
 def _same_identity(want: Want, have: Want) -> bool:
     """Serial as a number (both values carry hex) and issuer by normalised RDN sequence (never DN text)."""
     try:
-        if want[1] is None or have[1] is None or int(want[1], 16) != int(have[1], 16):
+        if want[1] is None or have[1] is None:
+            return False
+        wanted = int(want[1], 16)
+        if have[3] is not None:  # a print form that may be decimal: any reading may match
+            if wanted not in serial_candidates(have[3]):
+                return False
+        elif wanted != int(have[1], 16):
             return False
     except ValueError:
         return False
@@ -218,6 +227,13 @@ class TrustStoreProvider(ProviderBase):
             if found is None:
                 return ApplyResult(change=change, changed=False, observed=None)
             self.publisher.delete_trust(store=store, filename=found.filename)
+            if self._find(change.address, self.publisher.trust([store]), _want_of(change.before)) is not None:
+                raise RemoteFaultError(  # a CLI that printed no failure text is not proof of success
+                    f"{self.publisher.node} still lists {store}/{found.filename} after deleting it",
+                    endpoint=self.endpoint,
+                    hint="the delete command or REST path may not be supported on this release; "
+                    "delete the certificate by hand",
+                )
             return ApplyResult(change=change, changed=True, observed=None)
         if change.action not in (Action.CREATE, Action.UPDATE, Action.REPLACE):
             raise PermanentError(f"{change.address}: a trust certificate cannot be {change.action.verb}d")
