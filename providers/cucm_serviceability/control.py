@@ -77,45 +77,61 @@ def parse_start_time(
 ) -> dt.datetime | None:
     """When a service started, as an aware UTC datetime, or ``None`` when that is unknown.
 
-    ``UpTime`` (integer seconds, zone-free) comes first: ``now - UpTime`` (a stopped service has no
-    uptime, so ``started=False`` skips it). Else ``StartTime`` counts only when it names its zone (ISO 8601
-    with an offset, ``... UTC 2026``, ``... GMT+01:00 2026``); a time without a zone is unknown, never
-    guessed as UTC (a node west of UTC would fail every restart check, one east could skip a required
-    restart, R8), unless the caller knows the node's zone (``tz``).
+    ``UpTime`` (integer seconds, zone-free) is the authority: ``now - UpTime`` (a stopped service has
+    no uptime, so ``started=False`` skips it). A ``StartTime`` that names its zone (ISO 8601 with an
+    offset, ``... UTC 2026``, ``... GMT+01:00 2026``) is used when it agrees with it. A ``StartTime``
+    without a zone is never guessed as UTC (west of UTC every restart check would fail, east a required
+    restart could be skipped, R8): with ``UpTime`` its zone is derived (the difference, rounded to a
+    quarter hour, must be whole within 90 s), which keeps the exact, stable second of ``StartTime``;
+    without ``UpTime`` (and without a ``tz`` the caller knows) it is unknown.
     """
+    approx = None
     if started and up_time_s is not None and up_time_s >= 0:
-        return (now - dt.timedelta(seconds=up_time_s)).astimezone(dt.UTC).replace(microsecond=0)
+        approx = (now - dt.timedelta(seconds=up_time_s)).astimezone(dt.UTC)
     value = (text or "").strip()
+    zoned, naive = _read_start_time(value)
+    if zoned is not None and (approx is None or abs((zoned - approx).total_seconds()) <= 90):
+        return zoned
+    if naive is not None and approx is not None:
+        delta = (naive - approx.replace(tzinfo=None)).total_seconds()
+        offset = round(delta / 900) * 900
+        if abs(delta - offset) <= 90 and abs(offset) <= 14 * 3600:
+            return (naive - dt.timedelta(seconds=offset)).replace(tzinfo=dt.UTC)
+    if approx is not None:
+        return approx.replace(microsecond=0)
+    if naive is not None and tz is not None:
+        return naive.replace(tzinfo=tz).astimezone(dt.UTC)
+    return None  # no uptime and no zone in the text (or one we cannot place, e.g. "PST"): unknown
+
+
+def _read_start_time(value: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """(aware UTC time when ``value`` names its zone, naive time when it has none)."""
     if not value:
-        return None
+        return None, None
     try:
         iso = dt.datetime.fromisoformat(value)
     except ValueError:
         iso = None
     if iso is not None:
-        if iso.tzinfo is not None:
-            return iso.astimezone(dt.UTC)
-        return iso.replace(tzinfo=tz).astimezone(dt.UTC) if tz is not None else None
+        return (iso.astimezone(dt.UTC), None) if iso.tzinfo is not None else (None, iso)
     zoned = _ZONE_WORD.match(value)
     if zoned is not None:
         try:
             parsed = dt.datetime.strptime(f"{zoned['head']} {zoned['year']}", "%a %b %d %H:%M:%S %Y")
         except ValueError:
-            return None
+            return None, None
         offset = dt.timedelta()
         if zoned["offset"]:
             digits = zoned["offset"].replace(":", "")
             sign = -1 if digits[0] == "-" else 1
             offset = sign * dt.timedelta(hours=int(digits[1:3]), minutes=int(digits[3:5]))
-        return parsed.replace(tzinfo=dt.timezone(offset)).astimezone(dt.UTC)
-    if tz is None:
-        return None  # no zone in the text (or one we cannot place, e.g. "PST"): unknown
+        return parsed.replace(tzinfo=dt.timezone(offset)).astimezone(dt.UTC), None
     for fmt in _NAIVE_FORMATS:
         try:
-            return dt.datetime.strptime(value, fmt).replace(tzinfo=tz).astimezone(dt.UTC)
+            return None, dt.datetime.strptime(value, fmt)
         except ValueError:
             continue
-    return None
+    return None, None
 
 
 def match_process_node(*, name: str, host: str, process_nodes: Sequence[str]) -> str | None:

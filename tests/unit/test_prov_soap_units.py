@@ -95,8 +95,13 @@ def test_start_time_parsing_prefers_uptime_and_never_guesses_a_zone() -> None:
     assert parse_start_time("2026-11-26T23:47:15-08:00", up_time_s=None, now=now) == utc
     cet = dt.timezone(dt.timedelta(hours=1))  # a zone the caller knows is used
     assert parse_start_time("Fri Nov 27 08:47:15 2026", up_time_s=None, now=now, tz=cet) == utc
-    # UpTime beats a StartTime that disagrees (e.g. a naive local time west of UTC)
-    assert parse_start_time("Fri Nov 27 07:47:15 2026", up_time_s=765, now=now) == utc
+    # with UpTime a naive StartTime's zone is derived, keeping its exact second (stable across reads)
+    assert parse_start_time("Thu Nov 26 23:47:15 2026", up_time_s=765, now=now) == utc  # UTC-8
+    jitter = now + dt.timedelta(milliseconds=700)
+    assert parse_start_time("Fri Nov 27 16:47:15 2026", up_time_s=765, now=jitter) == utc  # UTC+9
+    # a StartTime that disagrees with UpTime loses to it
+    assert parse_start_time("Fri Nov 27 03:13:00 2026", up_time_s=765, now=now) == utc
+    assert parse_start_time("Fri Nov 27 01:00:00 UTC 2026", up_time_s=765, now=now) == utc
     assert parse_start_time("", up_time_s=60, now=now) == now - dt.timedelta(minutes=1)
     assert parse_start_time("", up_time_s=0, now=now) == now
     assert parse_start_time("", up_time_s=60, now=now, started=False) is None
