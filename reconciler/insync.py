@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address
 
+from reconciler.certnames import same_dn, serial_candidates
+
 __all__ = ["in_sync", "option150_key", "param_word", "same_certificate"]
 
 
@@ -49,20 +51,36 @@ def _text(value: Mapping[str, object], key: str) -> str | None:
     return item.strip().lower() if isinstance(item, str) and item.strip() else None
 
 
+def _serials(value: Mapping[str, object]) -> frozenset[int]:
+    """The numbers a value's serial may be: its ``serial_print`` (as a node printed it, perhaps decimal)
+    when it has one, else its ``serial`` (hex)."""
+    printed = _text(value, "serial_print")
+    if printed is not None:
+        return serial_candidates(printed)
+    serial = _text(value, "serial")
+    if serial is None:
+        return frozenset()
+    try:
+        return frozenset({int(serial.replace(":", ""), 16)})
+    except ValueError:
+        return frozenset()
+
+
 def same_certificate(want: Mapping[str, object], have: Mapping[str, object]) -> bool:
-    """``want`` and ``have`` (``sha256``/``serial``/``issuer`` maps) name the same certificate: equal
-    SHA-256 when both know it, else equal serial (hex, any case) and issuer (where ``want`` names one)."""
+    """``want`` and ``have`` (``sha256``/``serial``/``issuer`` maps, ``have`` perhaps with the
+    ``serial_print`` a node printed) name the same certificate: equal SHA-256 when both know it, else
+    the same serial number (hex, any case or separators; any reading of a printed one) and, where
+    ``want`` names one, the same issuer by normalised RDN sequence (``reconciler.certnames.same_dn``),
+    never by DN text."""
     sha_w, sha_h = _text(want, "sha256"), _text(have, "sha256")
     if sha_w is not None and sha_h is not None:
         return sha_w == sha_h
-    serial_w, serial_h = _text(want, "serial"), _text(have, "serial")
-    issuer_w = want.get("issuer")
-    return (
-        serial_w is not None
-        and serial_h is not None
-        and serial_w.lstrip("0") == serial_h.lstrip("0")
-        and (issuer_w is None or issuer_w == have.get("issuer"))
-    )
+    if not _serials(want) & _serials(have):
+        return False
+    issuer_w, issuer_h = want.get("issuer"), have.get("issuer")
+    if not isinstance(issuer_w, str):
+        return True  # ``want`` names no issuer: the serial decides
+    return isinstance(issuer_h, str) and same_dn(issuer_w, issuer_h)
 
 
 def in_sync(kind: str, *, live: object, want: object) -> bool:

@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_PORTS",
     "SERVICE_NAMES",
     "CertificateApi",
+    "CertmgrServiceName",
     "Cluster",
     "ClusterCredentials",
     "CucmService",
@@ -46,6 +47,14 @@ class CertificateApi(enum.StrEnum):
     AUTO = "auto"
     REST = "rest"
     CLI = "cli"
+
+
+class CertmgrServiceName(enum.StrEnum):
+    """How certmgr REST (CUCM 14+) names a trust store in ``service``: ``unit`` (``CallManager``,
+    ``Phone-SAST``; what every public client sends, the default) or ``store`` (``CallManager-trust``)."""
+
+    UNIT = "unit"
+    STORE = "store"
 
 
 class Service(enum.StrEnum):
@@ -143,6 +152,11 @@ class Cluster(StrictModel):
     tls: TlsSettings = TlsSettings()
     ssh: SshSettings = SshSettings()
     certificate_api: CertificateApi = CertificateApi.AUTO
+    certmgr_service_name: CertmgrServiceName = Field(
+        default=CertmgrServiceName.UNIT,
+        description="How certmgr REST names a trust store in 'service': 'unit' (CallManager, the form "
+        "public clients send) or 'store' (CallManager-trust).",
+    )
     axl_wsdl: FilePath | None = Field(
         default=None,
         description="Cisco's AXL toolkit AXLAPI.wsdl (user-supplied); default: the built-in subset.",

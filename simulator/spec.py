@@ -13,6 +13,8 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from simulator.faces.dialect import WireDialect
+
 __all__ = [
     "CALLMANAGER",
     "CAPF",
@@ -108,12 +110,16 @@ class LabSpec:
     defects: LabDefects = field(default_factory=LabDefects)
     key_pool: int | None = None  # cap on distinct RSA keys (large estates)
     filler_trust_certs: int = 0  # unrelated certificates per CallManager-trust/Phone-SAST-trust (scale)
+    dialect: WireDialect = field(default_factory=WireDialect)  # how the faces phrase uncertain answers
 
     def cluster(self, name: str) -> ClusterSpec:
         return next(c for c in self.clusters if c.name == name)
 
     def with_defects(self, defects: LabDefects) -> LabSpec:
         return replace(self, defects=defects)
+
+    def with_dialect(self, dialect: WireDialect) -> LabSpec:
+        return replace(self, dialect=dialect)
 
 
 def _cluster(

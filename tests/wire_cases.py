@@ -1,11 +1,14 @@
 """Recorded wire answers as case files, and the one loader for them.
 
-A case is ``tests/cases/<kind>/<case>.yaml``: a leading ``#`` comment block saying where the shape comes from
-(required: a case without it is refused), then a YAML document with what was sent, what came back on the
-wire (``answer`` or ``answers``, the HTTP body as the server sends it) and ``expected``: what the product's
-parser or mapper must make of it. The kind is the directory name; ``tests/unit/test_wire_cases.py`` holds one
-check per kind (``@checks("<kind>")``) and runs every case of every kind, so a new kind is a new directory
-plus one check function there.
+A case is ``tests/cases/<kind>/<case>.yaml``: a leading ``#`` comment block saying where the shape comes
+from (required: a case without it is refused), then a YAML document with what was sent, what came back on
+the wire (``answer`` or ``answers``, the HTTP body as the server sends it) and ``expected``: what the
+product's parser or mapper must make of it. Two more forms keep bytes that YAML would not: a screen
+(``<case>.txt``: ``# shape: ...`` and ``# expect: <JSON>`` header lines ended by ``# ---``, then the body
+byte for byte, ANSI escapes and CRs included) and a JSON document (``<case>.json`` with ``_shape`` and its
+fields; ``expected`` is the document itself unless it has an ``expected`` key). The kind is the directory
+name; ``tests/unit/test_wire_cases.py`` holds one check per kind (``@checks("<kind>")``) and runs every case
+of every kind, so a new kind is a new directory plus one check function there.
 
 ``CannedAnswers`` is the in-process far side for those checks: a ``requests`` adapter answering each request
 with the next recorded body and keeping the request bodies, so the product's real client (zeep with the
@@ -14,6 +17,7 @@ bundled WSDL, or the Kea backend) parses exactly the recorded bytes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +60,10 @@ class WireCase:
 
 
 def load_case(path: Path) -> WireCase:
+    if path.suffix == ".txt":
+        return _screen_case(path)
+    if path.suffix == ".json":
+        return _json_case(path)
     text = path.read_text(encoding="utf-8")
     header_lines = []
     for line in text.splitlines():
@@ -73,9 +81,36 @@ def load_case(path: Path) -> WireCase:
     return WireCase(kind=path.parent.name, name=path.stem, path=path, header=header, doc=doc)
 
 
+def _screen_case(path: Path) -> WireCase:
+    raw = path.read_bytes().decode("utf-8")
+    head, sep, body = raw.partition("# ---\n")
+    if not sep:
+        raise CaseFileError(f"{path}: a screen case ends its header with a '# ---' line")
+    lines = [line.removeprefix("# ") for line in head.splitlines()]
+    if not lines or not lines[0].startswith("shape: "):
+        raise CaseFileError(f"{path}: a screen case starts with '# shape: ...' (where its shape comes from)")
+    expect = [line.removeprefix("expect: ") for line in lines if line.startswith("expect: ")]
+    if len(expect) != 1:
+        raise CaseFileError(f"{path}: a screen case has one '# expect: <JSON>' line")
+    header = " ".join(line.strip() for line in lines if not line.startswith("expect: "))
+    doc = {"expected": json.loads(expect[0]), "answer": body}
+    return WireCase(kind=path.parent.name, name=path.stem, path=path, header=header, doc=doc)
+
+
+def _json_case(path: Path) -> WireCase:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(doc, dict) or not str(doc.get("_shape", "")).strip():
+        raise CaseFileError(
+            f"{path}: a JSON case is an object whose '_shape' says where its shape comes from"
+        )
+    doc.setdefault("expected", {k: v for k, v in doc.items() if k != "_shape"})
+    return WireCase(kind=path.parent.name, name=path.stem, path=path, header=str(doc["_shape"]), doc=doc)
+
+
 def all_cases(root: Path = CASES_DIR) -> list[WireCase]:
     """Every case of every kind, sorted by kind and name."""
-    return [load_case(p) for p in sorted(root.glob("*/*.yaml"))]
+    paths = (p for p in root.glob("*/*") if p.suffix in {".yaml", ".txt", ".json"})
+    return [load_case(p) for p in sorted(paths)]
 
 
 def kinds(root: Path = CASES_DIR) -> set[str]:

@@ -63,7 +63,12 @@ def _rest_client(cluster: Cluster, node: Node) -> RestCertClient:
             auth=(cluster.credentials.os.username, secret.get_secret_value()),
         )
 
-    return RestCertClient(node=node.name, base_url=f"https://{node.host}:{port}", session=session)
+    return RestCertClient(
+        node=node.name,
+        base_url=f"https://{node.host}:{port}",
+        session=session,
+        service_style=cluster.certmgr_service_name.value,
+    )
 
 
 def clients_for_cluster(cluster: Cluster) -> list[CertStoreClient]:

@@ -1,7 +1,9 @@
 """``CliCertClient``: one node's certificates through the admin CLI (CUCM < 14, or ``certificate_api: cli``).
 
 Reads: ``show cert list trust|own`` then ``show cert trust|own <unit>/<file>`` per certificate of the
-requested stores (the PEM when printed, else serial/subject/issuer, docs/cucm-domain.md#admin-cli). Writes:
+requested stores (the PEM when printed; else the serial and the names as printed, ``CN=X, OU=Y``, which
+``StoredCert.same_certificate`` compares by normalised RDN sequence and number, docs/cucm-interfaces.md).
+Writes:
 ``set cert import trust <unit>`` with the PEM pasted (unit = store without ``-trust``, e.g. ``Phone-SAST``,
 [I] in docs/cucm-domain.md#admin-cli, overridable through ``units``) and ``set cert delete <store> <file>``
 with its confirmation. Built on ``providers.cucm_cli.session.CliSession``.
@@ -22,7 +24,7 @@ from dataclasses import replace
 
 from providers.cucm_certs.model import StoredCert, normalise_store, store_unit
 from providers.cucm_cli.session import CertDetail, CertKind, CliSession
-from reconciler.cucm.certs import serial_hex
+from reconciler.cucm.certs import serial_candidates, serial_hex
 from reconciler.errors import CertificateError
 
 __all__ = ["CliCertClient", "DetailCache"]
@@ -65,15 +67,22 @@ class CliCertClient:
                 )
             except CertificateError:
                 pass
+        # no PEM (the usual ``show cert trust`` answer): names as printed, compared by ``same_dn``; the
+        # serial's print form is not documented, CUCM's file name ``<CN>_<serial hex>.pem`` settles it
+        candidates = serial_candidates(detail.serial_text) if detail.serial_text else frozenset()
+        stem = filename.removesuffix(".pem").lower()
+        named = [c for c in candidates if stem.endswith(f"_{serial_hex(c)}")]
+        serial = named[0] if len(named) == 1 else detail.serial
         return StoredCert(
             store=store,
             filename=filename,
             pem=None,
             sha256=None,
-            serial=serial_hex(detail.serial) if detail.serial is not None else None,
+            serial=serial_hex(serial) if serial is not None else None,
             subject=detail.subject,
             issuer=detail.issuer,
             description=description,
+            serial_print=None if len(named) == 1 or not detail.serial_text else detail.serial_text,
         )
 
     def trust(self, stores: Collection[str] | None = None) -> Sequence[StoredCert]:

@@ -103,6 +103,7 @@ class StoredCert:
     subject: str
     issuer: str
     description: str = ""
+    serial_print: str | None = None  # the serial as a node printed it (CLI without PEM: hex or decimal)
 
     @classmethod
     def from_pem(cls, *, store: str, filename: str, pem: str, description: str = "") -> StoredCert:
@@ -128,15 +129,16 @@ class StoredCert:
                 base = {}
             base["filename"] = self.filename
             return freeze(base)
-        return freeze(
-            {
-                "sha256": self.sha256,
-                "subject": self.subject,
-                "issuer": self.issuer,
-                "serial": self.serial,
-                "filename": self.filename,
-            }
-        )
+        facts: dict[str, str | None] = {
+            "sha256": self.sha256,
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "serial": self.serial,
+            "filename": self.filename,
+        }
+        if self.serial_print is not None:  # hex or decimal: not settled by the file name
+            facts["serial_print"] = self.serial_print
+        return freeze(facts)
 
     def identity(self) -> CertIdentity | None:
         """The TVS identity (serial + issuer) of this certificate: from its PEM, else its listing."""
@@ -153,11 +155,17 @@ class StoredCert:
             return None
 
     def same_certificate(self, *, sha256: str | None, serial: str | None, issuer: str | None) -> bool:
-        """Equal by SHA-256 when both sides know it, else by serial + issuer (the TVS identity): the one
-        rule of ``reconciler.insync.same_certificate``."""
+        """Equal by SHA-256 when both sides know it, else by serial number + issuer (the TVS identity; a
+        printed serial by any of its readings, the issuer by normalised RDN sequence): the one rule of
+        ``reconciler.insync.same_certificate``."""
         return same_certificate(
             {"sha256": sha256, "serial": serial, "issuer": issuer},
-            {"sha256": self.sha256, "serial": self.serial, "issuer": self.issuer},
+            {
+                "sha256": self.sha256,
+                "serial": self.serial,
+                "issuer": self.issuer,
+                "serial_print": self.serial_print,
+            },
         )
 
 

@@ -11,11 +11,11 @@ cover them. It takes the plan's values as they are (docs/plan-format.md):
 - Which listed certificate is "the same" is ``reconciler.insync.same_certificate`` (SHA-256 where both
   sides know it, else serial + issuer), the rule the planner uses too.
 - ``apply`` uploads on the publisher (or deletes an owned certificate there); it re-reads first, so a
-  retry after a dropped session or a timeout changes nothing (``changed=False``).
-- ``verify`` reads the store on **every** node it has a client for (R7: trust replicates from the
-  publisher; never assume it did) and names the nodes that do not have it yet (``nodes.<node>``).
-
-Observed values are ``trust_value`` (sha256, subject, issuer, serial, not_after, pem) + filename.
+  retry after a dropped session or a timeout changes nothing (``changed=False``), and reads the store
+  back after the change: a command that printed no failure but changed nothing is an error.
+- ``verify`` reads the store on **every** node (R7: trust replicates from the publisher; never assume
+  it did) and names the nodes that do not have it yet (``nodes.<node>`` mismatches; ``TemporaryError``
+  when a node cannot be read).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from reconciler.provider import ApplyResult, FieldMismatch, ProviderBase, Verify
 __all__ = ["TrustStoreProvider"]
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-Want = tuple[str | None, str | None, str | None]  # sha256, serial, issuer
+Want = tuple[str | None, str | None, str | None]  # sha256, serial (hex), issuer
 
 
 def _want_of(value: Value, *, address: Address | None = None) -> Want | None:
@@ -126,6 +126,13 @@ class TrustStoreProvider(ProviderBase):
             if found is None:
                 return ApplyResult(change=change, changed=False, observed=None)
             self.publisher.delete_trust(store=store, filename=found.filename)
+            if self._find(change.address, self.publisher.trust([store]), _want_of(change.before)) is not None:
+                raise RemoteFaultError(  # a CLI that printed no failure text is not proof of success
+                    f"{self.publisher.node} still lists {store}/{found.filename} after deleting it",
+                    endpoint=self.endpoint,
+                    hint="the delete command or REST path may not be supported on this release; "
+                    "delete the certificate by hand",
+                )
             return ApplyResult(change=change, changed=True, observed=None)
         if change.action not in (Action.CREATE, Action.UPDATE, Action.REPLACE):
             raise PermanentError(f"{change.address}: a trust certificate cannot be {change.action.verb}d")

@@ -2,13 +2,18 @@
 
 Facts and their certainty: docs/cucm-domain.md#certmgr-rest.
 
-Reads use the server snapshot (``GET /config/snapshot/server``: identities and trust groups in one
-call); the parser accepts trust groups keyed ``CallManager-trust`` or ``CallManager`` and
-``certificate_data`` or ``certificates`` lists ([I]). Upload is ``POST /config/trust/certificates``
-with ``service`` as a list; the service token style (``store``: ``CallManager-trust``, or
-``unit``: ``CallManager``) is a knob until confirmed on a lab CUCM. Delete has no public
-reference ([GAP]); the default is ``DELETE /config/trust/certificate?service=<store>&filename=<file>``,
-configurable. The session comes from ``providers.transports.http.make_session`` (verified TLS, mapped errors).
+Trust stores are named in ``service`` by their unit (``CallManager``, ``Phone-SAST``: what every public
+client sends, the default) or, with ``service_style="store"`` (the YAML's ``certmgr_service_name:
+store``), by the store (``CallManager-trust``). Reads of given stores use the list endpoint
+``GET /config/trust/certificate?service=<name>`` (a JSON array, or an object with a ``certificates``
+array; each element carries ``certificate`` and perhaps ``filename``: without one the name is CUCM's
+``<CN>_<serial hex>.pem``); reads of every store and identities use the server snapshot
+(``GET /config/snapshot/server``), whose trust groups may be keyed ``CallManager-trust`` or ``CallManager``
+and list ``certificate_data`` or ``certificates``. Upload is ``POST /config/trust/certificates`` with
+``service`` as a list. Delete has no public reference ([GAP]); the default is
+``DELETE /config/trust/certificate?service=<name>&filename=<file>``, configurable; the provider reads
+every change back, so a wrong guess fails loudly. The session comes from
+``providers.transports.http.make_session``.
 """
 
 from __future__ import annotations
@@ -20,12 +25,14 @@ import requests
 
 from providers.cucm_certs.model import StoredCert, normalise_store, store_unit
 from providers.transports.http import check_status
+from reconciler.cucm.certs import load_certificate, trust_file_name
 from reconciler.errors import CertificateError, RemoteFaultError
 
-__all__ = ["CERTMGR_PATH", "RestCertClient"]
+__all__ = ["CERTMGR_PATH", "RestCertClient", "ServiceStyle"]
 
 CERTMGR_PATH = "/platformcom/api/v1/certmgr"
 _JSON = {"Accept": "application/json"}
+ServiceStyle = Literal["unit", "store"]
 
 
 class RestCertClient:
@@ -38,7 +45,7 @@ class RestCertClient:
         node: str,
         base_url: str,
         session: requests.Session | Callable[[], requests.Session],
-        service_style: Literal["store", "unit"] = "store",
+        service_style: ServiceStyle = "unit",
         delete_method: str = "DELETE",
         delete_path: str = "/config/trust/certificate",
     ) -> None:
@@ -60,8 +67,14 @@ class RestCertClient:
             self._session = self._session()
         return self._session
 
-    def _get(self, path: str) -> Any:
-        response = check_status(self.session.get(self.base + path, headers=_JSON), endpoint=self._node)
+    def service_name(self, store: str) -> str:
+        """The ``service`` token of ``store``: ``CallManager`` (unit style) or ``CallManager-trust``."""
+        return normalise_store(store) if self.service_style == "store" else store_unit(normalise_store(store))
+
+    def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        response = check_status(
+            self.session.get(self.base + path, params=params, headers=_JSON), endpoint=self._node
+        )
         try:
             return response.json()
         except ValueError as exc:
@@ -75,30 +88,58 @@ class RestCertClient:
             raise RemoteFaultError(f"{self._node}: snapshot is not a JSON object", endpoint=self._node)
         return data
 
-    def _entry(self, *, store: str, filename: str, pem: object) -> StoredCert | None:
+    def _entry(self, *, store: str, filename: str | None, pem: object) -> StoredCert | None:
         if not isinstance(pem, str) or "BEGIN CERTIFICATE" not in pem:
             return None
         try:
+            if not filename:  # CUCM's own naming, so a later delete can name the file
+                filename = trust_file_name(load_certificate(pem.encode()))
             return StoredCert.from_pem(store=store, filename=filename, pem=pem)
         except CertificateError:
             return None
 
+    def _listed(self, store: str) -> list[StoredCert]:
+        """``GET /config/trust/certificate?service=<name>``: one store, as the node lists it."""
+        data = self._get("/config/trust/certificate", {"service": self.service_name(store)})
+        items = data.get("certificates") if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise RemoteFaultError(
+                f"{self._node}: the trust list of {store} is neither a JSON array nor has 'certificates'",
+                endpoint=self._node,
+            )
+        out = []
+        for raw in items:
+            item = {"certificate": raw} if isinstance(raw, str) else raw
+            if isinstance(item, dict):
+                name = item.get("filename")
+                entry = self._entry(
+                    store=store, filename=str(name) if name else None, pem=item.get("certificate")
+                )
+                if entry is not None:
+                    out.append(entry)
+        return out
+
     def trust(self, stores: Collection[str] | None = None) -> Sequence[StoredCert]:
-        wanted = {normalise_store(s) for s in stores} if stores is not None else None
+        if stores is not None:
+            return [
+                entry
+                for store in sorted({normalise_store(s) for s in stores})
+                for entry in self._listed(store)
+            ]
         out: list[StoredCert] = []
         for group in self.snapshot().get("trusts") or []:
             if not isinstance(group, dict):
                 continue
             store = normalise_store(str(group.get("service", "")))
-            if wanted is not None and store not in wanted:
-                continue
             items = group.get("certificate_data") or group.get("certificates") or []
-            for index, raw in enumerate(items if isinstance(items, list) else []):
+            for raw in items if isinstance(items, list) else []:
                 item = {"certificate": raw} if isinstance(raw, str) else raw
                 if not isinstance(item, dict):
                     continue
-                filename = str(item.get("filename") or f"{store}-{index}.pem")
-                entry = self._entry(store=store, filename=filename, pem=item.get("certificate"))
+                name = item.get("filename")
+                entry = self._entry(
+                    store=store, filename=str(name) if name else None, pem=item.get("certificate")
+                )
                 if entry is not None:
                     out.append(entry)
         return out
@@ -114,13 +155,12 @@ class RestCertClient:
         return out
 
     def upload_trust(self, *, store: str, pem: str, description: str) -> None:
-        token = normalise_store(store) if self.service_style == "store" else store_unit(store)
-        body = {"service": [token], "certificates": [pem], "description": description}
+        body = {"service": [self.service_name(store)], "certificates": [pem], "description": description}
         check_status(self.session.post(self.base + "/config/trust/certificates", json=body, headers=_JSON),
                      endpoint=self._node)  # fmt: skip
 
     def delete_trust(self, *, store: str, filename: str) -> None:
-        params = {"service": normalise_store(store), "filename": filename}
+        params = {"service": self.service_name(store), "filename": filename}
         response = self.session.request(
             self.delete_method, self.base + self.delete_path, params=params, headers=_JSON
         )

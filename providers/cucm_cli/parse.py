@@ -5,7 +5,9 @@ returns it) and returns frozen dataclasses. Called by ``providers.cucm_cli.sessi
 command methods, which re-export everything here) and by unit tests on output variants the lab does not
 produce.
 
-- ``clean_output``: strip ANSI/VT100 escapes, CRs and backspace erasures from raw shell output;
+- ``clean_output``: strip ANSI/VT100 escapes, pager prompts, CRs and backspace erasures from raw shell
+  output; ``count_pager_prompts`` says how many pager prompts a raw stream holds (each wants a key);
+- ``find_failure``: the documented failure text in a command's output (``No valid command entered`` …);
 - ``parse_cert_list`` → ``CertListing``s: both ``show cert list`` forms (one ``unit/file: description``
   line per certificate, or the ``Unit:``/``Name:`` blocks of older releases);
 - ``parse_cert_detail`` → ``CertDetail``: ``show cert own|trust NAME`` (PEM when printed, serial, names);
@@ -25,6 +27,8 @@ __all__ = [
     "ServiceLine",
     "TrustFileReport",
     "clean_output",
+    "count_pager_prompts",
+    "find_failure",
     "parse_cert_detail",
     "parse_cert_list",
     "parse_service_list",
@@ -33,6 +37,20 @@ __all__ = [
 ]
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[@-Z\\-_]")
+# The pager prompt (§2.1, later evidence): ``ESC[1mPress <enter> for 1 line, <space> for one page, or <q> to
+# quitESC[0mESC[K`` with NO newline after it: the next row, or the ``admin:`` prompt, follows at once. Older
+# and other pagers: ``--More--``; ``file view``'s ``options: q=quit, n=next, ...`` line.
+_PAGER_TEXT = re.compile(
+    r"Press <enter> for 1 line, <space> for one page, or <q> to quit"
+    r"|--More--|options: q=quit[^\r\n:]*:?[ \t]*",
+    re.IGNORECASE,
+)
+# Every documented failure text (§2, later evidence): a command printing one of these did not work.
+_FAILURE = re.compile(
+    r"^\s*(Executed command unsuccessfully|No valid command entered|Invalid command|Syntax error|"
+    r"Error executing)",
+    re.MULTILINE | re.IGNORECASE,
+)
 _SERVICE = re.compile(r"^(?P<name>\S.*?)\[(?P<status>[A-Z ]+)\](?:\s+(?P<reason>.*))?$")
 
 
@@ -47,13 +65,15 @@ class CertListing:
 
 @dataclass(frozen=True, slots=True)
 class CertDetail:
-    """``show cert own|trust NAME``: the PEM when printed, else the identifying fields."""
+    """``show cert own|trust NAME``: the PEM when printed, else the identifying fields. ``serial`` reads
+    the printed serial as hex; ``serial_text`` is the print itself (hex or decimal: not documented)."""
 
     pem: str | None
     serial: int | None
     subject: str
     issuer: str
     not_after: str
+    serial_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +97,24 @@ class TrustFileReport:
 
 
 def clean_output(text: str) -> str:
-    """Strip ANSI escapes, CRs and backspace erasures; normalise line ends to ``\\n``."""
-    text = _ANSI.sub("", text).replace("\x08 \x08", "").replace("\x08", "")
+    """Strip ANSI escapes, pager prompts, CRs and backspace erasures; normalise line ends to ``\\n``.
+
+    Byte-exact about the pager: its prompt is cut out without eating what follows it, so the row after
+    a page break keeps its place and an ``admin:`` written right after the prompt is a line of its own."""
+    text = _ANSI.sub("", text)
+    text = _PAGER_TEXT.sub("", text).replace("\x08 \x08", "").replace("\x08", "")
     return text.replace("\r\n", "\n").replace("\r", "")
+
+
+def find_failure(text: str) -> str | None:
+    """The failure part of a command's cleaned output (from the first documented failure text), or None."""
+    found = _FAILURE.search(text)
+    return " ".join(text[found.start() :].split()) if found else None
+
+
+def count_pager_prompts(text: str) -> int:
+    """How many pager prompts raw ``text`` holds (ANSI escapes ignored): each one waits for a key."""
+    return len(_PAGER_TEXT.findall(_ANSI.sub("", text)))
 
 
 def parse_cert_list(text: str) -> tuple[CertListing, ...]:
@@ -115,18 +150,20 @@ def parse_cert_list(text: str) -> tuple[CertListing, ...]:
 
 
 def parse_cert_detail(text: str) -> CertDetail:
-    """The PEM block (if printed) and ``Serial Number:``/``Subject Name:``/``Issuer Name:``/``To:``."""
+    """The PEM block (if printed) and ``Serial Number:``/``Subject Name:``/``Issuer Name:``/``To:``; the
+    names stay as printed (``CN=X, OU=Y`` or ``CN=X;OU=Y``): compare them with ``same_dn``."""
     pem = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", text, re.S)
-    serial = re.search(r"Serial Number:\s*([0-9A-Fa-f:]+)", text)
+    serial = re.search(r"Serial Number:\s*((?:0x)?[0-9A-Fa-f:]+)", text)
     subject = re.search(r"Subject Name:\s*(.*)", text)
     issuer = re.search(r"Issuer Name:\s*(.*)", text)
     until = re.search(r"^\s*To:\s*(.*)$", text, re.M)
     return CertDetail(
         pem=pem.group(0) + "\n" if pem else None,
-        serial=int(serial.group(1).replace(":", ""), 16) if serial else None,
+        serial=int(serial.group(1).lower().removeprefix("0x").replace(":", ""), 16) if serial else None,
         subject=subject.group(1).strip() if subject else "",
         issuer=issuer.group(1).strip() if issuer else "",
         not_after=until.group(1).strip() if until else "",
+        serial_text=serial.group(1) if serial else "",
     )
 
 

@@ -12,9 +12,15 @@ sequences and CRs are stripped; the echoed command line is dropped. During a com
 - ``Paste the Certificate and Hit Enter`` → the PEM, then an empty line (``paste=``);
 - ``(yes|no)`` / ``(y/n)`` confirmations → yes only if the caller asked (``confirm=True``), else no and a
   ``RemoteFaultError`` (a command we did not expect to ask must not proceed);
-- a pager prompt (``--More--``, ``Press <enter> …``, ``options: q=quit …``) → next page (tolerance [I]).
+- a pager prompt (``Press <enter> …`` wrapped in ANSI bold/erase-line, ``--More--``, ``options: q=quit …``)
+  → a space (next page), once per prompt; the prompt is cut out of the output byte-exactly, so neither
+  the row after a page break nor an ``admin:`` written right after the prompt is lost. ``set cli
+  pagination off`` is sent at login but a CLI that does not support it still works.
 
-Output containing ``Executed command unsuccessfully`` / ``Invalid command`` raises ``RemoteFaultError``.
+Output carrying a documented failure text (``Executed command unsuccessfully``, ``No valid command
+entered``, ``Invalid command``, ``Syntax error``, ``Error executing``) raises ``RemoteFaultError``; a
+change whose success text is documented (``set cert import``) must print it, and the callers read every
+change back (a command that printed neither is not a success).
 A session lost mid-command raises ``TemporaryError`` and the next command reconnects (the executor's
 retry then re-runs an idempotent apply). The command methods parse their output with the pure parsers of
 ``providers.cucm_cli.parse`` (both ``show cert list`` forms, ``run sql`` tables sized by their ``====``
@@ -40,6 +46,8 @@ from providers.cucm_cli.parse import (
     ServiceLine,
     TrustFileReport,
     clean_output,
+    count_pager_prompts,
+    find_failure,
     parse_cert_detail,
     parse_cert_list,
     parse_service_list,
@@ -71,10 +79,7 @@ CertKind = Literal["own", "trust"]
 _PROMPT_GUESS = re.compile(r"^[A-Za-z0-9_.-]+:\s*$")
 _PASTE = re.compile(r"paste\s+the\s+certificate", re.IGNORECASE)
 _CONFIRM = re.compile(r"\((yes\|no|y/n)\)\s*\??\s*:?\s*$", re.IGNORECASE)
-_PAGER = re.compile(r"(--more--|press <enter>|options:\s*q=quit)", re.IGNORECASE)
-_FAILURE = re.compile(
-    r"^(Executed command unsuccessfully|Invalid command|Syntax error|Error executing)", re.MULTILINE
-)
+_IMPORTED = re.compile(r"Successfully imported certificate", re.IGNORECASE)
 
 
 class CliSession:
@@ -110,7 +115,7 @@ class CliSession:
         self._chan = self._conn.open_shell()
         self._chan.settimeout(0.1)
         self._read(command=None, timeout=self.login_timeout)
-        self.run("set cli pagination off")
+        self.run("set cli pagination off", check=False)  # unsupported somewhere: the pager is handled
 
     def close(self) -> None:
         if self._chan is not None:
@@ -158,9 +163,9 @@ class CliSession:
             answers=list(answers),
         )
         if check:
-            failure = _FAILURE.search(output)
+            failure = find_failure(output)
             if failure:
-                detail = " ".join(output[failure.start() :].split())[:300]
+                detail = failure[:300]
                 raise RemoteFaultError(
                     f"{self.node}: {command!r} failed: {detail}", endpoint=self.node, code="cli"
                 )
@@ -183,6 +188,7 @@ class CliSession:
         answered = 0  # length of the cleaned text already answered (paste, confirmation, pager)
         refused = ""
         lines_seen = 0
+        paged = 0  # pager prompts answered
         started = time.monotonic()
         nudged = 0.0
         what = repr(command) if command else "login"
@@ -197,6 +203,10 @@ class CliSession:
                 lines_seen = max(lines_seen, len(done))
             if self._is_prompt(tail) and (command is None or complete):
                 break
+            pages = count_pager_prompts(raw)
+            if pages > paged:
+                chan.sendall(b" " * (pages - paged))  # next page, once per prompt
+                paged = pages
             if len(text) > answered:
                 fresh = text[answered:]
                 if paste is not None and _PASTE.search(fresh):
@@ -211,9 +221,6 @@ class CliSession:
                     if not confirm:
                         refused = tail.strip()
                     chan.sendall((reply + "\n").encode())
-                    answered = len(text)
-                elif _PAGER.search(tail):
-                    chan.sendall(b" ")
                     answered = len(text)
             elapsed = time.monotonic() - started
             if elapsed > timeout:
@@ -278,7 +285,7 @@ class CliSession:
     def import_trust(self, *, unit: str, pem: str) -> str:
         """``set cert import trust <unit>`` with the PEM pasted at the prompt."""
         output = self.run(f"set cert import trust {unit}", paste=pem)
-        if "success" not in output.lower():
+        if not _IMPORTED.search(output):
             raise RemoteFaultError(
                 f"{self.node}: import into {unit} not confirmed: {output[-200:]!r}",
                 endpoint=self.node,

@@ -6,6 +6,7 @@ from providers.cucm_serviceability.control import (
     ControlCenterClient,
     RestartProgress,
     ServiceStatusInfo,
+    match_process_node,
     parse_start_time,
 )
 from providers.cucm_serviceability.ris import Registration, RisClient, RisPacer, dedupe, ris_max_devices
@@ -21,6 +22,7 @@ __all__ = [
     "ServiceStatusInfo",
     "TvsProvider",
     "dedupe",
+    "match_process_node",
     "parse_start_time",
     "ris_max_devices",
     "tvs_value",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,9 +24,18 @@ import requests
 from providers.transports.soap import CucmEndpoint, SoapService, make_soap_client, open_session, soap_errors
 from reconciler.errors import PermanentError, RemoteFaultError, VerificationError
 
-__all__ = ["ControlCenterClient", "RestartProgress", "ServiceStatusInfo", "parse_start_time"]
+__all__ = [
+    "ControlCenterClient",
+    "RestartProgress",
+    "ServiceStatusInfo",
+    "match_process_node",
+    "parse_start_time",
+]
 
-_TIME_FORMATS = ("%a %b %d %H:%M:%S %Y", "%a %b %d %H:%M:%S %Z %Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+_NAIVE_FORMATS = ("%a %b %d %H:%M:%S %Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+_ZONE_WORD = re.compile(
+    r"^(?P<head>.*\d{2}:\d{2}:\d{2})\s+(?P<zone>UTC|GMT|Z)(?P<offset>[+-]\d{2}:?\d{2})?\s+(?P<year>\d{4})$"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,25 +68,87 @@ class RestartProgress:
 
 
 def parse_start_time(
-    text: str | None, *, up_time_s: int | None, now: dt.datetime, tz: dt.tzinfo = dt.UTC
+    text: str | None,
+    *,
+    up_time_s: int | None,
+    now: dt.datetime,
+    tz: dt.tzinfo | None = None,
+    started: bool = True,
 ) -> dt.datetime | None:
-    """A ControlCenter ``StartTime`` (``Fri Nov 27 07:47:15 2026`` and a few other shapes; a naive time
-    is in ``tz``, the node's zone) as an aware UTC datetime; else ``now - UpTime``; else ``None``."""
+    """When a service started, as an aware UTC datetime, or ``None`` when that is unknown.
+
+    ``UpTime`` (integer seconds, zone-free) is the authority: ``now - UpTime`` (a stopped service has
+    no uptime, so ``started=False`` skips it). A ``StartTime`` that names its zone (ISO 8601 with an
+    offset, ``... UTC 2026``, ``... GMT+01:00 2026``) is used when it agrees with it. A ``StartTime``
+    without a zone is never guessed as UTC (west of UTC every restart check would fail, east a required
+    restart could be skipped, R8): with ``UpTime`` its zone is derived (the difference, rounded to a
+    quarter hour, must be whole within 90 s), which keeps the exact, stable second of ``StartTime``;
+    without ``UpTime`` (and without a ``tz`` the caller knows) it is unknown.
+    """
+    approx = None
+    if started and up_time_s is not None and up_time_s >= 0:
+        approx = (now - dt.timedelta(seconds=up_time_s)).astimezone(dt.UTC)
     value = (text or "").strip()
-    for fmt in _TIME_FORMATS:
-        try:
-            parsed = dt.datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).astimezone(dt.UTC)
+    zoned, naive = _read_start_time(value)
+    if zoned is not None and (approx is None or abs((zoned - approx).total_seconds()) <= 90):
+        return zoned
+    if naive is not None and approx is not None:
+        delta = (naive - approx.replace(tzinfo=None)).total_seconds()
+        offset = round(delta / 900) * 900
+        if abs(delta - offset) <= 90 and abs(offset) <= 14 * 3600:
+            return (naive - dt.timedelta(seconds=offset)).replace(tzinfo=dt.UTC)
+    if approx is not None:
+        return approx.replace(microsecond=0)
+    if naive is not None and tz is not None:
+        return naive.replace(tzinfo=tz).astimezone(dt.UTC)
+    return None  # no uptime and no zone in the text (or one we cannot place, e.g. "PST"): unknown
+
+
+def _read_start_time(value: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """(aware UTC time when ``value`` names its zone, naive time when it has none)."""
+    if not value:
+        return None, None
     try:
         iso = dt.datetime.fromisoformat(value)
-        return (iso if iso.tzinfo else iso.replace(tzinfo=tz)).astimezone(dt.UTC)
     except ValueError:
-        pass
-    if up_time_s is not None and up_time_s > 0:
-        return (now - dt.timedelta(seconds=up_time_s)).replace(microsecond=0)
-    return None
+        iso = None
+    if iso is not None:
+        return (iso.astimezone(dt.UTC), None) if iso.tzinfo is not None else (None, iso)
+    zoned = _ZONE_WORD.match(value)
+    if zoned is not None:
+        try:
+            parsed = dt.datetime.strptime(f"{zoned['head']} {zoned['year']}", "%a %b %d %H:%M:%S %Y")
+        except ValueError:
+            return None, None
+        offset = dt.timedelta()
+        if zoned["offset"]:
+            digits = zoned["offset"].replace(":", "")
+            sign = -1 if digits[0] == "-" else 1
+            offset = sign * dt.timedelta(hours=int(digits[1:3]), minutes=int(digits[3:5]))
+        return parsed.replace(tzinfo=dt.timezone(offset)).astimezone(dt.UTC), None
+    for fmt in _NAIVE_FORMATS:
+        try:
+            return None, dt.datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+    return None, None
+
+
+def match_process_node(*, name: str, host: str, process_nodes: Sequence[str]) -> str | None:
+    """CUCM's own name for the node the YAML calls ``name`` at ``host``, from the cluster's process-node
+    list (AXL ``listProcessNode``): the same name, else the same name in another case, else the host
+    (CUCM often names a server by its address or FQDN), else a unique FQDN whose first label is the
+    name or the host's first label. ``None`` when nothing matches unambiguously."""
+    listed = [p for p in process_nodes if p and p != "EnterpriseWideData"]
+    for wanted in (name, host):
+        if wanted in listed:
+            return wanted
+        folded = [p for p in listed if p.casefold() == wanted.casefold()]
+        if len(folded) == 1:
+            return folded[0]
+    labels = {name.casefold(), host.split(".", 1)[0].casefold()}
+    short = [p for p in listed if p.split(".", 1)[0].casefold() in labels]
+    return short[0] if len(short) == 1 else None
 
 
 def _start_failed(info: ServiceStatusInfo) -> bool:
@@ -105,18 +177,21 @@ class ControlCenterClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        node_tz: dt.tzinfo = dt.UTC,
+        node_tz: dt.tzinfo | None = None,
+        process_node: str | None = None,
     ) -> None:
         self.endpoint = endpoint
         self._session = session
         self._clock, self._sleep, self._now, self._tz = clock, sleep, now, node_tz
+        self.process_node = process_node
         self._service = make_soap_client(
             service=SoapService.CONTROL_CENTER, endpoint=endpoint, session=session
         )
 
     @classmethod
     def connect(cls, cluster: Any, node: Any, **kwargs: Any) -> ControlCenterClient:
-        """For ``node`` of a ``schemas.cluster.Cluster`` with ``credentials.axl`` (the application user)."""
+        """For ``node`` of a ``schemas.cluster.Cluster`` with ``credentials.axl`` (the application user);
+        pass ``process_node`` (CUCM's name of the node, ``match_process_node``) for ``NodeName``."""
         endpoint = CucmEndpoint.from_cluster(cluster, node)
         cred = cluster.credentials.axl
         session = open_session(endpoint, user=cred.username, password=cred.password)
@@ -137,14 +212,17 @@ class ControlCenterClient:
         out = []
         for item in items:
             up = _int(item["UpTime"])
+            status = str(item["ServiceStatus"] or "Unknown")
             out.append(
                 ServiceStatusInfo(
                     node=self.node,
                     name=str(item["ServiceName"] or ""),
-                    status=str(item["ServiceStatus"] or "Unknown"),
+                    status=status,
                     reason=str(item["ReasonCodeString"] or ""),
                     reason_code=_int(item["ReasonCode"]),
-                    start_time=parse_start_time(item["StartTime"], up_time_s=up, now=now, tz=self._tz),
+                    start_time=parse_start_time(
+                        item["StartTime"], up_time_s=up, now=now, tz=self._tz, started=status == "Started"
+                    ),
                     up_time_s=up,
                 )
             )
@@ -169,7 +247,9 @@ class ControlCenterClient:
         """``Start``/``Stop``/``Restart`` (mutating); returns at once, before the services settle."""
         if action not in ("Start", "Stop", "Restart"):
             raise PermanentError(f"ControlType must be Start, Stop or Restart, not {action!r}")
-        request = {"NodeName": self.node, "ControlType": action, "ServiceList": {"item": list(names)}}
+        # NodeName is CUCM's own server name (its process node), not the YAML's; unknown: left out (nil),
+        # which each node's own URL reads as "this node"
+        request = {"NodeName": self.process_node, "ControlType": action, "ServiceList": {"item": list(names)}}
         return self._infos(self._call("soapDoControlServices", ControlServiceRequest=request))
 
     def restart(
@@ -189,8 +269,10 @@ class ControlCenterClient:
         self.control("Restart", [name])
         polls = max(1, math.ceil(timeout / max(poll_interval, 1e-3))) + 1
         last: ServiceStatusInfo | None = None
+        went_down = False  # seen Stopping/Starting/Stopped since the request: evidence of the restart
         for poll in range(1, polls + 1):
             last = self.status(name)
+            went_down = went_down or not last.started
             elapsed = self._clock() - began
             if progress is not None:
                 progress(
@@ -198,7 +280,8 @@ class ControlCenterClient:
                         node=self.node, service=name, status=last.status, elapsed_s=elapsed, poll=poll
                     )
                 )
-            fresh = last.start_time is None or last.start_time >= requested_at
+            # unknown is not fresh: without a start time only a seen transition proves the restart (R8)
+            fresh = last.start_time >= requested_at if last.start_time is not None else went_down
             if last.started and fresh:
                 return last
             if _start_failed(last) or elapsed >= timeout:

@@ -17,7 +17,8 @@ RisPort70) and, through them, by ``providers.dhcp.cucm``. What it holds:
 - ``soap_errors``: a context manager around each call that maps zeep/requests failures to
   ``reconciler.errors``: HTTP 401 → ``AuthenticationError``; 503 → ``TemporaryError``;
   AXL fault → ``RemoteFaultError(code=axlcode)`` with the fault text; the RisPort70 allowance fault →
-  ``TemporaryError`` with a delay. Connection-level failures (refused, reset, a TLS handshake cut off
+  ``TemporaryError`` with a delay (recognised by its faultcode ``Server.RateControl`` or its text).
+  Connection-level failures (refused, reset, a TLS handshake cut off
   by the peer, timeouts, certificate/pin mismatch) are classified once, by ``providers.transports.http``
   (``SafeSession`` / ``translate_request_error``); this module passes them through unchanged.
 """
@@ -63,7 +64,10 @@ __all__ = [
 
 AXL_WSDL_VERSION = "14.0"  # the version written in providers/wsdl/AXLAPI.wsdl
 _WSDL_DIR = Path(__file__).resolve().parents[1] / "wsdl"  # providers/wsdl, the package data
-_RIS_RATE = re.compile(r"(?:exceeded allowed rate|allowed device queries|rate for realtime)", re.I)
+# CUCM's own text reads "Exceeded allowed rate for Reatime information" (sic); the faultcode
+# ``ns1:Server.RateControl`` identifies the fault whatever the text says (docs/cucm-interfaces.md)
+_RIS_RATE = re.compile(r"(?:exceeded allowed rate|allowed device queries|rate for rea?l?time)", re.I)
+_RATE_CODE = re.compile(r"(?:^|[:.])Server\.RateControl$")
 _PER_MINUTE = re.compile(r"(\d+)\s+requests?\s+per\s+minute", re.I)
 
 
@@ -298,7 +302,7 @@ def soap_errors(
         raise  # already mapped by providers.transports.http (503, TLS, timeouts, unreachable)
     except zeep.exceptions.Fault as exc:
         text = (exc.message or "").strip()
-        if _RIS_RATE.search(text):
+        if _RIS_RATE.search(text) or _RATE_CODE.search(str(exc.code or "").strip()):
             per_minute = _PER_MINUTE.search(text)
             delay = (
                 60.0 / int(per_minute.group(1)) if per_minute and int(per_minute.group(1)) else fault_delay

@@ -8,7 +8,11 @@ working.
 
 Public API (stable) — defined here::
 
-    CertIdentity(serial, issuer)    frozen, hashable: the TVS cache key (serial int, issuer in ``;`` form)
+    CertIdentity(serial, issuer)    frozen, hashable: the TVS cache key (serial int, issuer in ``;`` form);
+                                    equal when serials are equal and issuers have the same ``dn_key``
+    dn_key(text: str) -> tuple      a DN's normalised RDN sequence, whatever its print form
+    same_dn(a: str, b: str) -> bool  ``dn_key(a) == dn_key(b)``
+    serial_candidates(text: str) -> frozenset[int]   what a printed serial may mean (hex, decimal)
 
     load_certificates(data: bytes) -> list[x509.Certificate]   PEM bundle (1..n) or one DER cert
     load_certificate(data: bytes) -> x509.Certificate            exactly one certificate
@@ -40,6 +44,7 @@ notes are in that module's docstring)::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,6 +53,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+
+from reconciler.certnames import dn_key, same_dn, serial_candidates
 
 # re-exported: the generators and their types live in certgen (``from ...certs import generate_identity``
 # keeps working for the simulator, the tests and the providers)
@@ -74,6 +81,7 @@ __all__ = [
     "certificate_pem",
     "common_name",
     "cucm_dn",
+    "dn_key",
     "expires_within",
     "generate_ca",
     "generate_identity",
@@ -88,7 +96,9 @@ __all__ = [
     "not_valid_after",
     "not_valid_before",
     "private_key_pem",
+    "same_dn",
     "serial_bytes",
+    "serial_candidates",
     "serial_hex",
     "sha1_hex",
     "sha256_hex",
@@ -112,15 +122,34 @@ _SHORT_NAMES = {
 }
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@functools.total_ordering
+@dataclass(frozen=True, slots=True, eq=False)
 class CertIdentity:
     """What TVS keys its cache by (docs/cucm-domain.md#boot-sequence, step 4): serial number + issuer string.
 
-    ``issuer`` is in CUCM's ``;`` form (``cucm_dn``), exactly as ITL/CTL headers and records carry it.
+    ``issuer`` is in CUCM's ``;`` form (``cucm_dn``), exactly as ITL/CTL headers and records carry it, or
+    as a node printed it (``show cert``: ``CN=X, OU=Y``). Two identities are equal when their serials are
+    equal and their issuers have the same normalised RDN sequence (``dn_key``): never by DN text.
     """
 
     serial: int
     issuer: str
+
+    def _key(self) -> tuple[int, tuple[tuple[tuple[str, str], ...], ...]]:
+        return (self.serial, dn_key(self.issuer))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CertIdentity):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, CertIdentity):
+            return NotImplemented
+        return self._key() < other._key()
 
     @property
     def serial_hex(self) -> str:

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from providers.cucm_axl import AxlClient
 from providers.cucm_certs import CertStoreClient, StoredCert, clients_for_cluster
-from providers.cucm_serviceability import ControlCenterClient, RisClient, RisPacer
+from providers.cucm_serviceability import ControlCenterClient, RisClient, RisPacer, match_process_node
 from providers.cucm_tftp import TftpHttpClient
 from providers.dhcp.base import DhcpBackend, DhcpScope, Option150Check, SetResult
 from providers.dhcp.cucm import CucmDhcpBackend
@@ -160,16 +160,19 @@ class Connections:
         )
 
     def control(self, cluster: str, node: str) -> ControlCenterClient:
-        """ControlCenterServices of one node."""
+        """ControlCenterServices of one node; its ``NodeName`` is CUCM's own name of the node, found in
+        the cluster's process-node list (AXL), which may differ from the YAML's name."""
         decl = self.cluster(cluster)
         found = decl.node(node)
         if found is None:
             raise ConfigError(f"node {node!r} of cluster {cluster} is not declared", hint="add it to nodes:")
-        return self._get(
-            ("control", cluster, node),
-            lambda: ControlCenterClient.connect(decl, found, **self._service_timing),
-            _close,
-        )
+
+        def make() -> ControlCenterClient:
+            listed = [p.name for p in self.axl(cluster).process_nodes()]
+            own = match_process_node(name=found.name, host=str(found.host), process_nodes=listed)
+            return ControlCenterClient.connect(decl, found, process_node=own, **self._service_timing)
+
+        return self._get(("control", cluster, node), make, _close)
 
     def tftp(self, cluster: str, node: str) -> TftpHttpClient:
         decl = self.cluster(cluster)

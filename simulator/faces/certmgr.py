@@ -1,11 +1,12 @@
 """The Certificate Management REST face (``/platformcom/api/v1/certmgr/config/...``, CUCM 14+ only).
 
-Translates the certmgr endpoints (docs/cucm-domain.md#certmgr-rest) to a node's ``CertmgrBackend``: the server
+Translates the certmgr endpoints (docs/cucm-interfaces.md) to a node's ``CertmgrBackend``: the server
 snapshot, the trust list of one service, trust upload (``service`` list, ``certificates`` list,
-``description``), trust delete (``DELETE .../config/trust/certificate?service=<store>&filename=<file>``, our
-choice while the real path is unconfirmed, §1.5) and identity read. Errors are JSON objects with a
-``message``. Mounted with the OS admin credentials; a node older than 14.0 simply has no such route (HTTP
-404).
+``description``), trust delete (``DELETE .../config/trust/certificate?service=<name>&filename=<file>``, our
+choice while the real path is unconfirmed) and identity read. Errors are JSON objects with a ``message``. A
+trust store is named in ``service`` as the ``WireDialect`` says: by its unit (``CallManager``, what public
+clients send: the default), by the store (``CallManager-trust``), or either; any other form is refused (HTTP
+400). Mounted with the OS admin credentials; a node older than 14.0 simply has no such route (HTTP 404).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from reconciler.errors import RemoteFaultError
 from simulator.faces.backends import CertEntry, CertmgrBackend
+from simulator.faces.dialect import WireDialect
 from simulator.faces.https import Credentials, Request, Response, Route
 
 __all__ = ["CERTMGR_PREFIX", "CertmgrFace"]
@@ -31,13 +33,19 @@ def _error(status: int, message: str) -> Response:
     return _json(status, {"message": message})
 
 
-def _trust_group(store: str) -> str:
-    return store if store.endswith("-trust") else f"{store}-trust"
-
-
 class CertmgrFace:
-    def __init__(self, backend: CertmgrBackend) -> None:
+    def __init__(self, backend: CertmgrBackend, *, dialect: WireDialect | None = None) -> None:
         self.backend = backend
+        self.dialect = dialect or WireDialect()
+
+    def _store(self, service: str) -> str:
+        """The trust store a ``service`` token names, if this dialect accepts the token's form."""
+        is_store = service.endswith("-trust")
+        style = self.dialect.certmgr_service
+        if (style == "unit" and is_store) or (style == "store" and not is_store):
+            example = "CallManager" if style == "unit" else "CallManager-trust"
+            raise RemoteFaultError(f"Invalid service name {service!r} (e.g. {example!r})", code="400")
+        return service if is_store else f"{service}-trust"
 
     def route(self, credentials: Credentials | Callable[[], Credentials]) -> Route:
         return Route(CERTMGR_PREFIX, self, credentials, realm="CMPlatform")
@@ -89,7 +97,7 @@ class CertmgrFace:
         service = request.param("service")
         if not service:
             return _error(400, "query parameter 'service' is required")
-        store = _trust_group(service)
+        store = self._store(service)
         entries = [e for e in self.backend.snapshot().trusts if e.unit == store]
         return _json(
             200,
@@ -117,7 +125,9 @@ class CertmgrFace:
         ):
             return _error(400, "'certificates' must be a non-empty list of PEM strings")
         stored = self.backend.upload_trust(
-            services=services, pems=certificates, description=str(body.get("description") or "")
+            services=[self._store(s) for s in services],
+            pems=certificates,
+            description=str(body.get("description") or ""),
         )
         return _json(201, {"certificates": [{"service": e.unit, "filename": e.filename} for e in stored]})
 
@@ -125,8 +135,9 @@ class CertmgrFace:
         service, filename = request.param("service"), request.param("filename")
         if not service or not filename:
             return _error(400, "query parameters 'service' and 'filename' are required")
-        self.backend.delete_trust(store=_trust_group(service), filename=filename)
-        return _json(200, {"message": f"{_trust_group(service)}/{filename} deleted"})
+        store = self._store(service)
+        self.backend.delete_trust(store=store, filename=filename)
+        return _json(200, {"message": f"{store}/{filename} deleted"})
 
     def _identity(self, request: Request) -> Response:
         service = request.param("service")

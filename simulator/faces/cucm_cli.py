@@ -5,7 +5,11 @@ own|trust``, ``show cert own|trust NAME``, ``set cert import trust <unit>`` (pas
 ``set cert delete <store> <file>`` (with its confirmation), ``utils service list``, ``utils service
 restart|start|stop <Service Name>`` (progress lines; waits until the service settles), ``show itl``/``show
 ctl``, ``run sql <select>``, ``set cli pagination off``, ``set cert bulk sftp|export|consolidate|import``
-(CUCM as a real SFTP client). Unknown commands get CUCM's "Executed command unsuccessfully" answer.
+(CUCM as a real SFTP client). What the evidence leaves open follows the ``WireDialect``
+(``simulator.faces.dialect``): unknown commands get ``No valid command entered`` by default; ``show cert
+trust`` prints the decoded certificate with ``CN=X, OU=Y`` names and no PEM block (``show cert own``
+keeps the PEM); output pages under the ANSI-wrapped pager prompt until ``set cli pagination off``, and
+the next row, or ``admin:``, follows the prompt's erase-line without a newline.
 ``cucm_cli_server`` builds the node's ready-to-start ``SshFaceServer``.
 """
 
@@ -21,6 +25,7 @@ from cryptography import x509
 
 from reconciler.errors import RemoteFaultError
 from simulator.faces.backends import CliBackend, ControlAction, ServiceStatus
+from simulator.faces.dialect import PAGER_PROMPT, WireDialect
 from simulator.faces.faults import FaceFaults
 from simulator.faces.sftp import SftpTarget, fetch_all, upload
 from simulator.faces.ssh import Shell, SshFaceServer, Terminal
@@ -31,7 +36,7 @@ BANNER = (
     "\nCommand Line Interface is starting up, please wait ...\n\n"
     "   Welcome to the Platform Command Line Interface\n\n"
 )
-UNKNOWN = "Executed command unsuccessfully\nInvalid command: {cmd}\n"
+FAILED = "Executed command unsuccessfully"
 TrustFileDescriber = Callable[[str, bytes], Sequence[str]]
 
 
@@ -39,22 +44,63 @@ def _date(value: dt.datetime) -> str:
     return value.strftime("%a %b %d %H:%M:%S %Z %Y")
 
 
-def describe_certificate(pem: str) -> str:
-    """The ``show cert own|trust NAME`` body: a bracketed summary, then the PEM."""
+def _dn(name: x509.Name, style: str) -> str:
+    """``CN=X, OU=Y, O=Z`` (CN first, ", " between RDNs) or RFC 4514 (``O=Z,OU=Y,CN=X``)."""
+    if style == "rfc4514":
+        return name.rfc4514_string()
+    rdns = [rdn.rfc4514_string() for rdn in name.rdns]
+    cn_last = len(rdns) > 1 and rdns[-1].upper().startswith("CN=") and not rdns[0].upper().startswith("CN=")
+    return ", ".join(reversed(rdns) if cn_last else rdns)
+
+
+def describe_certificate(pem: str, *, dialect: WireDialect | None = None, with_pem: bool = True) -> str:
+    """The ``show cert own|trust NAME`` body: a bracketed summary, then the PEM when ``with_pem``."""
+    dialect = dialect or WireDialect()
     cert = x509.load_pem_x509_certificate(pem.encode())
     algorithm = cert.signature_hash_algorithm.name.upper() if cert.signature_hash_algorithm else "UNKNOWN"
     key_kind = type(cert.public_key()).__name__.removesuffix("PublicKey").removeprefix("_")
-    return (
+    serial = f"{cert.serial_number:X}" if dialect.serial_style == "hex" else str(cert.serial_number)
+    text = (
         "[\n"
         "  Version: V3\n"
-        f"  Serial Number: {cert.serial_number:X}\n"
+        f"  Serial Number: {serial}\n"
         f"  SignatureAlgorithm: {algorithm}with{key_kind}\n"
-        f"  Issuer Name: {cert.issuer.rfc4514_string()}\n"
+        f"  Issuer Name: {_dn(cert.issuer, dialect.dn_style)}\n"
         f"  Validity From: {_date(cert.not_valid_before_utc)}\n"
         f"           To:   {_date(cert.not_valid_after_utc)}\n"
-        f"  Subject Name: {cert.subject.rfc4514_string()}\n"
-        "]\n" + pem.strip() + "\n"
+        f"  Subject Name: {_dn(cert.subject, dialect.dn_style)}\n"
+        "]\n"
     )
+    return text + pem.strip() + "\n" if with_pem else text
+
+
+class _Pager:
+    """A terminal that pauses every ``lines`` rows under the pager prompt (the rest of the terminal is
+    the session's): space = next page, enter = one more row, q = drop the rest of this output."""
+
+    def __init__(self, term: Terminal, *, lines: int) -> None:
+        self.term = term
+        self.lines = max(1, lines)
+        self.count = 0
+        self.quit = False
+
+    def write(self, text: str) -> None:
+        for piece in text.splitlines(keepends=True):
+            if self.quit:
+                return
+            self.term.write(piece)
+            if not piece.endswith("\n"):
+                continue
+            self.count += 1
+            if self.count >= self.lines:
+                self.term.write(PAGER_PROMPT)  # no newline: what follows is written right after it
+                key = self.term.read_key()
+                if key in (None, "q", "Q"):
+                    self.quit = True
+                self.count = self.lines - 1 if key in ("\r", "\n") else 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.term, name)
 
 
 class CucmCli:
@@ -66,13 +112,15 @@ class CucmCli:
         describe_trust_file: TrustFileDescriber | None = None,
         settle_timeout_s: float = 30.0,
         stop: threading.Event | None = None,
+        dialect: WireDialect | None = None,
     ) -> None:
         self.backend = backend
+        self.dialect = dialect or WireDialect()
         self.user = user
         self.describe_trust_file = describe_trust_file
         self.settle_timeout_s = settle_timeout_s
         self.stop = stop or threading.Event()
-        self.pagination = True
+        self.pagination = self.dialect.pagination != "never"
         self.sftp: SftpTarget | None = None
 
     def banner(self) -> str:
@@ -86,11 +134,18 @@ class CucmCli:
         low = [w.lower() for w in words]
         if low[0] in ("quit", "exit"):
             return False
+        out: Terminal = _Pager(term, lines=self.dialect.page_lines) if self.pagination else term  # type: ignore[assignment]
         try:
-            self._dispatch(line, words, low, term)
+            if any(line.lower().startswith(p) for p in self.dialect.unsupported_commands):
+                out.write(self.unknown())
+            else:
+                self._dispatch(line, words, low, out)
         except RemoteFaultError as exc:
-            term.write(f"Executed command unsuccessfully\n{exc.message}\n")
+            out.write(f"{FAILED}\n{exc.message}\n")
         return True
+
+    def unknown(self) -> str:
+        return f"{self.dialect.unknown_command}\n"
 
     def _dispatch(self, line: str, words: list[str], low: list[str], term: Terminal) -> None:
         if low == ["show", "version", "active"]:
@@ -106,11 +161,10 @@ class CucmCli:
         elif low[:4] == ["set", "cert", "import", "trust"] and len(low) == 5:
             term.write("Paste the Certificate and Hit Enter\n")
             pem = term.read_paste()
-            entry = self.backend.import_trust(unit=words[4], pem=pem)
+            self.backend.import_trust(unit=words[4], pem=pem)
             term.write(
                 f"Successfully imported certificate for {words[4]}.\n"
-                f"Please restart services related to {words[4]} for the system to use the new certificate.\n"
-                f"Stored as {entry.unit}/{entry.filename}\n"
+                f"Please restart services related to {words[4]} for the new certificate to become active.\n"
             )
         elif low[:3] == ["set", "cert", "delete"] and len(low) == 5:
             store, filename = words[3], words[4]
@@ -137,19 +191,25 @@ class CucmCli:
             self._show_trust_file("ITL" if low[1] == "itl" else "CTL", term)
         elif low[:2] == ["run", "sql"] and len(words) > 2:
             self._sql(line.split(None, 2)[2], term)
-        elif low[:3] == ["set", "cli", "pagination"] and len(low) == 4 and low[3] in ("on", "off"):
+        elif (
+            low[:3] == ["set", "cli", "pagination"]
+            and len(low) == 4
+            and low[3] in ("on", "off")
+            and self.dialect.pagination == "session"
+        ):
             self.pagination = low[3] == "on"
             term.write(f"Automatic pagination is turned {low[3]}\n")
         else:
-            term.write(UNKNOWN.format(cmd=line))
+            term.write(self.unknown())
 
     def _show_cert(self, kind: str, name: str, term: Terminal) -> None:
         unit, _, filename = name.partition("/")
         for entry in self.backend.certificates(kind):
             if entry.unit == unit and (not filename or entry.filename == filename):
-                term.write(describe_certificate(entry.pem))
+                with_pem = kind == "own" or self.dialect.show_cert_trust_pem
+                term.write(describe_certificate(entry.pem, dialect=self.dialect, with_pem=with_pem))
                 return
-        term.write(f"Executed command unsuccessfully\nCertificate {name} not found\n")
+        term.write(f"{FAILED}\nCertificate {name} not found\n")
 
     def _service(self, action: ControlAction, name: str, term: Terminal) -> None:
         if action is ControlAction.RESTART:
@@ -233,7 +293,7 @@ class CucmCli:
             term.write("Successfully configured the SFTP server for bulk certificate operations.\n")
             return
         if verb not in ("export", "consolidate", "import"):
-            term.write(UNKNOWN.format(cmd=f"set cert bulk {verb}"))
+            term.write(self.unknown())
             return
         if self.sftp is None:
             term.write(
@@ -269,9 +329,10 @@ def cucm_cli_server(
     faults: FaceFaults | None = None,
     auth_methods: tuple[str, ...] = ("password", "keyboard-interactive"),
     describe_trust_file: TrustFileDescriber | None = None,
+    dialect: WireDialect | None = None,
 ) -> SshFaceServer:
     def shell(user: str) -> Shell:
-        return CucmCli(backend, user=user, describe_trust_file=describe_trust_file)
+        return CucmCli(backend, user=user, describe_trust_file=describe_trust_file, dialect=dialect)
 
     return SshFaceServer(
         name=name,

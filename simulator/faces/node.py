@@ -15,6 +15,7 @@ from typing import Protocol
 from simulator.faces.axl import AxlFace
 from simulator.faces.backends import AxlBackend, CertmgrBackend, RisBackend, ServicesBackend
 from simulator.faces.certmgr import CertmgrFace
+from simulator.faces.dialect import WireDialect
 from simulator.faces.faults import FaceFaults, QueryAllowance
 from simulator.faces.https import Credentials, HttpFaceServer, Route
 from simulator.faces.serviceability import ControlCenterFace, RisFace
@@ -42,17 +43,26 @@ def node_https_server(
     certmgr: CertmgrBackend | None,
     faults: FaceFaults | None = None,
     ris_allowance: QueryAllowance | None = None,
+    dialect: WireDialect | None = None,
+    process_node: str | None = None,
 ) -> HttpFaceServer:
+    """``process_node`` is the node's own CUCM server name (default: ``name`` without ``-https``):
+    the ``NodeName`` a strict ``soapDoControlServices`` accepts."""
     faults = faults or FaceFaults()
+    dialect = dialect or WireDialect()
     routes: list[Route] = []
     if axl is not None:
         routes.append(AxlFace(axl, faults=faults).route(app_user))
     if services is not None:
-        routes.append(ControlCenterFace(services).route(app_user))
+        routes.append(
+            ControlCenterFace(
+                services, dialect=dialect, process_node=process_node or name.removesuffix("-https")
+            ).route(app_user)
+        )
     if ris is not None:
         routes.append(RisFace(ris, version=version, allowance=ris_allowance).route(app_user))
     if certmgr is not None and int(version.split(".", maxsplit=1)[0]) >= 14:
-        routes.append(CertmgrFace(certmgr).route(os_admin))
+        routes.append(CertmgrFace(certmgr, dialect=dialect).route(os_admin))
     return HttpFaceServer(name=name, host=host, port=port, routes=routes, tls=tls, faults=faults)
 
 

@@ -1,16 +1,21 @@
 """The serviceability faces: ControlCenterServices and RisPort70 (docs/cucm-domain.md#risport70).
 
 ``ControlCenterFace`` maps ``soapGetServiceStatus`` / ``soapDoControlServices`` (returns at once, before
-the service settles) / ``soapGetStaticServiceList`` to a node's ``ServicesBackend``. ``RisFace`` maps
-``selectCmDevice`` / ``selectCmDeviceExt`` to the cluster's ``RisBackend``; it enforces the per-reply cap
-(1000 devices, 2000 from CUCM 14.0), pages with an opaque ``StateInfo``, and refuses queries beyond the
-cluster's ``QueryAllowance`` with a SOAP fault, as CUCM does. Both are mounted with the application user.
+the service settles) / ``soapGetStaticServiceList`` to a node's ``ServicesBackend``. ``StartTime`` is
+printed as the ``WireDialect`` says (default: local time of a node west of UTC, no zone); ``UpTime`` is
+integer seconds; a strict dialect refuses a ``NodeName`` that is not the node's own process-node name.
+``RisFace`` maps ``selectCmDevice`` / ``selectCmDeviceExt`` to the cluster's ``RisBackend``; it enforces
+the per-reply cap (1000 devices, 2000 from CUCM 14.0), pages with an opaque ``StateInfo``, and refuses
+queries beyond the cluster's ``QueryAllowance`` with CUCM's fault (faultcode ``ns1:Server.RateControl``,
+Cisco's spelling "Reatime"); an empty answer has a nil ``CmNodes``; ``DirNumber`` reads
+``<number>-<status>``. Both are mounted with the application user.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
@@ -25,6 +30,7 @@ from simulator.faces.backends import (
     ServicesBackend,
     ServiceState,
 )
+from simulator.faces.dialect import WireDialect
 from simulator.faces.faults import QueryAllowance
 from simulator.faces.https import Credentials, Request, Route
 from simulator.faces.soap import SoapFault, SoapService, child, child_text, children, load_wsdl, sub
@@ -34,6 +40,12 @@ __all__ = ["CCS_PATH", "RIS_PATH", "ControlCenterFace", "RisFace", "ris_cap"]
 AST = "http://schemas.cisco.com/ast/soap"
 CCS_PATH = "/controlcenterservice2/services/ControlCenterServices"
 RIS_PATH = "/realtimeservice2/services/RISService70"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+RATE_FAULT = (
+    "Exceeded allowed rate for Reatime information. Current allowed rate for realtime information "
+    "is {per_minute} requests per minute."
+)
+_ZONES = {-8: "PST", -7: "MST", -6: "CST", -5: "EST", 0: "UTC", 1: "CET"}
 
 
 def _q(name: str) -> str:
@@ -48,9 +60,28 @@ def _root(name: str) -> etree._Element:
     return etree.Element(_q(name), nsmap={"ns1": AST})
 
 
+def start_time_text(start: dt.datetime | None, dialect: WireDialect) -> str:
+    """``StartTime`` as the dialect prints it (``""`` when the service has none)."""
+    if start is None or dialect.start_time == "empty":
+        return ""
+    zone = dt.timezone(dt.timedelta(hours=dialect.node_utc_offset_h))
+    local = (start if start.tzinfo else start.replace(tzinfo=dt.UTC)).astimezone(zone)
+    if dialect.start_time == "iso":
+        return local.replace(microsecond=0).isoformat()
+    if dialect.start_time == "zoned":
+        offset = dialect.node_utc_offset_h
+        name = _ZONES.get(offset, f"GMT{offset:+03d}:00")
+        return local.strftime(f"%a %b %d %H:%M:%S {name} %Y")
+    return local.strftime("%a %b %d %H:%M:%S %Y")
+
+
 class ControlCenterFace:
-    def __init__(self, backend: ServicesBackend) -> None:
+    def __init__(
+        self, backend: ServicesBackend, *, dialect: WireDialect | None = None, process_node: str = ""
+    ) -> None:
         self.backend = backend
+        self.dialect = dialect or WireDialect()
+        self.process_node = process_node
         self.service = SoapService(
             name="ControlCenterServices",
             wsdl=load_wsdl("ControlCenterServices.wsdl"),
@@ -64,8 +95,8 @@ class ControlCenterFace:
     def route(self, credentials: Credentials | Callable[[], Credentials]) -> Route:
         return Route(CCS_PATH, self.service, credentials, realm="Cisco Serviceability")
 
-    @staticmethod
-    def _info(parent: etree._Element, states: Sequence[ServiceState], tag: str) -> etree._Element:
+    def _info(self, parent: etree._Element, states: Sequence[ServiceState], tag: str) -> etree._Element:
+        now = dt.datetime.now(dt.UTC)
         ret = _el(parent, tag)
         _el(ret, "ReturnCode", "0")
         _el(ret, "ReasonCode", -1)
@@ -77,12 +108,14 @@ class ControlCenterFace:
             _el(item, "ServiceStatus", state.status.value)
             _el(item, "ReasonCode", state.reason_code)
             _el(item, "ReasonCodeString", state.reason)
-            _el(
-                item,
-                "StartTime",
-                state.start_time.strftime("%a %b %d %H:%M:%S %Y") if state.start_time else "",
-            )
-            _el(item, "UpTime", state.up_time_s)
+            _el(item, "StartTime", start_time_text(state.start_time, self.dialect))
+            up: int | None = state.up_time_s
+            if not up and state.start_time is not None:  # a backend that keeps only the start time
+                up = max(0, int((now - state.start_time).total_seconds()))
+            elif not up:
+                up = None  # a test double's service with no start at all: no uptime to tell
+            if up is not None:
+                _el(item, "UpTime", up)
         return ret
 
     def _status(self, op: etree._Element, request: Request) -> etree._Element:
@@ -95,6 +128,9 @@ class ControlCenterFace:
     def _control(self, op: etree._Element, request: Request) -> etree._Element:
         req = child(op, "ControlServiceRequest")
         kind = child_text(req, "ControlType") or ""
+        node_name = child_text(req, "NodeName") or ""
+        if self.dialect.strict_node_name and node_name and node_name != self.process_node:
+            raise SoapFault(f"Invalid NodeName '{node_name}'", code="Client")
         try:
             action = ControlAction(kind)
         except ValueError as exc:
@@ -161,10 +197,9 @@ class RisFace:
     def _select(self, op: etree._Element, request: Request) -> etree._Element:
         if not self.allowance.try_consume():
             raise SoapFault(
-                "Exceeded allowed rate for Realtime information. "
-                "Current allowed rate for realtime information "
-                f"is {self.allowance.per_minute} requests per minute.",
-                code="Server",
+                RATE_FAULT.format(per_minute=self.allowance.per_minute),
+                code="ns1:Server.RateControl",
+                code_namespace=AST,
             )
         crit = child(op, "CmSelectionCriteria")
         offset = _decode_state(child_text(op, "StateInfo"))
@@ -197,6 +232,8 @@ class RisFace:
         result = _el(ret, "SelectCmDeviceResult")
         _el(result, "TotalDevicesFound", total)
         nodes = _el(result, "CmNodes")
+        if not page:
+            nodes.set(f"{{{XSI}}}nil", "1")
         by_node: dict[str, list[RisDevice]] = defaultdict(list)
         for device in page:
             by_node[device.node].append(device)
@@ -210,7 +247,7 @@ class RisFace:
                 item = _el(cm_devices, "item")
                 for name, value in (
                     ("Name", d.name),
-                    ("DirNumber", d.dir_number),
+                    ("DirNumber", f"{d.dir_number}-{d.status}" if d.dir_number else ""),
                     ("DeviceClass", d.device_class),
                     ("Model", d.model),
                     ("Product", d.product),

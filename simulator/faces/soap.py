@@ -43,13 +43,22 @@ Operation = Callable[[etree._Element, Request], etree._Element]
 
 
 class SoapFault(Exception):  # noqa: N818 - the SOAP term of art
-    """A SOAP 1.1 Fault: ``code`` is "Client" or "Server"; ``detail`` children go under <detail>."""
+    """A SOAP 1.1 Fault: ``code`` is "Client" or "Server" (written ``soapenv:<code>``), or a qualified
+    ``prefix:Name`` whose prefix ``code_namespace`` declares; ``detail`` children go under <detail>."""
 
-    def __init__(self, message: str, *, code: str = "Server", detail: etree._Element | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "Server",
+        detail: etree._Element | None = None,
+        code_namespace: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.detail = detail
+        self.code_namespace = code_namespace
 
 
 class HttpStatusError(Exception):
@@ -100,7 +109,12 @@ def envelope(body_child: etree._Element) -> bytes:
 
 def _fault_body(fault: SoapFault) -> bytes:
     el = etree.Element(f"{{{SOAPENV}}}Fault")
-    sub(el, "faultcode", f"soapenv:{fault.code}")
+    if ":" in fault.code and fault.code_namespace is not None:
+        prefix = fault.code.split(":", 1)[0]
+        code = etree.SubElement(el, "faultcode", nsmap={prefix: fault.code_namespace})
+        code.text = fault.code
+    else:
+        sub(el, "faultcode", f"soapenv:{fault.code}")
     sub(el, "faultstring", fault.message)
     if fault.detail is not None:
         sub(el, "detail").append(fault.detail)

@@ -86,6 +86,10 @@ class Terminal:
             self._pending.extend(data)
         return chr(self._pending.pop(0))
 
+    def read_key(self) -> str | None:
+        """One keystroke, not echoed (a pager's answer); ``None`` when the client closed the channel."""
+        return self._next_char()
+
     def read_line(self, *, echo: bool = True) -> str | None:
         """One input line (CR, LF or CRLF ends it); ``None`` when the client closed the channel."""
         line: list[str] = []

@@ -5,7 +5,8 @@ node's tomcat identity issued by the lab CA), TFTP-over-HTTP (only on nodes wher
 activated: elsewhere the port refuses connections, as on CUCM) and the admin CLI over SSH; then the IOS
 router (first ``ios`` DHCP source of the spec) and the SFTP server. Every server is started into the
 caller's ``FaceGroup`` (so one ``stop()`` stops them all) and every face reads its own ``FaceFaults``
-switchboard (``simulator.lab.faults``). A port that cannot be bound becomes a ``LabError`` with a hint.
+switchboard (``simulator.lab.faults``) and speaks the spec's ``WireDialect`` (``simulator.faces.dialect``).
+A port that cannot be bound becomes a ``LabError`` with a hint.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from simulator.adapters import (
     describe_trust_file,
 )
 from simulator.faces.cucm_cli import cucm_cli_server
+from simulator.faces.dialect import WireDialect
 from simulator.faces.faults import FaceFaults, QueryAllowance
 from simulator.faces.https import Credentials
 from simulator.faces.ios_cli import ios_server
@@ -86,8 +88,17 @@ def _tls(lab: Lab, cluster: str, node: str) -> Any:
 
 
 class _Starter:
-    def __init__(self, *, lab: Lab, group: FaceGroup, listen: Listen, passwords: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        *,
+        lab: Lab,
+        group: FaceGroup,
+        listen: Listen,
+        passwords: Mapping[str, str],
+        dialect: WireDialect,
+    ) -> None:
         self.lab = lab
+        self.dialect = dialect
         self.group = group
         self.listen = listen
         self.passwords = passwords
@@ -135,6 +146,8 @@ class _Starter:
             certmgr=ModelCertmgr(lab, cluster=c, node=n),
             faults=switches["https"],
             ris_allowance=allowance,
+            dialect=self.dialect,
+            process_node=n,
         )
         self.start(https)
         if "Cisco Tftp" in node.services:
@@ -159,6 +172,7 @@ class _Starter:
             users={USERS["os"]: admin.password},
             faults=switches["cli"],
             describe_trust_file=describe_trust_file,
+            dialect=self.dialect,
         )
         self.start(cli)
 
@@ -203,7 +217,7 @@ def start_faces(
     sftp_root: Path,
 ) -> LabFaces:
     """Start every face of ``lab`` into ``group``; returns their fault switches and known_hosts lines."""
-    starter = _Starter(lab=lab, group=group, listen=listen, passwords=passwords)
+    starter = _Starter(lab=lab, group=group, listen=listen, passwords=passwords, dialect=spec.dialect)
     for cluster in lab.clusters():
         cucm = next((d.name for d in spec.dhcp if d.kind == "cucm" and d.cluster == cluster.name), None)
         starter.cluster(cluster, cucm_dhcp=cucm)

@@ -40,16 +40,19 @@ PUBLISHERS = {"old": "cucm-old-pub", "new": "cucm-new-pub"}
 
 
 class TrustValue(BaseModel):
-    """docs/providers.md: ``trust_value`` (sha256, subject, issuer, serial, not_after, pem) + filename."""
+    """docs/providers.md: ``trust_value`` (sha256, subject, issuer, serial, not_after, pem) + filename; over
+    the CLI, where ``show cert trust`` prints no PEM, only the identity facts (sha256 unknown, names as
+    printed, ``serial_print`` when the print form is ambiguous)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sha256: str | None = Field(pattern=r"^[0-9a-f]{64}$")
     subject: str
     issuer: str
     serial: str
-    not_after: str
-    pem: str = Field(pattern=r"^-----BEGIN CERTIFICATE-----")
+    not_after: str | None = None
+    pem: str | None = Field(default=None, pattern=r"^-----BEGIN CERTIFICATE-----")
     filename: str | None = None
+    serial_print: str | None = None
 
 
 upload_change = plan_trust_change

@@ -121,6 +121,8 @@ class Cli:
         self.client = ssh(rt, n["ssh"]["host"], n["ssh"]["port"], cred["username"], cred["password_file"])
         self.chan = self.client.invoke_shell()
         read_until(self.chan, b"admin:")
+        # the lab pages long output like CUCM until a session turns it off
+        assert "Automatic pagination is turned off" in self.run("set cli pagination off")
 
     def run(self, command: str, expect: bytes = b"admin:") -> str:
         self.chan.send((command + "\n").encode())

@@ -83,17 +83,29 @@ def test_ris_cap_per_version() -> None:
     assert ris_max_devices("14.0.1.11900-132") == 2000 and ris_max_devices("15.0") == 2000
 
 
-def test_start_time_parsing() -> None:
+def test_start_time_parsing_prefers_uptime_and_never_guesses_a_zone() -> None:
+    """R8: UpTime (integer seconds) wins; a StartTime without a zone is unknown, not UTC."""
     now = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)
-    assert parse_start_time("Fri Nov 27 07:47:15 2026", up_time_s=None, now=now) == dt.datetime(
-        2026, 11, 27, 7, 47, 15, tzinfo=dt.UTC
-    )
-    cet = dt.timezone(dt.timedelta(hours=1))
-    assert parse_start_time("Fri Nov 27 08:47:15 2026", up_time_s=None, now=now, tz=cet) == dt.datetime(
-        2026, 11, 27, 7, 47, 15, tzinfo=dt.UTC
-    )
+    utc = dt.datetime(2026, 11, 27, 7, 47, 15, tzinfo=dt.UTC)
+    assert parse_start_time("Fri Nov 27 07:47:15 2026", up_time_s=None, now=now) is None
+    assert parse_start_time("2026-11-27 07:47:15", up_time_s=None, now=now) is None
+    assert parse_start_time("Fri Nov 27 07:47:15 PST 2026", up_time_s=None, now=now) is None
+    assert parse_start_time("Fri Nov 27 07:47:15 UTC 2026", up_time_s=None, now=now) == utc
+    assert parse_start_time("Fri Nov 27 08:47:15 GMT+01:00 2026", up_time_s=None, now=now) == utc
+    assert parse_start_time("2026-11-26T23:47:15-08:00", up_time_s=None, now=now) == utc
+    cet = dt.timezone(dt.timedelta(hours=1))  # a zone the caller knows is used
+    assert parse_start_time("Fri Nov 27 08:47:15 2026", up_time_s=None, now=now, tz=cet) == utc
+    # with UpTime a naive StartTime's zone is derived, keeping its exact second (stable across reads)
+    assert parse_start_time("Thu Nov 26 23:47:15 2026", up_time_s=765, now=now) == utc  # UTC-8
+    jitter = now + dt.timedelta(milliseconds=700)
+    assert parse_start_time("Fri Nov 27 16:47:15 2026", up_time_s=765, now=jitter) == utc  # UTC+9
+    # a StartTime that disagrees with UpTime loses to it
+    assert parse_start_time("Fri Nov 27 03:13:00 2026", up_time_s=765, now=now) == utc
+    assert parse_start_time("Fri Nov 27 01:00:00 UTC 2026", up_time_s=765, now=now) == utc
     assert parse_start_time("", up_time_s=60, now=now) == now - dt.timedelta(minutes=1)
-    assert parse_start_time("garbage", up_time_s=0, now=now) is None
+    assert parse_start_time("", up_time_s=0, now=now) == now
+    assert parse_start_time("", up_time_s=60, now=now, started=False) is None
+    assert parse_start_time("garbage", up_time_s=None, now=now) is None
 
 
 def test_phone_file_names() -> None:

@@ -6,7 +6,12 @@ One check per kind, registered with ``@checks("<kind>")``:
 - ``axl-sql``: an ``executeSQLQuery`` answer through ``AxlClient.sql`` (zeep with the bundled AXL WSDL);
 - ``risport70``: ``selectCmDevice`` pages through ``RisClient.raw_registrations`` (zeep with the bundled
   RisPort70 WSDL; paging by ``StateInfo``; a paced client whose clock never waits);
-- ``kea-config-get``: a control agent's ``config-get`` answer through ``KeaDhcpBackend.list_scopes``.
+- ``kea-config-get``: a control agent's ``config-get`` answer through ``KeaDhcpBackend.list_scopes``;
+- ``cli_listing``, ``cli_show_cert``, ``cli_failure``: admin-CLI screens (pager, ANSI, ``CN=X, OU=Y``
+  names, failure texts) through the CLI parsers;
+- ``ccs_status``: ControlCenterServices ``StartTime``/``UpTime`` through ``parse_start_time``;
+- ``ris_fault``: RisPort70 faults (Cisco's text, the faultcode alone, another fault) through
+  ``soap_errors``.
 
 Adding a kind (admin-CLI screens, certmgr REST answers, ...) is a new directory of cases plus one function
 here; a directory without a check, or a check without cases, fails ``test_every_kind_has_a_check``.
@@ -14,18 +19,29 @@ here; a directory without a check, or a check without cases, fails ``test_every_
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 import pytest
+import zeep.exceptions
 from lxml import etree
 
 from providers.cucm_axl import AxlClient
-from providers.cucm_serviceability import RisClient, RisPacer
+from providers.cucm_cli.parse import (
+    clean_output,
+    count_pager_prompts,
+    find_failure,
+    parse_cert_detail,
+    parse_cert_list,
+)
+from providers.cucm_serviceability import RisClient, RisPacer, parse_start_time
 from providers.dhcp.kea import KeaDhcpBackend
-from providers.transports.soap import CucmEndpoint
+from providers.transports.soap import CucmEndpoint, soap_errors
+from reconciler.certnames import same_dn, serial_candidates
+from reconciler.errors import RemoteFaultError, TemporaryError
 from tests.wire_cases import CannedAnswers, WireCase, all_cases, kinds
 
 Check = Callable[[WireCase], None]
@@ -121,6 +137,60 @@ def check_kea_config_get(case: WireCase) -> None:
     assert [json.loads(r)["command"] for r in far.requests] == ["config-get"], "a read sends config-get only"
     for s in scopes:  # typed, not text
         assert isinstance(s.subnet, IPv4Network) and all(isinstance(a, IPv4Address) for a in s.option150)
+
+
+@checks("cli_listing")
+def check_cli_listing(case: WireCase) -> None:
+    body = case.answers()[0]
+    lines = clean_output(body).split("\n")
+    if case.expected.get("ends_with_prompt"):
+        assert lines[-1] == "admin:"  # the prompt after the pager is a line of its own
+    assert count_pager_prompts(body) == body.count("Press <enter>")
+    listing = parse_cert_list("\n".join(line for line in lines if line != "admin:"))
+    assert [item.filename for item in listing] == case.expected["files"]
+
+
+@checks("cli_show_cert")
+def check_cli_show_cert(case: WireCase) -> None:
+    detail = parse_cert_detail(clean_output(case.answers()[0]))
+    assert (detail.pem is not None) is case.expected["pem"]
+    assert detail.serial_text is not None
+    assert serial_candidates(detail.serial_text) == frozenset(case.expected["serial"])
+    assert same_dn(detail.issuer, case.expected["issuer"])
+    assert detail.not_after == case.expected["not_after"]
+
+
+@checks("cli_failure")
+def check_cli_failure(case: WireCase) -> None:
+    assert (find_failure(clean_output(case.answers()[0])) is not None) is case.expected["failed"]
+
+
+@checks("ccs_status")
+def check_ccs_status(case: WireCase) -> None:
+    doc = case.doc
+    start = parse_start_time(
+        doc["StartTime"],
+        up_time_s=doc["UpTime"],
+        now=dt.datetime.fromisoformat(doc["now"]),
+        started=doc["ServiceStatus"] == "Started",
+    )
+    expected = doc["expect_start"]
+    assert start == (dt.datetime.fromisoformat(expected) if expected else None)
+
+
+@checks("ris_fault")
+def check_ris_fault(case: WireCase) -> None:
+    doc = case.doc
+    endpoint = CucmEndpoint(cluster="c", node="n", host="192.0.2.1")
+    fault = zeep.exceptions.Fault(doc["faultstring"], code=doc["faultcode"])
+    wanted = TemporaryError if doc["expect"] == "temporary" else RemoteFaultError
+    with (
+        pytest.raises(wanted) as caught,
+        soap_errors(endpoint=endpoint, operation="selectCmDevice", service="RisPort70", fault_delay=4.0),
+    ):
+        raise fault
+    if doc["delay"] is not None:
+        assert isinstance(caught.value, TemporaryError) and caught.value.delay == pytest.approx(doc["delay"])
 
 
 CASES = all_cases()
