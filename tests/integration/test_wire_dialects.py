@@ -23,9 +23,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from providers.transports.http import make_session
-from providers.transports.soap import CucmEndpoint, open_session
-from providers.transports.ssh import SshTarget
 from pydantic import SecretStr
 
 from providers.cucm_certs import (
@@ -37,6 +34,9 @@ from providers.cucm_certs import (
 )
 from providers.cucm_cli.session import CliSession
 from providers.cucm_serviceability import ControlCenterClient, RisClient, RisPacer, match_process_node
+from providers.transports.http import make_session
+from providers.transports.soap import CucmEndpoint, open_session
+from providers.transports.ssh import SshTarget
 from reconciler.cucm.certs import (
     IdentityKind,
     certificate_pem,
