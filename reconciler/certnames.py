@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["dn_key", "same_dn", "serial_candidates"]
+__all__ = ["canonical_dn", "dn_key", "same_dn", "serial_candidates"]
 
 _TYPE_ALIASES = {
     "E": "EMAILADDRESS",
@@ -112,3 +112,9 @@ def serial_candidates(text: str) -> frozenset[int]:
     if value.isdigit():
         out.add(int(value, 10))
     return frozenset(out)
+
+
+def canonical_dn(text: str) -> str:
+    """One text per DN, whatever form printed it (``dn_key`` joined as ``TYPE=value;...``): for keys that
+    must be strings, such as the identities a TVS restart recorded in the state."""
+    return ";".join("+".join(f"{kind}={value}" for kind, value in rdn) for rdn in dn_key(text))

@@ -92,7 +92,9 @@ class TrustStoreProvider(ProviderBase):
     ) -> StoredCert | None:
         store = normalise_store(address.parts[2])
         in_store = [e for e in entries if e.store == store]
-        if want is not None:
+        # by identity when the value names one; a state record of a certificate listed without PEM (the
+        # admin CLI's usual answer) carries neither SHA-256 nor serial: then by the address's name
+        if want is not None and (want[0] is not None or want[1] is not None):
             return next(
                 (e for e in in_store if e.same_certificate(sha256=want[0], serial=want[1], issuer=want[2])),
                 None,

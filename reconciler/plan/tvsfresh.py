@@ -27,6 +27,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from reconciler.certnames import canonical_dn
 from reconciler.cucm.certs import CertIdentity
 from reconciler.cucm.facts import NodeFacts, Store
 from reconciler.state.store import StateSnapshot
@@ -57,8 +58,10 @@ class TvsFreshness:
 
 
 def identity_key(identity: CertIdentity) -> str:
-    """``<serial hex>:<issuer>``: how a plan step and the state name an identity a TVS loaded."""
-    return f"{identity.serial_hex}:{identity.issuer}"
+    """``<serial hex>:<issuer>``: how a plan step and the state name an identity a TVS loaded. The issuer
+    is canonical (``canonical_dn``): a store listed over the admin CLI prints ``CN=X, OU=Y`` where the
+    certificate itself says ``CN=X;OU=Y``, and both must give the same key."""
+    return f"{identity.serial_hex}:{canonical_dn(identity.issuer)}"
 
 
 def loads_value(identities: Iterable[CertIdentity]) -> list[str]:

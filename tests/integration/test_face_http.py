@@ -73,7 +73,7 @@ def test_certmgr_snapshot_upload_list_delete(rest: tuple[str, FakeNode, requests
     filename = listed[0]["filename"]
     gone = s.delete(
         f"{base}/config/trust/certificate",
-        params={"service": "CallManager-trust", "filename": filename},
+        params={"service": "CallManager", "filename": filename},
         timeout=5,
     )
     assert gone.status_code == 200

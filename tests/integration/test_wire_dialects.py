@@ -45,8 +45,7 @@ from reconciler.cucm.certs import (
     shared_lab_key,
 )
 from reconciler.errors import RemoteFaultError, TemporaryError
-from reconciler.model import Action, Address
-from reconciler.provider import Desired
+from reconciler.model import Action, Address, Change
 from schemas.cluster import Cluster
 from simulator.faces.backends import CertEntry, RisDevice, ServiceState, ServiceStatus
 from simulator.faces.cucm_cli import cucm_cli_server
@@ -132,17 +131,18 @@ def test_cli_trust_is_found_however_show_cert_prints_it(
 ) -> None:
     """Without the normalised comparison every certificate looked absent: re-imported, never verified."""
     node = _node()
-    provider = TrustStoreProvider(
-        cluster="old", clients=[CliCertClient(cli(node, dialect))], expected={str(ADDRESS): NEW_CM}
-    )
-    assert provider.read([ADDRESS])[ADDRESS].value is None  # absent before the change
+    client = CliCertClient(cli(node, dialect))
+    provider = TrustStoreProvider(cluster="old", clients=[client])
     want = trust_value(load_certificate(NEW_CM.encode()))
-    change = provider.diff(Desired(address=ADDRESS, value=want), provider.read([ADDRESS])[ADDRESS])
-    assert change.action is Action.CREATE
+    change = Change(address=ADDRESS, action=Action.CREATE, after={**want, "pem": NEW_CM}, rule="R5")
+    assert not provider.verify(change).complies  # absent before the change
     assert provider.apply(change).changed
-    observed = provider.read([ADDRESS])[ADDRESS]
-    assert observed.value is not None
-    assert provider.diff(Desired(address=ADDRESS, value=want), observed).action is Action.NOOP
+    listed = [
+        e
+        for e in client.trust(["CallManager-trust"])
+        if e.same_certificate(sha256=None, serial=str(want["serial"]), issuer=str(want["issuer"]))
+    ]
+    assert len(listed) == 1  # found by serial number and normalised issuer, however it was printed
     assert provider.verify(change).complies
     assert not provider.apply(change).changed  # found: not imported again
     assert [w for w in node.writes if w[0] == "upload_trust"] == [("upload_trust", ("CallManager",))]
