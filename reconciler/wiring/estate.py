@@ -13,6 +13,8 @@ Where each fact comes from:
   parameter (R2): AXL (discovered internal name).
 - identities (CallManager, TVS, ITLRecovery, CAPF, tomcat) and trust stores (``CallManager-trust``,
   ``Phone-SAST-trust`` — the stores the rules read) per node: certmgr REST on 14+, else the admin CLI.
+  Each node's own ITLRecovery is kept (``NodeFacts.itl_recovery``: one per node before 12.5, R6); the
+  cluster's is the publisher's.
   ``trust_changed_at`` is left unknown: neither certmgr nor the CLI reports when a store changed, so a
   stale TVS (R8) is found from the plan's own trust changes, not from live timestamps.
 - CallManager groups and device pools: AXL. Option 150: each scope's DHCP server, the scope found by
@@ -196,6 +198,8 @@ class ProviderEstate:
                 tvs=_cert_ref(ids.get("tvs")),
                 trust={s: frozenset(v) for s, v in trust.items()},
                 tvs_started_at=started,
+                # R6: before 12.5 every node lists its own ITLRecovery (from 12.5 only the publisher)
+                itl_recovery=_cert_ref(ids.get("itlrecovery")),
             )
 
         nodes = self._map(node_facts, [n.name for n in listed])
