@@ -34,6 +34,7 @@ def _doc(lab: RunningLab) -> dict[str, Any]:
 
 def _plan(lab: RunningLab, *extra: str) -> tuple[int, dict[str, Any], str]:
     result = lab.run("plan", "lab.yaml", "--detailed-exitcode", "-o", "plan.json", *extra)
+    assert (lab.workdir / "plan.json").exists(), result.stdout + result.stderr
     return (
         result.returncode,
         json.loads((lab.workdir / "plan.json").read_text()),
@@ -101,3 +102,37 @@ def test_r6_a_12_0_target_needs_every_tftp_nodes_itlrecovery(tmp_path: Path, loo
         applied = lab.run("apply", "plan.json", "--auto-approve", timeout=240)
         assert applied.returncode == 0, applied.stdout + applied.stderr
         assert _outcome(lab, plan) == {f["wave"]: (f["move"], 0) for f in plan["forecast"]}
+
+
+def test_r3_a_callmanager_group_without_a_reachable_tvs_is_a_plan_error(
+    tmp_path: Path, loopback: Loopback
+) -> None:
+    """old's subscribers stop answering: the phones' CallManager group old-cmg (cucm-old-sub1,
+    cucm-old-sub2) is left without a reachable TVS. The plan still reads the rest, and is an error
+    naming the group and the phone count per wave (R3), with the forecast stranding exactly those
+    phones; apply refuses it, and in the lab nobody moved, as forecast."""
+    spec = {"base": "default", "phones_per_scope": 4}
+    with running_lab(tmp_path, loopback=loopback, spec=spec) as lab:
+        lab.write(_doc(lab))
+        raise_ris_allowance(lab.yaml)
+        for node in ("cucm-old-sub1", "cucm-old-sub2"):
+            lab.fault("unreachable", "--node", node)
+        ops = lab.operations()
+
+        code, plan, out = _plan(lab)
+        assert code == 1, out
+        groups = [d for d in _errors(plan, "R3") if d["address"].startswith("phones.")]
+        assert sorted(d["address"] for d in groups) == ["phones.wave-1", "phones.wave-2", "phones.wave-3"]
+        assert all(
+            d["summary"].startswith("4 phones of wave") and "CallManager group old-cmg" in d["summary"]
+            for d in groups
+        ), groups
+        for f in plan["forecast"]:
+            assert (f["move"], f["stranded"], f["unknown"]) == (0, 4, 0), f
+            assert [g["rule"] for g in f["stranded_groups"]] == ["R3"]
+            assert "old-cmg" in f["stranded_groups"][0]["reason"]
+
+        refused = lab.run("apply", "plan.json", "--auto-approve")
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert lab.operations() == ops
+        assert _outcome(lab, plan) == {f["wave"]: (0, f["stranded"]) for f in plan["forecast"]}
