@@ -379,7 +379,11 @@ class ProviderEstate:
         wanted = {n.upper(): n for n in names}
         return {
             wanted[r.name.upper()]: Registration(
-                name=wanted[r.name.upper()], cluster=cluster, node=r.node or None, status=r.status
+                name=wanted[r.name.upper()],
+                cluster=cluster,
+                node=r.node or None,
+                status=r.status,
+                status_reason=r.reason,
             )
             for r in found
             if r.name.upper() in wanted
