@@ -92,7 +92,9 @@ class IdentityRef(StrictModel):
     """The ``identity`` certificate of ``cluster``'s nodes picked by ``nodes``.
 
     Without ``nodes``: ITLRecovery and CAPF are cluster-wide (the publisher's), the others are taken
-    from every node of the cluster.
+    from every node of the cluster. ``itlrecovery`` takes ``nodes`` like ``callmanager`` where a cluster
+    has one ITLRecovery per node (12.0 to 12.4: ``nodes: {role: tftp}`` is every TFTP node's own, R6);
+    from 12.5 there is one per cluster and a node selection is ignored.
     """
 
     identity: Identity

@@ -4,7 +4,8 @@ Called by ``reconciler apply`` (``reconciler.commands.apply``) to make the ``Gat
 the executor's registry under the ``ris`` provider kind. The plan's ``gate.<wave>`` change carries
 ``min_registered_share`` and ``deadline_seconds`` (planner); the phones of the wave come from the
 estate (``phones(scopes)``), the target's call-processing nodes from its ``ClusterFacts`` (nodes that
-run Cisco CallManager, R13), and per-phone forecast reasons from the plan's stranded examples.
+run Cisco CallManager, R13), and forecast reasons: the group's reason for the plan's example phones,
+the wave's stranded/unknown groups with counts for every other phone (the plan keeps examples only).
 ``EstateRegistrations`` adapts ``LiveEstate.registrations`` to the gate's ``RegistrationReader``; it gives
 every phone not Registered on the target a reason (R13: never a stranded phone without a report),
 looking up on the source cluster the phones the target does not know (they did not move: R1/R8).
@@ -52,7 +53,7 @@ class EstateRegistrations:
                     status=reg.status,
                     node=reg.node,
                     reason=(
-                        f"still {reg.status} on the source cluster {self._source}"
+                        f"still {reg.status}{_code(reg)} on the source cluster {self._source}"
                         + (f" ({reg.node})" if reg.node else "")
                         + ": it did not accept the target's trust list; check the phone's CTL/ITL (R1) "
                         f"and that TVS on {self._source} was restarted after the trust change (R8)"
@@ -64,11 +65,39 @@ class EstateRegistrations:
         reason = ""
         if not reg.registered:
             reason = (
-                f"{reg.status} on the target cluster {self._cluster}: it took the target's configuration "
-                "but no call-processing node accepted its registration; check that Cisco CallManager "
-                "runs on the target nodes of its CallManager group (R13)"
+                f"{reg.status}{_code(reg)} on the target cluster {self._cluster}: it took the target's "
+                "configuration but no call-processing node accepted its registration; check that Cisco "
+                "CallManager runs on the target nodes of its CallManager group (R13)"
             )
         return Registration(device=name, status=reg.status, node=reg.node, reason=reason)
+
+
+def _code(reg: LiveRegistration) -> str:
+    """RisPort70's StatusReason code of a record that is not Registered, as text (empty when 0/none)."""
+    return f" (RisPort70 StatusReason {reg.status_reason})" if reg.status_reason else ""
+
+
+def _forecast_reasons(plan: Plan) -> dict[str, tuple[dict[str, str], str]]:
+    """Per wave: the forecast's reason per example phone, and one line for every other phone of the
+    wave (the plan keeps only examples per group): the wave's stranded groups with their counts."""
+    out: dict[str, tuple[dict[str, str], str]] = {}
+    for predicted in plan.forecast:
+        named: dict[str, str] = {}
+        lines: list[str] = []
+        for group in predicted.stranded:
+            why = f"{group.reason} ({group.rule})" if group.rule else group.reason
+            lines.append(f"{group.phones} for: {why}")
+            for device in group.examples:
+                named[device] = why
+        for unknown in predicted.unknown:
+            lines.append(f"{unknown.phones} unknown: {unknown.missing}")
+        wave = (
+            "the forecast for this wave: " + "; ".join(lines)
+            if lines
+            else "the forecast expected every phone of this wave to move"
+        )
+        out[predicted.wave] = (named, wave)
+    return out
 
 
 def target_call_nodes(estate: LiveEstate, *, cluster: str) -> frozenset[str]:
@@ -86,12 +115,7 @@ def gate_specs_from_plan(
     target_nodes: frozenset[str],
 ) -> dict[str, GateSpec]:
     """A ``GateSpec`` per ``gate.<wave>`` step; ``phones`` maps a wave to its device names."""
-    forecast: dict[str, dict[str, str]] = {}
-    for predicted in plan.forecast:
-        for group in predicted.stranded:
-            why = f"{group.reason} ({group.rule})" if group.rule else group.reason
-            for device in group.examples:
-                forecast.setdefault(predicted.wave, {})[device] = why
+    reasons = _forecast_reasons(plan)
     specs: dict[str, GateSpec] = {}
     for step in plan.steps:
         if step.address.kind != "gate":
@@ -106,6 +130,7 @@ def gate_specs_from_plan(
             min_share=float(after.get("min_registered_share", 1.0)),
             deadline=float(after.get("deadline_seconds", 0)),
             target_nodes=target_nodes,
-            forecast=forecast.get(wave, {}),
+            forecast=reasons.get(wave, ({}, ""))[0],
+            forecast_wave=reasons.get(wave, ({}, ""))[1],
         )
     return specs

@@ -104,7 +104,9 @@ class RisPacer:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GateSpec:
     """One wave's gate: its phones, the share that must register on ``target_nodes`` by ``deadline``
-    seconds after the gate starts (R13), and the plan's forecast reason per phone it expects to strand."""
+    seconds after the gate starts (R13), and the plan's forecast reason per phone it expects to strand
+    (``forecast``: the plan's example phones; ``forecast_wave``: what the forecast said about the wave,
+    for every other phone, so that no stranded phone is reported without the forecast's word)."""
 
     wave: str
     phones: tuple[str, ...]
@@ -112,6 +114,7 @@ class GateSpec:
     deadline: float
     target_nodes: frozenset[str]
     forecast: Mapping[str, str] = field(default_factory=dict)
+    forecast_wave: str = ""
 
     def __post_init__(self) -> None:
         if not 0 < self.min_share <= 1:
@@ -280,7 +283,7 @@ def _max_polls(spec: GateSpec, interval: float) -> int:
 
 
 def _stranded(spec: GateSpec, device: str, reg: Registration | None) -> StrandedPhone:
-    forecast = spec.forecast.get(device, "")
+    forecast = spec.forecast.get(device) or spec.forecast_wave
     if reg is None:
         return StrandedPhone(
             device=device,

@@ -4,7 +4,9 @@ Called by the planner and by drift. The YAML names certificates by reference ("t
 of every TFTP node of ``new``", "ITLRecovery of ``new``", a PEM file); here each reference becomes a
 concrete certificate (``CertRef`` + PEM) read from the live identities, with a stable ``cert_id`` that
 ends the address ``trust.<cluster>.<store>.<cert_id>``: the node name for CallManager (as
-``reconciler.cucm.rules`` names it), ``ITLRecovery-<cluster>``, ``<identity>-<node>`` otherwise, the PEM
+``reconciler.cucm.rules`` names it), ``ITLRecovery-<cluster>`` (before 12.5, where ``nodes:`` selects
+each node's own ITLRecovery, ``ITLRecovery-<node>`` for a node other than the publisher, R6),
+``<identity>-<node>`` otherwise, the PEM
 reference's name (default the file stem). ``tftp_nodes_of`` option 150 values resolve to the hosts of
 the cluster's TFTP nodes in declaration order (R4, R12). Pure functions; unresolvable references
 become diagnostics.
@@ -68,7 +70,10 @@ def cert_value(cert: DesiredCert) -> dict[str, object]:
 
 def _nodes(ref: IdentityRef, facts: ClusterFacts, decl: DesiredState) -> list[str]:
     cluster = decl.cluster(ref.cluster)
-    if ref.identity in (Identity.ITLRECOVERY, Identity.CAPF):
+    per_node = ref.identity is Identity.ITLRECOVERY and facts.itl_recovery_per_node  # R6, before 12.5
+    if ref.identity is Identity.CAPF or (
+        ref.identity is Identity.ITLRECOVERY and (not per_node or ref.nodes is None)
+    ):
         pub = facts.publisher
         return [pub.name] if pub is not None else []
     if ref.nodes is None or ref.nodes.role is NodeRole.ALL:
@@ -92,7 +97,10 @@ def _identity_cert(
     kind = ref.identity
     pem = pems.get((node, kind.value))
     if kind is Identity.ITLRECOVERY:
-        return facts.itl_recovery, f"ITLRecovery-{facts.name}", f"ITLRecovery of {facts.name}"
+        if not facts.itl_recovery_per_node:
+            return facts.itl_recovery, f"ITLRecovery-{facts.name}", f"ITLRecovery of {facts.name}"
+        origin = f"ITLRecovery of {node} ({facts.name})"
+        return facts.itl_recovery_of(node), facts.itl_recovery_id(node), origin
     origin = f"{kind.value} of {node} ({facts.name})"
     try:
         nf = facts.node(node)

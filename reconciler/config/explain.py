@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.cucm.signers import itl_recovery_per_node
 from schemas.cluster import Cluster, Node, Service
 from schemas.dhcp import TftpNodesOf
 from schemas.document import DesiredState
@@ -94,7 +95,10 @@ class Explanation:
 
 def _selected(ref: IdentityRef, cluster: Cluster) -> set[str]:
     """Node names a reference selects (the publisher for cluster-wide identities)."""
-    if ref.identity in (Identity.ITLRECOVERY, Identity.CAPF):
+    per_node = ref.identity is Identity.ITLRECOVERY and itl_recovery_per_node(cluster.version)
+    if ref.identity is Identity.CAPF or (
+        ref.identity is Identity.ITLRECOVERY and (not per_node or ref.nodes is None)
+    ):
         return {cluster.publisher.name}
     if ref.nodes is None or ref.nodes.role is NodeRole.ALL:
         return {n.name for n in cluster.nodes}
@@ -126,8 +130,9 @@ def _declared(
 def _required(state: DesiredState, *, into: Cluster, owner: Cluster, rule: str) -> list[Requirement]:
     """R4/R5 (and R11 in reverse): owner's CallManager cert of every TFTP node, in both stores of
     ``into`` — before 12.0 also the publisher's, which signs the CTL; R6: owner's ITLRecovery when
-    ``owner`` is 12.0+ (it signs owner's ITL and CTL). The same conditions as
-    ``reconciler.cucm.rules.required_trust``, which the planner checks against live certificates."""
+    ``owner`` is 12.0+ (it signs owner's ITL and CTL; before 12.5 each TFTP node's own and the
+    publisher's). The same conditions as ``reconciler.cucm.rules.required_trust``, which the planner
+    checks against live certificates."""
     result: list[Requirement] = []
     signers = list(owner.nodes_running(Service.TFTP))
     if not owner.version.at_least(12) and owner.publisher not in signers:
@@ -154,24 +159,27 @@ def _required(state: DesiredState, *, into: Cluster, owner: Cluster, rule: str) 
             )
         if owner.version.at_least(12):
             pub = owner.publisher
-            result.append(
-                Requirement(
-                    "R6" if rule == "R4/R5" else rule,
-                    into.name,
-                    store.value,
-                    Identity.ITLRECOVERY.value,
-                    owner.name,
-                    None,
-                    _declared(
-                        state,
-                        cluster=into.name,
-                        store=store,
-                        identity=Identity.ITLRECOVERY,
-                        owner=owner,
-                        node=pub,
-                    ),
+            per_node = itl_recovery_per_node(owner.version)  # R6: before 12.5 every TFTP node's own
+            recovery = [pub, *(n for n in owner.nodes_running(Service.TFTP) if n is not pub)]
+            for node in recovery if per_node else [pub]:
+                result.append(
+                    Requirement(
+                        "R6" if rule == "R4/R5" else rule,
+                        into.name,
+                        store.value,
+                        Identity.ITLRECOVERY.value,
+                        owner.name,
+                        node.name if per_node else None,
+                        _declared(
+                            state,
+                            cluster=into.name,
+                            store=store,
+                            identity=Identity.ITLRECOVERY,
+                            owner=owner,
+                            node=node,
+                        ),
+                    )
                 )
-            )
     return result
 
 

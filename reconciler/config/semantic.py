@@ -15,6 +15,7 @@ from reconciler.boundedio import MAX_CERT_BYTES, read_bounded
 from reconciler.config.semantic_flow import FlowChecks
 from reconciler.config.semantic_secrets import credential_findings
 from reconciler.config.yamlsource import DataPath, SourceMap
+from reconciler.cucm.signers import itl_recovery_per_node
 from reconciler.diagnostics import Diagnostic, Severity
 from schemas.cluster import Role, Service
 from schemas.document import ROLLBACK_PARAMETER, DesiredState
@@ -173,14 +174,17 @@ class _Checker(FlowChecks):
                     (*path, "nodes", "role"),
                     f"no node of cluster '{cluster.name}' runs {service.value}: selects nothing",
                 )
-        if ref.identity in (Identity.ITLRECOVERY, Identity.CAPF) and ref.nodes.role not in (
-            None,
-            NodeRole.PUBLISHER,
+        per_node = ref.identity is Identity.ITLRECOVERY and itl_recovery_per_node(cluster.version)
+        if (
+            ref.identity in (Identity.ITLRECOVERY, Identity.CAPF)
+            and not per_node
+            and ref.nodes.role not in (None, NodeRole.PUBLISHER)
         ):
             self.report(
                 (*path, "nodes"),
-                f"{ref.identity.value} is one certificate per cluster (the "
-                "publisher's); a node selection is ignored",
+                f"{ref.identity.value} is one certificate per cluster (the publisher's) on "
+                f"{cluster.name} ({cluster.version}); a node selection is ignored"
+                + (" (only 12.0–12.4 have one per node, R6)" if ref.identity is Identity.ITLRECOVERY else ""),
                 rule="R6",
                 severity=Severity.WARNING,
             )

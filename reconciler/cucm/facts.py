@@ -14,10 +14,16 @@ Public API (stable)::
     ROLLBACK_PARAMETER = reconciler.vocabulary.ROLLBACK_PARAMETER (R2)
     CertRef(identity, subject, sha1=None)          CertRef.of(cert); .describe()
     NodeFacts(name=, publisher=False, services=frozenset(), callmanager=None, tvs=None, trust={},
-              tvs_started_at=None, trust_changed_at=None, reachable=True, ctl_valid=None, itl_valid=None)
+              tvs_started_at=None, trust_changed_at=None, reachable=True, ctl_valid=None, itl_valid=None,
+              itl_recovery=None)
               .runs(service) .holds(store, identity) .store(store)
-    ClusterFacts(name=, version=, nodes=(), itl_recovery=None, rollback_to_pre8=False, mixed_mode=True)
+    ClusterFacts(name=, version=, nodes=(), itl_recovery=None, rollback_to_pre8=False, mixed_mode=True,
+                 itl_recovery_cluster_wide_from=ITLRECOVERY_CLUSTER_WIDE_FROM)
               .publisher .tftp_nodes .tvs_nodes .node(name)
+              .itl_recovery_per_node .itl_recovery_of(node) .itl_recovery_id(node)
+    ITLRECOVERY_CLUSTER_WIDE_FROM = (12, 5)      R6: one ITLRecovery per cluster from here, per node before
+    itl_recovery_per_node(version, *, cluster_wide_from=ITLRECOVERY_CLUSTER_WIDE_FROM) -> bool
+    itl_recovery_cert_id(*, cluster, node, publisher, per_node) -> str
     SftpLocation(host, directory)   BulkSetup(source=, target=, consolidate_on=())
 """
 
@@ -31,10 +37,16 @@ from datetime import datetime
 from cryptography import x509
 
 from reconciler.cucm.certs import CertIdentity, identity_of, sha1_hex, subject_of
+from reconciler.cucm.signers import (
+    ITLRECOVERY_CLUSTER_WIDE_FROM,
+    itl_recovery_cert_id,
+    itl_recovery_per_node,
+)
 from reconciler.vocabulary import ROLLBACK_PARAMETER, CucmService, Method, TrustStore
 from schemas.version import CucmVersion
 
 __all__ = [
+    "ITLRECOVERY_CLUSTER_WIDE_FROM",
     "ROLLBACK_PARAMETER",
     "BulkSetup",
     "CertRef",
@@ -45,6 +57,8 @@ __all__ = [
     "Service",
     "SftpLocation",
     "Store",
+    "itl_recovery_cert_id",
+    "itl_recovery_per_node",
 ]
 
 #: The trust stores, CUCM's service names, the method and the rollback parameter are the kernel's
@@ -80,7 +94,8 @@ class NodeFacts:
     ``trust`` maps a store name to the identities it holds on *this* node (replication is per node);
     ``tvs_started_at`` is when TVS last started (None: not running); ``trust_changed_at`` is the last
     change of this node's CallManager-trust/Phone-SAST-trust; ``ctl_valid``/``itl_valid`` say whether
-    its TFTP serves a CTL/ITL that parses and verifies (None: not checked)."""
+    its TFTP serves a CTL/ITL that parses and verifies (None: not checked); ``itl_recovery`` is the
+    node's own ITLRecovery where the cluster has one per node (before 12.5, R6; None: none or unread)."""
 
     name: str
     publisher: bool = False
@@ -93,6 +108,7 @@ class NodeFacts:
     reachable: bool = True
     ctl_valid: bool | None = None
     itl_valid: bool | None = None
+    itl_recovery: CertRef | None = None
 
     def runs(self, service: Service | str) -> bool:
         return str(service) in self.services
@@ -106,7 +122,8 @@ class NodeFacts:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClusterFacts:
-    """One cluster. ``rollback_to_pre8`` is the enterprise parameter (None: could not be read)."""
+    """One cluster. ``rollback_to_pre8`` is the enterprise parameter (None: could not be read);
+    ``itl_recovery`` the cluster's ITLRecovery (the publisher's where each node has its own, R6)."""
 
     name: str
     version: CucmVersion
@@ -114,6 +131,34 @@ class ClusterFacts:
     itl_recovery: CertRef | None = None
     rollback_to_pre8: bool | None = False
     mixed_mode: bool = True
+    itl_recovery_cluster_wide_from: tuple[int, int] = ITLRECOVERY_CLUSTER_WIDE_FROM
+
+    @property
+    def itl_recovery_per_node(self) -> bool:
+        """R6: each node signs with its own ITLRecovery (12.0 up to the configurable boundary)."""
+        return itl_recovery_per_node(self.version, cluster_wide_from=self.itl_recovery_cluster_wide_from)
+
+    def itl_recovery_of(self, node: str) -> CertRef | None:
+        """The ITLRecovery that signs ``node``'s ITL: its own where each node has one, the publisher's
+        (the cluster's) for the publisher and wherever the cluster has one certificate."""
+        pub = self.publisher
+        if not self.itl_recovery_per_node or (pub is not None and pub.name == node):
+            return self.itl_recovery
+        try:
+            return self.node(node).itl_recovery
+        except KeyError:
+            return None
+
+    def itl_recovery_id(self, node: str) -> str:
+        """The cert id (last part of ``trust.<cluster>.<store>.<cert-id>``) of ``node``'s ITLRecovery:
+        ``ITLRecovery-<cluster>`` for the cluster's (the publisher's), ``ITLRecovery-<node>`` for
+        another node's own."""
+        return itl_recovery_cert_id(
+            cluster=self.name,
+            node=node,
+            publisher=self.publisher.name if self.publisher is not None else None,
+            per_node=self.itl_recovery_per_node,
+        )
 
     @property
     def publisher(self) -> NodeFacts | None:

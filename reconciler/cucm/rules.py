@@ -18,7 +18,8 @@ Public API (stable)::
 
 Where the documented procedure and our trust model (``reconciler.cucm.trust``) differ, ``required_trust``
 follows the model so the plan and the forecast agree: the target's ITLRecovery is required whenever the
-target is 12.0+ (R6 names the <12 -> 12+ case; a 12+ -> 12+ move needs it for the same reason), and a pre-12
+target is 12.0+ (R6 names the <12 -> 12+ case; a 12+ -> 12+ move needs it for the same reason) — before
+12.5 (``facts.ITLRECOVERY_CLUSTER_WIDE_FROM``) the publisher's and every TFTP node's own — and a pre-12
 target's publisher CallManager certificate (the CTL signer) is required even if the publisher runs no TFTP.
 """
 
@@ -93,10 +94,7 @@ def required_trust(
         wanted.append(
             (publisher.callmanager, publisher.name, f"CallManager of {publisher.name} (signs the CTL)", "R4")
         )
-    if issuer.version.at_least(12) and issuer.itl_recovery is not None:
-        wanted.append(
-            (issuer.itl_recovery, f"ITLRecovery-{issuer.name}", f"ITLRecovery of {issuer.name}", "R6")
-        )
+    wanted.extend(_itl_recovery_signers(issuer))
     out: list[RequiredCert] = []
     seen: set[tuple[object, Store]] = set()
     for cert, cert_id, origin, rule in wanted:
@@ -115,6 +113,39 @@ def required_trust(
                     origin=f"{origin} on cluster {issuer.name}",
                 )
             )
+    return out
+
+
+def _itl_recovery_signers(issuer: ClusterFacts) -> list[tuple[CertRef, str, str, str]]:
+    """R6: the ITLRecovery certificates that sign ``issuer``'s CTL and ITLs (12.0+). With one per cluster
+    (12.5+), the cluster's; with one per node (before 12.5), the publisher's (it signs the CTL) and that
+    of every TFTP node (each signs the ITL its node serves). Unreadable ones are left to ``preflight``."""
+    if not issuer.version.at_least(12):
+        return []
+    if not issuer.itl_recovery_per_node:
+        if issuer.itl_recovery is None:
+            return []
+        return [(issuer.itl_recovery, f"ITLRecovery-{issuer.name}", f"ITLRecovery of {issuer.name}", "R6")]
+    publisher = issuer.publisher
+    signers = [publisher] if publisher is not None else []
+    signers += [n for n in issuer.tftp_nodes if n is not publisher]
+    out: list[tuple[CertRef, str, str, str]] = []
+    for node in signers:
+        cert = issuer.itl_recovery_of(node.name)
+        if cert is None:
+            continue
+        what = ", ".join(
+            w for w, yes in (("the CTL", node is publisher), ("its ITL", node.runs(Service.TFTP))) if yes
+        )
+        out.append(
+            (
+                cert,
+                issuer.itl_recovery_id(node.name),
+                f"ITLRecovery of {node.name} (signs {what}; one per node before "
+                f"{'.'.join(map(str, issuer.itl_recovery_cluster_wide_from))})",
+                "R6",
+            )
+        )
     return out
 
 
@@ -219,6 +250,20 @@ def preflight(
                 fix=f"read ITLRecovery from the publisher of {target.name}",
             )
         )
+    if target.itl_recovery_per_node:
+        pub = target.publisher
+        for node in target.tftp_nodes:
+            if node is not pub and target.itl_recovery_of(node.name) is None:
+                out.append(
+                    _diag(
+                        Severity.ERROR,
+                        "R6",
+                        f"the ITLRecovery certificate of TFTP node {node.name} ({target.name}, "
+                        f"{target.version}: one per node) could not be read; it signs {node.name}'s ITL",
+                        address=f"node.{target.name}.{node.name}",
+                        fix=f"make {node.name} reachable for certificate reads (certmgr REST or CLI)",
+                    )
+                )
     out.extend(_reachability(source, target))
     if method is Method.BULK:
         out.extend(_bulk_checks(source, target, bulk))
@@ -467,4 +512,6 @@ def identity_changes(*, planned: ClusterFacts, live: ClusterFacts) -> tuple[str,
             changes.append(f"CallManager certificate of {node.name} ({planned.name}) changed")
         if node.tvs != now.tvs:
             changes.append(f"TVS certificate of {node.name} ({planned.name}) changed")
+        if node.itl_recovery != now.itl_recovery:
+            changes.append(f"ITLRecovery of {node.name} ({planned.name}) changed")
     return tuple(changes)

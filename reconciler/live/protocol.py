@@ -55,12 +55,14 @@ class PhoneFacts:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Registration:
-    """A RisPort70 record: ``status`` is ``CmDevRegStat`` (``Registered``, ``UnRegistered``, ...)."""
+    """A RisPort70 record: ``status`` is ``CmDevRegStat`` (``Registered``, ``UnRegistered``, ...);
+    ``status_reason`` its ``StatusReason`` code (None: not reported)."""
 
     name: str
     cluster: str
     node: str | None
     status: str
+    status_reason: int | None = None
 
     @property
     def registered(self) -> bool:

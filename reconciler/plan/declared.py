@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.config.desired import desired_parameters
+from reconciler.cucm.signers import itl_recovery_cert_id, itl_recovery_per_node
 from reconciler.plan.graph import MigrationGraph, TrustTrack, WaveSpec, build_migration_graph
 from schemas.cluster import Service
 from schemas.document import DesiredState
@@ -25,7 +26,8 @@ def _cert_ids(state: DesiredState, ref: IdentityRef | PemRef) -> list[str]:
     cluster = state.cluster(ref.cluster)
     if cluster is None:
         return []
-    if ref.identity is Identity.ITLRECOVERY:
+    per_node = itl_recovery_per_node(cluster.version)
+    if ref.identity is Identity.ITLRECOVERY and (not per_node or ref.nodes is None):
         return [f"ITLRecovery-{cluster.name}"]
     if ref.identity is Identity.CAPF:
         return [f"capf-{cluster.publisher.name}"]
@@ -38,6 +40,14 @@ def _cert_ids(state: DesiredState, ref: IdentityRef | PemRef) -> list[str]:
     else:
         service = ref.nodes.role.service if ref.nodes.role else None
         nodes = [n.name for n in cluster.nodes_running(Service(service))] if service else []
+    if ref.identity is Identity.ITLRECOVERY:  # R6: each node's own before 12.5
+        pub = cluster.publisher.name
+        return list(
+            dict.fromkeys(
+                itl_recovery_cert_id(cluster=cluster.name, node=n, publisher=pub, per_node=True)
+                for n in nodes
+            )
+        )
     prefix = "" if ref.identity is Identity.CALLMANAGER else f"{ref.identity.value}-"
     return [prefix + n for n in nodes]
 

@@ -1,11 +1,19 @@
 """The fingerprint of the live facts a plan relied on, and the stale-plan check (R14).
 
 ``fingerprint_of`` is called by the planner: it maps a fact key to the sha256 of the fact's normalised
-value. Keys (``/``-separated, since names may contain dots)::
+value — except a TVS start time, kept as its ISO text (``none`` when not running) so that it can be
+compared with a tolerance. Keys (``/``-separated, since names may contain dots)::
 
     identity/<cluster>/<node>/callmanager     identity/<cluster>/<node>/tvs     itlrecovery/<cluster>
     store/<cluster>/<node>/<store>            tvs/<cluster>/<node>              (TVS start time)
     param/<cluster>/<name>                    option150/<server>/<scope>
+    itlrecovery/<cluster>/<node>              (a node's own ITLRecovery, before 12.5, R6)
+
+TVS start times are derived from ControlCenterServices' ``UpTime`` (now − uptime), which jitters by about
+a second between two reads of an unchanged service; two start times within ``TVS_START_TOLERANCE``
+(5 s) are the same start. A real restart moves the start time by at least the time between the plan
+and the apply, and a restart shorter than that tolerance after the plan is not a realistic case.
+Plans written before this kept a digest there; those are compared exactly.
 
 ``check_fresh`` is called by ``apply PLAN`` (the executor) before anything runs: it re-reads exactly
 those facts through a ``LiveEstate``, compares, also compares the state's lineage/serial, and raises
@@ -18,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from reconciler.cucm.facts import CertRef, ClusterFacts
 from reconciler.errors import StalePlanError
@@ -26,7 +34,11 @@ from reconciler.live.protocol import LiveEstate
 from reconciler.plan.document import Plan
 from reconciler.vocabulary import PHONE_TRUST_STORES
 
-__all__ = ["check_fresh", "fingerprint_of", "stale_reasons"]
+__all__ = ["TVS_START_TOLERANCE", "check_fresh", "fingerprint_of", "same_tvs_start", "stale_reasons"]
+
+#: Two TVS start times this close are one start (``UpTime`` jitter between reads; module docstring).
+TVS_START_TOLERANCE = timedelta(seconds=5)
+_NOT_RUNNING = "none"
 
 
 def _digest(value: object) -> str:
@@ -37,22 +49,37 @@ def _cert(ref: CertRef | None) -> object:
     return None if ref is None else [ref.identity.serial, ref.identity.issuer, ref.sha1]
 
 
-def _when(value: datetime | None) -> object:
-    return None if value is None else value.isoformat()
-
-
 def _cluster_keys(facts: ClusterFacts) -> dict[str, str]:
     out = {f"itlrecovery/{facts.name}": _digest(_cert(facts.itl_recovery))}
     for node in facts.nodes:
         base = f"{facts.name}/{node.name}"
         out[f"identity/{base}/callmanager"] = _digest(_cert(node.callmanager))
         out[f"identity/{base}/tvs"] = _digest(_cert(node.tvs))
+        if node.itl_recovery is not None and not node.publisher:
+            out[f"itlrecovery/{base}"] = _digest(_cert(node.itl_recovery))
         for store in PHONE_TRUST_STORES:
             ids = sorted((i.serial, i.issuer) for i in node.store(store))
             out[f"store/{base}/{store}"] = _digest(ids)
         if node.runs("Cisco Trust Verification Service"):
-            out[f"tvs/{base}"] = _digest(_when(node.tvs_started_at))
+            started = node.tvs_started_at
+            out[f"tvs/{base}"] = started.isoformat() if started is not None else _NOT_RUNNING
     return out
+
+
+def same_tvs_start(planned: str, live: str | None) -> bool:
+    """Whether two fingerprint values of a TVS start time name the same start: equal, or both times
+    within ``TVS_START_TOLERANCE`` (an older plan's digest compares exactly)."""
+    if live is None:
+        return False
+    if planned == live:
+        return True
+    try:
+        a, b = datetime.fromisoformat(planned), datetime.fromisoformat(live)
+    except ValueError:  # a digest (older plan) or "none" against a time
+        return False
+    if (a.tzinfo is None) != (b.tzinfo is None):
+        return False
+    return abs(a - b) <= TVS_START_TOLERANCE
 
 
 def fingerprint_of(
@@ -73,6 +100,10 @@ def fingerprint_of(
     return out
 
 
+def _is_digest(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
 def _describe(key: str, *, gone: bool) -> str:
     kind, _, rest = key.partition("/")
     parts = rest.split("/")
@@ -81,7 +112,8 @@ def _describe(key: str, *, gone: bool) -> str:
         what = "CallManager" if which == "callmanager" else "TVS"
         return f"{what} identity certificate of {node} ({cluster}) was regenerated or removed (R14)"
     if kind == "itlrecovery":
-        return f"ITLRecovery certificate of {parts[0]} was regenerated (R14)"
+        where = f"{parts[1]} ({parts[0]})" if len(parts) > 1 else parts[0]
+        return f"ITLRecovery certificate of {where} was regenerated (R14)"
     if kind == "store":
         return f"trust store {parts[2]} on {parts[1]} ({parts[0]}) changed"
     if kind == "tvs":
@@ -132,8 +164,14 @@ def stale_reasons(
         option150=estate.option150(scopes) if scopes else {},
     )
     for key in sorted(keys):
-        now = live.get(key)
-        if now != plan.fingerprint[key]:
+        now, then = live.get(key), plan.fingerprint[key]
+        if key.startswith("tvs/") and not _is_digest(then):
+            if not same_tvs_start(then, now):
+                reasons.append(_describe(key, gone=now is None))
+        elif key.startswith("tvs/") and now is not None and not _is_digest(now):
+            if _digest(None if now == _NOT_RUNNING else now) != then:  # an older plan's digest
+                reasons.append(_describe(key, gone=False))
+        elif now != then:
             reasons.append(_describe(key, gone=now is None))
     return reasons
 

@@ -13,6 +13,10 @@ Where each fact comes from:
   parameter (R2): AXL (discovered internal name).
 - identities (CallManager, TVS, ITLRecovery, CAPF, tomcat) and trust stores (``CallManager-trust``,
   ``Phone-SAST-trust`` — the stores the rules read) per node: certmgr REST on 14+, else the admin CLI.
+  Each node's own ITLRecovery is kept (``NodeFacts.itl_recovery``: one per node before 12.5, R6); the
+  cluster's is the publisher's. A subscriber that is unreachable (``UnreachableError``) becomes
+  ``NodeFacts(reachable=False)`` for the rules (R3: groups without a reachable TVS); an unreachable
+  publisher still ends the read.
   ``trust_changed_at`` is left unknown: neither certmgr nor the CLI reports when a store changed, so a
   stale TVS (R8) is found from the plan's own trust changes, not from live timestamps.
 - CallManager groups and device pools: AXL. Option 150: each scope's DHCP server, the scope found by
@@ -45,7 +49,7 @@ from providers.cucm_serviceability import Registration as RisRecord
 from providers.dhcp.base import DhcpScope
 from reconciler.cucm.certs import CertIdentity, load_certificate
 from reconciler.cucm.facts import ROLLBACK_PARAMETER, CertRef, ClusterFacts, NodeFacts
-from reconciler.errors import CertificateError, ReconcilerError, TemporaryError
+from reconciler.errors import CertificateError, ReconcilerError, TemporaryError, UnreachableError
 from reconciler.live.protocol import PhoneFacts, Registration, TftpFile
 from reconciler.vocabulary import PHONE_TRUST_STORES
 from reconciler.wiring.connections import Connections
@@ -176,18 +180,25 @@ class ProviderEstate:
                     services=frozenset(services.get(node, ())),
                     reachable=False,
                 )
-            ids = {identity_key(e.store): e for e in self._node_identities(name, node)}
-            client = next(c for c in self.conns.certs(name) if c.node == node)
-            trust: dict[str, set[CertIdentity]] = {s: set() for s in PHONE_TRUST_STORES}
-            for entry in client.trust(PHONE_TRUST_STORES):
-                ident = entry.identity()
-                if ident is not None and entry.store in trust:
-                    trust[entry.store].add(ident)
             running = frozenset(services.get(node, ()))
-            started: dt.datetime | None = None
-            if TVS_SERVICE in running:
-                status = self.conns.control(name, node).status(TVS_SERVICE)
-                started = status.start_time if status.started else None
+            try:
+                ids = {identity_key(e.store): e for e in self._node_identities(name, node)}
+                client = next(c for c in self.conns.certs(name) if c.node == node)
+                trust: dict[str, set[CertIdentity]] = {s: set() for s in PHONE_TRUST_STORES}
+                for entry in client.trust(PHONE_TRUST_STORES):
+                    ident = entry.identity()
+                    if ident is not None and entry.store in trust:
+                        trust[entry.store].add(ident)
+                started: dt.datetime | None = None
+                if TVS_SERVICE in running:
+                    status = self.conns.control(name, node).status(TVS_SERVICE)
+                    started = status.start_time if status.started else None
+            except UnreachableError:
+                if info.publisher:  # trust uploads go through the publisher: nothing to plan without it
+                    raise
+                # R3: a subscriber that does not answer is a fact for the rules (its CallManager
+                # groups may be left without a TVS), not the end of the plan
+                return NodeFacts(name=node, publisher=False, services=running, reachable=False)
             return NodeFacts(
                 name=node,
                 publisher=info.publisher,
@@ -196,6 +207,8 @@ class ProviderEstate:
                 tvs=_cert_ref(ids.get("tvs")),
                 trust={s: frozenset(v) for s, v in trust.items()},
                 tvs_started_at=started,
+                # R6: before 12.5 every node lists its own ITLRecovery (from 12.5 only the publisher)
+                itl_recovery=_cert_ref(ids.get("itlrecovery")),
             )
 
         nodes = self._map(node_facts, [n.name for n in listed])
@@ -217,7 +230,18 @@ class ProviderEstate:
 
     def identity_pems(self, cluster: str) -> Mapping[tuple[str, str], str]:
         nodes = [c.node for c in self.conns.certs(cluster)]
-        per_node = self._map(lambda n: self._node_identities(cluster, n), nodes)
+        decl = self.conns.cluster(cluster)
+        publisher = decl.publisher.name if decl is not None else None
+
+        def read(node: str) -> tuple[StoredCert, ...]:
+            try:
+                return self._node_identities(cluster, node)
+            except UnreachableError:
+                if node == publisher:
+                    raise
+                return ()  # an unreachable subscriber: the cluster read reports it (R3)
+
+        per_node = self._map(read, nodes)
         out: dict[tuple[str, str], str] = {}
         for node, entries in per_node.items():
             for entry in entries:
@@ -355,7 +379,11 @@ class ProviderEstate:
         wanted = {n.upper(): n for n in names}
         return {
             wanted[r.name.upper()]: Registration(
-                name=wanted[r.name.upper()], cluster=cluster, node=r.node or None, status=r.status
+                name=wanted[r.name.upper()],
+                cluster=cluster,
+                node=r.node or None,
+                status=r.status,
+                status_reason=r.reason,
             )
             for r in found
             if r.name.upper() in wanted

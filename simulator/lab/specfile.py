@@ -8,6 +8,7 @@
     scopes: 1000             # largest only
     restart_duration: 10     # seconds a service restart takes (Stopping half, Starting half)
     replication_lag: {old: 5}                     # seconds, per cluster
+    versions: {new: "12.0.1.10000-10"}            # a cluster's CUCM version (e.g. 12.0-12.4: R6 per node)
     defects:
       stale_itl_scopes: [scope-b]                 # R1
       failing_services:                           # every later start of that service fails
@@ -31,13 +32,14 @@ from typing import Any
 import yaml
 
 from reconciler.errors import LabError
+from schemas.version import CucmVersion
 from simulator.lab.faults import Fault
 from simulator.spec import LabDefects, LabSpec, default_lab, largest_estate
 
 __all__ = ["LabFile", "load_lab_file"]
 
 _KEYS = {"base", "phones_per_scope", "phones", "scopes", "restart_duration", "replication_lag", "defects",
-         "faults"}  # fmt: skip
+         "faults", "versions"}  # fmt: skip
 _DEFECT_KEYS = {"stale_itl_scopes", "failing_services", "node_lag"}
 
 
@@ -79,10 +81,20 @@ def parse_lab_file(doc: Any, *, source: str = "lab spec") -> LabFile:
         raise LabError(f"{source}: base must be 'default' or 'largest', not {base!r}")
     clusters = []
     lags = _mapping(data.get("replication_lag"), "replication_lag")
+    versions = _mapping(data.get("versions"), "versions")
+    strangers = sorted(set(versions) - {c.name for c in spec.clusters})
+    if strangers:
+        raise LabError(f"{source}: versions names unknown cluster(s) {', '.join(strangers)}")
     for cluster in spec.clusters:
         changed = cluster
         if "restart_duration" in data:
             changed = replace(changed, restart_duration=float(data["restart_duration"]))
+        if cluster.name in versions:
+            try:
+                CucmVersion(str(versions[cluster.name]))
+            except ValueError as exc:
+                raise LabError(f"{source}: versions.{cluster.name}: {exc}") from exc
+            changed = replace(changed, version=str(versions[cluster.name]))
         if cluster.name in lags:
             changed = replace(changed, replication_lag=float(lags[cluster.name]))
         clusters.append(changed)

@@ -167,3 +167,35 @@ def test_r8_certificates_uploaded_outside_reconciler_plan_the_rolling_restart() 
     }
     known = _plan(estate, state=StateSnapshot(essence=essence))
     assert not [s for s in known.steps if s.address.kind == "tvs"]
+
+
+class UnreachableGroup(FakeEstate):
+    """The TVS nodes of the phones' CallManager group G1 (cucm-old-pub, cucm-old-sub1) do not answer."""
+
+    def clusters(self, names: Sequence[str]) -> Mapping[str, ClusterFacts]:
+        facts = dict(super().clusters(names))
+        if "old" in facts:
+            old = facts["old"]
+            nodes = tuple(
+                dataclasses.replace(n, reachable=False) if n.name in ("cucm-old-pub", "cucm-old-sub1") else n
+                for n in old.nodes
+            )
+            facts["old"] = dataclasses.replace(old, nodes=nodes)
+        return facts
+
+
+def test_a_group_without_a_reachable_tvs_is_an_r3_error_naming_the_group_and_count() -> None:
+    """R3: every phone of G1 is stranded; per wave one error names the group and how many phones, the
+    same count as the forecast's stranded group."""
+    plan = _plan(UnreachableGroup(make_world()))
+    _three_way(plan)
+    assert plan.errored and not plan.applyable
+    groups = [d for d in plan.diagnostics if d.rule == "R3" and (d.address or "").startswith("phones.")]
+    by_wave = {f.wave: f for f in plan.forecast}
+    assert sorted(d.address for d in groups) == sorted(f"phones.{w}" for w in by_wave)
+    for d in groups:
+        f = by_wave[(d.address or "").removeprefix("phones.")]
+        assert d.severity.value == "error"
+        assert d.summary.startswith(f"{f.stranded_count} phones of wave {f.wave}")
+        assert "CallManager group G1" in d.summary
+        assert [g.rule for g in f.stranded] == ["R3"] and f.move == 0

@@ -83,3 +83,34 @@ def test_without_a_source_only_the_target_is_asked() -> None:
     estate = _Ris(LISTED)
     _reader(estate, source=None).registrations(["SEPA", "SEPC"])
     assert [c for c, _ in estate.asked] == ["new"]
+
+
+def test_every_stranded_phone_carries_the_forecasts_word_and_the_status_reason() -> None:
+    """The plan keeps three example phones per stranded group; every other phone of the wave gets the
+    wave's forecast (groups with counts), and RisPort70's StatusReason shows in the live reason."""
+    from reconciler.apply.gate_specs import _forecast_reasons
+    from reconciler.plan.document import StrandedGroup, UnknownGroup, WaveForecast
+
+    forecast = WaveForecast(
+        wave="w1",
+        scopes=("s",),
+        phones=10,
+        already=0,
+        move=2,
+        stranded=(StrandedGroup(rule="R8", reason="stale TVS", phones=5, examples=("SEP1", "SEP2", "SEP3")),),
+        unknown=(UnknownGroup(missing="ITL unreadable (R1)", phones=3, examples=("SEP9",)),),
+    )
+    plan = type("P", (), {"forecast": (forecast,)})()
+    named, wave = _forecast_reasons(plan)["w1"]  # type: ignore[arg-type]
+    assert named == {"SEP1": "stale TVS (R8)", "SEP2": "stale TVS (R8)", "SEP3": "stale TVS (R8)"}
+    assert "5 for: stale TVS (R8)" in wave and "3 unknown: ITL unreadable (R1)" in wave
+    spec = GateSpec(
+        wave="w1", phones=("SEP1", "SEP4"), min_share=1.0, deadline=0, target_nodes=frozenset({"n"}),
+        forecast=named, forecast_wave=wave,
+    )  # fmt: skip
+    estate = _Ris({"new": {"SEP4": Registration(name="SEP4", cluster="new", node="n", status="UnRegistered",
+                                                 status_reason=10)}})  # fmt: skip
+    regs = _reader(estate).registrations(["SEP1", "SEP4"])
+    four = _stranded(spec, "SEP4", regs["SEP4"])
+    assert four.forecast == wave and "StatusReason 10" in four.reason
+    assert _stranded(spec, "SEP1", None).forecast == "stale TVS (R8)"

@@ -44,10 +44,20 @@ def test_lab_file_shapes_the_spec_and_lists_faults() -> None:
     assert loaded.faults == (Fault(kind="ris-exhausted", cluster="new"),)
 
 
+def test_lab_file_sets_a_cluster_version() -> None:
+    """A 12.0 target (R6: one ITLRecovery per node before 12.5)."""
+    loaded = parse_lab_file({"versions": {"new": "12.0.1.10000-10"}})
+    assert {c.name: c.version for c in loaded.spec.clusters} == {
+        "old": "11.5.1.21900-40",
+        "new": "12.0.1.10000-10",
+    }
+
+
 @pytest.mark.parametrize(
     "doc",
-    [{"phone_per_scope": 3}, {"base": "huge"}, {"faults": [{"kind": "meltdown"}]}, {"defects": {"x": 1}}],
-)
+    [{"phone_per_scope": 3}, {"base": "huge"}, {"faults": [{"kind": "meltdown"}]}, {"defects": {"x": 1}},
+     {"versions": {"newer": "12.0"}}, {"versions": {"new": "twelve"}}],
+)  # fmt: skip
 def test_lab_file_refuses_typos_instead_of_falling_back_to_defaults(doc: dict[str, object]) -> None:
     with pytest.raises(LabError):
         parse_lab_file(doc)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from reconciler.errors import PlanError, StalePlanError
 from reconciler.plan.document import Plan
-from reconciler.plan.fingerprint import check_fresh
+from reconciler.plan.fingerprint import TVS_START_TOLERANCE, check_fresh, same_tvs_start
 from reconciler.plan.planner import build_plan
 from reconciler.state.store import StateSnapshot
 from tests.cucm_material import identity
@@ -103,3 +108,52 @@ def test_kinds_limits_the_check_to_identities() -> None:
     plan = saved(world)
     world.option150[("router", "scope-a")] = ("127.0.99.1",)
     assert check_fresh(plan, FakeEstate(world), kinds=("identity", "itlrecovery")) == []
+
+
+def _jitter(world: World, seconds: float) -> None:
+    """ControlCenterServices' UpTime read again: now − uptime moves by ``seconds`` without a restart."""
+    for node in world.source.nodes:
+        if node.tvs:
+            node.tvs_started_at += timedelta(seconds=seconds)
+
+
+def test_tvs_start_times_jittering_within_the_tolerance_keep_the_plan_fresh() -> None:
+    """R14 / R8: TVS start times derived from UpTime differ by about a second between reads; within
+    TVS_START_TOLERANCE the plan is fresh, beyond it (a restart) it is stale."""
+    world = make_world()
+    plan = saved(world)
+    assert any(k.startswith("tvs/old/") for k in plan.fingerprint)
+    _jitter(world, 1.2)
+    assert check_fresh(plan, FakeEstate(world), state_lineage="L1", state_serial=3) == []
+    _jitter(world, -2.4)
+    assert check_fresh(plan, FakeEstate(world), state_lineage="L1", state_serial=3) == []
+    _jitter(world, 1.2 + TVS_START_TOLERANCE.total_seconds() + 1)
+    with pytest.raises(StalePlanError, match="TVS on cucm-old-pub \\(old\\) restarted"):
+        check_fresh(plan, FakeEstate(world), state_lineage="L1", state_serial=3)
+
+
+def test_same_tvs_start() -> None:
+    t = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
+    assert same_tvs_start(t.isoformat(), (t + timedelta(seconds=5)).isoformat())
+    assert not same_tvs_start(t.isoformat(), (t + timedelta(seconds=6)).isoformat())
+    assert not same_tvs_start(t.isoformat(), "none") and not same_tvs_start("none", t.isoformat())
+    assert same_tvs_start("none", "none") and not same_tvs_start(t.isoformat(), None)
+    assert not same_tvs_start(t.isoformat(), t.replace(tzinfo=None).isoformat())
+
+
+def test_an_older_plans_digest_of_a_tvs_start_is_compared_exactly() -> None:
+    world = make_world()
+    plan = saved(world)
+    legacy = {
+        k: (
+            hashlib.sha256(json.dumps(v if v != "none" else None).encode()).hexdigest()
+            if k.startswith("tvs/")
+            else v
+        )
+        for k, v in plan.fingerprint.items()
+    }
+    old_plan = dataclasses.replace(plan, fingerprint=legacy)
+    assert check_fresh(old_plan, FakeEstate(world), state_lineage="L1", state_serial=3) == []
+    _jitter(world, 1)
+    with pytest.raises(StalePlanError):
+        check_fresh(old_plan, FakeEstate(world), state_lineage="L1", state_serial=3)
