@@ -10,11 +10,11 @@
 2. Measures one cheap round trip per face (AXL getCCMVersion, ControlCenterServices status, RisPort70
    one unknown device, certmgr REST 404, TFTP CTLFile.tlv, admin CLI ``show version active``, IOS
    ``terminal length 0``): median of a few, idle lab.
-3. ``plan`` exactly as ``reconciler plan FILE`` does (``open_estate`` + ``build_plan``), ``--plan-runs``
-   times (median recorded; a minute apart so the allowance is fresh), counting every
-   request per API (``bench/_floors.py`` wraps the transports; product code is unchanged). Floor =
-   Σ over APIs (round trips ÷ allowed concurrency) × cheap latency; RisPort70 also ≥ queries per
-   cluster ÷ allowance.
+3. ``plan`` exactly as ``reconciler plan FILE`` does (``ProviderWiring().open_estate`` +
+   ``build_plan``), ``--plan-runs`` times (median recorded; a minute apart so the allowance is
+   fresh), counting every request per API (``bench/_floors.py`` wraps the transports; product code
+   is unchanged). Floor = Σ over APIs (round trips ÷ allowed concurrency) × cheap latency;
+   RisPort70 also ≥ queries per cluster ÷ allowance.
 4. ``apply`` as ``reconciler apply FILE --auto-approve`` does (plan over the apply's estate, gate
    handler, executor), timing the trust/replication/TVS part, option 150, resets and the wave gates.
    Wave-verification floor = Σ over waves ⌈phones ÷ 1,000⌉ queries ÷ allowance per minute.
@@ -381,11 +381,11 @@ def counts_json(counts: Mapping[str, ApiCount]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from reconciler.apply.executor import ApplyOptions, Executor
     from reconciler.apply.retry import SystemClock
-    from reconciler.commands.apply import _gate_handler, open_wiring
-    from reconciler.commands.wiring import open_estate
     from reconciler.config.loader import load
     from reconciler.plan.planner import PlanOptions, build_plan
     from reconciler.state.store import StateStore
+    from reconciler.wiring.factory import ProviderWiring
+    from reconciler.wiring.gates import gate_handler
     from simulator.lab.runtime import LabRuntime
     from simulator.spec import largest_estate
 
@@ -451,7 +451,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     before = meter.snapshot()
                 t0 = time.perf_counter()
                 cpu_plan = time.process_time()
-                with open_estate(desired, parallelism=args.parallelism) as estate:
+                with ProviderWiring().open_estate(desired, parallelism=args.parallelism) as estate:
                     plan = build_plan(
                         desired=desired,
                         desired_path=str(path),
@@ -497,7 +497,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if not args.no_apply and not plan.errored:
                 out.update(run_apply(args, desired=desired, path=path, store=store, meter=meter, conc=conc,
                                      single=single, runtime=runtime, deps=(
-                                         _gate_handler, open_wiring, ApplyOptions, Executor, PlanOptions,
+                                         gate_handler, ProviderWiring(), ApplyOptions, Executor, PlanOptions,
                                          build_plan, SystemClock)))  # fmt: skip
             out["client_cpu_s"] = time.process_time() - cpu0
         finally:
@@ -521,14 +521,14 @@ def run_apply(
     runtime: Any,
     deps: tuple[Any, ...],
 ) -> dict[str, Any]:
-    gate_handler, open_wiring, apply_options, executor_cls, plan_options, build_plan, system_clock = deps
+    gate_handler, world, apply_options, executor_cls, plan_options, build_plan, system_clock = deps
     out: dict[str, Any] = {}
     cancel = threading.Event()
     clock = system_clock(cancel=cancel)
     steps = StepClock()
     before = meter.snapshot()
     t0 = time.perf_counter()
-    wiring = open_wiring(desired, base_dir=path.parent, parallelism=args.parallelism)
+    wiring = world.open_apply(desired, state_dir=store.directory, parallelism=args.parallelism)
     try:
         plan = build_plan(
             desired=desired,
@@ -540,7 +540,7 @@ def run_apply(
         )
         out["apply_plan_s"] = time.perf_counter() - t0
         registry = dict(wiring.registry)
-        registry["ris"] = gate_handler(plan, desired, wiring, clock=clock, cancel=cancel)
+        registry["ris"] = gate_handler(plan, desired, wiring.estate, clock=clock, cancel=cancel)
         executor = executor_cls(
             registry=registry,
             store=store,

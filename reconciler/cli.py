@@ -2,9 +2,12 @@
 
 Each command group lives in ``reconciler.commands.<name>`` and exposes ``register(app)``; this module
 only builds the app, holds the global options (``--no-color`` or a non-empty ``NO_COLOR``, ``--json``,
-shell completion) and maps errors to exit codes; help shows readable metavars (``PATH``, ``FILE...``).
-Concrete providers reach the commands through ``reconciler.wiring`` only. Heavy libraries (zeep, paramiko,
-cryptography) are imported inside command bodies so that ``reconciler --help`` starts fast.
+shell completion; ``GlobalOptions`` in ``reconciler.commands.common`` also carries the state directory
+and the wiring factory) and maps errors to exit codes; help shows readable metavars (``PATH``,
+``FILE...``). Concrete providers reach the commands only through the wiring factory
+(``reconciler.wiring.factory``); a test passes its own as ``obj=GlobalOptions(wiring=...)``. Heavy
+libraries (zeep, paramiko, cryptography) are imported inside command bodies so that
+``reconciler --help`` starts fast.
 
 Exit codes: 0 success / no changes, 1 error, invalid input or a usage error (a misspelt option, a
 missing argument, an unknown command — as Terraform does), 2 changes present (``--detailed-exitcode``;
@@ -16,7 +19,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import typer
@@ -24,6 +27,7 @@ from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 
 from reconciler import __version__
+from reconciler.commands.common import GlobalOptions
 
 __all__ = ["COMMAND_MODULES", "USAGE_EXIT_CODE", "GlobalOptions", "app", "main"]
 
@@ -36,14 +40,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "reconciler.commands.apply",
     "reconciler.commands.lab",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class GlobalOptions:
-    """Options given before the command; commands read them from ``ctx.obj``."""
-
-    color: bool = True
-    json: bool = False
 
 
 #: The exit code of a usage error; click's default (2) is reserved for "changes present".
@@ -128,8 +124,10 @@ def _root(
     json_output: bool = typer.Option(False, "--json", help="Machine-readable JSON output where supported."),
 ) -> None:
     """Global options."""
+    # an embedder or a test may pass GlobalOptions as obj: its state directory and wiring factory stay
+    given = ctx.obj if isinstance(ctx.obj, GlobalOptions) else GlobalOptions()
     # https://no-color.org: any non-empty NO_COLOR turns colour off, like --no-color
-    ctx.obj = GlobalOptions(color=not no_color and not os.environ.get("NO_COLOR"), json=json_output)
+    ctx.obj = replace(given, color=not no_color and not os.environ.get("NO_COLOR"), json=json_output)
 
 
 for _name in COMMAND_MODULES:

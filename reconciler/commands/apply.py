@@ -1,4 +1,5 @@
-"""``reconciler apply (FILE|PLAN) [--auto-approve] [--parallelism N] [--resume] [--lock-timeout DURATION]``.
+"""``reconciler apply (FILE|PLAN) [--auto-approve] [--parallelism N] [--resume] [--lock-timeout DURATION]
+[--state-dir PATH]``.
 
 FILE (desired-state YAML) plans and then applies, like ``terraform apply``; PLAN (a ``plan -o`` JSON)
 applies that saved plan after checking it is fresh (state serial/lineage, live facts: R14) and that the
@@ -8,82 +9,32 @@ its journal (with or without the argument). Without ``--auto-approve`` the plan 
 step finish, journals it and exits 130; a second Ctrl-C aborts at once.
 
 Exit codes: 0 applied, 1 error or a failed step, 130 interrupted. Heavy imports happen inside the
-command body; concrete providers come only from ``reconciler.commands.wiring`` (via ``open_wiring``).
+command body; the estate and the providers come only from the global options' wiring factory
+(``open_apply``), the wave gates from ``reconciler.wiring.gates``; state and journals live in the state
+directory (``--state-dir``, else the global options').
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import importlib
 import json
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
-from reconciler.boundedio import MAX_DESIRED_BYTES, MAX_PLAN_BYTES, read_bounded
+from reconciler.boundedio import MAX_PLAN_BYTES, read_bounded
+from reconciler.commands.common import DEFAULT_STATE_DIR, global_options, load_desired
 
 if TYPE_CHECKING:
-    from reconciler.apply.executor import Registry
-    from reconciler.apply.retry import Clock
-    from reconciler.live.protocol import LiveEstate
     from reconciler.plan.document import Plan
-    from schemas.document import DesiredState
+    from reconciler.wiring.factory import ApplyWiring
 
-__all__ = ["Wiring", "open_wiring", "register"]
-
-STATE_DIR = Path(".reconciler")
-
-
-@dataclass(slots=True, kw_only=True)
-class Wiring:
-    """What the command needs from the concrete world: a read-only estate, the provider registry
-    (without the gate handler, which this command adds), and a ``close`` for all sessions."""
-
-    estate: LiveEstate
-    registry: Registry
-    close: Callable[[], None]
-
-
-def open_wiring(desired: DesiredState, *, base_dir: Path, parallelism: int = 4) -> Wiring:
-    """The estate and the providers, from ``reconciler.commands.wiring``.
-
-    ``wiring.open_estate(desired, parallelism=)`` (a context manager) gives the read-only estate and
-    ``wiring.open_providers(desired, base_dir=, estate=)`` the registry (provider kind, or (kind,
-    endpoint), → Provider) over the same connections. Without ``open_providers`` this raises
-    ``PlanError``. Tests replace this whole function with in-process fakes.
-    """
-    from reconciler.errors import PlanError
-
-    wiring = importlib.import_module("reconciler.commands.wiring")
-    open_providers = getattr(wiring, "open_providers", None)
-    if open_providers is None:
-        raise PlanError(
-            "the providers that change live systems are not wired into `apply` yet "
-            "(reconciler.commands.wiring.open_providers)",
-            hint="use `reconciler plan` to review the migration; apply needs the provider wiring",
-        )
-    stack = contextlib.ExitStack()
-    try:
-        estate = stack.enter_context(wiring.open_estate(desired, parallelism=parallelism))
-        registry = open_providers(desired, base_dir=base_dir, parallelism=parallelism, estate=estate)
-    except BaseException:
-        stack.close()
-        raise
-
-    def close() -> None:
-        for provider in {id(p): p for p in registry.values()}.values():
-            with contextlib.suppress(Exception):
-                provider.close()
-        stack.close()
-
-    return Wiring(estate=estate, registry=registry, close=close)
+__all__ = ["register"]
 
 
 def _duration(text: str) -> float:
@@ -133,31 +84,6 @@ def _sigint_finishes_step(cancel: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _load_desired(path: Path, *, expect_sha256: str | None = None) -> tuple[DesiredState, str]:
-    from reconciler.config.loader import load
-    from reconciler.errors import ConfigError, StalePlanError
-
-    try:
-        raw = read_bounded(path, limit=MAX_DESIRED_BYTES)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
-    digest = hashlib.sha256(raw).hexdigest()
-    if expect_sha256 is not None and digest != expect_sha256:
-        raise StalePlanError(
-            f"saved plan is stale: {path} changed since the plan was made",
-            changes=(f"desired-state file {path} changed",),
-            hint="run `reconciler plan -o` again",
-        )
-    result = load(path)
-    if result.state is None or not result.ok:
-        first = next(iter(result.diagnostics), None)
-        raise ConfigError(
-            f"{path} is not valid: {first.summary if first else 'see reconciler validate'}",
-            hint=f"run `reconciler validate {path}`",
-        )
-    return result.state, digest
-
-
 def _confirm(plan: Plan, *, auto_approve: bool, err: Callable[[str], None]) -> bool:
     from reconciler.render.apply import plan_summary_lines
 
@@ -170,31 +96,6 @@ def _confirm(plan: Plan, *, auto_approve: bool, err: Callable[[str], None]) -> b
         err(line)
     answer = typer.prompt("Do you want to perform these actions? Only 'yes' will be accepted", default="")
     return bool(answer.strip() == "yes")
-
-
-def _gate_handler(
-    plan: Plan, desired: DesiredState, wiring: Wiring, *, clock: Clock, cancel: threading.Event
-) -> Any:
-    from reconciler.apply.gate_specs import EstateRegistrations, gate_specs_from_plan, target_call_nodes
-    from reconciler.apply.gates import GateHandler, RisPacer
-
-    target = desired.migration.target
-    waves = {w.name: w.scopes for w in desired.migration.waves}
-    gate_waves = [s.address.name for s in plan.steps if s.address.kind == "gate"]
-    phones: dict[str, tuple[str, ...]] = {}
-    if gate_waves:
-        scopes = sorted({s for w in gate_waves for s in waves.get(w, ())})
-        by_scope = wiring.estate.phones(scopes)
-        phones = {w: tuple(p.name for s in waves.get(w, ()) for p in by_scope.get(s, ())) for w in gate_waves}
-    nodes = target_call_nodes(wiring.estate, cluster=target) if gate_waves else frozenset()
-    return GateHandler(
-        specs=gate_specs_from_plan(plan, phones=phones, target_nodes=nodes),
-        reader=EstateRegistrations(wiring.estate, cluster=target, source=desired.migration.source),
-        pacer=RisPacer(per_minute=desired.policy.ris_queries_per_minute, clock=clock),
-        clock=clock,
-        cancel=cancel,
-        endpoint=f"{target}/risport70",
-    )
 
 
 def apply(  # noqa: PLR0917 - typer maps parameters to options
@@ -210,6 +111,9 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
     lock_timeout: str = typer.Option(
         "0s", "--lock-timeout", help="Wait this long for the state lock (e.g. 30s)."
     ),
+    state_dir: Path = typer.Option(
+        DEFAULT_STATE_DIR, "--state-dir", help="Directory of state.json and the journals."
+    ),
 ) -> None:
     """Apply a plan: trust, rolling TVS restarts, then wave by wave option 150, reset and gate."""
     from rich.console import Console
@@ -221,9 +125,11 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
     from reconciler.plan.document import Plan
     from reconciler.render.apply import JsonLinesRenderer, RichApplyRenderer
     from reconciler.state.store import StateStore
+    from reconciler.wiring.gates import gate_handler
 
-    obj = ctx.find_root().obj
-    color, as_json = bool(getattr(obj, "color", True)), bool(getattr(obj, "json", False))
+    opts = global_options(ctx).with_state_dir(ctx, state_dir)
+    color, as_json = opts.color, opts.json
+    world = opts.world()
     # soft_wrap: never hard-wrap at 80 columns when not on a terminal (CI logs keep whole sentences)
     console = Console(stderr=True, no_color=not color, highlight=False, soft_wrap=True)
 
@@ -231,10 +137,10 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
         console.print(text, markup=False, soft_wrap=True)
 
     timeout = _duration(lock_timeout)
-    store = StateStore(STATE_DIR)
+    store = StateStore(opts.state_dir)
     cancel = threading.Event()
     clock = SystemClock(cancel=cancel)
-    wiring: Wiring | None = None
+    wiring: ApplyWiring | None = None
     try:
         journal: Path | None = None
         if resume:
@@ -250,28 +156,25 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
             plan = given or Plan.from_json(
                 read_bounded(journal.with_suffix(".plan.json"), limit=MAX_PLAN_BYTES)
             )
-            desired, _ = _load_desired(Path(plan.desired_path), expect_sha256=plan.desired_sha256)
-            wiring = open_wiring(
-                desired, base_dir=Path(plan.desired_path).resolve().parent, parallelism=parallelism
-            )
+            desired = load_desired(Path(plan.desired_path), expect_sha256=plan.desired_sha256).desired
+            wiring = world.open_apply(desired, state_dir=opts.state_dir, parallelism=parallelism)
         elif source is None:
             err("error: give a desired-state FILE or a saved PLAN (or --resume)")
             raise typer.Exit(1)
         elif _is_plan(source):
             plan = Plan.from_json(read_bounded(source, limit=MAX_PLAN_BYTES))
-            desired, _ = _load_desired(Path(plan.desired_path), expect_sha256=plan.desired_sha256)
-            wiring = open_wiring(
-                desired, base_dir=Path(plan.desired_path).resolve().parent, parallelism=parallelism
-            )
+            desired = load_desired(Path(plan.desired_path), expect_sha256=plan.desired_sha256).desired
+            wiring = world.open_apply(desired, state_dir=opts.state_dir, parallelism=parallelism)
         else:
             from reconciler.plan.planner import PlanOptions, build_plan
 
-            desired, digest = _load_desired(source)
-            wiring = open_wiring(desired, base_dir=source.resolve().parent, parallelism=parallelism)
+            loaded = load_desired(source)
+            desired = loaded.desired
+            wiring = world.open_apply(desired, state_dir=opts.state_dir, parallelism=parallelism)
             plan = build_plan(
                 desired=desired,
                 desired_path=str(source),
-                desired_sha256=digest,
+                desired_sha256=loaded.sha256,
                 estate=wiring.estate,
                 state=store.read(),
                 options=PlanOptions(parallelism=parallelism),
@@ -293,7 +196,7 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
         from reconciler.vocabulary import ProviderKind
 
         registry = dict(wiring.registry)
-        registry[ProviderKind.RIS] = _gate_handler(plan, desired, wiring, clock=clock, cancel=cancel)
+        registry[ProviderKind.RIS] = gate_handler(plan, desired, wiring.estate, clock=clock, cancel=cancel)
         hooks: ApplyHooks = JsonLinesRenderer(sys.stdout) if as_json else RichApplyRenderer(console)
         executor = Executor(
             registry=registry,

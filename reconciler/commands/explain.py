@@ -14,6 +14,8 @@ from pathlib import Path
 
 import typer
 
+from reconciler.commands.common import global_options, load_or_exit
+
 __all__ = ["register"]
 
 
@@ -25,20 +27,12 @@ def explain(
     from rich.text import Text
 
     from reconciler.config.explain import explain as build
-    from reconciler.config.loader import load
-    from reconciler.render.diagnostics import FileReport, make_console, render_reports, reports_json
+    from reconciler.render.diagnostics import make_console
 
-    obj = ctx.find_root().obj
-    color, as_json = bool(getattr(obj, "color", True)), bool(getattr(obj, "json", False))
-    result = load(file)
-    report = FileReport(str(file), tuple(result.diagnostics))
-    if result.state is None or not report.valid:
-        if as_json:
-            sys.stdout.write(json.dumps(reports_json([report]), indent=2) + "\n")
-        else:
-            render_reports(make_console(color=color), [report])
-        raise typer.Exit(1)
-    ex = build(result.state)
+    opts = global_options(ctx)
+    color, as_json = opts.color, opts.json
+    loaded = load_or_exit(file, opts, stderr=False)
+    ex = build(loaded.desired)
     if as_json:
         sys.stdout.write(json.dumps(dataclasses.asdict(ex), indent=2) + "\n")
         raise typer.Exit(0)
@@ -81,7 +75,7 @@ def explain(
                     f"option 150 -> {', '.join(scope.option150)}"
                 )
             )
-    warnings = report.warnings
+    warnings = loaded.warnings
     if warnings:
         out.print(
             Text(f"\n{warnings} warning(s); run 'reconciler validate {file}' to see them", style="yellow")

@@ -1,8 +1,8 @@
 """``reconciler plan``, ``show``, ``graph`` and ``drift``.
 
 ``plan FILE [-o PLAN] [--json] [--detailed-exitcode] [--target ADDR]... [--exclude ADDR]...`` reads the
-live estate (``reconciler.commands.wiring.open_estate``), builds a ``Plan`` and renders it; exit 0 = no
-changes, 1 = error, 2 = changes (with ``--detailed-exitcode``; without it, 0 for changes too).
+live estate (the global options' wiring factory, ``open_estate``), builds a ``Plan`` and renders it;
+exit 0 = no changes, 1 = error, 2 = changes (with ``--detailed-exitcode``; without it, 0 for changes too).
 ``show PLAN`` renders a saved plan. ``graph FILE [--format dot|mermaid]`` prints the declaration's graph
 without reading live state. ``drift FILE [--json|--junit FILE] [--detailed-exitcode]`` is refresh-only:
 exit 0 in sync, 2 drift (with ``--detailed-exitcode``), 1 error. ``plan``, ``show`` and ``drift`` take
@@ -12,43 +12,24 @@ Engine imports stay inside the bodies.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 
-from reconciler.boundedio import MAX_DESIRED_BYTES, MAX_PLAN_BYTES, read_bounded
+from reconciler.boundedio import MAX_PLAN_BYTES, read_bounded
+from reconciler.commands.common import DEFAULT_STATE_DIR, global_options, load_or_exit
 
 __all__ = ["register"]
 
-_STATE_DIR = typer.Option(Path(".reconciler"), "--state-dir", help="Directory of state.json.")
+_STATE_DIR = typer.Option(DEFAULT_STATE_DIR, "--state-dir", help="Directory of state.json.")
 _HTML = typer.Option(
     None, "--html", help="Also write the report as one self-contained HTML page to FILE.", metavar="FILE"
 )
-
-
-def _color_json(ctx: typer.Context, local_json: bool) -> tuple[bool, bool]:
-    obj = ctx.find_root().obj
-    return bool(getattr(obj, "color", True)), local_json or bool(getattr(obj, "json", False))
-
-
-def _load(file: Path, color: bool, as_json: bool):  # type: ignore[no-untyped-def]
-    from reconciler.config.loader import load
-    from reconciler.render.diagnostics import FileReport, make_console, render_reports, reports_json
-
-    result = load(file)
-    report = FileReport(str(file), tuple(result.diagnostics))
-    if result.state is None or not report.valid:
-        if as_json:
-            sys.stdout.write(json.dumps(reports_json([report]), indent=2) + "\n")
-        else:
-            render_reports(make_console(color=color, stderr=True), [report])
-        raise typer.Exit(1)
-    return result.state
 
 
 def _fail(exc: Exception, color: bool) -> typer.Exit:
@@ -96,23 +77,23 @@ def plan(
     state_dir: Path = _STATE_DIR,
 ) -> None:
     """Read live state, diff, order and forecast the migration (never changes anything)."""
-    from reconciler.commands.wiring import open_estate
     from reconciler.errors import ReconcilerError
     from reconciler.plan.planner import PlanOptions, build_plan
     from reconciler.render.diagnostics import make_console
     from reconciler.render.plan import render_plan
     from reconciler.state.store import StateStore
 
-    color, as_json = _color_json(ctx, json_output)
-    desired = _load(file, color, as_json)
+    opts = global_options(ctx, json_flag=json_output).with_state_dir(ctx, state_dir)
+    color, as_json = opts.color, opts.json
+    loaded = load_or_exit(file, opts)
     options = PlanOptions(targets=tuple(target), excludes=tuple(exclude), parallelism=parallelism)
     try:
-        state = StateStore(state_dir).read()
-        with open_estate(desired, parallelism=parallelism) as estate:
+        state = StateStore(opts.state_dir).read()
+        with opts.world().open_estate(loaded.desired, parallelism=parallelism) as estate:
             result = build_plan(
-                desired=desired,
+                desired=loaded.desired,
                 desired_path=str(file),
-                desired_sha256=hashlib.sha256(read_bounded(file, limit=MAX_DESIRED_BYTES)).hexdigest(),
+                desired_sha256=loaded.sha256,
                 estate=estate,
                 state=state,
                 options=options,
@@ -148,7 +129,8 @@ def show(
     from reconciler.render.diagnostics import make_console
     from reconciler.render.plan import render_plan
 
-    color, as_json = _color_json(ctx, json_output)
+    opts = global_options(ctx, json_flag=json_output)
+    color, as_json = opts.color, opts.json
     try:
         saved = Plan.from_json(read_bounded(plan_file, limit=MAX_PLAN_BYTES))
     except OSError as exc:
@@ -174,10 +156,11 @@ def graph(
     from reconciler.errors import ReconcilerError
     from reconciler.plan.declared import declared_graph
 
-    color, _ = _color_json(ctx, False)
+    opts = global_options(ctx)
+    color = opts.color
     if fmt not in ("dot", "mermaid"):
         raise _fail(ValueError(f"unknown format {fmt!r}: use dot or mermaid"), color)
-    desired = _load(file, color, False)
+    desired = load_or_exit(file, replace(opts, json=False)).desired
     try:
         g = declared_graph(desired)
         sys.stdout.write(g.to_dot() if fmt == "dot" else g.to_mermaid())
@@ -209,18 +192,18 @@ def drift(
     """Refresh-only: report what drifted from the declaration and the last apply."""
     from rich.text import Text
 
-    from reconciler.commands.wiring import open_estate
     from reconciler.errors import ReconcilerError
     from reconciler.plan.drift import detect
     from reconciler.render.diagnostics import make_console, render_diagnostics
     from reconciler.render.junit import junit_xml
     from reconciler.state.store import StateStore
 
-    color, as_json = _color_json(ctx, json_output)
-    desired = _load(file, color, as_json)
+    opts = global_options(ctx, json_flag=json_output).with_state_dir(ctx, state_dir)
+    color, as_json = opts.color, opts.json
+    desired = load_or_exit(file, opts).desired
     try:
-        state = StateStore(state_dir).read()
-        with open_estate(desired) as estate:
+        state = StateStore(opts.state_dir).read()
+        with opts.world().open_estate(desired) as estate:
             report = detect(desired=desired, estate=estate, state=state)
     except ReconcilerError as exc:
         raise _fail(exc, color) from exc

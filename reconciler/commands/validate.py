@@ -14,13 +14,9 @@ from pathlib import Path
 
 import typer
 
+from reconciler.commands.common import global_options
+
 __all__ = ["register"]
-
-
-def _options(ctx: typer.Context) -> tuple[bool, bool]:
-    """(color, json) from the global options (``reconciler.cli.GlobalOptions``)."""
-    obj = ctx.find_root().obj
-    return bool(getattr(obj, "color", True)), bool(getattr(obj, "json", False))
 
 
 def validate(
@@ -31,7 +27,8 @@ def validate(
     from reconciler.config.loader import load
     from reconciler.render.diagnostics import FileReport, make_console, render_reports, reports_json
 
-    color, as_json = _options(ctx)
+    opts = global_options(ctx)
+    color, as_json = opts.color, opts.json
     reports = [FileReport(str(f), tuple(load(f).diagnostics)) for f in files]
     if as_json:
         sys.stdout.write(json.dumps(reports_json(reports), indent=2) + "\n")

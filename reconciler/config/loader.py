@@ -26,7 +26,7 @@ from reconciler.diagnostics import Diagnostic, Diagnostics, Severity, SourcePosi
 from reconciler.errors import LoadError, SchemaError
 from schemas.document import DesiredState
 
-__all__ = ["LoadResult", "load", "load_or_raise", "load_text"]
+__all__ = ["LoadResult", "load", "load_bytes", "load_or_raise", "load_text"]
 
 _MAX_PRUNE_ROUNDS = 10
 
@@ -109,11 +109,18 @@ def _salvaged_semantics(
 def load(path: str | Path, *, semantic: bool = True) -> LoadResult:
     """Load and check one desired-state file. Diagnostics name the file as the user gave it."""
     file = str(path)
-    target = Path(path)
     try:
-        raw = read_bounded(target, limit=MAX_DESIRED_BYTES)
+        raw = read_bounded(Path(path), limit=MAX_DESIRED_BYTES)
     except OSError as exc:
         return _unreadable(file, f"cannot read the file: {exc.strerror or exc}", SourcePosition(file, 1, 1))
+    return load_bytes(raw, path=path, semantic=semantic)
+
+
+def load_bytes(raw: bytes, *, path: str | Path, semantic: bool = True) -> LoadResult:
+    """Load the bytes already read from ``path`` (so a caller that also hashes them, as ``plan`` and
+    ``apply`` do, checks exactly what it hashed)."""
+    file = str(path)
+    target = Path(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

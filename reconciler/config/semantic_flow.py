@@ -2,221 +2,227 @@
 migration section (roles, R9 SFTP, R10 warning), waves (a scope in two waves, empty waves, scopes in
 no wave; R12, R13) and ``depends_on`` addresses.
 
-Mixed into the checker of ``reconciler.config.semantic``; reports through
-``reconciler.config.semantic_base.Reporter``.
+Plain functions over a ``reconciler.config.semantic_report.Report``, called in order by
+``reconciler.config.semantic.check``.
 """
 
 from __future__ import annotations
 
 import ipaddress
 
-from reconciler.config.semantic_base import Reporter
+from reconciler.config.semantic_report import Report, cluster_ref
 from reconciler.config.yamlsource import DataPath
 from reconciler.diagnostics import Severity
 from schemas.cluster import Role, Service
 from schemas.dhcp import CucmDhcpServer, IosDhcpServer, KeaDhcpServer, TftpNodesOf
+from schemas.document import DesiredState
 from schemas.migration import Method
 from schemas.version import CucmVersion
 
-__all__ = ["FlowChecks"]
+__all__ = ["check_depends_on", "check_dhcp", "check_migration", "check_waves"]
 
 #: R10: bulk consolidation between 8.x/9.x and this version or newer is affected by CSCuy43181.
 _R10_BOUNDARY = CucmVersion("10.5.2.13900-12")
 
 
-class FlowChecks(Reporter):
-    """DHCP, migration, waves and depends_on checks."""
-
-    def check_dhcp(self) -> None:
-        servers = {s.name: s for s in self.state.dhcp.servers}
-        self.duplicates(
-            [s.name for s in self.state.dhcp.servers],
-            base=("dhcp", "servers"),
-            field="name",
-            what="DHCP server",
-        )
-        for si, server in enumerate(self.state.dhcp.servers):
-            base: DataPath = ("dhcp", "servers", si)
-            if isinstance(server, CucmDhcpServer):
-                cluster = self.cluster_ref((*base, "cluster"), server.cluster)
-                if cluster is not None and cluster.node(server.node) is None:
-                    self.unknown(
-                        (*base, "node"), what="node", name=server.node, known=[n.name for n in cluster.nodes]
-                    )
-            elif isinstance(server, IosDhcpServer):
-                self.file_should_exist((*base, "known_hosts"), server.known_hosts, what="known_hosts")
-            elif isinstance(server, KeaDhcpServer) and server.tls.insecure:
-                self.report(
-                    (*base, "tls", "insecure"),
-                    "TLS verification is off",
-                    rule="tls",
-                    severity=Severity.WARNING,
+def check_dhcp(report: Report, desired: DesiredState) -> None:
+    """DHCP servers (references, TLS) and scopes (duplicates, overlaps, relay, option 150)."""
+    servers = {s.name: s for s in desired.dhcp.servers}
+    report.duplicates(
+        [s.name for s in desired.dhcp.servers],
+        base=("dhcp", "servers"),
+        field="name",
+        what="DHCP server",
+    )
+    for si, server in enumerate(desired.dhcp.servers):
+        base: DataPath = ("dhcp", "servers", si)
+        if isinstance(server, CucmDhcpServer):
+            cluster = cluster_ref(report, desired, (*base, "cluster"), server.cluster)
+            if cluster is not None and cluster.node(server.node) is None:
+                report.unknown(
+                    (*base, "node"), what="node", name=server.node, known=[n.name for n in cluster.nodes]
                 )
-        scopes = self.state.dhcp.scopes
-        self.duplicates([s.name for s in scopes], base=("dhcp", "scopes"), field="name", what="scope")
-        subnets: dict[ipaddress.IPv4Network, int] = {}
-        for si, scope in enumerate(scopes):
-            base = ("dhcp", "scopes", si)
-            for other, oi in subnets.items():
-                if scope.subnet.overlaps(other):
-                    self.report(
-                        (*base, "subnet"),
-                        f"subnet {scope.subnet} overlaps {other} of dhcp.scopes[{oi}]",
-                        rule="duplicate",
-                    )
-            subnets.setdefault(scope.subnet, si)
-            if (
-                scope.relay is not None
-                and scope.relay in scope.subnet
-                and scope.relay in (scope.subnet.network_address, scope.subnet.broadcast_address)
-            ):
-                self.report(
-                    (*base, "relay"),
-                    f"{scope.relay} is the network/broadcast address of the subnet",
-                    rule="ip",
-                )
-            target = servers.get(scope.server)
-            if target is None:
-                self.unknown((*base, "server"), what="DHCP server", name=scope.server, known=servers)
-            elif isinstance(target, IosDhcpServer) and not scope.pool:
-                self.report(base, "an ios scope needs 'pool' (the 'ip dhcp pool' name)", rule="dhcp")
-            addresses = self.option150(base, scope.option150)
-            if isinstance(target, CucmDhcpServer) and addresses is not None and len(addresses) > 2:
-                self.report(
-                    (*base, "option150"),
-                    f"the CUCM DHCP server holds at most 2 TFTP addresses "
-                    f"(primary, secondary); this resolves to {len(addresses)}",
-                    rule="dhcp",
-                )
-
-    def option150(self, base: DataPath, value: object) -> list[str] | None:
-        if isinstance(value, TftpNodesOf):
-            cluster = self.cluster_ref((*base, "option150", "tftp_nodes_of"), value.tftp_nodes_of)
-            if cluster is None:
-                return None
-            nodes = cluster.nodes_running(Service.TFTP)
-            if not nodes:
-                self.report(
-                    (*base, "option150", "tftp_nodes_of"),
-                    f"cluster '{cluster.name}' has no node running tftp (R4)",
-                    rule="R4",
-                )
-            for node in nodes:
-                try:
-                    ipaddress.IPv4Address(node.host)
-                except ValueError:
-                    self.report(
-                        (*base, "option150"),
-                        f"TFTP node '{node.name}' has host '{node.host}', but "
-                        "option 150 carries IPv4 addresses",
-                        rule="dhcp",
-                        fix="give the node's IPv4 address as host",
-                    )
-            return [n.host for n in nodes]
-        if isinstance(value, tuple):
-            if not value:
-                self.report((*base, "option150"), "option 150 needs at least one address", rule="dhcp")
-            return [str(v) for v in value]
-        return None
-
-    def check_migration(self) -> None:
-        mig = self.state.migration
-        source = self.cluster_ref(("migration", "source"), mig.source)
-        target = self.cluster_ref(("migration", "target"), mig.target)
-        if source is not None and source.role is not Role.SOURCE:
-            self.report(
-                ("migration", "source"),
-                f"cluster '{source.name}' has role {source.role.value}, not source",
-                rule="migration",
-            )
-        if target is not None and target.role is not Role.TARGET:
-            self.report(
-                ("migration", "target"),
-                f"cluster '{target.name}' has role {target.role.value}, not target",
-                rule="migration",
-            )
-        if mig.source == mig.target:
-            self.report(("migration", "target"), "source and target are the same cluster", rule="migration")
-        if mig.method is Method.BULK and mig.sftp is None:
-            self.report(
-                ("migration", "method"),
-                "method bulk needs 'sftp' (both clusters export to the same SFTP server and directory, R9)",
-                rule="R9",
-            )
-        if mig.method is Method.MANUAL and mig.sftp is not None:
-            self.report(
-                ("migration", "sftp"),
-                "sftp is only used by method bulk; it is ignored",
-                rule="R9",
+        elif isinstance(server, IosDhcpServer):
+            report.file_should_exist((*base, "known_hosts"), server.known_hosts, what="known_hosts")
+        elif isinstance(server, KeaDhcpServer) and server.tls.insecure:
+            report.add(
+                (*base, "tls", "insecure"),
+                "TLS verification is off",
+                rule="tls",
                 severity=Severity.WARNING,
             )
-        if mig.consolidate_on is not None and mig.consolidate_on not in (mig.source, mig.target):
-            self.unknown(
-                ("migration", "consolidate_on"),
-                what="migration cluster",
-                name=mig.consolidate_on,
-                known=[mig.source, mig.target],
+    scopes = desired.dhcp.scopes
+    report.duplicates([s.name for s in scopes], base=("dhcp", "scopes"), field="name", what="scope")
+    subnets: dict[ipaddress.IPv4Network, int] = {}
+    for si, scope in enumerate(scopes):
+        base = ("dhcp", "scopes", si)
+        for other, oi in subnets.items():
+            if scope.subnet.overlaps(other):
+                report.add(
+                    (*base, "subnet"),
+                    f"subnet {scope.subnet} overlaps {other} of dhcp.scopes[{oi}]",
+                    rule="duplicate",
+                )
+        subnets.setdefault(scope.subnet, si)
+        if (
+            scope.relay is not None
+            and scope.relay in scope.subnet
+            and scope.relay in (scope.subnet.network_address, scope.subnet.broadcast_address)
+        ):
+            report.add(
+                (*base, "relay"),
+                f"{scope.relay} is the network/broadcast address of the subnet",
+                rule="ip",
             )
-        if mig.method is Method.BULK and source is not None and target is not None:
-            old, new = sorted((source.version, target.version))
-            if old.major in (8, 9) and new >= _R10_BOUNDARY:
-                self.report(
-                    ("migration", "method"),
-                    f"bulk between {old} and {new} is affected by Cisco bug "
-                    "CSCuy43181 (R10); method manual is recommended",
-                    rule="R10",
-                    severity=Severity.WARNING,
-                )
-        self.check_waves()
+        target = servers.get(scope.server)
+        if target is None:
+            report.unknown((*base, "server"), what="DHCP server", name=scope.server, known=servers)
+        elif isinstance(target, IosDhcpServer) and not scope.pool:
+            report.add(base, "an ios scope needs 'pool' (the 'ip dhcp pool' name)", rule="dhcp")
+        addresses = _option150(report, desired, base, scope.option150)
+        if isinstance(target, CucmDhcpServer) and addresses is not None and len(addresses) > 2:
+            report.add(
+                (*base, "option150"),
+                f"the CUCM DHCP server holds at most 2 TFTP addresses "
+                f"(primary, secondary); this resolves to {len(addresses)}",
+                rule="dhcp",
+            )
 
-    def check_waves(self) -> None:
-        waves = self.state.migration.waves
-        scopes = {s.name for s in self.state.dhcp.scopes}
-        self.duplicates([w.name for w in waves], base=("migration", "waves"), field="name", what="wave")
-        placed: dict[str, str] = {}
-        for wi, wave in enumerate(waves):
-            base: DataPath = ("migration", "waves", wi)
-            if not wave.scopes:
-                self.report((*base, "scopes"), f"wave '{wave.name}' has no scopes", rule="wave")
-            for si, scope in enumerate(wave.scopes):
-                if scope not in scopes:
-                    self.unknown((*base, "scopes", si), what="scope", name=scope, known=scopes)
-                elif scope in placed:
-                    self.report(
-                        (*base, "scopes", si),
-                        f"scope '{scope}' is already in wave '{placed[scope]}'",
-                        rule="wave",
-                        fix="a scope moves once: keep it in one wave",
-                    )
-                else:
-                    placed[scope] = wave.name
-        for si, scope_decl in enumerate(self.state.dhcp.scopes):
-            if scope_decl.name not in placed:
-                self.report(
-                    ("dhcp", "scopes", si, "name"),
-                    f"scope '{scope_decl.name}' is in no wave; its "
-                    "option 150 would change without a gate (R12, R13)",
-                    rule="R12",
-                    severity=Severity.WARNING,
-                )
 
-    def check_depends_on(self) -> None:
-        names = {
-            "trust": set(self.clusters),
-            "tvs": set(self.clusters),
-            "param": set(self.clusters),
-            "bulk": set(self.clusters),
-            "option150": {s.name for s in self.state.dhcp.servers},
-            "reset": {w.name for w in self.state.migration.waves},
-            "gate": {w.name for w in self.state.migration.waves},
-        }
-        for di, dep in enumerate(self.state.depends_on):
-            for path, address in [((*("depends_on", di), "address"), dep.address)] + [
-                (("depends_on", di, "after", ai), a) for ai, a in enumerate(dep.after)
-            ]:
-                kind, _, rest = address.partition(".")
-                head = rest.split(".", 1)[0]
-                if kind not in names:
-                    self.unknown(path, what="address kind", name=kind, known=names)
-                elif head not in names[kind]:
-                    self.unknown(path, what=f"{kind} name", name=head, known=names[kind])
+def _option150(report: Report, desired: DesiredState, base: DataPath, value: object) -> list[str] | None:
+    """The addresses option 150 resolves to (``None`` when it cannot be resolved), reporting why not."""
+    if isinstance(value, TftpNodesOf):
+        cluster = cluster_ref(report, desired, (*base, "option150", "tftp_nodes_of"), value.tftp_nodes_of)
+        if cluster is None:
+            return None
+        nodes = cluster.nodes_running(Service.TFTP)
+        if not nodes:
+            report.add(
+                (*base, "option150", "tftp_nodes_of"),
+                f"cluster '{cluster.name}' has no node running tftp (R4)",
+                rule="R4",
+            )
+        for node in nodes:
+            try:
+                ipaddress.IPv4Address(node.host)
+            except ValueError:
+                report.add(
+                    (*base, "option150"),
+                    f"TFTP node '{node.name}' has host '{node.host}', but option 150 carries IPv4 addresses",
+                    rule="dhcp",
+                    fix="give the node's IPv4 address as host",
+                )
+        return [n.host for n in nodes]
+    if isinstance(value, tuple):
+        if not value:
+            report.add((*base, "option150"), "option 150 needs at least one address", rule="dhcp")
+        return [str(v) for v in value]
+    return None
+
+
+def check_migration(report: Report, desired: DesiredState) -> None:
+    """The migration section: roles of source and target, R9 SFTP, consolidation cluster, R10."""
+    mig = desired.migration
+    source = cluster_ref(report, desired, ("migration", "source"), mig.source)
+    target = cluster_ref(report, desired, ("migration", "target"), mig.target)
+    if source is not None and source.role is not Role.SOURCE:
+        report.add(
+            ("migration", "source"),
+            f"cluster '{source.name}' has role {source.role.value}, not source",
+            rule="migration",
+        )
+    if target is not None and target.role is not Role.TARGET:
+        report.add(
+            ("migration", "target"),
+            f"cluster '{target.name}' has role {target.role.value}, not target",
+            rule="migration",
+        )
+    if mig.source == mig.target:
+        report.add(("migration", "target"), "source and target are the same cluster", rule="migration")
+    if mig.method is Method.BULK and mig.sftp is None:
+        report.add(
+            ("migration", "method"),
+            "method bulk needs 'sftp' (both clusters export to the same SFTP server and directory, R9)",
+            rule="R9",
+        )
+    if mig.method is Method.MANUAL and mig.sftp is not None:
+        report.add(
+            ("migration", "sftp"),
+            "sftp is only used by method bulk; it is ignored",
+            rule="R9",
+            severity=Severity.WARNING,
+        )
+    if mig.consolidate_on is not None and mig.consolidate_on not in (mig.source, mig.target):
+        report.unknown(
+            ("migration", "consolidate_on"),
+            what="migration cluster",
+            name=mig.consolidate_on,
+            known=[mig.source, mig.target],
+        )
+    if mig.method is Method.BULK and source is not None and target is not None:
+        old, new = sorted((source.version, target.version))
+        if old.major in (8, 9) and new >= _R10_BOUNDARY:
+            report.add(
+                ("migration", "method"),
+                f"bulk between {old} and {new} is affected by Cisco bug "
+                "CSCuy43181 (R10); method manual is recommended",
+                rule="R10",
+                severity=Severity.WARNING,
+            )
+
+
+def check_waves(report: Report, desired: DesiredState) -> None:
+    """Waves: duplicates, empty waves, unknown scopes, a scope in two waves, scopes in no wave (R12, R13)."""
+    waves = desired.migration.waves
+    scopes = {s.name for s in desired.dhcp.scopes}
+    report.duplicates([w.name for w in waves], base=("migration", "waves"), field="name", what="wave")
+    placed: dict[str, str] = {}
+    for wi, wave in enumerate(waves):
+        base: DataPath = ("migration", "waves", wi)
+        if not wave.scopes:
+            report.add((*base, "scopes"), f"wave '{wave.name}' has no scopes", rule="wave")
+        for si, scope in enumerate(wave.scopes):
+            if scope not in scopes:
+                report.unknown((*base, "scopes", si), what="scope", name=scope, known=scopes)
+            elif scope in placed:
+                report.add(
+                    (*base, "scopes", si),
+                    f"scope '{scope}' is already in wave '{placed[scope]}'",
+                    rule="wave",
+                    fix="a scope moves once: keep it in one wave",
+                )
+            else:
+                placed[scope] = wave.name
+    for si, scope_decl in enumerate(desired.dhcp.scopes):
+        if scope_decl.name not in placed:
+            report.add(
+                ("dhcp", "scopes", si, "name"),
+                f"scope '{scope_decl.name}' is in no wave; its "
+                "option 150 would change without a gate (R12, R13)",
+                rule="R12",
+                severity=Severity.WARNING,
+            )
+
+
+def check_depends_on(report: Report, desired: DesiredState) -> None:
+    """Every ``depends_on`` address names a known kind and a declared cluster, server or wave."""
+    clusters = {c.name for c in desired.clusters}
+    names = {
+        "trust": clusters,
+        "tvs": clusters,
+        "param": clusters,
+        "bulk": clusters,
+        "option150": {s.name for s in desired.dhcp.servers},
+        "reset": {w.name for w in desired.migration.waves},
+        "gate": {w.name for w in desired.migration.waves},
+    }
+    for di, dep in enumerate(desired.depends_on):
+        for path, address in [((*("depends_on", di), "address"), dep.address)] + [
+            (("depends_on", di, "after", ai), a) for ai, a in enumerate(dep.after)
+        ]:
+            kind, _, rest = address.partition(".")
+            head = rest.split(".", 1)[0]
+            if kind not in names:
+                report.unknown(path, what="address kind", name=kind, known=names)
+            elif head not in names[kind]:
+                report.unknown(path, what=f"{kind} name", name=head, known=names[kind])

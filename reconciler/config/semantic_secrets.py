@@ -1,6 +1,7 @@
 """Semantic checks about credential files and trust material: who may read them, where they live.
 
-Called by ``reconciler.config.semantic.check`` (so by ``validate`` and, before any connection, by ``plan``,
+A check function over a ``reconciler.config.semantic_report.Report``, called by
+``reconciler.config.semantic.check`` (so by ``validate`` and, before any connection, by ``plan``,
 ``drift`` and ``apply``). Nothing here reads a secret: a credential file is only ``stat``-ed.
 
 * A ``file:`` credential readable by group or others is a warning (``chmod 600``), like ssh does for
@@ -22,12 +23,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from reconciler.config.yamlsource import DataPath, SourceMap, format_path
-from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.config.semantic_report import Report
+from reconciler.config.yamlsource import DataPath
+from reconciler.diagnostics import Severity
 from schemas.document import DesiredState
 from schemas.secret import SecretRef, SecretScheme
 
-__all__ = ["credential_findings", "project_root", "secret_refs"]
+__all__ = ["check_credentials", "project_root", "secret_refs"]
 
 
 def secret_refs(value: object, path: DataPath = ()) -> Iterator[tuple[DataPath, SecretRef]]:
@@ -53,25 +55,15 @@ def project_root(yaml_dir: Path) -> Path:
     return yaml_dir
 
 
-def credential_findings(state: DesiredState, source: SourceMap) -> list[Diagnostic]:
+def check_credentials(report: Report, desired: DesiredState) -> None:
     """Warnings and errors about ``file:`` credentials (see the module docstring)."""
-    found: list[Diagnostic] = []
-    root = project_root(Path(os.path.abspath(source.file)).parent)
+    root = project_root(Path(os.path.abspath(report.source.file)).parent)
     seen: set[str] = set()
 
     def add(path: DataPath, severity: Severity, summary: str, fix: str) -> None:
-        found.append(
-            Diagnostic(
-                severity=severity,
-                rule="secret",
-                summary=f"{format_path(path)}: {summary}",
-                address=format_path(path),
-                position=source.value(path),
-                fix=fix,
-            )
-        )
+        report.add(path, summary, rule="secret", severity=severity, fix=fix)
 
-    for path, ref in secret_refs(state):
+    for path, ref in secret_refs(desired):
         if ref.scheme is not SecretScheme.FILE:
             continue
         written = ref.reference.partition(":")[2]
@@ -106,4 +98,3 @@ def credential_findings(state: DesiredState, source: SourceMap) -> list[Diagnost
                 f"credential file {target} is readable by {who} (mode {stat.S_IMODE(info.st_mode):04o})",
                 f"chmod 600 {target}",
             )
-    return found

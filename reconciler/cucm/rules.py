@@ -14,7 +14,6 @@ Public API (stable)::
     check_phone_itl(*, phone, itl, source, tvs_nodes=None) -> list[Diagnostic]             R1 (per phone)
     order_checks(*, source, target, rollback_wanted=False) -> list[Diagnostic]             R4-R8 R11 R12
     rollback_readiness(*, source, target) -> list[Diagnostic]                              R11
-    identity_changes(*, planned, live) -> tuple[str, ...]                                  R14
 
 Where the documented procedure and our trust model (``reconciler.cucm.trust``) differ, ``required_trust``
 follows the model so the plan and the forecast agree: the target's ITLRecovery is required whenever the
@@ -47,7 +46,6 @@ from schemas.version import CucmVersion
 __all__ = [
     "RequiredCert",
     "check_phone_itl",
-    "identity_changes",
     "order_checks",
     "preflight",
     "required_trust",
@@ -495,23 +493,3 @@ def rollback_readiness(
         )
         for d in found
     ]
-
-
-def identity_changes(*, planned: ClusterFacts, live: ClusterFacts) -> tuple[str, ...]:
-    """R14: identity certificates (CallManager, TVS per node; ITLRecovery) that changed since the plan."""
-    changes: list[str] = []
-    if planned.itl_recovery != live.itl_recovery:
-        changes.append(f"ITLRecovery of {planned.name} changed")
-    live_nodes = {n.name: n for n in live.nodes}
-    for node in planned.nodes:
-        now = live_nodes.get(node.name)
-        if now is None:
-            changes.append(f"node {node.name} of {planned.name} is gone")
-            continue
-        if node.callmanager != now.callmanager:
-            changes.append(f"CallManager certificate of {node.name} ({planned.name}) changed")
-        if node.tvs != now.tvs:
-            changes.append(f"TVS certificate of {node.name} ({planned.name}) changed")
-        if node.itl_recovery != now.itl_recovery:
-            changes.append(f"ITLRecovery of {node.name} ({planned.name}) changed")
-    return tuple(changes)

@@ -2,7 +2,7 @@
 
 ``reconciler.plan.planner``, ``reconciler.plan.drift`` and ``reconciler.plan.fingerprint.check_fresh`` read
 live facts only through this protocol. ``reconciler.wiring.estate.ProviderEstate`` (opened by
-``reconciler.commands.wiring.open_estate``) implements it on top of the
+``reconciler.wiring.factory.ProviderWiring``) implements it on top of the
 concrete providers (AXL, certificates, serviceability/RisPort70, TFTP, DHCP); tests use an in-process
 fake. Every method is a read, batch-friendly (one call per cluster or per list of scopes) and must not
 mutate anything: an estate has no mutating method at all, which is how "a plan never mutates" is

@@ -3,7 +3,7 @@
 Called by the planner with the **planned end state**: the source trust stores after the planned uploads,
 and which source TVS nodes will have (re)started after them (R7, R8). Each phone of a wave boots as
 docs/cucm-domain.md#boot-sequence describes — CTL, then ITL, then its configuration from the first target TFTP
-node of its scope's planned option 150 — and every file goes through ``reconciler.cucm.trust.decide``. Phones
+node of its scope's planned option 150 — through the one boot sequence, ``reconciler.cucm.boot.boot``. Phones
 with identical inputs (trust lists, CallManager group, TFTP node) are grouped, so 80,000 phones cost one
 decision chain per distinct combination. Where the procedure (R4/R5) and the model disagree, the wave's
 ``notes`` say so. Pure: reads a ``LiveSnapshot`` only.
@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from reconciler.cucm.boot import ServedFiles, boot
 from reconciler.cucm.certs import CertIdentity
 from reconciler.cucm.facts import ClusterFacts, Store
-from reconciler.cucm.trust import FileKind, SignedFile, TrustList, TvsCache, TvsServer, decide
+from reconciler.cucm.trust import FileKind, TrustList, TvsCache, TvsServer
 from reconciler.live.protocol import PhoneFacts
 from reconciler.live.refresh import DecodedFile, LiveSnapshot
 from reconciler.plan.document import StrandedGroup, UnknownGroup, WaveForecast
@@ -28,7 +29,6 @@ __all__ = [
     "BLANKED_ITL",
     "Outcome",
     "PlannedTrust",
-    "TargetFiles",
     "forecast",
     "phone_trust_lists",
 ]
@@ -119,33 +119,21 @@ def _tvs_servers(nodes: Sequence[str], source: ClusterFacts, planned: PlannedTru
     return _Servers(tuple(low), tuple(high), tuple(unknown))
 
 
-@dataclass(frozen=True, slots=True)
-class TargetFiles:
-    """What one target TFTP node serves, ready for the decision (``None`` fields: not valid)."""
-
-    ctl: SignedFile | None
-    itl: SignedFile | None
-    config: SignedFile | None
-    ctl_list: TrustList = field(default_factory=TrustList.empty)
-    itl_list: TrustList = field(default_factory=TrustList.empty)
+_REJECTED = {FileKind.CTL: "CTL", FileKind.ITL: "ITL", FileKind.CONFIG: "configuration"}
 
 
-def _boot(*, ctl: TrustList, itl: TrustList, tvs: tuple[TvsServer, ...], files: TargetFiles) -> Outcome:
-    if files.ctl is None or files.itl is None or files.config is None:
+def _boot(*, ctl: TrustList, itl: TrustList, tvs: tuple[TvsServer, ...], files: ServedFiles) -> Outcome:
+    result = boot(ctl=ctl, itl=itl, tvs_servers=tvs, served=files)
+    if result.missing:
         return Outcome(False, "R1", "the target TFTP node serves no valid CTL/ITL")
-    first = decide(ctl=ctl, itl=itl, tvs_servers=tvs, new_file=files.ctl)
-    if not first.accepted:
-        return Outcome(False, first.rule, f"CTL rejected: {first.reason}")
-    second = decide(ctl=files.ctl_list, itl=itl, tvs_servers=tvs, new_file=files.itl)
-    if not second.accepted:
-        return Outcome(False, second.rule, f"ITL rejected: {second.reason}")
-    third = decide(ctl=files.ctl_list, itl=files.itl_list, tvs_servers=tvs, new_file=files.config)
-    if not third.accepted:
-        return Outcome(False, third.rule, f"configuration rejected: {third.reason}")
-    return Outcome(True, None, "moves")
+    if result.moved:
+        return Outcome(True, None, "moves")
+    last = result.decisions[-1]
+    kind = (FileKind.CTL, FileKind.ITL, FileKind.CONFIG)[len(result.decisions) - 1]
+    return Outcome(False, last.rule, f"{_REJECTED[kind]} rejected: {last.reason}")
 
 
-def _decide(*, ctl: TrustList, itl: TrustList, servers: _Servers, files: TargetFiles, group: str) -> Outcome:
+def _decide(*, ctl: TrustList, itl: TrustList, servers: _Servers, files: ServedFiles, group: str) -> Outcome:
     low = _boot(ctl=ctl, itl=itl, tvs=servers.low, files=files)
     if servers.high != servers.low:
         high = _boot(ctl=ctl, itl=itl, tvs=servers.high, files=files)
@@ -178,19 +166,10 @@ def forecast(
     if source is None or target is None or target_decl is None:
         return []
     host_to_node = {n.host: n.name for n in target_decl.nodes}
-    target_files: dict[str, TargetFiles] = {}
-    for tnode, (tctl, titl) in snap.files.get(mig.target, {}).items():
-        cm = target.node(tnode).callmanager
-        if tctl.file is None or titl.file is None or cm is None:
-            target_files[tnode] = TargetFiles(None, None, None)
-            continue
-        target_files[tnode] = TargetFiles(
-            SignedFile.from_tlv(tctl.file, kind=FileKind.CTL),
-            SignedFile.from_tlv(titl.file, kind=FileKind.ITL),
-            SignedFile(kind=FileKind.CONFIG, signer=cm.identity, signer_subject=cm.subject),
-            TrustList.from_tlv(tctl.file),
-            TrustList.from_tlv(titl.file),
-        )
+    target_files = {
+        tnode: ServedFiles.of(ctl=tctl.file, itl=titl.file, callmanager=target.node(tnode).callmanager)
+        for tnode, (tctl, titl) in snap.files.get(mig.target, {}).items()
+    }
     src_files = snap.files.get(mig.source, {})
     first_tftp = source.tftp_nodes[0].name if source.tftp_nodes else None
     blanked = source.rollback_to_pre8 is True

@@ -1,7 +1,7 @@
 """``Connections``: every client of the concrete providers for one desired state, made on first use.
 
 Used by ``reconciler.wiring.estate.ProviderEstate`` (reads) and ``reconciler.wiring.registry`` (the
-executor's providers); built by ``reconciler.commands.wiring``. Nothing connects when it is created:
+executor's providers); built by ``reconciler.wiring.factory``. Nothing connects when it is created:
 each client is made the first time it is asked for, which is when its credential reference is resolved
 (``reconciler.config.secrets`` inside the providers' ``connect``), so ``validate``/``plan --help`` never read
 a secret. Thread-safe: one lock guards the cache; clients that hold one interactive session (the admin

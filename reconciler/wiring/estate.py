@@ -1,6 +1,6 @@
 """``ProviderEstate``: ``reconciler.live.protocol.LiveEstate`` over the concrete providers (read-only).
 
-Built by ``reconciler.commands.wiring.open_estate`` (plan, drift, apply) over a
+Built by ``reconciler.wiring.factory.ProviderWiring`` (plan, drift, apply) over a
 ``reconciler.wiring.connections.Connections``. Every read goes through a provider client, which maps
 foreign errors to ``reconciler.errors`` at its boundary; nothing here calls a mutating operation.
 Reads of one cluster's nodes run on a small thread pool (``parallelism``); the clients are safe to share.

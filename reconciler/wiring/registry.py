@@ -1,6 +1,6 @@
 """The executor's provider registry: ``build_registry(desired, conns, ...)``.
 
-Called by ``reconciler.commands.wiring.open_providers`` (for ``reconciler apply``). Every entry is an
+Called by ``reconciler.wiring.factory.ProviderWiring.open_apply`` (``reconciler apply``). Every entry is an
 applier (``apply``/``verify``/``close``, ``reconciler.provider.Provider``) that takes the plan's steps
 as they are — the providers speak the plan's values (docs/plan-format.md), so nothing here translates.
 This module only decides which provider instance answers which ``(provider kind, endpoint)``:

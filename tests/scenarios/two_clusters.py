@@ -1,6 +1,6 @@
 """A small two-cluster world for the procedure scenarios: real certificates, really signed ITL/CTL files,
 per-node trust stores with publisher→subscriber replication, TVS caches loaded at TVS start, and a phone
-that fetches CTL, ITL and configuration and asks ``reconciler.cucm.trust.decide`` about each.
+that boots through the domain's one boot sequence (``reconciler.cucm.boot``: CTL, ITL, configuration).
 
 Only the CUCM domain library is used (no simulator): the point is to show the rules and the trust model
 agreeing on every procedure scenario (docs/cucm-domain.md#what-tvs-knows).
@@ -13,18 +13,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from reconciler.cucm import tlv
+from reconciler.cucm.boot import BootResult, ServedFiles
+from reconciler.cucm.boot import boot as boot_sequence
 from reconciler.cucm.certs import CertIdentity, IssuedCert, identity_of
 from reconciler.cucm.facts import CertRef, ClusterFacts, NodeFacts, Service, Store
 from reconciler.cucm.trust import (
     Decision,
     FileKind,
-    SignedFile,
     TrustList,
     TvsCache,
     TvsServer,
-    decide,
     expected_signer,
 )
+from reconciler.errors import SignatureError, TlvError
 from schemas.version import CucmVersion
 from tests.cucm_material import NOW, identity
 
@@ -240,34 +241,45 @@ class Phone:
 
 @dataclass(frozen=True)
 class Boot:
-    decisions: tuple[Decision, ...]
+    """One boot as ``reconciler.cucm.boot.boot`` decided it, with the phone as it is afterwards."""
+
+    result: BootResult
     phone: Phone
 
     @property
     def moved(self) -> bool:
-        return len(self.decisions) == 3 and all(d.accepted for d in self.decisions)
+        return self.result.moved
+
+    @property
+    def decisions(self) -> tuple[Decision, ...]:
+        return self.result.decisions
 
     @property
     def last(self) -> Decision:
-        return self.decisions[-1]
+        return self.result.decisions[-1]
+
+
+def _verified(data: bytes) -> tlv.TlvFile | None:
+    """The file as a TFTP node serves it, or ``None`` when it does not parse or verify."""
+    try:
+        parsed = tlv.parse(data)
+        tlv.verify(parsed)
+    except (TlvError, SignatureError):
+        return None
+    return parsed
+
+
+def served_by(target: Cluster, tftp: str) -> ServedFiles:
+    """What ``tftp`` of ``target`` serves: its real, signed CTL and ITL and its CallManager certificate."""
+    return ServedFiles.of(
+        ctl=_verified(target.ctl()),
+        itl=_verified(target.itl(tftp)),
+        callmanager=CertRef.of(target.cm(tftp).cert),
+    )
 
 
 def boot(phone: Phone, *, target: Cluster, tftp: str, tvs: tuple[TvsServer, ...]) -> Boot:
-    """The phone's boot after option 150 points at ``tftp`` of ``target``: CTL, then ITL, then config.
-    Files are parsed and their signatures verified for real before the trust decision."""
-    ctl_file = tlv.parse(target.ctl())
-    tlv.verify(ctl_file)
-    first = decide(ctl=phone.ctl, itl=phone.itl, tvs_servers=tvs, new_file=SignedFile.from_tlv(ctl_file))
-    if not first.accepted:
-        return Boot((first,), phone)
-    ctl = TrustList.from_tlv(ctl_file)
-    itl_file = tlv.parse(target.itl(tftp))
-    tlv.verify(itl_file)
-    second = decide(ctl=ctl, itl=phone.itl, tvs_servers=tvs, new_file=SignedFile.from_tlv(itl_file))
-    if not second.accepted:
-        return Boot((first, second), Phone(ctl=ctl, itl=phone.itl))
-    itl = TrustList.from_tlv(itl_file)
-    cm = target.cm(tftp).cert
-    config = SignedFile(kind=FileKind.CONFIG, signer=identity_of(cm), signer_subject=f"CN={tftp}")
-    third = decide(ctl=ctl, itl=itl, tvs_servers=tvs, new_file=config)
-    return Boot((first, second, third), Phone(ctl=ctl, itl=itl))
+    """The phone's boot after option 150 points at ``tftp`` of ``target`` (the domain's one boot
+    sequence, over files parsed and verified for real)."""
+    result = boot_sequence(ctl=phone.ctl, itl=phone.itl, tvs_servers=tvs, served=served_by(target, tftp))
+    return Boot(result, Phone(ctl=result.ctl, itl=result.itl))

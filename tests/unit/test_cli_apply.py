@@ -21,15 +21,17 @@ from typer.testing import CliRunner
 
 from reconciler.apply.retry import FakeClock
 from reconciler.cli import app
-from reconciler.commands import apply as apply_cmd
+from reconciler.commands.common import GlobalOptions
 from reconciler.cucm.facts import ClusterFacts, NodeFacts, Service
 from reconciler.live.protocol import PhoneFacts, Registration
 from reconciler.model import Change
 from reconciler.plan.document import Plan
 from reconciler.provider import ApplyResult
 from reconciler.state.store import StateStore
+from reconciler.wiring.factory import ApplyWiring
 from schemas.version import CucmVersion
 from tests.unit.executor_fakes import PHONES, WAVES, FakeSystem, FakeTvs, migration_plan, registry
+from tests.unit.fake_wiring import FakeWiring
 
 DESIRED = """\
 version: 1
@@ -119,10 +121,10 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     del reg["ris"]  # the command builds the gate handler itself, from the plan and the estate
     closed: list[bool] = []
 
-    def fake_wiring(desired_state: Any, *, base_dir: Path, parallelism: int = 4) -> apply_cmd.Wiring:
-        return apply_cmd.Wiring(estate=estate, registry=reg, close=lambda: closed.append(True))  # type: ignore[arg-type]
+    def fake_apply(desired_state: Any, *, state_dir: Path) -> ApplyWiring:
+        return ApplyWiring(estate=estate, registry=reg, close=lambda: closed.append(True))  # type: ignore[arg-type]
 
-    monkeypatch.setattr(apply_cmd, "open_wiring", fake_wiring)
+    wiring = FakeWiring(lambda _desired: estate, apply=fake_apply)
     plan = replace(
         migration_plan(),
         desired_path=str(desired),
@@ -138,15 +140,19 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         "reg": reg,
         "closed": closed,
         "dir": tmp_path,
+        "wiring": wiring,
     }
 
 
-def _run(*args: str) -> Any:
-    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+def _run(world: dict[str, Any], *args: str) -> Any:
+    """Run the CLI with the world's fake wiring in the global options (the one seam)."""
+    return CliRunner().invoke(
+        app, list(args), catch_exceptions=False, obj=GlobalOptions(wiring=world["wiring"])
+    )
 
 
 def test_apply_saved_plan_moves_every_phone(world: dict[str, Any]) -> None:
-    result = _run("--no-color", "apply", str(world["plan_file"]), "--auto-approve")
+    result = _run(world, "--no-color", "apply", str(world["plan_file"]), "--auto-approve")
     assert result.exit_code == 0, result.output
     assert "Apply complete!" in result.output
     assert all(p["node"] == "new-sub1" for p in world["system"].data["phones"].values())
@@ -160,8 +166,35 @@ def test_apply_saved_plan_moves_every_phone(world: dict[str, Any]) -> None:
     assert world["closed"] == [True]
 
 
+def test_state_dir_holds_state_and_journal_and_is_what_the_wiring_reads(world: dict[str, Any]) -> None:
+    """``apply --state-dir`` (as plan and drift have it): the state, the lock and the journal live
+    there, not in ``.reconciler`` of the working directory, and the providers' ``owned()`` reads it."""
+    elsewhere = world["dir"] / "elsewhere"
+    result = _run(
+        world, "--no-color", "apply", str(world["plan_file"]), "--auto-approve", "--state-dir", str(elsewhere)
+    )
+    assert result.exit_code == 0, result.output
+    assert StateStore(elsewhere).read().serial == len(world["plan"].steps)
+    assert list((elsewhere / "journal").glob("*.jsonl"))
+    assert not (world["dir"] / ".reconciler").exists()
+    assert world["wiring"].state_dirs == [elsewhere]
+
+
+def test_without_state_dir_the_global_options_state_dir_is_used(world: dict[str, Any]) -> None:
+    given = world["dir"] / "embedded"
+    result = CliRunner().invoke(
+        app,
+        ["--no-color", "apply", str(world["plan_file"]), "--auto-approve"],
+        catch_exceptions=False,
+        obj=GlobalOptions(wiring=world["wiring"], state_dir=given),
+    )
+    assert result.exit_code == 0, result.output
+    assert StateStore(given).read().serial == len(world["plan"].steps)
+    assert world["wiring"].state_dirs == [given]
+
+
 def test_refuses_to_prompt_without_a_terminal(world: dict[str, Any]) -> None:
-    result = _run("apply", str(world["plan_file"]))
+    result = _run(world, "apply", str(world["plan_file"]))
     assert result.exit_code == 1
     assert "use --auto-approve" in result.output
     assert world["system"].calls == []
@@ -170,7 +203,7 @@ def test_refuses_to_prompt_without_a_terminal(world: dict[str, Any]) -> None:
 def test_lock_held_names_the_holder(world: dict[str, Any]) -> None:
     store = StateStore(world["dir"] / ".reconciler")
     with store.lock(timeout=1, command="reconciler apply other.yaml"):
-        result = _run("apply", str(world["plan_file"]), "--auto-approve", "--lock-timeout", "1s")
+        result = _run(world, "apply", str(world["plan_file"]), "--auto-approve", "--lock-timeout", "1s")
     assert result.exit_code == 1
     assert "held by" in result.output and "reconciler apply other.yaml" in result.output
     assert f"pid {os.getpid()}" in result.output
@@ -181,7 +214,7 @@ def test_stale_plan_refused_when_the_state_moved(world: dict[str, Any]) -> None:
     store = StateStore(world["dir"] / ".reconciler")
     with store.lock(timeout=1, command="x"):
         store.write(store.read().with_essence("param.old.X", {"value": "1"}))
-    result = _run("apply", str(world["plan_file"]), "--auto-approve")
+    result = _run(world, "apply", str(world["plan_file"]), "--auto-approve")
     assert result.exit_code == 1
     assert "saved plan is stale" in result.output and "serial 0" in result.output
     assert world["system"].calls == []
@@ -194,7 +227,7 @@ def test_stale_plan_refused_when_a_live_fact_moved(world: dict[str, Any]) -> Non
 
     stale = replace(plan, fingerprint={"param/old/X": _digest("0")})
     world["plan_file"].write_text(stale.to_json())
-    result = _run("apply", str(world["plan_file"]), "--auto-approve")
+    result = _run(world, "apply", str(world["plan_file"]), "--auto-approve")
     assert result.exit_code == 1, result.output
     assert "stale" in result.output
     assert world["system"].calls == []
@@ -202,15 +235,13 @@ def test_stale_plan_refused_when_a_live_fact_moved(world: dict[str, Any]) -> Non
 
 def test_desired_file_changed_since_the_plan(world: dict[str, Any]) -> None:
     (world["dir"] / "desired.yaml").write_text(DESIRED + "\n# edited\n")
-    result = _run("apply", str(world["plan_file"]), "--auto-approve")
+    result = _run(world, "apply", str(world["plan_file"]), "--auto-approve")
     assert result.exit_code == 1
     assert "changed since the plan was made" in result.output
 
 
 def test_json_events(world: dict[str, Any]) -> None:
-    result = CliRunner().invoke(
-        app, ["--json", "apply", str(world["plan_file"]), "--auto-approve"], catch_exceptions=False
-    )
+    result = _run(world, "--json", "apply", str(world["plan_file"]), "--auto-approve")
     assert result.exit_code == 0
     events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     kinds = [e["event"] for e in events]
@@ -230,19 +261,21 @@ def test_ctrl_c_finishes_the_step_exits_130_and_resume_completes(world: dict[str
         return result
 
     trust.apply = interrupting
-    result = _run("--no-color", "apply", str(world["plan_file"]), "--auto-approve", "--parallelism", "1")
+    result = _run(
+        world, "--no-color", "apply", str(world["plan_file"]), "--auto-approve", "--parallelism", "1"
+    )
     assert result.exit_code == 130, result.output
     assert "resume with `reconciler apply --resume`" in result.output
     journal = sorted((world["dir"] / ".reconciler" / "journal").glob("*.jsonl"))
     assert len(journal) == 1
     trust.apply = original
-    result = _run("--no-color", "apply", "--resume")
+    result = _run(world, "--no-color", "apply", "--resume")
     assert result.exit_code == 0, result.output
     assert all(p["node"] == "new-sub1" for p in world["system"].data["phones"].values())
 
 
 def test_resume_with_nothing_to_resume(world: dict[str, Any]) -> None:
-    result = _run("apply", "--resume")
+    result = _run(world, "apply", "--resume")
     assert result.exit_code == 1
     assert "no interrupted apply" in result.output
 

@@ -1,5 +1,5 @@
 """``reconciler plan/show/graph/drift`` end to end through typer with a FakeEstate installed through
-``wiring.use_estate_factory``: exit codes of --detailed-exitcode, saved plans, JSON, JUnit."""
+a ``FakeWiring`` in the global options: exit codes of --detailed-exitcode, saved plans, JSON, JUnit."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from reconciler.cli import app
-from reconciler.commands.wiring import use_estate_factory
+from reconciler.commands.common import GlobalOptions
 from reconciler.plan.document import Plan
 from tests.unit.fake_estate import FakeEstate, World, desired_yaml, make_world
+from tests.unit.fake_wiring import FakeWiring
 
 runner = CliRunner()
 
@@ -25,13 +26,13 @@ def world() -> World:
 def run(world: World, tmp_path: Path, *args: str, yaml: str | None = None):  # type: ignore[no-untyped-def]
     path = tmp_path / "m.yaml"
     path.write_text(yaml or desired_yaml())
-    with use_estate_factory(lambda _state: FakeEstate(world)):
-        return runner.invoke(
-            app,
-            [a.replace("FILE", str(path)) for a in args] + ["--state-dir", str(tmp_path / "st")]
-            if args[0] in ("plan", "drift")
-            else [a.replace("FILE", str(path)) for a in args],
-        )
+    return runner.invoke(
+        app,
+        [a.replace("FILE", str(path)) for a in args] + ["--state-dir", str(tmp_path / "st")]
+        if args[0] in ("plan", "drift")
+        else [a.replace("FILE", str(path)) for a in args],
+        obj=GlobalOptions(wiring=FakeWiring(lambda _state: FakeEstate(world))),
+    )
 
 
 def test_detailed_exitcode_2_with_changes_then_0_after_apply(world: World, tmp_path: Path) -> None:

@@ -1,4 +1,7 @@
-"""Saved plans: the Plan JSON round-trips, and ``check_fresh`` detects every kind of staleness (R14)."""
+"""Saved plans: the Plan JSON round-trips, and ``check_fresh`` detects every kind of staleness (R14).
+
+The identity cases (CallManager, TVS, ITLRecovery regenerated; a node gone) are the planner's own R14
+check; they replaced tests of a ``rules.identity_changes`` that nothing but those tests called."""
 
 from __future__ import annotations
 
@@ -66,6 +69,31 @@ def _regenerate_tftp_identity(world: World) -> None:
     world.target.cm = lambda node, _orig=world.target.cm: fresh if node == "cucm-new-sub1" else _orig(node)  # type: ignore[method-assign]
 
 
+def _regenerate_tvs_identity(world: World) -> None:
+    """R14: the TVS certificate of cucm-old-pub regenerated."""
+    fresh = identity("TVS", "cucm-old-pub-regen", "old")
+    world.source.tvs_cert = lambda node, _orig=world.source.tvs_cert: (
+        fresh if node == "cucm-old-pub" else _orig(node)
+    )  # type: ignore[method-assign]
+
+
+def _regenerate_itl_recovery(world: World) -> None:
+    """R14: the target's ITLRecovery certificate regenerated."""
+    fresh = identity("ITLRecovery", "cucm-new-pub-regen", "new")
+
+    class Regenerated(type(world.target)):  # type: ignore[misc]
+        @property
+        def itl_recovery(self):  # type: ignore[no-untyped-def]
+            return fresh
+
+    world.target.__class__ = Regenerated
+
+
+def _node_gone(world: World) -> None:
+    """R14: a node the plan relied on is no longer in the cluster's facts."""
+    world.source.nodes = [n for n in world.source.nodes if n.name != "cucm-old-sub2"]
+
+
 @pytest.mark.parametrize(
     ("change", "needle"),
     [
@@ -73,6 +101,9 @@ def _regenerate_tftp_identity(world: World) -> None:
             _regenerate_tftp_identity,
             "CallManager identity certificate of cucm-new-sub1 (new) was regenerated",
         ),
+        (_regenerate_tvs_identity, "TVS identity certificate of cucm-old-pub (old) was regenerated"),
+        (_regenerate_itl_recovery, "ITLRecovery certificate of new was regenerated (R14)"),
+        (_node_gone, "CallManager identity certificate of cucm-old-sub2 (old) was regenerated or removed"),
         (
             lambda w: w.source.upload(identity("CallManager", "stranger", "x"), "Phone-SAST-trust"),
             "trust store Phone-SAST-trust on cucm-old-pub (old) changed",

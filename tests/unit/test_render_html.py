@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reconciler.cli import app
-from reconciler.commands.wiring import use_estate_factory
+from reconciler.commands.common import GlobalOptions
 from reconciler.diagnostics import Diagnostic, Severity, SourcePosition
 from reconciler.model import Action, Address, Change
 from reconciler.plan import document
@@ -23,6 +23,7 @@ from reconciler.render.html.layout import layered_layout
 from reconciler.render.html.markup import Markup, el
 from reconciler.render.html.seam import NOT_IN_PLAN, OPTIONAL_FIELDS, optional
 from tests.unit.fake_estate import FakeEstate, desired_yaml, make_world
+from tests.unit.fake_wiring import FakeWiring
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -302,20 +303,15 @@ def world_yaml(tmp_path: Path) -> Path:
 def test_cli_plan_show_and_drift_write_reports(tmp_path: Path, world_yaml: Path) -> None:
     world, runner = make_world(), CliRunner()
     state = ["--state-dir", str(tmp_path / "st")]
-    with use_estate_factory(lambda _s: FakeEstate(world)):
-        planned = runner.invoke(
-            app,
-            [
-                "plan",
-                str(world_yaml),
-                "-o",
-                str(tmp_path / "p.json"),
-                "--html",
-                str(tmp_path / "p.html"),
-                *state,
-            ],
-        )
-        drift = runner.invoke(app, ["drift", str(world_yaml), "--html", str(tmp_path / "d.html"), *state])
+    fake = GlobalOptions(wiring=FakeWiring(lambda _s: FakeEstate(world)))
+    planned = runner.invoke(
+        app,
+        ["plan", str(world_yaml), "-o", str(tmp_path / "p.json"), "--html", str(tmp_path / "p.html"), *state],
+        obj=fake,
+    )
+    drift = runner.invoke(
+        app, ["drift", str(world_yaml), "--html", str(tmp_path / "d.html"), *state], obj=fake
+    )
     assert planned.exit_code == 0, planned.output
     assert drift.exit_code == 0, drift.output
     shown = runner.invoke(app, ["show", str(tmp_path / "p.json"), "--html", str(tmp_path / "s.html")])

@@ -1,5 +1,5 @@
-"""reconciler.cucm.rules: required trust (R4-R6, R11), preflight (R1-R3, R9, R10), order (R7, R8, R12),
-and R14 identity changes, over hand-built cluster facts with real certificates."""
+"""reconciler.cucm.rules: required trust (R4-R6, R11), preflight (R1-R3, R9, R10) and order (R7, R8, R12),
+over hand-built cluster facts with real certificates (R14 is the plan fingerprint's: test_planner_fresh)."""
 
 from __future__ import annotations
 
@@ -198,19 +198,3 @@ def test_rollback_readiness_and_rollback_wanted() -> None:
         TARGET, rules.required_trust(source=SOURCE, target=TARGET, direction=Direction.REVERSE)
     )
     assert rules.rollback_readiness(source=ready, target=reverse_ready) == []
-
-
-def test_identity_changes_r14() -> None:
-    assert rules.identity_changes(planned=SOURCE, live=SOURCE) == ()
-    regenerated = CertRef.of(identity("CallManager", "o-sub-regen", "old").cert)
-    live = dataclasses.replace(
-        SOURCE,
-        nodes=(SOURCE.nodes[0], dataclasses.replace(SOURCE.nodes[1], callmanager=regenerated)),
-        itl_recovery=None,
-    )
-    assert rules.identity_changes(planned=SOURCE, live=live) == (
-        "ITLRecovery of old changed",
-        "CallManager certificate of o-sub (old) changed",
-    )
-    gone = dataclasses.replace(SOURCE, nodes=SOURCE.nodes[:1])
-    assert rules.identity_changes(planned=SOURCE, live=gone) == ("node o-sub of old is gone",)
