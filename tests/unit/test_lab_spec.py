@@ -14,7 +14,7 @@ from simulator.lab.faults import Fault, FaultBoard
 from simulator.lab.runtime import LabRuntime, relocate, serve_scopes_from_kea
 from simulator.lab.specfile import parse_lab_file
 from simulator.model import ManualClock, build_lab
-from simulator.spec import default_lab
+from simulator.spec import NodeLag, default_lab
 
 
 def test_lab_file_shapes_the_spec_and_lists_faults() -> None:
@@ -40,7 +40,7 @@ def test_lab_file_shapes_the_spec_and_lists_faults() -> None:
         "new": (2.0, 0.0),
     }
     assert loaded.spec.defects.stale_itl_scopes == ("scope-b",)
-    assert loaded.spec.defects.node_lag == {("old", "cucm-old-sub2"): 120.0}
+    assert loaded.spec.defects.node_lag == (NodeLag(cluster="old", node="cucm-old-sub2", seconds=120.0),)
     assert loaded.faults == (Fault(kind="ris-exhausted", cluster="new"),)
 
 
