@@ -350,7 +350,7 @@ def parse_lab_file(doc: Any, *, source: str = "lab spec", where: SourceMap | Non
 
 def load_lab_text(text: str, *, file: str) -> LabFile:
     data, where, problems = parse_yaml(text, file=file, empty_fix=_EMPTY_FIX)
-    if problems or data is None:
+    if problems:
         _raise(file, problems)
     return parse_lab_file(data, source=file, where=where)
 

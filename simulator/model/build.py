@@ -84,7 +84,7 @@ def _seed_trust(
         cluster = clusters[cs.name]
         for seed in cs.trust:
             origin = clusters[seed.cluster]
-            kind = IdentityKind(seed.identity)
+            kind = IdentityKind[seed.identity.upper()]
             node = seed.node or origin.publisher.name
             ident = origin.identity(node, kind)
             if ident is None:
