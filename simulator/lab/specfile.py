@@ -15,8 +15,10 @@ dataclasses, plus a few shorthands that are not part of ``LabSpec``:
     faults:                                       # applied once the faces listen (as ``lab fault``)
       - {kind: latency, node: cucm-old-pub, face: https, seconds: 0.2}
 
-With ``base``, a ``LabSpec`` field written in the file replaces the preset's value as a whole; without it,
-``name``, ``clusters``, ``dhcp``, ``scopes`` and ``home`` are required. The JSON Schema
+With ``base``, a ``LabSpec`` field written in the file replaces the preset's value, except the lists of named
+things (``clusters``, ``dhcp``, ``scopes``), which are merged by name: an entry replaces the preset's entry
+of that name, a new name is added. Without ``base``, ``name``, ``clusters``, ``dhcp``, ``scopes`` and
+``home`` are required. The JSON Schema
 (``lab_spec_schema``, committed as docs/lab-spec.schema.json) comes from the same types.
 
 Reading is bounded like the desired-state loader (docs/reliability.md): at most ``MAX_LAB_SPEC_BYTES``,
@@ -67,6 +69,7 @@ MAX_LAB_SPEC_BYTES = 1 << 20
 SCHEMA_ID = "https://reconciler.invalid/schemas/lab-spec-v1.json"
 _RULE = "lab-spec"
 _EMPTY_FIX = "start with 'base: default' (docs/lab.md)"
+_NAMED_LISTS = frozenset({"clusters", "dhcp", "scopes"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,7 +81,8 @@ class LabFile:
 _SHORTHANDS: tuple[tuple[str, Any, str], ...] = (
     ("base", Literal["default", "largest"] | None,
      "Start from a preset: default (docs/lab.md, ~300 phones) or largest (80,000 phones, 2 x 21 nodes); "
-     "every LabSpec field written in the file replaces the preset's."),
+     "a field written in the file replaces the preset's, and clusters, dhcp and scopes entries replace the "
+     "preset's entry of the same name or are added."),
     ("phones_per_scope", Annotated[int, Field(ge=0, le=65_536)] | None, "base default: phones per scope."),
     ("phones", Annotated[int, Field(ge=0, le=100_000)] | None, "base largest: phones in total."),
     ("restart_duration", Annotated[float, Field(ge=0)] | None,
@@ -285,6 +289,10 @@ def _spec_of(doc: Any, where: SourceMap) -> tuple[LabSpec | None, list[Diagnosti
         if getattr(doc, f.name) is not None and not (f.name == "scopes" and isinstance(doc.scopes, int))
     }
     if preset is not None:
+        for key in _NAMED_LISTS.intersection(given):  # merged by name into the preset's list
+            mine = {item.name: item for item in given[key]}
+            theirs = [mine.pop(item.name, item) for item in getattr(preset, key)]
+            given[key] = (*theirs, *mine.values())
         spec = replace(preset, **given)
     else:
         absent = [f.name for f in dataclasses.fields(LabSpec) if f.name not in given and
@@ -322,6 +330,27 @@ def _spec_of(doc: Any, where: SourceMap) -> tuple[LabSpec | None, list[Diagnosti
     return replace(spec, clusters=tuple(clusters)), problems
 
 
+def _document_path(spec: LabSpec, doc: Mapping[str, Any], path: DataPath) -> DataPath:
+    """Where the spec's ``path`` was written: entries of ``clusters``/``dhcp``/``scopes`` merged into a
+    preset sit at another index in the file (matched by name), or only in the preset (then the key)."""
+    if len(path) < 2 or path[0] not in _NAMED_LISTS or not isinstance(path[1], int):
+        return path
+    written = doc.get(str(path[0]))
+    if not isinstance(written, list):
+        return path[:1] if "base" in doc else path
+    name = getattr(getattr(spec, str(path[0]))[path[1]], "name", None)
+    for index, item in enumerate(written):
+        if isinstance(item, Mapping) and item.get("name") == name:
+            return (path[0], index, *path[2:])
+    return path[:1]
+
+
+def _label(spec: LabSpec, path: DataPath) -> str:
+    """``(preset entry 'scope-a') `` for a problem in an entry the file did not write."""
+    name = getattr(getattr(spec, str(path[0]))[path[1]], "name", "?") if len(path) > 1 else "?"
+    return f"(the preset's entry '{name}', {format_path(path)}) "
+
+
 def _raise(file: str, problems: list[Diagnostic]) -> typing.NoReturn:
     lines = [f"{d.position}: {d.summary}" + (f" ({d.fix})" if d.fix else "") for d in problems]
     raise LabSpecError(
@@ -342,7 +371,10 @@ def parse_lab_file(doc: Any, *, source: str = "lab spec", where: SourceMap | Non
         _raise(source, _schema_problems(doc, exc, where))
     spec, problems = _spec_of(document, where)
     if spec is not None:
-        problems += [_diagnostic(where.value(path), path, text, fix) for path, text, fix in check_spec(spec)]
+        for path, text, fix in check_spec(spec):
+            at = _document_path(spec, doc, path)
+            label = _label(spec, path) if len(at) < len(path) else ""
+            problems.append(_diagnostic(where.value(at), at, label + text, fix))
     if problems or spec is None:
         _raise(source, problems)
     return LabFile(spec=spec, faults=tuple(document.faults))

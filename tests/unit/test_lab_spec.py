@@ -199,7 +199,8 @@ def test_references_to_nothing_are_errors_at_the_value() -> None:
     assert any(f.startswith("lab.yaml:5:24: scopes[1].subnet: not an IPv4 subnet") for f in found)
     assert any(f.startswith("lab.yaml:5:45: scopes[1].relay:") and "loopback" in f for f in found)
     assert any(f.startswith("lab.yaml:5:88: scopes[1].on_target:") for f in found)
-    assert "lab.yaml:6:30: defects.stale_itl_scopes[0]: no scope 's3' (known: s1, s2)" in found
+    known = "(known: s1, s2, scope-a, scope-b, scope-c)"  # merged by name into the preset's scopes
+    assert f"lab.yaml:6:30: defects.stale_itl_scopes[0]: no scope 's3' {known}" in found
     assert len(found) == 6
 
 
@@ -301,3 +302,20 @@ def test_initial_state_is_built_as_written() -> None:
     assert all(p.itl is None and p.model == "Cisco 7841" for p in b_phones)
     unregistered_on_old = [r for r in lab.registrations("old") if r.status is RegStatus.UNREGISTERED]
     assert len(unregistered_on_old) == 3  # RisPort70 of the source still lists the moved phones
+
+
+def test_lab_up_refuses_a_bad_spec_before_anything_starts(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from reconciler.cli import app
+
+    bad = tmp_path / "lab.yaml"
+    bad.write_text(
+        "base: default\nscopes:\n  - {name: s, subnet: 192.0.2.0/24, relay: 127.0.30.1, dhcp: iso,"
+        " phones: 1}\n"
+    )
+    directory = tmp_path / "lab"
+    result = CliRunner().invoke(app, ["lab", "up", "--detach", "--spec", str(bad), "--dir", str(directory)])
+    assert result.exit_code == 1
+    assert f"{bad}:3:62: scopes[0].dhcp: no DHCP source 'iso'" in result.output
+    assert not directory.exists()  # nothing was started or written
