@@ -33,6 +33,7 @@ into a URL is never echoed). This module imports nothing of ours but that, so ev
     │   └── LockError                    another process holds the state lock (names the holder)
     ├── JournalError                     the apply journal is corrupt or belongs to another plan
     └── LabError                         the built-in lab cannot start / is not running
+        └── LabSpecError                 a lab spec file (lab up --spec) is invalid, FILE:LINE:COL
 
 Retry semantics live in the type: the executor retries ``TemporaryError`` with backoff
 and stops on everything else. User mistakes found while validating or planning are not exceptions but
@@ -51,6 +52,7 @@ __all__ = [
     "HostKeyError",
     "JournalError",
     "LabError",
+    "LabSpecError",
     "LoadError",
     "LockError",
     "PermanentError",
@@ -229,3 +231,12 @@ class JournalError(ReconcilerError):
 
 class LabError(ReconcilerError):
     """The built-in lab cannot start, or is not running."""
+
+
+class LabSpecError(LabError):
+    """A lab spec file (``lab up --spec FILE``) is invalid: ``diagnostics`` name every problem with its
+    ``FILE:LINE:COL``; the message lists them."""
+
+    def __init__(self, message: str, *, diagnostics: tuple[object, ...] = (), hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.diagnostics = diagnostics

@@ -1,10 +1,16 @@
 """The small lab spec: what the builder (``simulator.model.build``) turns into a ``Lab``.
 
-A spec names versions, nodes and their services, CallManager groups, DHCP sources and scopes with their
-phone counts, plus deliberate defects (stale ITL in a scope, a service that fails to (re)start,
-replication lag). ``default_lab()`` is the lab of docs/lab.md (11.5 source, 14.0 target, 3 nodes each, ~300
-phones in three scopes); ``largest_estate()`` is the largest supported estate (2 × 21 nodes, 80,000 phones,
-1,000 scopes). Plain frozen dataclasses: no I/O, cheap to build; used by the lab CLI, tests and bench.
+A spec names versions, nodes and their services, CallManager groups, device pools, enterprise parameters,
+certificates already in trust stores, TVS start times, DHCP sources and scopes with their phone counts,
+models and initial state (stale or empty ITL, phones already on the target), plus deliberate defects (a
+service that fails to (re)start, replication lag). The same dataclasses are the YAML of
+``lab up --spec FILE``: ``simulator.lab.specfile`` validates a document into them (pydantic over these
+stdlib dataclasses) and derives the JSON Schema from them, so a field added here is a YAML key at once;
+the attribute docstrings are the schema's descriptions.
+
+``default_lab()`` is the lab of docs/lab.md (11.5 source, 14.0 target, 3 nodes each, ~300 phones in three
+scopes); ``largest_estate()`` is the largest supported estate (2 × 21 nodes, 80,000 phones, 1,000
+scopes). Plain frozen dataclasses: no I/O, cheap to build; used by the lab CLI, tests and bench.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from simulator.faces.dialect import WireDialect
 
@@ -23,10 +30,15 @@ __all__ = [
     "TVS",
     "ClusterSpec",
     "DhcpSpec",
+    "IdentityName",
+    "ItlState",
     "LabDefects",
     "LabSpec",
+    "NodeLag",
     "NodeSpec",
     "ScopeSpec",
+    "ServiceRef",
+    "TrustSeed",
     "default_lab",
     "largest_estate",
 ]
@@ -40,25 +52,73 @@ _PLATFORM = ("Cisco Tomcat", "Cisco RIS Data Collector", "Cisco SOAP - Real-Time
 _BASE = (CALLMANAGER, TVS, CTL_PROVIDER, *_PLATFORM)
 
 
+IdentityName = Literal["callmanager", "tvs", "tomcat", "itlrecovery", "capf"]
+ItlState = Literal["current", "stale", "empty"]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeSpec:
+    """One CUCM server."""
+
     name: str
+    """Host name (the process-node name)."""
     ip: str
+    """Loopback address its faces listen on (127.0.x.y; ``--prefix`` moves it)."""
     publisher: bool = False
+    """Exactly one node per cluster is the publisher."""
     services: tuple[str, ...] = _BASE
+    """Activated services, by their Control Center names (TFTP nodes add ``Cisco Tftp``)."""
+    tvs_started_ago: float | None = None
+    """Seconds before the lab starts that TVS last started (its cache holds the trust stores as they
+    were then, R8); default: when the lab starts."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustSeed:
+    """A certificate already in a trust store when the lab starts: another cluster's (or this
+    cluster's) identity, as after an earlier exchange (R3, R5) or a half-done migration."""
+
+    store: str
+    """The trust store (``CallManager-trust``, ``Phone-SAST-trust``, ``tomcat-trust``, ...)."""
+    cluster: str
+    """The cluster whose identity it is."""
+    identity: IdentityName
+    """Which identity of that cluster's ``node`` (``itlrecovery``: the cluster's from 12.5, else the
+    node's)."""
+    node: str | None = None
+    """The node whose identity it is; default: that cluster's publisher."""
+    nodes: tuple[str, ...] = ()
+    """The nodes of this cluster that hold it; default: every node."""
+    added_ago: float | None = None
+    """Seconds before the lab starts that it was uploaded (the store's last change then; a TVS that
+    started earlier does not know it, R8); default: long before (no change recorded)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClusterSpec:
+    """One CUCM cluster."""
+
     name: str
-    role: str  # "source" | "target"
+    role: Literal["source", "target"]
+    """``source``: the phones' cluster before the migration; ``target``: where they move."""
     version: str
+    """CUCM version, e.g. ``11.5.1.21900-40``, ``12.5.1.10000-22``, ``14.0.1.11900-132``."""
     nodes: tuple[NodeSpec, ...]
     cm_groups: Mapping[str, tuple[str, ...]]
-    device_pools: Mapping[str, str]  # device pool -> CallManager group
+    """CallManager group -> its member nodes, in order."""
+    device_pools: Mapping[str, str]
+    """Device pool -> its CallManager group."""
     mixed_mode: bool = True
+    """Cluster security mode 1 (a CTL file exists)."""
     replication_lag: float = 0.0
+    """Seconds a trust change takes from the node it was made on to the others (R7)."""
     restart_duration: float = 10.0
+    """Seconds a service restart takes (Stopping half, Starting half)."""
+    parameters: Mapping[str, str | bool | int] = field(default_factory=dict)
+    """Enterprise parameters by their GUI name, e.g. ``Prepare Cluster for Rollback to pre 8.0: true``
+    (R2); others keep CUCM's defaults."""
+    trust: tuple[TrustSeed, ...] = ()
+    """Certificates already in this cluster's trust stores (besides its own identities)."""
 
     def tftp_ips(self) -> tuple[str, ...]:
         return tuple(n.ip for n in self.nodes if TFTP in n.services)
@@ -67,50 +127,99 @@ class ClusterSpec:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DhcpSpec:
     """A DHCP source: ``kind`` cucm (``cluster`` names whose server), ios (``address`` of the router,
-    scopes map to pools by ``ScopeSpec.pool``) or kea (``server`` host/port and ``client_port``)."""
+    scopes map to pools by ``ScopeSpec.pool``) or kea (a real ``kea-dhcp4``: without ``server`` the lab
+    starts one for the scopes it serves; with ``server`` host/port and ``client_port``, that one)."""
 
     name: str
-    kind: str
+    kind: Literal["ios", "cucm", "kea"]
     cluster: str | None = None
+    """cucm: the cluster whose DHCP server it is."""
     address: str | None = None
+    """ios: the router's loopback address (its SSH face)."""
     server: tuple[str, int] | None = None
+    """kea: an already running Kea (host, port); default: the lab starts one."""
     client_port: int | None = None
+    """kea: the UDP port the lab's phones use as DHCP clients (with ``server``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScopeSpec:
+    """A DHCP scope and its phones."""
+
     name: str
     subnet: str
+    """The phones' subnet (data only: phones get addresses from it)."""
     relay: str
+    """The relay (giaddr) address, on loopback."""
     dhcp: str
+    """The DHCP source that serves it (a ``dhcp[].name``)."""
     phones: int
-    pool: str | None = None  # IOS pool name
+    """How many phones."""
+    pool: str | None = None
+    """ios: the pool name on the router."""
     device_pool: str = "DP-PHONES"
+    """The phones' device pool (its CallManager group, per cluster, is where they register)."""
     model: str = "Cisco 8845"
+    tftp_cluster: str | None = None
+    """The cluster whose TFTP nodes option 150 names; default: the lab's ``home``."""
+    itl: ItlState = "current"
+    """What the phones on the home cluster hold: ``current`` (the ITL their TFTP serves), ``stale``
+    (TVS records the cluster no longer has, R1) or ``empty`` (no ITL at all)."""
+    on_target: int = 0
+    """How many of the scope's phones (the first ones) already run on the target cluster: registered
+    there with its CTL and ITL, as after an earlier wave."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceRef:
+    """A service of a node."""
+
+    cluster: str
+    node: str
+    service: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeLag:
+    """Replication lag of one node (overrides its cluster's)."""
+
+    cluster: str
+    node: str
+    seconds: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LabDefects:
-    """Deliberate faults. ``failing_services`` entries are (cluster, node, service): every later start
-    of that service fails. ``stale_itl_scopes``: phones there hold an ITL whose TVS records name
-    certificates the source no longer has (R1). ``node_lag``: (cluster, node) -> replication lag."""
+    """Deliberate faults that are part of the estate (``faults`` are applied once the faces listen)."""
 
     stale_itl_scopes: tuple[str, ...] = ()
-    failing_services: tuple[tuple[str, str, str], ...] = ()
-    node_lag: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    """Phones there hold an ITL whose TVS records name certificates the source no longer has (R1); the
+    same as ``itl: stale`` on those scopes."""
+    failing_services: tuple[ServiceRef, ...] = ()
+    """Every later start of that service fails."""
+    node_lag: tuple[NodeLag, ...] = ()
+    """Per-node replication lag (R7)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LabSpec:
+    """The whole estate. ``lab up --spec FILE`` reads the same fields from YAML
+    (``simulator.lab.specfile``; docs/lab.md)."""
+
     name: str
+    """The lab's name (shown by ``lab status``)."""
     clusters: tuple[ClusterSpec, ...]
     dhcp: tuple[DhcpSpec, ...]
     scopes: tuple[ScopeSpec, ...]
-    home: str  # the cluster every phone starts on (registered, with its CTL/ITL)
+    home: str
+    """The cluster every phone starts on (registered, with its CTL/ITL), unless ``on_target``."""
     defects: LabDefects = field(default_factory=LabDefects)
-    key_pool: int | None = None  # cap on distinct RSA keys (large estates)
-    filler_trust_certs: int = 0  # unrelated certificates per CallManager-trust/Phone-SAST-trust (scale)
-    dialect: WireDialect = field(default_factory=WireDialect)  # how the faces phrase uncertain answers
+    key_pool: int | None = None
+    """Cap on distinct RSA keys (large estates start faster)."""
+    filler_trust_certs: int = 0
+    """Unrelated certificates per CallManager-trust/Phone-SAST-trust (scale)."""
+    dialect: WireDialect = field(default_factory=WireDialect)
+    """How the faces phrase uncertain answers (``simulator.faces.dialect``)."""
 
     def cluster(self, name: str) -> ClusterSpec:
         return next(c for c in self.clusters if c.name == name)
@@ -121,9 +230,23 @@ class LabSpec:
     def with_dialect(self, dialect: WireDialect) -> LabSpec:
         return replace(self, dialect=dialect)
 
+    def target(self) -> ClusterSpec | None:
+        """The cluster with role ``target`` (the first, if several)."""
+        return next((c for c in self.clusters if c.role == "target"), None)
+
+    def itl_state(self, scope: ScopeSpec) -> ItlState:
+        return "stale" if scope.name in self.defects.stale_itl_scopes else scope.itl
+
 
 def _cluster(
-    *, name: str, role: str, version: str, base: str, subs: int, tftp_subs: int, groups: int = 1
+    *,
+    name: str,
+    role: Literal["source", "target"],
+    version: str,
+    base: str,
+    subs: int,
+    tftp_subs: int,
+    groups: int = 1,
 ) -> ClusterSpec:
     prefix = f"cucm-{name}"
     nodes = [

@@ -89,6 +89,10 @@ def up(
         )
     try:
         if detach:
+            if spec is not None:  # a bad spec fails here, with its positions, not in the child's log
+                from simulator.lab.specfile import load_lab_file
+
+                load_lab_file(spec)
             _detach(
                 paths, spec=spec, with_kea=with_kea, prefix=prefix, restart=restart_seconds, timeout=timeout
             )
@@ -273,6 +277,13 @@ def fault(
     typer.echo(answer["applied"])
 
 
+def schema() -> None:
+    """Print the JSON Schema of a lab spec file (docs/lab-spec.schema.json)."""
+    from simulator.lab.specfile import lab_spec_schema
+
+    typer.echo(json.dumps(lab_spec_schema(), indent=2))
+
+
 def register(app: typer.Typer) -> None:
     lab_app = typer.Typer(
         help="The built-in lab: two simulated secure CUCM clusters on loopback.", no_args_is_help=True
@@ -282,4 +293,5 @@ def register(app: typer.Typer) -> None:
     lab_app.command("down")(down)
     lab_app.command("phones")(phones)
     lab_app.command("fault")(fault)
+    lab_app.command("schema")(schema)
     app.add_typer(lab_app, name="lab")

@@ -20,34 +20,35 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal, cast, get_args
 
 from reconciler.errors import LabError
 from simulator.faces.faults import FaceFaults, QueryAllowance
 from simulator.model import Lab
 from simulator.model.services import TVS
 
-__all__ = ["FACES", "FAULT_KINDS", "Fault", "FaultBoard"]
+__all__ = ["FACES", "FAULT_KINDS", "Fault", "FaultBoard", "FaultKind"]
 
-FAULT_KINDS = (
-    "latency",
-    "axl-throttle",
-    "drop-ssh",
-    "tvs-fail",
-    "replication-lag",
-    "ris-exhausted",
-    "unreachable",
-)
-FACES = ("https", "tftp", "cli")  # per CUCM node; the IOS router and SFTP server have one face each
+FaultKind = Literal[
+    "latency", "axl-throttle", "drop-ssh", "tvs-fail", "replication-lag", "ris-exhausted", "unreachable"
+]
+FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+Face = Literal["https", "tftp", "cli"]
+FACES: tuple[str, ...] = get_args(Face)  # per CUCM node; the IOS router and SFTP server have one face each
 ROUTERS = ("ios", "sftp")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fault:
-    kind: str
+    """One fault request (a ``faults:`` entry of a lab spec, or ``lab fault KIND``)."""
+
+    kind: FaultKind
     cluster: str | None = None
-    node: str | None = None  # node name or IP, or "ios" / "sftp"
-    face: str | None = None  # latency, unreachable: https | tftp | cli (default: every face of the node)
+    """The cluster it applies to (axl-throttle, replication-lag, ris-exhausted)."""
+    node: str | None = None
+    """A node (name or IP), or ``ios`` / ``sftp``."""
+    face: Face | None = None
+    """latency, unreachable: only this face of the node (default: every face)."""
     seconds: float | None = None
     count: int | None = None
     off: bool = False
@@ -63,10 +64,10 @@ class Fault:
         seconds = data.get("seconds")
         count = data.get("count")
         return cls(
-            kind=kind,
+            kind=cast(FaultKind, kind),
             cluster=None if data.get("cluster") is None else str(data["cluster"]),
             node=None if data.get("node") is None else str(data["node"]),
-            face=None if data.get("face") is None else str(data["face"]),
+            face=None if data.get("face") is None else cast(Face, str(data["face"])),
             seconds=None if seconds is None else float(seconds),
             count=None if count is None else int(count),
             off=bool(data.get("off", False)),

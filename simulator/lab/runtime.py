@@ -150,8 +150,7 @@ class LabRuntime:
         began = time.perf_counter()
         self.paths.prepare()
         try:
-            if self.with_kea:
-                self._start_kea()
+            self._start_kea()
             self._lab = build_lab(self.spec, clock=self._clock)
             self._write_secrets()
             self._start_faces()
@@ -231,28 +230,48 @@ class LabRuntime:
     def _ip(self, third: int, fourth: int) -> str:
         return f"{self.prefix}.{third}.{fourth}"
 
-    def _start_kea(self) -> None:
-        from simulator.kea import KeaInstance, KeaSubnet  # noqa: PLC0415 - only --with-kea needs it
+    def _kea_wanted(self) -> dict[str, str]:
+        """Scope -> name of the Kea source that must serve it: scopes of the spec's Kea sources without a
+        ``server`` (the lab starts Kea for them), plus ``kea_scopes`` with ``--with-kea``."""
+        unstarted = {d.name for d in self.spec.dhcp if d.kind == "kea" and d.server is None}
+        wanted = {s.name: s.dhcp for s in self.spec.scopes if s.dhcp in unstarted}
+        if self.with_kea:
+            present = {s.name for s in self.spec.scopes}
+            wanted.update({n: "kea" for n in self.kea_scopes if n in present and n not in wanted})
+        return wanted
 
-        home = self.spec.cluster(self.spec.home)
-        tftp = tuple(ipaddress.IPv4Address(ip) for ip in home.tftp_ips())
+    def _start_kea(self) -> None:
+        from simulator.kea import KeaInstance, KeaSubnet  # noqa: PLC0415 - only Kea scopes need it
+
+        wanted = self._kea_wanted()
+        if not wanted:
+            if self.with_kea:
+                raise LabError(f"--with-kea: none of the scopes {', '.join(self.kea_scopes)} is in the spec")
+            return
         subnets = [
             KeaSubnet(
                 id=i,
                 subnet=ipaddress.IPv4Network(s.subnet),
                 relay=ipaddress.IPv4Address(s.relay),
-                option150=tftp,
+                option150=tuple(
+                    ipaddress.IPv4Address(ip)
+                    for ip in self.spec.cluster(s.tftp_cluster or self.spec.home).tftp_ips()
+                ),
                 name=s.name,
             )
             for i, s in enumerate(self.spec.scopes, start=1)
-            if s.name in self.kea_scopes
+            if s.name in wanted
         ]
-        if not subnets:
-            raise LabError(f"--with-kea: none of the scopes {', '.join(self.kea_scopes)} is in the spec")
         self._kea = KeaInstance(workdir=self.paths.kea, subnets=subnets, host="127.0.0.1").start()
-        self.spec = serve_scopes_from_kea(
-            self.spec, scopes=self.kea_scopes, server=self._kea.server, client_port=self._kea.client_port
+        server, port = self._kea.server, self._kea.client_port
+        names = set(wanted.values())
+        dhcp = [replace(d, server=server, client_port=port) if d.name in names else d for d in self.spec.dhcp]
+        dhcp += [DhcpSpec(name=n, kind="kea", server=server, client_port=port)
+                 for n in sorted(names - {d.name for d in self.spec.dhcp})]  # fmt: skip
+        scopes = tuple(
+            replace(s, dhcp=wanted[s.name], pool=None) if s.name in wanted else s for s in self.spec.scopes
         )
+        self.spec = replace(self.spec, dhcp=tuple(dhcp), scopes=scopes)
         self.passwords["kea"] = self._kea.password
 
     def _write_secrets(self) -> None:

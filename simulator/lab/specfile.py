@@ -1,46 +1,84 @@
-"""``reconciler lab up --spec FILE``: a small YAML file choosing the lab's shape, defects and faults.
+"""``reconciler lab up --spec FILE``: a YAML lab spec, read into ``simulator.spec.LabSpec`` plus faults.
+
+The document's keys are ``LabSpec``'s fields (``name``, ``clusters``, ``dhcp``, ``scopes``, ``home``,
+``defects``, ``key_pool``, ``filler_trust_certs``, ``dialect``), validated by pydantic over those very
+dataclasses, plus a few shorthands that are not part of ``LabSpec``:
 
 ::
 
-    base: default            # default (docs/lab.md, ~300 phones) | largest (80,000 phones)
-    phones_per_scope: 100    # default only
-    phones: 80000            # largest only
-    scopes: 1000             # largest only
-    restart_duration: 10     # seconds a service restart takes (Stopping half, Starting half)
+    base: default            # start from default_lab() (docs/lab.md) | largest (80,000 phones)
+    phones_per_scope: 100    # base default only
+    phones: 80000            # base largest only
+    scopes: 1000             # base largest only (a number; a list is LabSpec's scopes)
+    restart_duration: 10     # every cluster's
     replication_lag: {old: 5}                     # seconds, per cluster
-    versions: {new: "12.0.1.10000-10"}            # a cluster's CUCM version (e.g. 12.0-12.4: R6 per node)
-    defects:
-      stale_itl_scopes: [scope-b]                 # R1
-      failing_services:                           # every later start of that service fails
-        - {cluster: old, node: cucm-old-sub1, service: Cisco Trust Verification Service}
-      node_lag: [{cluster: old, node: cucm-old-sub2, seconds: 120}]   # R7
     faults:                                       # applied once the faces listen (as ``lab fault``)
       - {kind: latency, node: cucm-old-pub, face: https, seconds: 0.2}
-      - {kind: ris-exhausted, cluster: new}
 
-Unknown keys are errors (``LabError``), so typos do not silently give the default lab. Called by
-``simulator.lab.runtime`` and ``reconciler.commands.lab``.
+With ``base``, a ``LabSpec`` field written in the file replaces the preset's value, except the lists of named
+things (``clusters``, ``dhcp``, ``scopes``), which are merged by name: an entry replaces the preset's entry
+of that name, a new name is added. Without ``base``, ``name``, ``clusters``, ``dhcp``, ``scopes`` and
+``home`` are required. The JSON Schema
+(``lab_spec_schema``, committed as docs/lab-spec.schema.json) comes from the same types.
+
+Reading is bounded like the desired-state loader (docs/reliability.md): at most ``MAX_LAB_SPEC_BYTES``,
+parsed by the kernel's ``reconciler.yamlsource`` (depth, alias and scalar limits, duplicate keys).
+Every problem — YAML, unknown key, wrong type, a name that refers to nothing (``simulator.lab.
+speccheck``) — becomes a diagnostic with ``FILE:LINE:COL``, all raised together as ``LabSpecError``.
+Called by ``simulator.lab.runtime`` (through ``reconciler.commands.lab``) and tests.
 """
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import difflib
+import functools
+import inspect
+import itertools
+import textwrap
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
-from reconciler.errors import LabError
+from reconciler.boundedio import read_bounded
+from reconciler.diagnostics import Diagnostic, Severity, SourcePosition
+from reconciler.errors import LabSpecError
+from reconciler.yamlsource import DataPath, SourceMap, format_path, parse_yaml
 from schemas.version import CucmVersion
 from simulator.lab.faults import Fault
-from simulator.spec import LabDefects, LabSpec, default_lab, largest_estate
+from simulator.lab.speccheck import check_spec
+from simulator.spec import LabSpec, default_lab, largest_estate
 
-__all__ = ["LabFile", "load_lab_file"]
+__all__ = [
+    "MAX_LAB_SPEC_BYTES",
+    "SCHEMA_ID",
+    "LabFile",
+    "lab_spec_schema",
+    "load_lab_file",
+    "load_lab_text",
+    "parse_lab_file",
+]
 
-_KEYS = {"base", "phones_per_scope", "phones", "scopes", "restart_duration", "replication_lag", "defects",
-         "faults", "versions"}  # fmt: skip
-_DEFECT_KEYS = {"stale_itl_scopes", "failing_services", "node_lag"}
+#: A fully written largest estate (2 × 21 nodes, 1,000 scopes) is ~200 KB.
+MAX_LAB_SPEC_BYTES = 1 << 20
+SCHEMA_ID = "https://reconciler.invalid/schemas/lab-spec-v1.json"
+_RULE = "lab-spec"
+_EMPTY_FIX = "start with 'base: default' (docs/lab.md)"
+_NAMED_LISTS = frozenset({"clusters", "dhcp", "scopes"})
+
+
+def _is_version(text: str) -> bool:
+    try:
+        CucmVersion(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,83 +87,353 @@ class LabFile:
     faults: tuple[Fault, ...] = ()
 
 
-def _mapping(value: Any, what: str) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise LabError(f"{what} must be a mapping")
-    return value
+_SHORTHANDS: tuple[tuple[str, Any, str], ...] = (
+    ("base", Literal["default", "largest"] | None,
+     "Start from a preset: default (docs/lab.md, ~300 phones) or largest (80,000 phones, 2 x 21 nodes); "
+     "a field written in the file replaces the preset's, and clusters, dhcp and scopes entries replace the "
+     "preset's entry of the same name or are added."),
+    ("phones_per_scope", Annotated[int, Field(ge=0, le=65_536)] | None, "base default: phones per scope."),
+    ("phones", Annotated[int, Field(ge=0, le=100_000)] | None, "base largest: phones in total."),
+    ("restart_duration", Annotated[float, Field(ge=0)] | None,
+     "Seconds a service restart takes, on every cluster."),
+    ("replication_lag", Mapping[str, Annotated[float, Field(ge=0)]] | None,
+     "Cluster -> seconds a trust change takes to reach the other nodes (R7)."),
+    ("versions", Mapping[str, str] | None,
+     "Cluster -> CUCM version, keeping the preset's nodes (12.0-12.4: one ITLRecovery per node, R6)."),
+)  # fmt: skip
+_SCOPES_COUNT = Annotated[int, Field(ge=1, le=4_000, description="base largest: how many scopes.")]
 
 
-def _list(value: Any, what: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise LabError(f"{what} must be a list")
-    return value
+def _field_docs(cls: type[Any]) -> dict[str, str]:
+    """The attribute docstrings of ``cls`` (a string right under a field), as pydantic reads them."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    body = tree.body[0].body if isinstance(tree.body[0], ast.ClassDef) else []
+    docs: dict[str, str] = {}
+    for first, second in itertools.pairwise(body):
+        if (
+            isinstance(first, ast.AnnAssign)
+            and isinstance(first.target, ast.Name)
+            and isinstance(second, ast.Expr)
+            and isinstance(second.value, ast.Constant)
+            and isinstance(second.value.value, str)
+        ):
+            docs[first.target.id] = inspect.cleandoc(second.value.value)
+    return docs
 
 
-def parse_lab_file(doc: Any, *, source: str = "lab spec") -> LabFile:
-    data = _mapping(doc, source)
-    unknown = set(data) - _KEYS
-    if unknown:
-        raise LabError(
-            f"{source}: unknown key(s) {', '.join(sorted(unknown))}", hint=f"known: {sorted(_KEYS)}"
+@functools.cache
+def _document_type() -> type[Any]:
+    """The document as one dataclass: the shorthands, then every ``LabSpec`` field made optional (so
+    ``base`` can supply it), then ``faults``. Built from ``LabSpec`` itself, so the two cannot drift."""
+    hints = typing.get_type_hints(LabSpec)
+    fields: list[tuple[str, Any, Any]] = [
+        (name, Annotated[tp, Field(description=text)], dataclasses.field(default=None))
+        for name, tp, text in _SHORTHANDS
+    ]
+    docs = _field_docs(LabSpec)
+    for f in dataclasses.fields(LabSpec):
+        tp = hints[f.name]
+        if f.name == "scopes":
+            tp = tp | _SCOPES_COUNT
+        if f.name in docs:
+            tp = Annotated[tp, Field(description=docs[f.name])]
+        fields.append((f.name, tp | None, dataclasses.field(default=None)))
+    fields.append(("faults", tuple[Fault, ...], dataclasses.field(default=())))
+    doc = dataclasses.make_dataclass("LabDocument", fields, frozen=True, kw_only=True)
+    doc.__doc__ = "A lab spec file (reconciler lab up --spec FILE; docs/lab.md)."
+    doc.__pydantic_config__ = ConfigDict(  # type: ignore[attr-defined]
+        extra="forbid", use_attribute_docstrings=True, title="reconciler lab spec"
+    )
+    return doc
+
+
+@functools.cache
+def _adapter() -> TypeAdapter[Any]:
+    return TypeAdapter(_document_type())
+
+
+def lab_spec_schema() -> dict[str, Any]:
+    """The JSON Schema of a lab spec file (docs/lab-spec.schema.json is this, committed)."""
+    schema = dict(_adapter().json_schema())
+    required = [f.name for f in dataclasses.fields(LabSpec) if f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING]  # fmt: skip
+    schema["anyOf"] = [{"required": ["base"]}, {"required": required}]
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
+
+
+# -- positions and messages ---------------------------------------------------------------------------
+
+
+def _members(tp: Any) -> tuple[Any, ...]:
+    """The alternatives of a union (``Annotated`` unwrapped), or ``(tp,)``."""
+    if typing.get_origin(tp) is Annotated:
+        tp = typing.get_args(tp)[0]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return tuple(m for arg in typing.get_args(tp) for m in _members(arg))
+    return (tp,)
+
+
+def _allowed_keys(path: DataPath) -> list[str]:
+    """The keys a mapping at ``path`` may hold (dataclass fields), for "did you mean"."""
+    current: list[Any] = [_document_type()]
+    for part in path:
+        following: list[Any] = []
+        for tp in (m for c in current for m in _members(c)):
+            origin = typing.get_origin(tp)
+            if isinstance(part, str) and dataclasses.is_dataclass(tp):
+                hints = typing.get_type_hints(tp, include_extras=True)
+                if part in hints:
+                    following.append(hints[part])
+            elif isinstance(part, int) and origin is tuple:
+                following.append(typing.get_args(tp)[0])
+            elif isinstance(part, str) and origin is not None and origin is Mapping:
+                following.append(typing.get_args(tp)[1])
+        current = following
+    for tp in (m for c in current for m in _members(c)):
+        if dataclasses.is_dataclass(tp):
+            return [f.name for f in dataclasses.fields(tp)]
+    return []
+
+
+def _data_path(data: Any, loc: tuple[str | int, ...]) -> tuple[DataPath, str | None]:
+    """Map a pydantic location onto the data (dropping union tags); returns the path and, when the
+    last part names a key that is not in the data (a missing field), that key."""
+    path: list[str | int] = []
+    current = data
+    for i, part in enumerate(loc):
+        in_mapping = isinstance(current, Mapping) and isinstance(part, str) and part in current
+        in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        if in_mapping or in_list:
+            path.append(part)
+            current = current[part]
+        elif i == len(loc) - 1 and isinstance(current, Mapping) and isinstance(part, str):
+            return tuple(path), part
+    return tuple(path), None
+
+
+def _diagnostic(position: SourcePosition, path: DataPath, summary: str, fix: str | None = None) -> Diagnostic:
+    return Diagnostic(
+        severity=Severity.ERROR,
+        rule=_RULE,
+        summary=f"{format_path(path)}: {summary}" if path else summary,
+        address=format_path(path) if path else None,
+        position=position,
+        fix=fix,
+    )
+
+
+def _schema_problems(data: Any, error: ValidationError, where: SourceMap) -> list[Diagnostic]:
+    """One diagnostic per problem. A union (``scopes``: a list or a count, ``x | None``) reports each
+    alternative; a complaint about the wrong type is dropped when the value is wrong in a deeper or
+    more specific way, and the remaining alternatives are joined ("a valid tuple or an integer")."""
+    items = [(item, *_data_path(data, tuple(item["loc"]))) for item in error.errors()]
+    paths = [path for _, path, _ in items]
+    plain: dict[DataPath, list[tuple[str, str]]] = {}
+    found: list[tuple[DataPath, str, Diagnostic]] = []
+    for item, path, missing in items:
+        kind = item["type"]
+        if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+            key = str(path[-1]) if path else "?"
+            allowed = _allowed_keys(path[:-1])
+            close = difflib.get_close_matches(key, allowed, n=1)
+            fix = f"did you mean '{close[0]}'?" if close else None
+            if not fix and allowed:
+                fix = "known keys: " + ", ".join(allowed)
+            found.append(
+                ((*path, "unknown"), "", _diagnostic(where.key(path), path, f"unknown key '{key}'", fix))
+            )
+        elif missing is not None:
+            found.append(
+                ((*path, missing), "", _diagnostic(where.value(path), path, f"missing key '{missing}'"))
+            )
+        elif not any(len(other) > len(path) and other[: len(path)] == path for other in paths):
+            plain.setdefault(path, []).append((kind, item["msg"].replace("\n", " ")))
+    for path, complaints in plain.items():
+        specific = [msg for kind, msg in complaints if not kind.endswith(("_type", "_parsing"))] or [
+            m for _, m in complaints
+        ]
+        text = " or ".join(dict.fromkeys(specific))
+        found.append((path, text, _diagnostic(where.value(path), path, text)))
+    unique = {(path, text): diag for path, text, diag in found}  # alternatives repeat a complaint
+    return sorted(
+        unique.values(), key=lambda d: (d.position.line, d.position.column) if d.position else (0, 0)
+    )
+
+
+# -- the document -> LabFile ---------------------------------------------------------------------------
+
+
+def _preset(doc: Any, where: SourceMap) -> tuple[LabSpec | None, list[Diagnostic]]:
+    problems: list[Diagnostic] = []
+
+    def wrong(key: str, text: str) -> None:
+        problems.append(_diagnostic(where.key((key,)), (key,), text))
+
+    scopes_count = doc.scopes if isinstance(doc.scopes, int) else None
+    if doc.base == "default":
+        for key in ("phones",) if scopes_count is None else ("phones", "scopes"):
+            if getattr(doc, key) is not None:
+                wrong(key, "only with 'base: largest' (base default takes phones_per_scope)")
+        per = 100 if doc.phones_per_scope is None else doc.phones_per_scope
+        return default_lab(phones_per_scope=per), problems
+    if doc.base == "largest":
+        if doc.phones_per_scope is not None:
+            wrong("phones_per_scope", "only with 'base: default' (base largest takes phones and scopes)")
+        spec = largest_estate(
+            phones=80_000 if doc.phones is None else doc.phones,
+            scopes=1_000 if scopes_count is None else scopes_count,
         )
-    base = str(data.get("base", "default"))
-    if base == "default":
-        spec = default_lab(phones_per_scope=int(data.get("phones_per_scope", 100)))
-    elif base == "largest":
-        spec = largest_estate(phones=int(data.get("phones", 80_000)), scopes=int(data.get("scopes", 1_000)))
+        return spec, problems
+    for key in (
+        ("phones_per_scope", "phones") if scopes_count is None else ("phones_per_scope", "phones", "scopes")
+    ):
+        if getattr(doc, key) is not None:
+            wrong(key, "a preset parameter: only with 'base: default' or 'base: largest'")
+    return None, problems
+
+
+def _spec_of(doc: Any, where: SourceMap) -> tuple[LabSpec | None, list[Diagnostic]]:
+    preset, problems = _preset(doc, where)
+    given = {
+        f.name: getattr(doc, f.name)
+        for f in dataclasses.fields(LabSpec)
+        if getattr(doc, f.name) is not None and not (f.name == "scopes" and isinstance(doc.scopes, int))
+    }
+    if preset is not None:
+        for key in _NAMED_LISTS.intersection(given):  # merged by name into the preset's list
+            mine = {item.name: item for item in given[key]}
+            theirs = [mine.pop(item.name, item) for item in getattr(preset, key)]
+            given[key] = (*theirs, *mine.values())
+        spec = replace(preset, **given)
     else:
-        raise LabError(f"{source}: base must be 'default' or 'largest', not {base!r}")
+        absent = [f.name for f in dataclasses.fields(LabSpec) if f.name not in given and
+                  f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]  # fmt: skip
+        if absent:
+            problems.append(
+                _diagnostic(
+                    where.value(()),
+                    (),
+                    f"missing key(s) {', '.join(absent)}",
+                    "write them, or start from a preset with 'base: default'",
+                )
+            )
+            return None, problems
+        spec = LabSpec(**given)
+    names = {c.name for c in spec.clusters}
+    for name in doc.replication_lag or {}:
+        if name not in names:
+            problems.append(
+                _diagnostic(
+                    where.key(("replication_lag", name)),
+                    ("replication_lag", name),
+                    f"no cluster '{name}'",
+                    f"clusters: {', '.join(sorted(names))}",
+                )
+            )
+    for name, version in (doc.versions or {}).items():
+        if name not in names:
+            problems.append(
+                _diagnostic(
+                    where.key(("versions", name)),
+                    ("versions", name),
+                    f"no cluster '{name}'",
+                    f"clusters: {', '.join(sorted(names))}",
+                )
+            )
+        elif not _is_version(version):
+            problems.append(
+                _diagnostic(
+                    where.value(("versions", name)),
+                    ("versions", name),
+                    f"'{version}' is not a CUCM version",
+                    "write it as CUCM shows it, e.g. 12.0.1.10000-10",
+                )
+            )
     clusters = []
-    lags = _mapping(data.get("replication_lag"), "replication_lag")
-    versions = _mapping(data.get("versions"), "versions")
-    strangers = sorted(set(versions) - {c.name for c in spec.clusters})
-    if strangers:
-        raise LabError(f"{source}: versions names unknown cluster(s) {', '.join(strangers)}")
     for cluster in spec.clusters:
         changed = cluster
-        if "restart_duration" in data:
-            changed = replace(changed, restart_duration=float(data["restart_duration"]))
-        if cluster.name in versions:
-            try:
-                CucmVersion(str(versions[cluster.name]))
-            except ValueError as exc:
-                raise LabError(f"{source}: versions.{cluster.name}: {exc}") from exc
-            changed = replace(changed, version=str(versions[cluster.name]))
-        if cluster.name in lags:
-            changed = replace(changed, replication_lag=float(lags[cluster.name]))
+        if doc.restart_duration is not None:
+            changed = replace(changed, restart_duration=doc.restart_duration)
+        if doc.replication_lag and cluster.name in doc.replication_lag:
+            changed = replace(changed, replication_lag=doc.replication_lag[cluster.name])
+        if doc.versions and cluster.name in doc.versions:
+            changed = replace(changed, version=doc.versions[cluster.name])
         clusters.append(changed)
-    defects_doc = _mapping(data.get("defects"), "defects")
-    if set(defects_doc) - _DEFECT_KEYS:
-        raise LabError(f"{source}: unknown defect(s) {', '.join(sorted(set(defects_doc) - _DEFECT_KEYS))}")
-    try:
-        failing = tuple(
-            (str(f["cluster"]), str(f["node"]), str(f["service"]))
-            for f in _list(defects_doc.get("failing_services"), "defects.failing_services")
-        )
-        node_lag = {
-            (str(f["cluster"]), str(f["node"])): float(f["seconds"])
-            for f in _list(defects_doc.get("node_lag"), "defects.node_lag")
-        }
-    except (KeyError, TypeError, ValueError) as exc:
-        raise LabError(f"{source}: malformed defect entry ({exc})") from exc
-    defects = LabDefects(
-        stale_itl_scopes=tuple(
-            str(s) for s in _list(defects_doc.get("stale_itl_scopes"), "stale_itl_scopes")
-        ),
-        failing_services=failing,
-        node_lag=node_lag,
+    return replace(spec, clusters=tuple(clusters)), problems
+
+
+def _document_path(spec: LabSpec, doc: Mapping[str, Any], path: DataPath) -> DataPath:
+    """Where the spec's ``path`` was written: entries of ``clusters``/``dhcp``/``scopes`` merged into a
+    preset sit at another index in the file (matched by name), or only in the preset (then the key)."""
+    if len(path) < 2 or path[0] not in _NAMED_LISTS or not isinstance(path[1], int):
+        return path
+    written = doc.get(str(path[0]))
+    if not isinstance(written, list):
+        return path[:1] if "base" in doc else path
+    name = getattr(getattr(spec, str(path[0]))[path[1]], "name", None)
+    for index, item in enumerate(written):
+        if isinstance(item, Mapping) and item.get("name") == name:
+            return (path[0], index, *path[2:])
+    return path[:1]
+
+
+def _label(spec: LabSpec, path: DataPath) -> str:
+    """``(preset entry 'scope-a') `` for a problem in an entry the file did not write."""
+    name = getattr(getattr(spec, str(path[0]))[path[1]], "name", "?") if len(path) > 1 else "?"
+    return f"(the preset's entry '{name}', {format_path(path)}) "
+
+
+def _raise(file: str, problems: list[Diagnostic]) -> typing.NoReturn:
+    lines = [f"{d.position}: {d.summary}" + (f" ({d.fix})" if d.fix else "") for d in problems]
+    raise LabSpecError(
+        f"lab spec {file} is invalid ({len(problems)} problem(s)):\n  " + "\n  ".join(lines),
+        diagnostics=tuple(problems),
+        hint="docs/lab.md describes every key; docs/lab-spec.schema.json is its JSON Schema",
     )
-    faults = tuple(Fault.from_mapping(_mapping(f, "faults[]")) for f in _list(data.get("faults"), "faults"))
-    return LabFile(spec=replace(spec, clusters=tuple(clusters), defects=defects), faults=faults)
+
+
+def parse_lab_file(doc: Any, *, source: str = "lab spec", where: SourceMap | None = None) -> LabFile:
+    """Validate a loaded document (``where``: its positions; without, every position is line 1)."""
+    where = where or SourceMap(source)
+    if not isinstance(doc, Mapping):
+        _raise(source, [_diagnostic(where.value(()), (), "a lab spec is a mapping of keys (docs/lab.md)")])
+    try:
+        document = _adapter().validate_python(doc)
+    except ValidationError as exc:
+        _raise(source, _schema_problems(doc, exc, where))
+    spec, problems = _spec_of(document, where)
+    if spec is not None:
+        for path, text, fix in check_spec(spec):
+            at = _document_path(spec, doc, path)
+            label = _label(spec, path) if len(at) < len(path) else ""
+            problems.append(_diagnostic(where.value(at), at, label + text, fix))
+    if problems or spec is None:
+        _raise(source, problems)
+    return LabFile(spec=spec, faults=tuple(document.faults))
+
+
+def load_lab_text(text: str, *, file: str) -> LabFile:
+    data, where, problems = parse_yaml(text, file=file, empty_fix=_EMPTY_FIX)
+    if problems:
+        _raise(file, problems)
+    return parse_lab_file(data, source=file, where=where)
 
 
 def load_lab_file(path: Path) -> LabFile:
+    """Read, parse and check ``path``; raises ``LabSpecError`` naming every problem."""
+    file = str(path)
     try:
-        doc = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise LabError(f"cannot read lab spec {path}: {exc}") from exc
-    return parse_lab_file(doc, source=str(path))
+        raw = read_bounded(path, limit=MAX_LAB_SPEC_BYTES)
+    except OSError as exc:
+        _raise(
+            file,
+            [_diagnostic(SourcePosition(file, 1, 1), (), f"cannot read the file: {exc.strerror or exc}")],
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
+        where = SourcePosition(file, before.count(b"\n") + 1, column)
+        _raise(file, [_diagnostic(where, (), f"the file is not UTF-8 text: byte 0x{raw[exc.start]:02x}")])
+    return load_lab_text(text, file=file)

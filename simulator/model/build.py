@@ -2,22 +2,26 @@
 
 Creates the clusters (identities, services, trust stores, CM groups), the DHCP sources with every scope's
 initial option 150 (the home cluster's TFTP nodes), and the phone fleet: every phone registered to the
-home cluster with the CTL/ITL its first TFTP node serves (shared objects). Applies the spec's defects:
-stale ITLs in some scopes (R1), services that fail to start, per-node replication lag. Nothing here is
+home cluster with the CTL/ITL its first TFTP node serves (shared objects), or — ``on_target`` — already
+on the target. Applies the spec's initial state (enterprise parameters, certificates already in trust
+stores with their upload times, TVS start times, stale or empty ITLs, R1) and defects (services that
+fail to start, per-node replication lag). Nothing here is
 logged in the operation log (building is not an operation). Called by the lab CLI, tests and bench.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from reconciler.cucm import certs
 from reconciler.cucm.certs import IdentityKind
 from schemas.version import CucmVersion
 
-from ..spec import LabSpec
+from ..spec import LabSpec, TrustSeed
 from . import services as svc
 from .clock import Clock, RealClock, Scheduler
 from .cluster import Cluster, NodeSetup
@@ -70,6 +74,61 @@ def _fill_trust_stores(clusters: Iterable[Cluster], count: int, now: float) -> N
                 node.services[svc.TVS].load_on_start(now)
 
 
+def _seed_trust(
+    spec: LabSpec, clusters: dict[str, Cluster], now: float
+) -> list[tuple[float, Callable[[], None]]]:
+    """The spec's certificates already in trust stores. Those without ``added_ago`` are placed now (long
+    before any TVS start); the others come back as (when, place) events for ``_replay``."""
+    events: list[tuple[float, Callable[[], None]]] = []
+    for cs in spec.clusters:
+        cluster = clusters[cs.name]
+        for seed in cs.trust:
+            origin = clusters[seed.cluster]
+            kind = IdentityKind[seed.identity.upper()]
+            node = seed.node or origin.publisher.name
+            ident = origin.identity(node, kind)
+            if ident is None:
+                raise ValueError(f"{node} of {origin.name} has no {kind.value} identity")
+            targets = seed.nodes or tuple(cluster.nodes)
+            if seed.added_ago is None:
+                for target in targets:
+                    cluster.trust.seed(node=target, store=seed.store, cert=ident.cert)
+                continue
+            when = now - seed.added_ago
+
+            def place(cluster: Cluster = cluster, seed: TrustSeed = seed, cert: Any = ident.cert,
+                      targets: tuple[str, ...] = targets, when: float = when) -> None:  # fmt: skip
+                for target in targets:
+                    cluster.trust.seed(node=target, store=seed.store, cert=cert, at=when)
+
+            events.append((when, place))
+    return events
+
+
+def _replay(spec: LabSpec, clusters: dict[str, Cluster], events: list[tuple[float, Callable[[], None]]],
+            now: float) -> None:  # fmt: skip
+    """Place timed trust entries and (re)load TVS caches in time order, so a TVS that started before an
+    upload does not know it (R8). Nodes without ``tvs_started_ago`` start TVS at ``now``, after all."""
+    seeded = any(cs.trust for cs in spec.clusters)
+    steps: list[tuple[float, int, Callable[[], None]]] = [(when, 0, place) for when, place in events]
+    for cs in spec.clusters:
+        for ns in cs.nodes:
+            node = clusters[cs.name].nodes[ns.name]
+            if node.has(svc.TVS) and (seeded or ns.tvs_started_ago is not None):
+                when = now - (ns.tvs_started_ago or 0.0)
+                steps.append((when, 1, functools.partial(node.services[svc.TVS].load_on_start, when)))
+    # in time order; at equal times the upload first (a TVS started in that second has it)
+    for _, _, step in sorted(steps, key=lambda s: (s[0], s[1])):
+        step()
+
+
+def _set_parameters(spec: LabSpec, clusters: dict[str, Cluster]) -> None:
+    for cs in spec.clusters:
+        for name, value in cs.parameters.items():
+            text = ("True" if value else "False") if isinstance(value, bool) else str(value)
+            clusters[cs.name].set_parameter(name, text)
+
+
 def build_lab(spec: LabSpec, *, clock: Clock | None = None) -> Lab:
     clock = clock or RealClock()
     now = clock.now()
@@ -96,13 +155,38 @@ def build_lab(spec: LabSpec, *, clock: Clock | None = None) -> Lab:
         )
     if spec.filler_trust_certs:
         _fill_trust_stores(clusters.values(), spec.filler_trust_certs, now)
-    for (cluster, node), lag in spec.defects.node_lag.items():
-        clusters[cluster].trust.node_lag[node] = lag
-    for cluster, node, service in spec.defects.failing_services:
-        clusters[cluster].nodes[node].services[service].inject_start_failure(times=-1)
+    _set_parameters(spec, clusters)
+    _replay(spec, clusters, _seed_trust(spec, clusters, now), now)
+    for lag in spec.defects.node_lag:
+        clusters[lag.cluster].trust.node_lag[lag.node] = lag.seconds
+    for ref in spec.defects.failing_services:
+        clusters[ref.cluster].nodes[ref.node].services[ref.service].inject_start_failure(times=-1)
 
-    home = clusters[spec.home]
-    home_tftp = tuple(n.ip for n in home.nodes.values() if n.has(svc.TFTP))
+    sources = _dhcp(spec, clusters)
+    fleet = _phones(spec, clusters, factory, now)
+    roles = {cs.name: cs.role for cs in spec.clusters}
+    return Lab(
+        name=spec.name,
+        clock=clock,
+        scheduler=scheduler,
+        clusters=clusters,
+        roles=roles,
+        sources=sources,
+        scopes={
+            ss.name: Scope(name=ss.name, subnet=ss.subnet, relay=ss.relay, source=ss.dhcp)
+            for ss in spec.scopes
+        },
+        fleet=fleet,
+        ca=factory.ca(now),
+    )
+
+
+def _tftp_ips(cluster: Cluster) -> tuple[str, ...]:
+    return tuple(n.ip for n in cluster.nodes.values() if n.has(svc.TFTP))
+
+
+def _dhcp(spec: LabSpec, clusters: dict[str, Cluster]) -> dict[str, DhcpSource]:
+    """Every DHCP source, with each scope's option 150: the TFTP nodes of its ``tftp_cluster``."""
     sources: dict[str, DhcpSource] = {}
     for ds in spec.dhcp:
         if ds.kind == "ios":
@@ -115,28 +199,36 @@ def build_lab(spec: LabSpec, *, clock: Clock | None = None) -> Lab:
             sources[ds.name] = KeaDhcpSource(name=ds.name, server=ds.server, client_port=ds.client_port)
         else:
             raise ValueError(f"unknown DHCP kind {ds.kind!r}")
-    scopes: dict[str, Scope] = {}
     for ss in spec.scopes:
-        scopes[ss.name] = Scope(name=ss.name, subnet=ss.subnet, relay=ss.relay, source=ss.dhcp)
+        tftp = _tftp_ips(clusters[ss.tftp_cluster or spec.home])
         source = sources[ss.dhcp]
         if isinstance(source, IosRouter):
-            source.put_pool(name=ss.pool or f"POOL-{ss.name}", network=ss.subnet, option150=home_tftp)
+            source.put_pool(name=ss.pool or f"POOL-{ss.name}", network=ss.subnet, option150=tftp)
         elif isinstance(source, CucmDhcpServer):
-            source.put_subnet(subnet=ss.subnet, tftp=home_tftp[:2])
+            source.put_subnet(subnet=ss.subnet, tftp=tftp[:2])
+    return sources
 
+
+def _phones(spec: LabSpec, clusters: dict[str, Cluster], factory: IdentityFactory, now: float) -> PhoneFleet:
+    """Every phone: on the home cluster with its CTL and the ITL the scope's ``itl`` says (current, stale
+    R1, or none), or — the first ``on_target`` of a scope — already registered on the target."""
+    home = clusters[spec.home]
+    target_spec = spec.target()
+    target = clusters[target_spec.name] if target_spec is not None else None
     first_tftp = next(n for n in home.nodes.values() if n.has(svc.TFTP))
     itl, ctl = home.files(first_tftp.name, now)
     fleet = PhoneFleet()
     stale: ServedFile | None = None
     for si, ss in enumerate(spec.scopes):
-        phone_itl = itl
-        if ss.name in spec.defects.stale_itl_scopes:
+        state = spec.itl_state(ss)
+        phone_itl: ServedFile | None = itl
+        if state == "stale":
             stale = stale or _stale_itl(home, first_tftp.name, factory, now)
             phone_itl = stale
+        elif state == "empty":
+            phone_itl = None
         group = home.group_of(ss.device_pool)
-        reg_node: str | None = next(
-            (n for n in home.cm_groups[group] if home.nodes[n].runs(svc.CALLMANAGER)), None
-        )
+        reg_node = _first_running(home, group)
         for pi in range(ss.phones):
             phone = Phone(
                 mac=mac_for(si, pi),
@@ -153,16 +245,25 @@ def build_lab(spec: LabSpec, *, clock: Clock | None = None) -> Lab:
             phone.node = reg_node
             phone.timestamp = now
             phone.tftp = first_tftp.ip
+            if target is not None and pi < ss.on_target:
+                _move_to(phone, target, now)
             fleet.add(phone)
-    roles = {cs.name: cs.role for cs in spec.clusters}
-    return Lab(
-        name=spec.name,
-        clock=clock,
-        scheduler=scheduler,
-        clusters=clusters,
-        roles=roles,
-        sources=sources,
-        scopes=scopes,
-        fleet=fleet,
-        ca=factory.ca(now),
-    )
+    return fleet
+
+
+def _first_running(cluster: Cluster, group: str) -> str | None:
+    return next((n for n in cluster.cm_groups[group] if cluster.nodes[n].runs(svc.CALLMANAGER)), None)
+
+
+def _move_to(phone: Phone, target: Cluster, now: float) -> None:
+    """The phone as after an earlier wave: registered on ``target`` with the files its first TFTP node
+    serves; RisPort70 of the cluster it left lists it UnRegistered."""
+    tftp = next(n for n in target.nodes.values() if n.has(svc.TFTP))
+    itl, ctl = target.files(tftp.name, now)
+    group = target.group_of(phone.device_pool)
+    node = _first_running(target, group)
+    phone.left_cluster, phone.left_node, phone.left_at = phone.cluster, phone.node, now
+    phone.cluster, phone.cm_group, phone.ctl, phone.itl, phone.tftp = target.name, group, ctl, itl, tftp.ip
+    phone.node = node
+    phone.status = RegStatus.REGISTERED if node else RegStatus.UNREGISTERED
+    phone.timestamp = now

@@ -147,7 +147,9 @@ class Service:
         return self._status is ServiceStatus.STARTED
 
     def load_on_start(self, when: float) -> None:
-        """Run the on-started hook now (used once when the lab is built, for services already running)."""
+        """The service (already running) started at ``when``: record it and run the on-started hook (used
+        when the lab is built)."""
+        self._start_time = when
         if self._on_started is not None:
             self._on_started(when)
 

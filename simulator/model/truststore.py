@@ -154,12 +154,15 @@ class ClusterTrust:
     def nodes(self) -> Mapping[str, NodeStore]:
         return dict(self._nodes)
 
-    def seed(self, *, node: str | None, store: str, cert: x509.Certificate | CertView) -> None:
-        """Place a certificate at build time (no replication delay, no change timestamp)."""
+    def seed(
+        self, *, node: str | None, store: str, cert: x509.Certificate | CertView, at: float | None = None
+    ) -> None:
+        """Place a certificate at build time (no replication delay; with ``at``, the time it arrived,
+        recorded as the store's last change; without, no change timestamp)."""
         view = cert if isinstance(cert, CertView) else view_of(cert)
         name = _store_name(store)
         for target in [node] if node is not None else list(self._nodes):
-            self._nodes[target]._put(name, view, 0.0, track=False)
+            self._nodes[target]._put(name, view, 0.0 if at is None else at, track=at is not None)
 
     def _lag_for(self, node: str) -> float:
         return self.node_lag.get(node, self.replication_lag)

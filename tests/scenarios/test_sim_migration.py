@@ -22,7 +22,7 @@ from simulator.model.lab import Lab
 from simulator.model.phones import PhoneView, RegStatus
 from simulator.model.services import TVS, ServiceAction, ServiceStatus
 from simulator.model.truststore import CALLMANAGER_TRUST, PHONE_SAST_TRUST
-from simulator.spec import LabDefects, LabSpec, default_lab
+from simulator.spec import LabDefects, LabSpec, ServiceRef, default_lab
 
 PER_SCOPE = 4
 NEW_TFTP = ("127.0.20.1", "127.0.20.2")
@@ -224,7 +224,7 @@ def test_r8_one_tvs_of_the_group_restarted_the_other_not() -> None:
 
 def test_r8_tvs_that_fails_to_restart_leaves_phones_to_the_next_tvs_of_the_group() -> None:
     spec = default_lab(phones_per_scope=PER_SCOPE).with_defects(
-        LabDefects(failing_services=(("old", "cucm-old-sub1", TVS),))
+        LabDefects(failing_services=(ServiceRef(cluster="old", node="cucm-old-sub1", service=TVS),))
     )
     lab = make_lab(spec)
     pb.establish_trust(lab, source="old", target="new")

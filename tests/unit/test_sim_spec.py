@@ -8,7 +8,7 @@ from simulator.model.build import build_lab
 from simulator.model.clock import ManualClock
 from simulator.model.phones import RegStatus
 from simulator.model.services import CAPF, TFTP, TVS
-from simulator.spec import LabDefects, default_lab, largest_estate
+from simulator.spec import LabDefects, NodeLag, default_lab, largest_estate
 
 
 def test_default_lab_matches_lab_md() -> None:
@@ -51,7 +51,10 @@ def test_largest_estate_size() -> None:
 
 def test_defects_are_applied() -> None:
     spec = default_lab(phones_per_scope=2).with_defects(
-        LabDefects(stale_itl_scopes=("scope-a",), node_lag={("old", "cucm-old-sub2"): 99.0})
+        LabDefects(
+            stale_itl_scopes=("scope-a",),
+            node_lag=(NodeLag(cluster="old", node="cucm-old-sub2", seconds=99.0),),
+        )
     )
     lab = build_lab(spec, clock=ManualClock())
     labels = {p.scope: p.itl.label for p in lab.phones() if p.itl is not None}
