@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from simulator.faces.dialect import WireDialect
+from simulator.knobs import TrustKnobs
 
 __all__ = [
     "CALLMANAGER",
@@ -111,6 +112,7 @@ class LabSpec:
     key_pool: int | None = None  # cap on distinct RSA keys (large estates)
     filler_trust_certs: int = 0  # unrelated certificates per CallManager-trust/Phone-SAST-trust (scale)
     dialect: WireDialect = field(default_factory=WireDialect)  # how the faces phrase uncertain answers
+    trust: TrustKnobs = field(default_factory=TrustKnobs)  # the trust model's uncertain points (lab knobs)
 
     def cluster(self, name: str) -> ClusterSpec:
         return next(c for c in self.clusters if c.name == name)

@@ -75,7 +75,7 @@ def build_lab(spec: LabSpec, *, clock: Clock | None = None) -> Lab:
     now = clock.now()
     scheduler = Scheduler()
     factory = IdentityFactory(lab_name=spec.name, key_pool=spec.key_pool)
-    interner = TvsInterner()
+    interner = TvsInterner(spec.trust)
     clusters: dict[str, Cluster] = {}
     for cs in spec.clusters:
         clusters[cs.name] = Cluster(
@@ -93,6 +93,7 @@ def build_lab(spec: LabSpec, *, clock: Clock | None = None) -> Lab:
             now=now,
             replication_lag=cs.replication_lag,
             restart_duration=cs.restart_duration,
+            knobs=spec.trust,
         )
     if spec.filler_trust_certs:
         _fill_trust_stores(clusters.values(), spec.filler_trust_certs, now)
@@ -165,4 +166,5 @@ def build_lab(spec: LabSpec, *, clock: Clock | None = None) -> Lab:
         scopes=scopes,
         fleet=fleet,
         ca=factory.ca(now),
+        knobs=spec.trust,
     )
