@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from simulator.faces.dialect import WireDialect
+from simulator.knobs import TrustKnobs
 
 __all__ = [
     "CALLMANAGER",
@@ -220,6 +221,9 @@ class LabSpec:
     """Unrelated certificates per CallManager-trust/Phone-SAST-trust (scale)."""
     dialect: WireDialect = field(default_factory=WireDialect)
     """How the faces phrase uncertain answers (``simulator.faces.dialect``)."""
+    trust: TrustKnobs = field(default_factory=TrustKnobs)
+    """The trust model's uncertain points as lab knobs (``simulator.knobs``): how the lab's phones and TVS
+    behave where the model is not certain."""
 
     def cluster(self, name: str) -> ClusterSpec:
         return next(c for c in self.clusters if c.name == name)

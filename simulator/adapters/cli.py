@@ -16,17 +16,20 @@ Phone-SAST-trust; CAPF -> CallManager-trust; tomcat -> tomcat-trust). Units: ``t
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from reconciler.cucm import certs, tlv
+from reconciler.cucm import certs
 from reconciler.cucm.certs import IdentityKind
-from reconciler.errors import RemoteFaultError, SignatureError, TlvError, UnreachableError
+from reconciler.errors import RemoteFaultError, TlvError, UnreachableError
 from simulator.adapters.axl import ModelAxl
 from simulator.adapters.certs import NodeCerts
 from simulator.adapters.services import ModelServices
 from simulator.faces.backends import BulkFile, CertEntry, SqlResult, TrustFile
-from simulator.model import CALLMANAGER_TRUST, PHONE_SAST_TRUST, TOMCAT_TRUST, Lab
+from simulator.model import CALLMANAGER_TRUST, PHONE_SAST_TRUST, TOMCAT_TRUST, Lab, labtlv
+from simulator.model.labtlv import LabDigest
 from simulator.model.services import TFTP
 
 __all__ = ["BULK_MAPPING", "ModelCli", "describe_trust_file"]
@@ -51,33 +54,38 @@ def _hex(raw: bytes | None) -> str:
 
 
 def describe_trust_file(kind: str, content: bytes) -> Sequence[str]:
-    """The ``show itl``/``show ctl`` lines after checksum, length and date (docs/cucm-domain.md#admin-cli)."""
+    """The ``show itl``/``show ctl`` lines after checksum, length and date (docs/cucm-domain.md#admin-cli),
+    read and verified with the lab's own codec (``simulator.model.labtlv``)."""
     try:
-        parsed = tlv.parse(content)
+        parsed = labtlv.read(content)
     except TlvError as exc:
         return [f"Error parsing the {kind} File: {exc.message}"]
+    stamp = datetime.fromtimestamp(parsed.timestamp, UTC)
     lines = [f"Parse {kind} File", "-" * 16, "", f"Version: {parsed.version[0]}.{parsed.version[1]}",
              f"HeaderLength: {parsed.header_length} (BYTES)", "",
              f"{'SIGNERNAME':<20}{parsed.signer_name}", f"{'SERIALNUMBER':<20}{_hex(parsed.signer_serial)}",
-             f"{'CANAME':<20}{parsed.signer_issuer}", f"{'DIGESTALGORTITHM':<20}{parsed.digest.name}",
-             f"{'SIGNATUREMODULUS':<20}{parsed.signature_modulus}", f"{'FILENAME':<20}{parsed.filename}",
-             f"{'TIMESTAMP':<20}{parsed.timestamp_utc:%Y-%m-%d %H:%M:%S} UTC"]  # fmt: skip
+             f"{'CANAME':<20}{parsed.signer_issuer}",
+             f"{'DIGESTALGORTITHM':<20}{LabDigest(parsed.digest).name}",
+             f"{'SIGNATUREMODULUS':<20}{parsed.modulus_code}", f"{'FILENAME':<20}{parsed.filename}",
+             f"{'TIMESTAMP':<20}{stamp:%Y-%m-%d %H:%M:%S} UTC"]  # fmt: skip
+    signer_record = None
     for number, record in enumerate(parsed.records, start=1):
         lines += ["", f"{kind} Record #:{number}", "-" * 16]
-        rows = (("DNSNAME", record.dns_name or ""), ("SUBJECTNAME", record.subject or ""),
-                ("FUNCTION", record.role_label), ("ISSUERNAME", record.issuer or ""),
-                ("SERIALNUMBER", _hex(record.serial)),
-                ("CERTIFICATE", f"{record.certificate_sha1} (SHA1 Hash HEX)" if record.certificate else ""),
-                ("IPADDRESS", record.ip or ""))  # fmt: skip
+        sha1 = hashlib.sha1(record.certificate).hexdigest() if record.certificate else ""
+        rows = (("DNSNAME", record.dns_name), ("SUBJECTNAME", record.subject), ("FUNCTION", record.label),
+                ("ISSUERNAME", record.issuer), ("SERIALNUMBER", _hex(record.serial)),
+                ("CERTIFICATE", f"{sha1} (SHA1 Hash HEX)" if sha1 else ""),
+                ("IPADDRESS", record.ip))  # fmt: skip
         lines += [f"{name:<20}{value}".rstrip() for name, value in rows]
-        if record.serial == parsed.signer_serial and record.issuer == parsed.signer_issuer:
+        if record.key == parsed.signer_key:
             lines.append(f"This etoken was used to sign the {kind} file.")
+            signer_record = signer_record or record
     lines.append("")
-    try:
-        tlv.verify(parsed)
+    if signer_record is not None and parsed.signature_ok(signer_record.certificate):
         lines.append(f"The {kind} file was verified successfully.")
-    except SignatureError as exc:
-        lines.append(f"The {kind} file could not be verified: {exc.message}")
+    else:
+        why = "no record of the signer" if signer_record is None else "the signature does not verify"
+        lines.append(f"The {kind} file could not be verified: {why}")
     return lines
 
 
@@ -108,7 +116,11 @@ class ModelCli(ModelServices):
             return None
         if content is None:
             return None
-        return TrustFile(content, tlv.parse(content).timestamp_utc)
+        try:
+            stamp = datetime.fromtimestamp(labtlv.read(content).timestamp, UTC)
+        except TlvError:
+            stamp = datetime.fromtimestamp(0, UTC)
+        return TrustFile(content, stamp)
 
     def execute_sql_query(self, sql: str) -> SqlResult:
         return self.axl.execute_sql_query(sql)

@@ -134,7 +134,7 @@ def build_lab(spec: LabSpec, *, clock: Clock | None = None) -> Lab:
     now = clock.now()
     scheduler = Scheduler()
     factory = IdentityFactory(lab_name=spec.name, key_pool=spec.key_pool)
-    interner = TvsInterner()
+    interner = TvsInterner(spec.trust)
     clusters: dict[str, Cluster] = {}
     for cs in spec.clusters:
         clusters[cs.name] = Cluster(
@@ -152,6 +152,7 @@ def build_lab(spec: LabSpec, *, clock: Clock | None = None) -> Lab:
             now=now,
             replication_lag=cs.replication_lag,
             restart_duration=cs.restart_duration,
+            knobs=spec.trust,
         )
     if spec.filler_trust_certs:
         _fill_trust_stores(clusters.values(), spec.filler_trust_certs, now)
@@ -178,6 +179,7 @@ def build_lab(spec: LabSpec, *, clock: Clock | None = None) -> Lab:
         },
         fleet=fleet,
         ca=factory.ca(now),
+        knobs=spec.trust,
     )
 
 

@@ -16,12 +16,15 @@ from reconciler.errors import RemoteFaultError
 from reconciler.vocabulary import EnterpriseParameter
 from schemas.version import CucmVersion
 
+from ..knobs import DEFAULT_KNOBS, TrustKnobs
+from . import labtlv
 from . import services as svc
 from .certview import CertView, view_of
 from .clock import Scheduler
 from .dhcp import CucmDhcpServer
 from .identities import IdentityFactory
-from .trustfiles import FileInputs, NodeCerts, ServedFile, build_ctl, build_itl
+from .labtlv import LabTlvFile
+from .trustfiles import FileInputs, NodeCerts, ServedFile, build_config, build_ctl, build_itl
 from .truststore import CALLMANAGER_TRUST, PHONE_SAST_TRUST, TOMCAT_TRUST, ClusterTrust
 from .tvs import TvsCache, TvsInterner
 
@@ -89,8 +92,10 @@ class Cluster:
         now: float,
         replication_lag: float = 0.0,
         restart_duration: float = 10.0,
+        knobs: TrustKnobs = DEFAULT_KNOBS,
     ) -> None:
         self.name = name
+        self.knobs = knobs
         self.version = version
         self.mixed_mode = mixed_mode
         self.nodes: dict[str, Node] = {s.name: Node(setup=s, cluster=name) for s in nodes}
@@ -109,6 +114,7 @@ class Cluster:
         self._generations: dict[tuple[str, IdentityKind], int] = {}
         self._files_gen = 0
         self._files: dict[str, tuple[int, ServedFile, ServedFile | None]] = {}
+        self._configs: dict[tuple[str, str], tuple[int, bytes]] = {}
         self.cluster_itl_recovery: IssuedCert | None = None
         for setup in nodes:
             node = self.nodes[setup.name]
@@ -136,8 +142,8 @@ class Cluster:
 
     @property
     def single_itl_recovery(self) -> bool:
-        """One cluster-wide ITLRecovery (12.5 and later)."""
-        return self.version.at_least(12, 5)
+        """One cluster-wide ITLRecovery (12.5 and later; ``TrustKnobs.itl_recovery_cluster_wide_from``)."""
+        return self.version.at_least(*self.knobs.itl_recovery_cluster_wide_from)
 
     def _mint(self, node: Node, kind: IdentityKind, now: float) -> IssuedCert:
         gen = self._generations.get((node.name, kind), -1) + 1
@@ -258,6 +264,22 @@ class Cluster:
         self._files[node] = (self._files_gen, itl, ctl)
         return itl, ctl
 
+    def config_file(self, node: str, *, mac: str, now: float) -> LabTlvFile:
+        """The signed configuration ``SEP<MAC>.cnf.xml.sgn`` TFTP on ``node`` serves (parsed)."""
+        return labtlv.read(self.config_bytes(node, mac=mac, now=now), records=False)
+
+    def config_bytes(self, node: str, *, mac: str, now: float) -> bytes:
+        key = (node, mac)
+        cached = self._configs.get(key)
+        if cached is None or cached[0] != self._files_gen:
+            inputs = self.file_inputs(now)
+            certs_of = next(n for n in inputs.nodes if n.host == node)
+            data = build_config(mac=mac, cluster=self.name, tftp_node=certs_of, modern=self.modern,
+                                timestamp=int(now))  # fmt: skip
+            cached = (self._files_gen, data)
+            self._configs[key] = cached
+        return cached[1]
+
     # -- TVS -----------------------------------------------------------------------------------------
 
     def _load_tvs(self, node: Node, when: float) -> None:
@@ -268,7 +290,10 @@ class Cluster:
         """What TVS on ``node`` would load if it started now (its current trust stores)."""
         stores = self.trust.node(node)
         return self._interner.load(
-            callmanager_trust=stores.views(CALLMANAGER_TRUST), phone_sast_trust=stores.views(PHONE_SAST_TRUST)
+            {
+                CALLMANAGER_TRUST: stores.views(CALLMANAGER_TRUST),
+                PHONE_SAST_TRUST: stores.views(PHONE_SAST_TRUST),
+            }
         )
 
     def tvs_view(self, node: str) -> CertView | None:

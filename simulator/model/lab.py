@@ -21,6 +21,7 @@ from cryptography import x509
 from reconciler.cucm.certs import IdentityKind, IssuedCert
 from reconciler.errors import RemoteFaultError, UnreachableError
 
+from ..knobs import TrustKnobs
 from . import services as svc
 from .boot import BootStats, boot_phones
 from .clock import Clock, Scheduler
@@ -95,7 +96,9 @@ class Lab:
         scopes: Mapping[str, Scope],
         fleet: PhoneFleet,
         ca: IssuedCert,
+        knobs: TrustKnobs | None = None,
     ) -> None:
+        self.knobs = knobs or TrustKnobs()
         self.name = name
         self.clock = clock
         self.operation_log = OperationLog()
@@ -391,7 +394,12 @@ class Lab:
         chosen = self._fleet.select(names, scope=scope)
         self._log("reset_phones", scope or "*", f"{len(chosen)} phones")
         stats = boot_phones(
-            chosen, clusters=self._clusters, sources=self._sources, scopes=self._scopes, now=self.clock.now()
+            chosen,
+            clusters=self._clusters,
+            sources=self._sources,
+            scopes=self._scopes,
+            now=self.clock.now(),
+            knobs=self.knobs,
         )
         self.last_boot = stats
         return stats

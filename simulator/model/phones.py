@@ -13,6 +13,7 @@ import ipaddress
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from .phonetrust import TvsAnswer
 from .trustfiles import ServedFile
 
 __all__ = ["Phone", "PhoneFleet", "PhoneView", "RegStatus", "Registration", "mac_for"]
@@ -55,6 +56,7 @@ class Phone:
         "status",
         "tftp",
         "timestamp",
+        "tvs_answers",
     )
 
     def __init__(
@@ -89,6 +91,19 @@ class Phone:
         self.left_cluster: str | None = None
         self.left_node: str | None = None
         self.left_at = 0.0
+        self.tvs_answers: dict[tuple[bytes, str], tuple[TvsAnswer, float]] | None = None
+
+    def remembered(self, now: float, ttl: float) -> dict[tuple[bytes, str], TvsAnswer]:
+        """TVS answers the phone still caches (``TrustKnobs.tvs_answer_cache_s``; none when 0)."""
+        if ttl <= 0 or not self.tvs_answers:
+            return {}
+        return {k: a for k, (a, at) in self.tvs_answers.items() if now - at < ttl}
+
+    def learn(self, answers: Iterable[tuple[tuple[bytes, str], TvsAnswer]], now: float) -> None:
+        for key, answer in answers:
+            if self.tvs_answers is None:
+                self.tvs_answers = {}
+            self.tvs_answers[key] = (answer, now)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

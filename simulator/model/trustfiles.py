@@ -1,4 +1,4 @@
-"""ITL and CTL files of a simulated TFTP node, built with the real TLV codec and really signed.
+"""ITL and CTL files of a simulated TFTP node, written with the lab's own codec (``labtlv``), signed.
 
 Content (docs/cucm-domain.md#who-signs-what):
 
@@ -19,28 +19,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from reconciler.cucm import tlv
 from reconciler.cucm.certs import IssuedCert
-from reconciler.cucm.tlv import Digest, Role, TlvRecord
-from reconciler.cucm.trust import FileKind, SignedFile, TrustList
+
+from . import labtlv
+from .labtlv import LabDigest, LabRole, LabTlvFile
 
 __all__ = ["FileInputs", "NodeCerts", "ServedFile", "build_ctl", "build_itl", "served_file", "signer_digest"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class ServedFile:
-    """One signed ITL or CTL as a TFTP node serves it (bytes and parsed form). Hashes by identity."""
+    """One signed ITL or CTL as a TFTP node serves it (bytes, and parsed by the lab). Hashes by identity."""
 
     kind: str  # "ITL" | "CTL"
     cluster: str
     node: str  # the TFTP node that built it ("" for files made outside a cluster, e.g. stale ITLs)
     data: bytes
-    parsed: tlv.TlvFile
-    trust: TrustList  # what a phone holding this file trusts (shared, hashable)
-    signed: SignedFile  # kind and signer, as the trust decision sees the download
+    parsed: LabTlvFile
     label: str = ""  # e.g. "rollback-empty", "stale" (diagnostics only)
 
     def __repr__(self) -> str:
@@ -68,39 +68,40 @@ class FileInputs:
     modern: bool  # version >= 12.0: ITLRecovery signs
     publisher: str
     nodes: Sequence[NodeCerts]
-    itl_recovery: dict[str, IssuedCert]  # per node before 12.5; the cluster's one under every key from 12.5
+    itl_recovery: dict[str, IssuedCert]  # per node, or the cluster's one under every key when cluster-wide
     capf: IssuedCert | None
     timestamp: int
 
 
-def signer_digest(modern: bool) -> Digest:
-    """SHA-1 as CUCM's pre-12 files, SHA-512 for 12.0+ ([I]: docs/cucm-domain.md#tftp-itl-and-ctl)."""
-    return Digest.SHA512 if modern else Digest.SHA1
+def signer_digest(modern: bool) -> LabDigest:
+    """SHA-1 as CUCM's pre-12 files, SHA-512 for 12.0+ (docs/cucm-domain.md#tftp-itl-and-ctl)."""
+    return LabDigest.SHA512 if modern else LabDigest.SHA1
 
 
-def _rec(cert: x509.Certificate, role: Role, node: NodeCerts | None = None) -> TlvRecord:
-    return tlv.record_from_certificate(
+def _rec(cert: x509.Certificate, role: LabRole, node: NodeCerts | None = None) -> bytes:
+    return labtlv.record_for(
         cert, role=role, dns_name=node.host if node else "", ip=node.ip if node else None
     )
 
 
 def served_file(*, kind: str, cluster: str, node: str, data: bytes, label: str = "") -> ServedFile:
-    """Wrap signed bytes: parse them and derive the trust list and signer once."""
-    parsed = tlv.parse(data)
-    return ServedFile(
-        kind=kind,
-        cluster=cluster,
-        node=node,
-        data=data,
-        parsed=parsed,
-        trust=TrustList.from_tlv(parsed),
-        signed=SignedFile.from_tlv(parsed, kind=FileKind.CTL if kind == "CTL" else FileKind.ITL),
-        label=label,
-    )
+    """Wrap signed bytes: parse them once with the lab's reader."""
+    return ServedFile(kind=kind, cluster=cluster, node=node, data=data, parsed=labtlv.read(data), label=label)
 
 
 def _served(kind: str, inputs: FileInputs, node: str, data: bytes, label: str = "") -> ServedFile:
     return served_file(kind=kind, cluster=inputs.cluster, node=node, data=data, label=label)
+
+
+def _sign(records: list[bytes], signer: IssuedCert, *, filename: str, inputs: FileInputs) -> bytes:
+    return labtlv.write(
+        records=records,
+        signer_cert=signer.cert,
+        signer_key=cast(rsa.RSAPrivateKey, signer.key),
+        filename=filename,
+        digest=signer_digest(inputs.modern),
+        timestamp=inputs.timestamp,
+    )
 
 
 def build_itl(inputs: FileInputs, *, tftp_node: str, rollback_pre8: bool) -> ServedFile:
@@ -108,23 +109,15 @@ def build_itl(inputs: FileInputs, *, tftp_node: str, rollback_pre8: bool) -> Ser
     node = next(n for n in inputs.nodes if n.host == tftp_node)
     recovery = inputs.itl_recovery[tftp_node]
     signer = recovery if inputs.modern else node.callmanager
-    signer_record = _rec(signer.cert, Role.SAST, node)
-    records: list[TlvRecord] = [signer_record]
+    records = [_rec(signer.cert, LabRole.SAST, node)]
     if not rollback_pre8:
-        records.append(_rec(node.callmanager.cert, Role.CCM_TFTP, node))
+        records.append(_rec(node.callmanager.cert, LabRole.CCM_TFTP, node))
         if not inputs.modern:
-            records.append(_rec(recovery.cert, Role.SAST, node))
-        records.extend(_rec(n.tvs.cert, Role.TVS, n) for n in inputs.nodes if n.tvs is not None)
+            records.append(_rec(recovery.cert, LabRole.SAST, node))
+        records.extend(_rec(n.tvs.cert, LabRole.TVS, n) for n in inputs.nodes if n.tvs is not None)
         if inputs.capf is not None:
-            records.append(_rec(inputs.capf.cert, Role.CAPF))
-    data = tlv.build(
-        records=records,
-        signer_cert=signer.cert,
-        signer_key=signer.key,
-        filename="ITLFile.tlv",
-        digest=signer_digest(inputs.modern),
-        timestamp=inputs.timestamp,
-    )
+            records.append(_rec(inputs.capf.cert, LabRole.CAPF))
+    data = _sign(records, signer, filename="ITLFile.tlv", inputs=inputs)
     return _served("ITL", inputs, tftp_node, data, "rollback-empty" if rollback_pre8 else "")
 
 
@@ -133,20 +126,32 @@ def build_ctl(inputs: FileInputs, *, tftp_node: str) -> ServedFile:
     pub = next(n for n in inputs.nodes if n.host == inputs.publisher)
     recovery = inputs.itl_recovery[inputs.publisher]
     signer = recovery if inputs.modern else pub.callmanager
-    records: list[TlvRecord] = [_rec(signer.cert, Role.SAST, pub)]
+    records = [_rec(signer.cert, LabRole.SAST, pub)]
     other_sast = pub.callmanager if inputs.modern else recovery
-    records.append(_rec(other_sast.cert, Role.SAST, pub))
+    records.append(_rec(other_sast.cert, LabRole.SAST, pub))
     records.extend(
-        _rec(n.callmanager.cert, Role.CCM_TFTP, n) for n in inputs.nodes if n.runs_callmanager or n.runs_tftp
+        _rec(n.callmanager.cert, LabRole.CCM_TFTP, n)
+        for n in inputs.nodes
+        if n.runs_callmanager or n.runs_tftp
     )
     if inputs.capf is not None:
-        records.append(_rec(inputs.capf.cert, Role.CAPF))
-    data = tlv.build(
-        records=records,
-        signer_cert=signer.cert,
-        signer_key=signer.key,
-        filename="CTLFile.tlv",
-        digest=signer_digest(inputs.modern),
-        timestamp=inputs.timestamp,
-    )
+        records.append(_rec(inputs.capf.cert, LabRole.CAPF))
+    data = _sign(records, signer, filename="CTLFile.tlv", inputs=inputs)
     return _served("CTL", inputs, tftp_node, data)
+
+
+def build_config(*, mac: str, cluster: str, tftp_node: NodeCerts, modern: bool, timestamp: int) -> bytes:
+    """``SEP<MAC>.cnf.xml.sgn``: a signed header (the TFTP node's CallManager certificate) and the XML."""
+    body = (
+        f'<?xml version="1.0"?><device><deviceProtocol>SCCP</deviceProtocol>'
+        f"<cluster>{cluster}</cluster><tftp>{tftp_node.host}</tftp></device>"
+    ).encode()
+    return labtlv.write(
+        records=[],
+        signer_cert=tftp_node.callmanager.cert,
+        signer_key=cast(rsa.RSAPrivateKey, tftp_node.callmanager.key),
+        filename=f"SEP{mac}.cnf.xml.sgn",
+        digest=signer_digest(modern),
+        timestamp=timestamp,
+        body=body,
+    )

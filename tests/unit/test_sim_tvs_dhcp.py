@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.cucm import certs
 from reconciler.cucm.certs import IdentityKind
 from reconciler.cucm.tlv import Role
 from reconciler.errors import RemoteFaultError, TemporaryError
@@ -27,21 +26,20 @@ def test_tvs_answers_from_the_cache_loaded_at_its_last_start() -> None:
     lab = make()
     target = lab.identity("new", "cucm-new-pub", IdentityKind.CALLMANAGER)
     assert target is not None
-    who = certs.identity_of(target.cert)
     lab.upload_trust(cluster="old", node="cucm-old-pub", store=CALLMANAGER_TRUST, cert=target.cert)
     cache, loaded_at = lab.tvs_cache("old", "cucm-old-pub")
-    assert cache is not None and cache.roles_of(who) == frozenset()  # not until restarted (R8)
+    assert cache is not None and cache.roles_for(target.cert) == frozenset()  # not until restarted (R8)
     lab.control_service(cluster="old", node="cucm-old-pub", name=TVS, action=ServiceAction.RESTART)
     pb.wait(lab, 10)
     cache, loaded_at2 = lab.tvs_cache("old", "cucm-old-pub")
-    assert cache is not None and cache.roles_of(who) == {Role.TFTP}
+    assert cache is not None and cache.roles_for(target.cert) == {Role.TFTP}
     assert loaded_at2 == lab.service_status("old", "cucm-old-pub", TVS).start_time
     assert loaded_at is not None and loaded_at2 is not None and loaded_at2 > loaded_at
     lab.upload_trust(cluster="old", node="cucm-old-pub", store=PHONE_SAST_TRUST, cert=target.cert)
     lab.control_service(cluster="old", node="cucm-old-pub", name=TVS, action=ServiceAction.RESTART)
     pb.wait(lab, 10)
     cache, _ = lab.tvs_cache("old", "cucm-old-pub")
-    assert cache is not None and cache.roles_of(who) == {Role.TFTP, Role.SAST}  # "rolecount : 2"
+    assert cache is not None and cache.roles_for(target.cert) == {Role.TFTP, Role.SAST}  # "rolecount : 2"
 
 
 def test_equal_tvs_caches_are_one_shared_object() -> None:
