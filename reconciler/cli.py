@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "reconciler.commands.inspect",
     "reconciler.commands.plan",
     "reconciler.commands.apply",
+    "reconciler.commands.doctor",
     "reconciler.commands.lab",
 )
 
