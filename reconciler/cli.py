@@ -29,6 +29,7 @@ __all__ = ["COMMAND_MODULES", "USAGE_EXIT_CODE", "GlobalOptions", "app", "main"]
 
 #: Command modules registered on the app, in help order. Each defines ``register(app: typer.Typer)``.
 COMMAND_MODULES: tuple[str, ...] = (
+    "reconciler.commands.init",
     "reconciler.commands.validate",
     "reconciler.commands.explain",
     "reconciler.commands.inspect",
