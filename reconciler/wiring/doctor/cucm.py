@@ -35,14 +35,14 @@ __all__ = ["CLI_READ_COMMANDS", "STATUS_REASONS", "check_cluster"]
 
 _T = TypeVar("_T")
 
-#: The admin-CLI read commands the tool runs (docs/cucm-interfaces.md#admin-cli); doctor runs each.
+#: The admin-CLI read commands the tool runs (docs/cucm-interfaces.md, the admin CLI); doctor runs each.
 CLI_READ_COMMANDS: tuple[str, ...] = (
     "show version active",
     "show cert list own",
     "show cert list trust",
     "utils service list",
 )
-#: RisPort70 ``StatusReason`` codes this tool has seen and knows (docs/cucm-interfaces.md#risport70);
+#: RisPort70 ``StatusReason`` codes this tool has seen and knows (docs/cucm-interfaces.md, RisPort70);
 #: any other value is shown as a warning with the record, so that it can be learnt.
 STATUS_REASONS: dict[int, str] = {0: "none (registered)", 1: "unknown", 10: "device unregistered"}
 #: The parameter the AXL write probe names: it must not exist on any CUCM.
