@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "reconciler.commands.plan",
     "reconciler.commands.apply",
     "reconciler.commands.doctor",
+    "reconciler.commands.snapshot",
     "reconciler.commands.lab",
 )
 
