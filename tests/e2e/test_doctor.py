@@ -146,3 +146,20 @@ def _upload_trust(lab: RunningLab) -> None:
         publisher.upload_trust(store="CallManager-trust", pem=pem, description="doctor test")
     finally:
         publisher.close()
+
+
+def test_doctor_checks_a_real_kea_control_agent(tmp_path: Path, loopback: Loopback) -> None:
+    from tests.conftest import require_tool
+    from tests.e2e.test_lab_kea import _kea_document
+
+    require_tool("kea-dhcp4")
+    require_tool("kea-ctrl-agent")
+    with running_lab(tmp_path, loopback=loopback, spec=SMALL, with_kea=True) as kea_lab:
+        doc = _kea_document(kea_lab)
+        doc["policy"]["ris_queries_per_minute"] = 10  # within the lab's allowance (doctor checks it)
+        kea_lab.write(doc)
+        code, report = _doctor(kea_lab)
+        assert code == 0, _failed(report)
+        kea = {f["check"]: f for f in report["findings"] if f["endpoint"] == "dhcp/lab-kea"}
+        assert kea["kea.agent"]["status"] == "pass" and "Kea" in kea["kea.agent"]["detail"]
+        assert kea["scopes"]["status"] == "pass" and "scope-c" in kea["scopes"]["detail"]
