@@ -33,11 +33,14 @@ __all__ = ["COMMAND_MODULES", "USAGE_EXIT_CODE", "GlobalOptions", "app", "main"]
 
 #: Command modules registered on the app, in help order. Each defines ``register(app: typer.Typer)``.
 COMMAND_MODULES: tuple[str, ...] = (
+    "reconciler.commands.init",
     "reconciler.commands.validate",
     "reconciler.commands.explain",
     "reconciler.commands.inspect",
     "reconciler.commands.plan",
     "reconciler.commands.apply",
+    "reconciler.commands.doctor",
+    "reconciler.commands.snapshot",
     "reconciler.commands.lab",
 )
 

@@ -10,8 +10,9 @@ net for values typed into the wrong field. Imports nothing of ours, so every lay
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-__all__ = ["REDACTED", "redact"]
+__all__ = ["REDACTED", "redact", "scrub"]
 
 REDACTED = "***"
 
@@ -25,3 +26,14 @@ def redact(text: str) -> str:
     if "@" not in text:
         return text
     return _USERINFO.sub(lambda m: f"{m['user']}:{REDACTED}@", text)
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` through ``redact`` and with every occurrence of each of ``secrets`` (values the caller
+    resolved, e.g. the passwords a run used) replaced by ``***``; secrets shorter than 4 characters are
+    skipped (they would mangle ordinary words; such a password is a finding of its own). Used for
+    support bundles, which may hold text a remote system echoed."""
+    out = redact(text)
+    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
+        out = out.replace(secret, REDACTED)
+    return out

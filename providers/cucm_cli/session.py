@@ -100,6 +100,9 @@ class CliSession:
         self._conn: SshConnection | None = None
         self._chan: paramiko.Channel | None = None
         self.prompt: str | None = None
+        #: the cleaned screen when the last read ended without a recognised prompt (``reconciler doctor``
+        #: shows it: an unknown prompt or banner on a real node)
+        self.last_screen: str | None = None
 
     @property
     def node(self) -> str:
@@ -224,6 +227,7 @@ class CliSession:
                     answered = len(text)
             elapsed = time.monotonic() - started
             if elapsed > timeout:
+                self.last_screen = text[-4000:]
                 self.close()
                 raise TemporaryError(
                     f"{self.target.label}: no prompt within {timeout:.0f} s after {what}", endpoint=self.node

@@ -202,6 +202,28 @@ class RisClient:
             out.extend(self._pages(criteria))
         return tuple(out)
 
+    def sample(self, *, max_devices: int = 50) -> tuple[tuple[Registration, ...], int]:
+        """One query (one unit of the allowance) for up to ``max_devices`` phones: (records, total found).
+        ``reconciler doctor`` uses it to see that the allowance is not exhausted and that records decode."""
+        criteria = {
+            "MaxReturnedDevices": min(max_devices, self.max_devices),
+            "DeviceClass": "Phone",
+            "Model": 255,
+            "Status": "Any",
+            "NodeName": "",
+            "SelectBy": "Name",
+            "SelectItems": {"item": [{"Item": "*"}]},
+            "Protocol": "Any",
+            "DownloadStatus": "Any",
+        }
+        result = self._query("", criteria)["SelectCmDeviceResult"]
+        found: list[Registration] = []
+        nodes = (result["CmNodes"]["item"] if result["CmNodes"] is not None else None) or []
+        for cm_node in nodes:
+            devices = (cm_node["CmDevices"]["item"] if cm_node["CmDevices"] is not None else None) or []
+            found.extend(_device(str(cm_node["Name"] or ""), d) for d in devices)
+        return tuple(found), int(result["TotalDevicesFound"] or 0)
+
     def _pages(self, criteria: dict[str, Any]) -> list[Registration]:
         found: list[Registration] = []
         state = ""

@@ -47,8 +47,16 @@ __all__ = ["IosDhcpBackend", "parse_pools"]
 
 log = logging.getLogger(__name__)
 SHOW_POOLS = "show running-config | section ip dhcp pool"
+SHOW_PRIVILEGE = "show privilege"
+_PRIVILEGE = re.compile(r"Current privilege level is\s+(\d+)", re.IGNORECASE)
 _POOL_NAME = re.compile(r"[A-Za-z0-9_.:-]+")  # an IOS pool name; a subnet key has a "/"
 _INVALID = re.compile(r"^% ?(Invalid|Incomplete|Ambiguous)", re.MULTILINE)
+
+
+def parse_privilege(text: str) -> int | None:
+    """``show privilege``'s level, or ``None`` when the text does not say it."""
+    match = _PRIVILEGE.search(text)
+    return int(match.group(1)) if match else None
 
 
 def parse_pools(text: str) -> tuple[DhcpScope, ...]:
@@ -206,6 +214,14 @@ class IosDhcpBackend:
     def list_scopes(self) -> tuple[DhcpScope, ...]:
         text = self._call(SHOW_POOLS, lambda c: str(c.send_command(SHOW_POOLS)))
         return parse_pools(text)
+
+    def privilege(self) -> tuple[str, int | None]:
+        """(prompt, privilege level) of the session: ``show privilege`` → ``Current privilege level is
+        15``; the level is ``None`` when the answer is not recognised (the doctor shows the screen).
+        Changing a pool's option 150 needs configuration mode, i.e. level 15 on a default router."""
+        prompt = self._call("finding the prompt", lambda c: str(c.find_prompt()))
+        text = self._call(SHOW_PRIVILEGE, lambda c: str(c.send_command(SHOW_PRIVILEGE)))
+        return prompt, parse_privilege(text)
 
     def _pools_for(self, key: str) -> tuple[DhcpScope, ...]:
         """The pool named ``key`` alone when the router can filter for it, else every pool."""

@@ -3,7 +3,8 @@
 Enough of IOS for netmiko's ``cisco_ios`` driver and for the IOS DHCP provider: ``Router#``,
 ``Router(config)#`` and ``Router(dhcp-config)#`` prompts; ``terminal length 0``, ``terminal width 511``;
 ``show running-config | section REGEX`` (the pools' blocks); ``configure terminal``; ``ip dhcp pool NAME``;
-``option 150 ip A B`` / ``no option 150``; ``exit``; ``end``; ``write memory`` (and ``write mem``/``wr``).
+``option 150 ip A B`` / ``no option 150``; ``show privilege``; ``exit``; ``end``; ``write memory`` (and
+``write mem``/``wr``).
 Anything else answers "% Invalid input detected at '^' marker.". ``ios_server`` builds the SSH face.
 """
 
@@ -88,6 +89,8 @@ class IosShell:
             term.write("Building configuration...\n[OK]\n")
         elif low == ["enable"]:
             return True
+        elif low == ["show", "privilege"]:
+            term.write("Current privilege level is 15\n")
         else:
             self._invalid(line, term)
         return True

@@ -1,0 +1,73 @@
+"""The estate snapshot: recorded through the planner's own reads, it replays to the same plan, validates
+against the committed JSON Schema (which must be current), holds no private key, and refuses another
+version. Runs on the in-process ``FakeEstate`` world (real certificates, really signed ITL/CTL)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from reconciler.errors import PlanError
+from reconciler.live.snapshot import SNAPSHOT_VERSION, RecordingEstate, from_document, to_document
+from reconciler.live.snapshot_schema import snapshot_schema
+from reconciler.plan.planner import build_plan
+from reconciler.state.store import StateSnapshot
+from tests.unit.fake_estate import FakeEstate, desired, make_world
+
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "snapshot.schema.json"
+
+
+def _steps(plan: Any) -> list[dict[str, Any]]:
+    return [s.to_dict() for s in plan.steps]
+
+
+def _record() -> tuple[Any, dict[str, Any]]:
+    recording = RecordingEstate(FakeEstate(make_world(rollback=True)))
+    plan = build_plan(desired=desired(), desired_path="t", desired_sha256="0", estate=recording,
+                      state=StateSnapshot())  # fmt: skip
+    document = json.loads(json.dumps(to_document(recording, source={"desired": {"path": "t"}})))
+    return plan, document
+
+
+def test_the_committed_schema_is_current() -> None:
+    assert json.loads(SCHEMA_FILE.read_text()) == snapshot_schema(), (
+        "regenerate it: reconciler snapshot --schema > docs/snapshot.schema.json"
+    )
+
+
+def test_a_recorded_snapshot_validates_and_replays_to_the_same_plan() -> None:
+    live_plan, document = _record()
+    assert document["snapshot_version"] == SNAPSHOT_VERSION
+    jsonschema.Draft202012Validator(snapshot_schema()).validate(document)
+    methods = {c["method"] for c in document["calls"]}
+    assert {"clusters", "identity_pems", "option150", "phones", "tftp_files"} <= methods
+    replayed = build_plan(desired=desired(), desired_path="t", desired_sha256="0",
+                          estate=from_document(document), state=StateSnapshot())  # fmt: skip
+    assert live_plan.steps and _steps(replayed) == _steps(live_plan)
+    assert [f.to_dict() for f in replayed.forecast] == [f.to_dict() for f in live_plan.forecast]
+    assert replayed.fingerprint == live_plan.fingerprint
+
+
+def test_a_changed_snapshot_fails_the_schema_and_a_private_key_is_refused() -> None:
+    _, document = _record()
+    broken = json.loads(json.dumps(document))
+    broken["calls"][0]["answer"] = "not an answer"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(snapshot_schema()).validate(broken)
+    recording = RecordingEstate(FakeEstate(make_world()))
+    recording.calls.append({"method": "identity_pems", "args": ["old"],
+                            "answer": [[["n", "callmanager"], "-----BEGIN PRIVATE KEY-----"]]})  # fmt: skip
+    with pytest.raises(PlanError, match="private key"):
+        to_document(recording, source={})
+
+
+def test_another_version_or_an_unrecorded_read_is_an_error() -> None:
+    _, document = _record()
+    with pytest.raises(PlanError, match="version"):
+        from_document({**document, "snapshot_version": 99})
+    with pytest.raises(PlanError, match="no answer"):
+        from_document(document).parameters("old", ["SomethingElse"])
