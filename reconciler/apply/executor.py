@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.apply.bookkeeping import StateKeeper, plan_digest
-from reconciler.apply.hooks import ApplyHooks, ApplyReport, ApplyStatus, StrandedPhone
+from reconciler.apply.hooks import ApplyHooks, ApplyReport, ApplyStatus, PhoneOutcome, StrandedPhone
 from reconciler.apply.retry import Clock, SystemClock
 from reconciler.apply.steps import ApplyOptions, EndpointLimits, SerialHooks, StepRun, StepRunner
 from reconciler.errors import JournalError, PlanError
@@ -46,7 +46,7 @@ from reconciler.plan.document import Plan, PlanStep
 from reconciler.provider import Provider
 from reconciler.state.journal import Journal, JournalWriter, RecordKind, new_apply_id
 from reconciler.state.store import StateStore
-from reconciler.vocabulary import StepStatus
+from reconciler.vocabulary import OnFailure, StepStatus
 
 __all__ = [
     "ApplyOptions",
@@ -99,9 +99,16 @@ class _Run:
     in_flight: dict[str, int] = field(default_factory=dict)
     failure: str = ""
     index: dict[str, int] = field(default_factory=dict)  # address -> position in the plan
+    tolerated: set[str] = field(default_factory=set)  # failed gates of waves with on_failure: continue
+    triggers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # gate -> its revert steps
 
     def __post_init__(self) -> None:
         self.index = {str(s.address): i for i, s in enumerate(self.plan.steps)}
+        triggers: dict[str, list[str]] = {}
+        for step in self.plan.steps:
+            if step.contingent_on is not None:
+                triggers.setdefault(str(step.contingent_on), []).append(str(step.address))
+        self.triggers = {gate: tuple(steps) for gate, steps in triggers.items()}
 
 
 class Executor:
@@ -219,6 +226,16 @@ class Executor:
         run = _Run(plan=plan, writer=writer, keeper=keeper, attempts=dict(point.attempts))
         for step in plan.steps:
             run.status[str(step.address)] = StepStatus.PENDING
+        for address in point.unverified:  # a gate that failed before the interruption decided a revert
+            if address in run.triggers:
+                run.status[address] = StepStatus.FAILED
+                run.failure = run.failure or f"{address} failed before the interruption (R13)"
+                run.outcomes[address] = Outcome(
+                    address=plan_step(plan, address).address,
+                    status=OutcomeStatus.FAILED,
+                    detail="failed before the interruption: its wave is reverted (R13)",
+                    attempts=0,
+                )
         for address in point.done:
             run.status[address] = StepStatus.DONE
             run.outcomes[address] = Outcome(
@@ -247,10 +264,12 @@ class Executor:
         with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
             try:
                 for _ in range(2 * len(steps) + 2):  # bounded: each round starts or finishes a step
-                    if not run.failure and not self._cancel.is_set():
+                    if not self._cancel.is_set():
                         for step in steps:
                             if len(running) >= parallelism:
                                 break
+                            if run.failure and step.contingent_on is None:
+                                continue  # after a failure only a failed gate's revert starts (R13)
                             if self._ready(run, step, index=index, blockers=blockers):
                                 running[self._start(run, step, pool)] = step
                     if not running:
@@ -271,8 +290,12 @@ class Executor:
                 why = run.failure or (
                     "interrupted" if self._cancel.is_set() else "a dependency did not complete"
                 )
+                detail = f"not run: {why}"
+                trigger = str(step.contingent_on) if step.contingent_on is not None else None
+                if trigger is not None and run.status.get(trigger) is StepStatus.DONE:
+                    detail = f"not needed: {trigger} passed"
                 run.outcomes[key] = Outcome(
-                    address=step.address, status=OutcomeStatus.SKIPPED, detail=f"not run: {why}", attempts=0
+                    address=step.address, status=OutcomeStatus.SKIPPED, detail=detail, attempts=0
                 )
 
     def _ready(
@@ -281,13 +304,20 @@ class Executor:
         key = str(step.address)
         if run.status[key] != StepStatus.PENDING:
             return False
+        trigger = str(step.contingent_on) if step.contingent_on is not None else None
+        if trigger is not None and run.status.get(trigger) is not StepStatus.FAILED:
+            return False  # a revert step runs only when its gate failed (R13)
         for dep in step.depends_on:
+            if str(dep) == trigger or str(dep) in run.tolerated:
+                continue
             state = run.status.get(str(dep))
             if state in (StepStatus.FAILED, StepStatus.SKIPPED):
                 return False
             if str(dep) in index and state is not StepStatus.DONE:
                 return False
-        if any(run.status[b] != StepStatus.DONE for b in blockers.get(key, ())):
+        if trigger is None and any(
+            run.status[b] != StepStatus.DONE and b not in run.tolerated for b in blockers.get(key, ())
+        ):
             return False
         limits = self._runner.limit_keys(step)
         return all(run.in_flight.get(k, 0) < n for k, n in limits)
@@ -323,7 +353,10 @@ class Executor:
             outcome = result.failed_outcome(step)
             run.outcomes[key] = outcome
             run.status[key] = StepStatus.FAILED
-            run.failure = run.failure or f"{key} failed: {outcome.detail}"
+            if gate_policy(step) is OnFailure.CONTINUE:
+                run.tolerated.add(key)  # later waves go on; the apply still fails at the end (R13)
+            else:
+                run.failure = run.failure or f"{key} failed: {outcome.detail}"
             run.writer.finished(
                 step.address, outcome=OutcomeStatus.FAILED, verified=False, detail=outcome.detail
             )
@@ -339,8 +372,11 @@ class Executor:
 
     def _finish(self, run: _Run, *, started: float, resumed: bool) -> ApplyReport:
         outcomes = tuple(run.outcomes[str(s.address)] for s in run.plan.steps)
-        if run.failure:
-            status, message = ApplyStatus.FAILED, run.failure
+        if run.failure or run.tolerated:
+            message = (
+                run.failure or f"gate(s) failed: {', '.join(sorted(run.tolerated))} (on_failure: continue)"
+            )
+            status = ApplyStatus.FAILED
         elif self._cancel.is_set() and any(o.status is OutcomeStatus.SKIPPED for o in outcomes):
             status, message = ApplyStatus.INTERRUPTED, "interrupted: resume with `reconciler apply --resume`"
         else:
@@ -351,6 +387,7 @@ class Executor:
             status=status,
             outcomes=outcomes,
             stranded=_stranded(outcomes),
+            phones=_phone_outcomes(outcomes),
             elapsed=time.monotonic() - started,
             apply_id=run.keeper.apply_id,
             journal=str(run.writer.path),
@@ -366,25 +403,50 @@ def plan_step(plan: Plan, address: str) -> PlanStep:
     return step
 
 
+def gate_policy(step: PlanStep) -> OnFailure | None:
+    """The ``on_failure`` policy a ``gate.<wave>`` step carries (``None`` for other steps)."""
+    after = step.change.after
+    if step.address.kind != "gate" or not isinstance(after, Mapping):
+        return None
+    try:
+        return OnFailure(str(after.get("on_failure", OnFailure.STOP)))
+    except ValueError:
+        return OnFailure.STOP
+
+
 def _stage_blockers(plan: Plan) -> dict[str, tuple[str, ...]]:
     """For every wave step: the steps of earlier stages (trust work, earlier waves) it must wait for
-    (R12: option 150 only after trust; R13: the next wave only after the previous gate)."""
+    (R12: option 150 only after trust; R13: the next wave only after the previous gate). A revert step
+    (contingent on a gate) never blocks a later wave: it runs only when that wave failed."""
     first: dict[str, int] = {}
     for i, step in enumerate(plan.steps):
         if step.wave is not None:
             first.setdefault(step.wave, i)
     per_wave = {
-        wave: tuple(str(s.address) for s in plan.steps[:start] if s.wave != wave)
+        wave: tuple(str(s.address) for s in plan.steps[:start] if s.wave != wave and s.contingent_on is None)
         for wave, start in first.items()
     }
     return {str(s.address): per_wave[s.wave] for s in plan.steps if s.wave is not None}
 
 
 def _stranded(outcomes: tuple[Outcome, ...]) -> tuple[StrandedPhone, ...]:
+    """Phones not where they should be: from each wave's gate, or, when the wave was reverted, from its
+    revert gate (phones back on the source are no longer stranded)."""
+    reverted = {o.address.name for o in outcomes if o.address.kind == "revert-gate" and "stranded" in o.extra}
     out: list[StrandedPhone] = []
     for outcome in outcomes:
-        if outcome.address.kind != "gate":
-            continue
-        for item in outcome.extra.get("stranded", ()) or ():
-            out.append(StrandedPhone.from_dict(item))
+        kind = outcome.address.kind
+        if kind == "revert-gate" or (kind == "gate" and outcome.address.name not in reverted):
+            for item in outcome.extra.get("stranded", ()) or ():
+                out.append(StrandedPhone.from_dict(item))
     return tuple(out)
+
+
+def _phone_outcomes(outcomes: tuple[Outcome, ...]) -> tuple[PhoneOutcome, ...]:
+    """Every phone of a reverted wave: moved, reverted, or still stranded with its reason (R13)."""
+    return tuple(
+        PhoneOutcome.from_dict(item)
+        for o in outcomes
+        if o.address.kind == "revert-gate"
+        for item in o.extra.get("phones", ()) or ()
+    )

@@ -72,7 +72,8 @@ class EstateRegistrations:
 
 
 def target_call_nodes(estate: LiveEstate, *, cluster: str) -> frozenset[str]:
-    """Nodes of ``cluster`` that run Cisco CallManager: where a moved phone registers (R13)."""
+    """Nodes of ``cluster`` that run Cisco CallManager: where a moved phone registers (R13); for the
+    source, where a reverted one registers again."""
     facts = estate.clusters([cluster]).get(cluster)
     if facts is None:
         raise PlanError(f"cluster {cluster} could not be read for the wave gates", hint="check its endpoints")
@@ -84,8 +85,10 @@ def gate_specs_from_plan(
     *,
     phones: Mapping[str, Sequence[str]],
     target_nodes: frozenset[str],
+    source_nodes: frozenset[str] = frozenset(),
 ) -> dict[str, GateSpec]:
-    """A ``GateSpec`` per ``gate.<wave>`` step; ``phones`` maps a wave to its device names."""
+    """A ``GateSpec`` per ``gate.<wave>`` step; ``phones`` maps a wave to its device names;
+    ``source_nodes`` (call-processing nodes of the source) is where its revert gate looks (R13)."""
     forecast: dict[str, dict[str, str]] = {}
     for predicted in plan.forecast:
         for group in predicted.stranded:
@@ -107,5 +110,6 @@ def gate_specs_from_plan(
             deadline=float(after.get("deadline_seconds", 0)),
             target_nodes=target_nodes,
             forecast=forecast.get(wave, {}),
+            source_nodes=source_nodes,
         )
     return specs

@@ -24,6 +24,8 @@ __all__ = [
     "ApplyReport",
     "ApplyStatus",
     "GateProgress",
+    "PhoneFate",
+    "PhoneOutcome",
     "StrandedPhone",
 ]
 
@@ -80,6 +82,55 @@ class StrandedPhone:
         )
 
 
+class PhoneFate(enum.StrEnum):
+    """Where a phone of a reverted wave ended (R13)."""
+
+    MOVED = "moved"  # Registered on the target: it stays there
+    REVERTED = "reverted"  # Registered on the source again
+    STRANDED = "stranded"  # on neither: see the reason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhoneOutcome:
+    """One phone of a wave whose gate failed and that was reverted: its fate, status, node and reason."""
+
+    device: str
+    wave: str
+    fate: PhoneFate
+    status: str
+    node: str | None = None
+    reason: str = ""
+
+    def describe(self) -> str:
+        text = f"{self.device} ({self.wave}): {self.fate.value}, {self.status}"
+        if self.node:
+            text += f" on {self.node}"
+        if self.reason:
+            text += f" [{self.reason}]"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "wave": self.wave,
+            "fate": self.fate.value,
+            "status": self.status,
+            "node": self.node,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PhoneOutcome:
+        return cls(
+            device=str(data["device"]),
+            wave=str(data["wave"]),
+            fate=PhoneFate(str(data["fate"])),
+            status=str(data["status"]),
+            node=data.get("node"),
+            reason=str(data.get("reason", "")),
+        )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GateProgress:
     """One poll of a wave gate: ``registered`` of ``total`` phones on the target, ``needed`` to pass."""
@@ -105,6 +156,7 @@ class ApplyReport:
     journal: str | None = None  # path of the journal file
     resumed: bool = False
     message: str = ""  # why it stopped, when it did
+    phones: tuple[PhoneOutcome, ...] = ()  # every phone of a reverted wave, with its fate (R13)
 
     @property
     def ok(self) -> bool:
@@ -125,6 +177,7 @@ class ApplyReport:
             "counts": {s.value: self.count(s) for s in OutcomeStatus},
             "outcomes": [o.to_dict() for o in self.outcomes],
             "stranded": [p.to_dict() for p in self.stranded],
+            "phones": [p.to_dict() for p in self.phones],
         }
 
 

@@ -68,7 +68,7 @@ class ApplyOptions:
     limits: EndpointLimits = field(default_factory=EndpointLimits)
     settle: Mapping[str, float] = field(default_factory=lambda: {"tvs": 600.0, "replication": 600.0})
     settle_interval: float = 5.0
-    rerun_in_doubt: frozenset[str] = frozenset({"reset"})
+    rerun_in_doubt: frozenset[str] = frozenset({"reset", "revert-reset"})
 
     @classmethod
     def from_policy(cls, policy: object, *, parallelism: int = 4) -> ApplyOptions:

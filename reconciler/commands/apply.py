@@ -178,22 +178,27 @@ def _gate_handler(
     from reconciler.apply.gate_specs import EstateRegistrations, gate_specs_from_plan, target_call_nodes
     from reconciler.apply.gates import GateHandler, RisPacer
 
-    target = desired.migration.target
+    target, source = desired.migration.target, desired.migration.source
     waves = {w.name: w.scopes for w in desired.migration.waves}
     gate_waves = [s.address.name for s in plan.steps if s.address.kind == "gate"]
+    reverting = any(s.address.kind == "revert-gate" for s in plan.steps)
     phones: dict[str, tuple[str, ...]] = {}
     if gate_waves:
         scopes = sorted({s for w in gate_waves for s in waves.get(w, ())})
         by_scope = wiring.estate.phones(scopes)
         phones = {w: tuple(p.name for s in waves.get(w, ()) for p in by_scope.get(s, ())) for w in gate_waves}
     nodes = target_call_nodes(wiring.estate, cluster=target) if gate_waves else frozenset()
+    back = target_call_nodes(wiring.estate, cluster=source) if reverting else frozenset()
+    per_minute = desired.policy.ris_queries_per_minute
     return GateHandler(
-        specs=gate_specs_from_plan(plan, phones=phones, target_nodes=nodes),
-        reader=EstateRegistrations(wiring.estate, cluster=target, source=desired.migration.source),
-        pacer=RisPacer(per_minute=desired.policy.ris_queries_per_minute, clock=clock),
+        specs=gate_specs_from_plan(plan, phones=phones, target_nodes=nodes, source_nodes=back),
+        reader=EstateRegistrations(wiring.estate, cluster=target, source=source),
+        pacer=RisPacer(per_minute=per_minute, clock=clock),
         clock=clock,
         cancel=cancel,
         endpoint=f"{target}/risport70",
+        source_reader=EstateRegistrations(wiring.estate, cluster=source) if reverting else None,
+        source_pacer=RisPacer(per_minute=per_minute, clock=clock),
     )
 
 

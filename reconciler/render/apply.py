@@ -57,6 +57,9 @@ def summary_lines(report: ApplyReport) -> list[str]:
     for outcome in report.outcomes:
         if outcome.status is OutcomeStatus.FAILED:
             lines.append(f"  failed: {outcome.address}: {outcome.detail}")
+    if report.phones:
+        lines.append(f"{len(report.phones)} phone(s) of reverted wave(s) (R13):")
+        lines.extend(f"  {p.describe()}" for p in report.phones)
     if report.stranded:
         lines.append(f"{len(report.stranded)} phone(s) not Registered on the target (R13):")
         lines.extend(f"  {p.describe()}" for p in report.stranded)
