@@ -1,10 +1,13 @@
-"""``reconciler apply (FILE|PLAN) [--auto-approve] [--parallelism N] [--resume] [--lock-timeout DURATION]``.
+"""``reconciler apply (FILE|PLAN) [--auto-approve] [--approve-one-way] [--parallelism N] [--resume]
+[--lock-timeout DURATION]``.
 
 FILE (desired-state YAML) plans and then applies, like ``terraform apply``; PLAN (a ``plan -o`` JSON)
 applies that saved plan after checking it is fresh (state serial/lineage, live facts: R14) and that the
 desired-state file it was made from is unchanged. ``--resume`` continues the newest unfinished apply from
 its journal (with or without the argument). Without ``--auto-approve`` the plan summary is shown and
-``yes`` must be typed; with stdin not a terminal the command refuses to prompt. Ctrl-C lets the running
+``yes`` must be typed; with stdin not a terminal the command refuses to prompt. One-way steps
+(``PlanStep.reversibility``) need a separate confirmation: ``--approve-one-way``, or ``one-way`` typed at
+a terminal (``--auto-approve`` does not cover them). Ctrl-C lets the running
 step finish, journals it and exits 130; a second Ctrl-C aborts at once.
 
 Exit codes: 0 applied, 1 error or a failed step, 130 interrupted. Heavy imports happen inside the
@@ -172,6 +175,22 @@ def _confirm(plan: Plan, *, auto_approve: bool, err: Callable[[str], None]) -> b
     return bool(answer.strip() == "yes")
 
 
+def _confirm_one_way(plan: Plan, *, approved: bool, err: Callable[[str], None]) -> bool:
+    """A separate confirmation for one-way steps (``PlanStep.reversibility``): ``--approve-one-way``
+    gives it; otherwise a terminal is asked (even under ``--auto-approve``) and no terminal refuses."""
+    steps = plan.one_way_steps
+    if not steps or approved:
+        return True
+    err(f"The plan has {len(steps)} one-way step(s); they cannot be undone:")
+    for step in steps:
+        err(f"  {step.address}: {step.reversibility.how if step.reversibility else ''}")
+    if not sys.stdin.isatty():
+        err("error: refusing one-way steps without approval: stdin is not a terminal; use --approve-one-way")
+        raise typer.Exit(1)
+    answer = typer.prompt("Perform these one-way steps? Only 'one-way' will be accepted", default="")
+    return bool(answer.strip() == "one-way")
+
+
 def _gate_handler(
     plan: Plan, desired: DesiredState, wiring: Wiring, *, clock: Clock, cancel: threading.Event
 ) -> Any:
@@ -208,6 +227,9 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
         None, help="Desired-state YAML, or a plan saved with `plan -o`.", show_default=False
     ),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation."),
+    approve_one_way: bool = typer.Option(
+        False, "--approve-one-way", help="Approve the plan's one-way steps too (--auto-approve does not)."
+    ),
     parallelism: int = typer.Option(4, "--parallelism", min=1, max=64, help="Steps in flight at most."),
     resume: bool = typer.Option(
         False, "--resume", help="Continue the last interrupted apply from its journal."
@@ -294,6 +316,9 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
             raise typer.Exit(0)
         if journal is None and not _confirm(plan, auto_approve=auto_approve, err=err):
             err("Apply cancelled.")
+            raise typer.Exit(1)
+        if not _confirm_one_way(plan, approved=approve_one_way, err=err):
+            err("Apply cancelled: the one-way steps were not approved.")
             raise typer.Exit(1)
         from reconciler.vocabulary import ProviderKind
 
