@@ -100,6 +100,7 @@ class _Run:
     failure: str = ""
     index: dict[str, int] = field(default_factory=dict)  # address -> position in the plan
     tolerated: set[str] = field(default_factory=set)  # failed gates of waves with on_failure: continue
+    paused: str = ""  # why a wave paused (live R3): nothing more starts, the journal stays open
     triggers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # gate -> its revert steps
 
     def __post_init__(self) -> None:
@@ -125,7 +126,9 @@ class Executor:
         cancel: threading.Event | None = None,
         journal_dir: Path | None = None,
         rng: Callable[[], float] = random.random,
+        watch: Callable[[str], str | None] | None = None,
     ) -> None:
+        self._watch = watch  # live R3: why a wave must pause (reconciler.apply.tvswatch), or None
         self._cancel = cancel or threading.Event()
         self._hooks = SerialHooks(hooks or ApplyHooks())
         self._options = options or ApplyOptions()
@@ -264,14 +267,17 @@ class Executor:
         with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
             try:
                 for _ in range(2 * len(steps) + 2):  # bounded: each round starts or finishes a step
-                    if not self._cancel.is_set():
+                    if not self._cancel.is_set() and not run.paused:
                         for step in steps:
                             if len(running) >= parallelism:
                                 break
                             if run.failure and step.contingent_on is None:
                                 continue  # after a failure only a failed gate's revert starts (R13)
-                            if self._ready(run, step, index=index, blockers=blockers):
-                                running[self._start(run, step, pool)] = step
+                            if not self._ready(run, step, index=index, blockers=blockers):
+                                continue
+                            if self._pause_before(run, step):
+                                break
+                            running[self._start(run, step, pool)] = step
                     if not running:
                         break
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -287,8 +293,10 @@ class Executor:
             key = str(step.address)
             if run.status[key] == StepStatus.PENDING:
                 run.status[key] = StepStatus.SKIPPED
-                why = run.failure or (
-                    "interrupted" if self._cancel.is_set() else "a dependency did not complete"
+                why = (
+                    run.failure
+                    or run.paused
+                    or ("interrupted" if self._cancel.is_set() else "a dependency did not complete")
                 )
                 detail = f"not run: {why}"
                 trigger = str(step.contingent_on) if step.contingent_on is not None else None
@@ -322,6 +330,19 @@ class Executor:
         limits = self._runner.limit_keys(step)
         return all(run.in_flight.get(k, 0) < n for k, n in limits)
 
+    def _pause_before(self, run: _Run, step: PlanStep) -> bool:
+        """Live R3: before a wave changes option 150 or resets phones, its serving source TVS nodes must
+        be reachable and Started; otherwise the wave pauses (nothing more starts, journal left open)."""
+        if self._watch is None or step.wave is None or step.contingent_on is not None:
+            return False
+        if step.address.kind not in ("option150", "reset"):
+            return False
+        why = self._watch(step.wave)
+        if why:
+            run.paused = why
+            self._hooks.wave_paused(wave=step.wave, reason=why)
+        return bool(why)
+
     def _start(self, run: _Run, step: PlanStep, pool: ThreadPoolExecutor) -> Future[StepRun]:
         key = str(step.address)
         attempt = run.attempts.get(key, 0) + 1
@@ -347,7 +368,12 @@ class Executor:
         if result.ok:
             self._record_success(run, step, result)
         elif result.interrupted:
-            run.status[key] = StepStatus.PENDING  # cut short by Ctrl-C: left in doubt (no finished record)
+            run.status[key] = StepStatus.PENDING  # cut short: left in doubt (no finished record)
+            observed = result.observed()
+            why = observed.get("paused") if isinstance(observed, Mapping) else None
+            if why and not self._cancel.is_set():  # a gate paused its wave (live R3)
+                run.paused = str(why)
+                self._hooks.wave_paused(wave=step.wave or "", reason=str(why))
             return
         else:
             outcome = result.failed_outcome(step)
@@ -377,11 +403,14 @@ class Executor:
                 run.failure or f"gate(s) failed: {', '.join(sorted(run.tolerated))} (on_failure: continue)"
             )
             status = ApplyStatus.FAILED
+        elif run.paused:
+            status = ApplyStatus.PAUSED
+            message = f"{run.paused}; resume with `reconciler apply --resume` once TVS is back"
         elif self._cancel.is_set() and any(o.status is OutcomeStatus.SKIPPED for o in outcomes):
             status, message = ApplyStatus.INTERRUPTED, "interrupted: resume with `reconciler apply --resume`"
         else:
             status, message = ApplyStatus.SUCCEEDED, ""
-        if status is not ApplyStatus.INTERRUPTED:
+        if status not in (ApplyStatus.INTERRUPTED, ApplyStatus.PAUSED):
             run.writer.completed(status=status.value)
         return ApplyReport(
             status=status,

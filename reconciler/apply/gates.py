@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, Self
 
@@ -133,6 +133,7 @@ class _Observation:
     polls: int
     elapsed: float
     interrupted: bool = False
+    paused: str = ""  # live R3: why the gate stopped polling (its wave paused)
 
 
 class GateHandler(ProviderBase):
@@ -153,6 +154,7 @@ class GateHandler(ProviderBase):
         endpoint: str = "risport70",
         source_reader: RegistrationReader | None = None,
         source_pacer: RisPacer | None = None,
+        watch: Callable[[str], str | None] | None = None,
     ) -> None:
         self._specs = dict(specs)
         self._reader = reader
@@ -168,6 +170,7 @@ class GateHandler(ProviderBase):
         self._source_reader = source_reader
         self._source_pacer = source_pacer or pacer
         self._back: dict[str, tuple[PhoneOutcome, ...]] = {}
+        self._watch = watch  # live R3 (reconciler.apply.tvswatch): checked at every poll
 
     @property
     def endpoint(self) -> str:
@@ -186,21 +189,26 @@ class GateHandler(ProviderBase):
             return self._apply_back(change, spec)
         started = self._clock.monotonic()
         obs = self._poll(spec, polls=0, started=started)
+        paused = ""
         for _ in range(_max_polls(spec, self._poll_interval)):  # bounded by the deadline
             if obs.registered >= spec.needed or self._cancelled():
+                break
+            paused = (self._watch(spec.wave) or "") if self._watch is not None else ""
+            if paused:
                 break
             remaining = started + spec.deadline - self._clock.monotonic()
             if remaining <= 0:
                 break
             self._clock.sleep(min(self._poll_interval, remaining))
             obs = self._poll(spec, polls=obs.polls, started=started)
-        if self._cancelled() and obs.registered < spec.needed:
+        if (self._cancelled() or paused) and obs.registered < spec.needed:
             obs = _Observation(
                 registered=obs.registered,
                 stranded=obs.stranded,
                 polls=obs.polls,
                 elapsed=obs.elapsed,
                 interrupted=True,
+                paused=paused,
             )
         with self._lock:
             self._last[str(change.address)] = obs
@@ -221,7 +229,7 @@ class GateHandler(ProviderBase):
             f"(need {spec.needed}, {spec.min_share:.0%})"
         )
         if not ok:
-            why = "interrupted" if obs.interrupted else f"deadline {spec.deadline:g}s passed"
+            why = obs.paused or ("interrupted" if obs.interrupted else f"deadline {spec.deadline:g}s passed")
             detail += f"; {why} (R13)"
         summary = _summary(spec, obs)
         return VerifyResult(
@@ -439,5 +447,6 @@ def _summary(spec: GateSpec, obs: _Observation) -> dict[str, Any]:
         "polls": obs.polls,
         "elapsed": round(obs.elapsed, 3),
         "interrupted": obs.interrupted,
+        **({"paused": obs.paused} if obs.paused else {}),
         "stranded": [p.to_dict() for p in obs.stranded],
     }

@@ -36,6 +36,7 @@ class ApplyStatus(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"  # a step failed (permanent error, retries used up, verify failed, gate missed)
     INTERRUPTED = "interrupted"  # Ctrl-C: running steps finished, the rest left for --resume
+    PAUSED = "paused"  # live R3: a wave's source TVS is down; nothing more started, left for --resume
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -199,5 +200,8 @@ class ApplyHooks:
     def wave_gate_progress(self, *, progress: GateProgress) -> None:
         """A gate polled RisPort70 (R13)."""
 
+    def wave_paused(self, *, wave: str, reason: str) -> None:
+        """A wave paused (live R3): no more of its phones are reset; ``reason`` names the TVS nodes."""
+
     def apply_finished(self, *, report: ApplyReport) -> None:
-        """The apply ended (succeeded, failed or interrupted)."""
+        """The apply ended (succeeded, failed, interrupted or paused)."""

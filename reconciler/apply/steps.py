@@ -106,6 +106,10 @@ class SerialHooks(ApplyHooks):
         with self._lock:
             self._inner.wave_gate_progress(progress=progress)
 
+    def wave_paused(self, *, wave: str, reason: str) -> None:
+        with self._lock:
+            self._inner.wave_paused(wave=wave, reason=reason)
+
     def apply_finished(self, *, report: ApplyReport) -> None:
         with self._lock:
             self._inner.apply_finished(report=report)

@@ -10,7 +10,8 @@ its journal (with or without the argument). Without ``--auto-approve`` the plan 
 a terminal (``--auto-approve`` does not cover them). Ctrl-C lets the running
 step finish, journals it and exits 130; a second Ctrl-C aborts at once.
 
-Exit codes: 0 applied, 1 error or a failed step, 130 interrupted. Heavy imports happen inside the
+Exit codes: 0 applied, 1 error or a failed step, 3 a wave paused (live R3: its source TVS is down;
+``--resume`` continues), 130 interrupted. Heavy imports happen inside the
 command body; concrete providers come only from ``reconciler.commands.wiring`` (via ``open_wiring``).
 """
 
@@ -191,8 +192,25 @@ def _confirm_one_way(plan: Plan, *, approved: bool, err: Callable[[str], None]) 
     return bool(answer.strip() == "one-way")
 
 
+def _tvs_watch(plan: Plan, desired: DesiredState, wiring: Wiring, *, clock: Clock) -> Any:
+    """Live R3 over the estate: the source TVS nodes serving each wave's CallManager groups."""
+    from reconciler.apply.tvswatch import TvsWatch, serving_tvs_nodes
+
+    scopes = {w.name: w.scopes for w in desired.migration.waves}
+    waves = {w: scopes.get(w, ()) for w in sorted({s.wave for s in plan.steps if s.wave is not None})}
+    source = desired.migration.source
+    serving = serving_tvs_nodes(wiring.estate, source=source, waves=waves) if waves else {}
+    return TvsWatch(wiring.estate, source=source, serving=serving, clock=clock, ttl=10.0)
+
+
 def _gate_handler(
-    plan: Plan, desired: DesiredState, wiring: Wiring, *, clock: Clock, cancel: threading.Event
+    plan: Plan,
+    desired: DesiredState,
+    wiring: Wiring,
+    *,
+    clock: Clock,
+    cancel: threading.Event,
+    watch: Callable[[str], str | None] | None = None,
 ) -> Any:
     from reconciler.apply.gate_specs import EstateRegistrations, gate_specs_from_plan, target_call_nodes
     from reconciler.apply.gates import GateHandler, RisPacer
@@ -218,6 +236,7 @@ def _gate_handler(
         endpoint=f"{target}/risport70",
         source_reader=EstateRegistrations(wiring.estate, cluster=source) if reverting else None,
         source_pacer=RisPacer(per_minute=per_minute, clock=clock),
+        watch=watch,
     )
 
 
@@ -323,7 +342,10 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
         from reconciler.vocabulary import ProviderKind
 
         registry = dict(wiring.registry)
-        registry[ProviderKind.RIS] = _gate_handler(plan, desired, wiring, clock=clock, cancel=cancel)
+        watch = _tvs_watch(plan, desired, wiring, clock=clock).check
+        registry[ProviderKind.RIS] = _gate_handler(
+            plan, desired, wiring, clock=clock, cancel=cancel, watch=watch
+        )
         hooks: ApplyHooks = JsonLinesRenderer(sys.stdout) if as_json else RichApplyRenderer(console)
         executor = Executor(
             registry=registry,
@@ -332,6 +354,7 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
             clock=clock,
             cancel=cancel,
             options=ApplyOptions.from_policy(desired.policy, parallelism=parallelism),
+            watch=watch,
         )
         estate = wiring.estate
 
@@ -365,6 +388,8 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
     if report.status is ApplyStatus.INTERRUPTED:
         err("interrupted: resume with `reconciler apply --resume`")
         raise typer.Exit(130)
+    if report.status is ApplyStatus.PAUSED:
+        raise typer.Exit(3)  # live R3: a wave paused; the journal stays open for --resume
     raise typer.Exit(0 if report.ok else 1)
 
 

@@ -52,6 +52,7 @@ def summary_lines(report: ApplyReport) -> list[str]:
         ApplyStatus.SUCCEEDED: "Apply complete!",
         ApplyStatus.FAILED: "Apply failed.",
         ApplyStatus.INTERRUPTED: "Apply interrupted.",
+        ApplyStatus.PAUSED: "Apply paused.",
     }[report.status]
     lines = [f"{head} {counts or 'nothing to do'} in {report.elapsed:.1f}s."]
     for outcome in report.outcomes:
@@ -65,7 +66,7 @@ def summary_lines(report: ApplyReport) -> list[str]:
         lines.extend(f"  {p.describe()}" for p in report.stranded)
     if report.message and report.status is not ApplyStatus.SUCCEEDED:
         lines.append(report.message)
-    if report.status is ApplyStatus.INTERRUPTED:
+    if report.status in (ApplyStatus.INTERRUPTED, ApplyStatus.PAUSED):
         lines.append("Resume with `reconciler apply --resume`.")
     if report.journal:
         lines.append(f"Journal: {report.journal}")
@@ -125,6 +126,9 @@ class RichApplyRenderer(ApplyHooks):
             f"{progress.deadline:.0f}s)",
         )
 
+    def wave_paused(self, *, wave: str, reason: str) -> None:
+        self._progress.console.print(f"  [bold yellow]paused[/] {escape(reason)}")
+
     def apply_finished(self, *, report: ApplyReport) -> None:
         self._progress.stop()
         style = "green" if report.ok else "red"
@@ -169,6 +173,9 @@ class JsonLinesRenderer(ApplyHooks):
             deadline=progress.deadline,
             polls=progress.polls,
         )
+
+    def wave_paused(self, *, wave: str, reason: str) -> None:
+        self._emit("wave_paused", wave=wave, reason=reason)
 
     def apply_finished(self, *, report: ApplyReport) -> None:
         self._emit("apply_finished", **report.to_dict())

@@ -297,6 +297,7 @@ def registry(
     share: float = 1.0,
     deadline: float = 120.0,
     forecast: Mapping[str, str] | None = None,
+    watch: Callable[[str], str | None] | None = None,
 ) -> dict[str | tuple[str, str], Any]:
     reader = FakeReader(system)
     gate = GateHandler(
@@ -306,6 +307,7 @@ def registry(
         clock=clock,
         poll_interval=10.0,
         source_reader=FakeReader(system),
+        watch=watch,
     )
     return {
         "cucm_certs": FakeTrust(system),

@@ -95,6 +95,9 @@ class FakeEstate:
     def parameters(self, cluster: str, names: Sequence[str]) -> Mapping[str, str | None]:
         return {n: self.params.get(n) for n in names}
 
+    def callmanager_groups(self, cluster: str) -> Mapping[str, tuple[str, ...]]:
+        return {"g1": ("new-sub1",)} if cluster == "new" else {}
+
     def registrations(self, cluster: str, names: Sequence[str]) -> Mapping[str, Registration]:
         phones = self.system.data["phones"]
         return {
