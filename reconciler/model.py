@@ -114,6 +114,9 @@ class Address:
         "option150": 3,  # option150.<dhcp-server>.<scope>
         "reset": 2,  # reset.<wave>
         "gate": 2,  # gate.<wave>
+        "restore": 3,  # restore.<dhcp-server>.<scope>: option 150 back, when the wave's gate failed (R13)
+        "revert-reset": 2,  # revert-reset.<wave>: its phones not on the target reset back to the source
+        "revert-gate": 2,  # revert-gate.<wave>: those phones Registered on the source again
         "replication": 3,  # replication.<cluster>.<node>: R7 check before that node's TVS restart
     }
 

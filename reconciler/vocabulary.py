@@ -14,6 +14,7 @@ Public API (stable)::
     Service(StrEnum)           the YAML's service words (``tftp``, ``tvs``, ...)
     CucmService(StrEnum)       CUCM's exact service names (``Cisco Tftp``, ...); SERVICE_NAMES word → name
     Method(StrEnum)            MANUAL (Cisco's method 2), BULK (method 1, R9)
+    OnFailure(StrEnum)         REVERT, STOP, CONTINUE: what apply does when a wave's gate fails (R13)
     EnterpriseParameter(StrEnum)  ROLLBACK_TO_PRE8 "Prepare Cluster for Rollback to pre 8.0" (R2)
     ROLLBACK_PARAMETER, ROLLBACK_ALIAS "rollback_to_pre8" (the short name a ``param`` address may use)
     ProviderKind(StrEnum)      who performs a plan step (``PlanStep.provider``): cucm_certs, ...; .dhcp(kind)
@@ -25,7 +26,7 @@ from __future__ import annotations
 import enum
 
 from schemas.cluster import SERVICE_NAMES, CucmService, Service
-from schemas.migration import Method
+from schemas.migration import Method, OnFailure
 from schemas.trust import TrustStore
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "CucmService",
     "EnterpriseParameter",
     "Method",
+    "OnFailure",
     "ProviderKind",
     "Service",
     "StepStatus",

@@ -35,7 +35,7 @@ from schemas.document import (
     DesiredState,
     json_schema,
 )
-from schemas.migration import Gate, Method, Migration, SftpSettings, Wave
+from schemas.migration import Gate, Method, Migration, OnFailure, SftpSettings, Wave
 from schemas.policy import Concurrency, Policy, Retries
 from schemas.secret import Credential, SecretRef, SecretScheme
 from schemas.trust import (
@@ -81,6 +81,7 @@ __all__ = [
     "Node",
     "NodeRole",
     "NodeSelector",
+    "OnFailure",
     "PemRef",
     "Policy",
     "Ports",

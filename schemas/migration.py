@@ -12,7 +12,7 @@ from pydantic import Field
 from schemas.common import Duration, FilePath, Host, Name, Port, StrictModel
 from schemas.secret import Credential
 
-__all__ = ["Gate", "Method", "Migration", "SftpSettings", "Wave"]
+__all__ = ["Gate", "Method", "Migration", "OnFailure", "SftpSettings", "Wave"]
 
 
 class Method(enum.StrEnum):
@@ -20,6 +20,16 @@ class Method(enum.StrEnum):
 
     MANUAL = "manual"
     BULK = "bulk"
+
+
+class OnFailure(enum.StrEnum):
+    """What apply does when a wave's gate fails (R13): ``revert`` restores the wave's option 150 and
+    brings its phones back to the source; ``stop`` leaves the wave as it is and starts no later wave;
+    ``continue`` reports the failure and goes on with the next wave."""
+
+    REVERT = "revert"
+    STOP = "stop"
+    CONTINUE = "continue"
 
 
 class SftpSettings(StrictModel):
@@ -56,6 +66,12 @@ class Wave(StrictModel):
         le=1,
         description="0 <= share <= 1: phones the forecast strands in this wave, as a share of its phones "
         "still to move, that the plan accepts (default 0: any stranded phone is a plan error)",
+    )
+    on_failure: OnFailure = Field(
+        default=OnFailure.REVERT,
+        description="When the gate fails: revert (restore option 150, reset the wave's phones back to "
+        "the source and gate on them there), stop (leave the wave as it is), continue (go on with the "
+        "next wave; the apply still fails)",
     )
 
 

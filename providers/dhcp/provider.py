@@ -1,5 +1,6 @@
 """``Option150Provider``: applies and verifies ``option150.<server>.<scope>`` steps over any
-``DhcpBackend`` (Kea, IOS, CUCM DHCP).
+``DhcpBackend`` (Kea, IOS, CUCM DHCP), and ``restore.<server>.<scope>`` steps (the same change back to
+the value the plan read, when a wave's gate failed and the wave is reverted, R13).
 
 ``reconciler.wiring.registry.build_registry`` makes one per configured DHCP server around the matching
 backend, with ``scope_keys``: the YAML's scope name → what the server knows the scope by (its subnet; an
@@ -42,7 +43,7 @@ def _addresses(value: Value, *, address: Address) -> tuple[IPv4Address, ...]:
 class Option150Provider(ProviderBase):
     """Adapts one ``DhcpBackend`` to ``reconciler.provider.Provider`` (kind ``option150``)."""
 
-    kinds: ClassVar[frozenset[str]] = frozenset({"option150"})
+    kinds: ClassVar[frozenset[str]] = frozenset({"option150", "restore"})  # restore: a wave's revert
 
     def __init__(self, backend: DhcpBackend, *, scope_keys: Mapping[str, str] | None = None) -> None:
         self.backend = backend
@@ -54,7 +55,7 @@ class Option150Provider(ProviderBase):
         return self.backend.name
 
     def _check(self, address: Address) -> str:
-        if address.kind != "option150" or address.parts[1] != self.backend.name:
+        if address.kind not in self.kinds or address.parts[1] != self.backend.name:
             raise PermanentError(
                 f"{address} is not an option150 address of DHCP server {self.backend.name}",
                 endpoint=self.backend.name,

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.apply.bookkeeping import StateKeeper, plan_digest
-from reconciler.apply.hooks import ApplyHooks, ApplyReport, ApplyStatus, StrandedPhone
+from reconciler.apply.hooks import ApplyHooks, ApplyReport, ApplyStatus, PhoneOutcome, StrandedPhone
 from reconciler.apply.retry import Clock, SystemClock
 from reconciler.apply.steps import ApplyOptions, EndpointLimits, SerialHooks, StepRun, StepRunner
 from reconciler.errors import JournalError, PlanError
@@ -46,7 +46,7 @@ from reconciler.plan.document import Plan, PlanStep
 from reconciler.provider import Provider
 from reconciler.state.journal import Journal, JournalWriter, RecordKind, new_apply_id
 from reconciler.state.store import StateStore
-from reconciler.vocabulary import StepStatus
+from reconciler.vocabulary import OnFailure, StepStatus
 
 __all__ = [
     "ApplyOptions",
@@ -99,9 +99,17 @@ class _Run:
     in_flight: dict[str, int] = field(default_factory=dict)
     failure: str = ""
     index: dict[str, int] = field(default_factory=dict)  # address -> position in the plan
+    tolerated: set[str] = field(default_factory=set)  # failed gates of waves with on_failure: continue
+    paused: str = ""  # why a wave paused (live R3): nothing more starts, the journal stays open
+    triggers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # gate -> its revert steps
 
     def __post_init__(self) -> None:
         self.index = {str(s.address): i for i, s in enumerate(self.plan.steps)}
+        triggers: dict[str, list[str]] = {}
+        for step in self.plan.steps:
+            if step.contingent_on is not None:
+                triggers.setdefault(str(step.contingent_on), []).append(str(step.address))
+        self.triggers = {gate: tuple(steps) for gate, steps in triggers.items()}
 
 
 class Executor:
@@ -118,7 +126,9 @@ class Executor:
         cancel: threading.Event | None = None,
         journal_dir: Path | None = None,
         rng: Callable[[], float] = random.random,
+        watch: Callable[[str], str | None] | None = None,
     ) -> None:
+        self._watch = watch  # live R3: why a wave must pause (reconciler.apply.tvswatch), or None
         self._cancel = cancel or threading.Event()
         self._hooks = SerialHooks(hooks or ApplyHooks())
         self._options = options or ApplyOptions()
@@ -219,6 +229,16 @@ class Executor:
         run = _Run(plan=plan, writer=writer, keeper=keeper, attempts=dict(point.attempts))
         for step in plan.steps:
             run.status[str(step.address)] = StepStatus.PENDING
+        for address in point.unverified:  # a gate that failed before the interruption decided a revert
+            if address in run.triggers:
+                run.status[address] = StepStatus.FAILED
+                run.failure = run.failure or f"{address} failed before the interruption (R13)"
+                run.outcomes[address] = Outcome(
+                    address=plan_step(plan, address).address,
+                    status=OutcomeStatus.FAILED,
+                    detail="failed before the interruption: its wave is reverted (R13)",
+                    attempts=0,
+                )
         for address in point.done:
             run.status[address] = StepStatus.DONE
             run.outcomes[address] = Outcome(
@@ -247,12 +267,17 @@ class Executor:
         with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
             try:
                 for _ in range(2 * len(steps) + 2):  # bounded: each round starts or finishes a step
-                    if not run.failure and not self._cancel.is_set():
+                    if not self._cancel.is_set() and not run.paused:
                         for step in steps:
                             if len(running) >= parallelism:
                                 break
-                            if self._ready(run, step, index=index, blockers=blockers):
-                                running[self._start(run, step, pool)] = step
+                            if run.failure and step.contingent_on is None:
+                                continue  # after a failure only a failed gate's revert starts (R13)
+                            if not self._ready(run, step, index=index, blockers=blockers):
+                                continue
+                            if self._pause_before(run, step):
+                                break
+                            running[self._start(run, step, pool)] = step
                     if not running:
                         break
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -268,11 +293,17 @@ class Executor:
             key = str(step.address)
             if run.status[key] == StepStatus.PENDING:
                 run.status[key] = StepStatus.SKIPPED
-                why = run.failure or (
-                    "interrupted" if self._cancel.is_set() else "a dependency did not complete"
+                why = (
+                    run.failure
+                    or run.paused
+                    or ("interrupted" if self._cancel.is_set() else "a dependency did not complete")
                 )
+                detail = f"not run: {why}"
+                trigger = str(step.contingent_on) if step.contingent_on is not None else None
+                if trigger is not None and run.status.get(trigger) is StepStatus.DONE:
+                    detail = f"not needed: {trigger} passed"
                 run.outcomes[key] = Outcome(
-                    address=step.address, status=OutcomeStatus.SKIPPED, detail=f"not run: {why}", attempts=0
+                    address=step.address, status=OutcomeStatus.SKIPPED, detail=detail, attempts=0
                 )
 
     def _ready(
@@ -281,16 +312,36 @@ class Executor:
         key = str(step.address)
         if run.status[key] != StepStatus.PENDING:
             return False
+        trigger = str(step.contingent_on) if step.contingent_on is not None else None
+        if trigger is not None and run.status.get(trigger) is not StepStatus.FAILED:
+            return False  # a revert step runs only when its gate failed (R13)
         for dep in step.depends_on:
+            if str(dep) == trigger or str(dep) in run.tolerated:
+                continue
             state = run.status.get(str(dep))
             if state in (StepStatus.FAILED, StepStatus.SKIPPED):
                 return False
             if str(dep) in index and state is not StepStatus.DONE:
                 return False
-        if any(run.status[b] != StepStatus.DONE for b in blockers.get(key, ())):
+        if trigger is None and any(
+            run.status[b] != StepStatus.DONE and b not in run.tolerated for b in blockers.get(key, ())
+        ):
             return False
         limits = self._runner.limit_keys(step)
         return all(run.in_flight.get(k, 0) < n for k, n in limits)
+
+    def _pause_before(self, run: _Run, step: PlanStep) -> bool:
+        """Live R3: before a wave changes option 150 or resets phones, its serving source TVS nodes must
+        be reachable and Started; otherwise the wave pauses (nothing more starts, journal left open)."""
+        if self._watch is None or step.wave is None or step.contingent_on is not None:
+            return False
+        if step.address.kind not in ("option150", "reset"):
+            return False
+        why = self._watch(step.wave)
+        if why:
+            run.paused = why
+            self._hooks.wave_paused(wave=step.wave, reason=why)
+        return bool(why)
 
     def _start(self, run: _Run, step: PlanStep, pool: ThreadPoolExecutor) -> Future[StepRun]:
         key = str(step.address)
@@ -317,13 +368,21 @@ class Executor:
         if result.ok:
             self._record_success(run, step, result)
         elif result.interrupted:
-            run.status[key] = StepStatus.PENDING  # cut short by Ctrl-C: left in doubt (no finished record)
+            run.status[key] = StepStatus.PENDING  # cut short: left in doubt (no finished record)
+            observed = result.observed()
+            why = observed.get("paused") if isinstance(observed, Mapping) else None
+            if why and not self._cancel.is_set():  # a gate paused its wave (live R3)
+                run.paused = str(why)
+                self._hooks.wave_paused(wave=step.wave or "", reason=str(why))
             return
         else:
             outcome = result.failed_outcome(step)
             run.outcomes[key] = outcome
             run.status[key] = StepStatus.FAILED
-            run.failure = run.failure or f"{key} failed: {outcome.detail}"
+            if gate_policy(step) is OnFailure.CONTINUE:
+                run.tolerated.add(key)  # later waves go on; the apply still fails at the end (R13)
+            else:
+                run.failure = run.failure or f"{key} failed: {outcome.detail}"
             run.writer.finished(
                 step.address, outcome=OutcomeStatus.FAILED, verified=False, detail=outcome.detail
             )
@@ -339,18 +398,25 @@ class Executor:
 
     def _finish(self, run: _Run, *, started: float, resumed: bool) -> ApplyReport:
         outcomes = tuple(run.outcomes[str(s.address)] for s in run.plan.steps)
-        if run.failure:
-            status, message = ApplyStatus.FAILED, run.failure
+        if run.failure or run.tolerated:
+            message = (
+                run.failure or f"gate(s) failed: {', '.join(sorted(run.tolerated))} (on_failure: continue)"
+            )
+            status = ApplyStatus.FAILED
+        elif run.paused:
+            status = ApplyStatus.PAUSED
+            message = f"{run.paused}; resume with `reconciler apply --resume` once TVS is back"
         elif self._cancel.is_set() and any(o.status is OutcomeStatus.SKIPPED for o in outcomes):
             status, message = ApplyStatus.INTERRUPTED, "interrupted: resume with `reconciler apply --resume`"
         else:
             status, message = ApplyStatus.SUCCEEDED, ""
-        if status is not ApplyStatus.INTERRUPTED:
+        if status not in (ApplyStatus.INTERRUPTED, ApplyStatus.PAUSED):
             run.writer.completed(status=status.value)
         return ApplyReport(
             status=status,
             outcomes=outcomes,
             stranded=_stranded(outcomes),
+            phones=_phone_outcomes(outcomes),
             elapsed=time.monotonic() - started,
             apply_id=run.keeper.apply_id,
             journal=str(run.writer.path),
@@ -366,25 +432,50 @@ def plan_step(plan: Plan, address: str) -> PlanStep:
     return step
 
 
+def gate_policy(step: PlanStep) -> OnFailure | None:
+    """The ``on_failure`` policy a ``gate.<wave>`` step carries (``None`` for other steps)."""
+    after = step.change.after
+    if step.address.kind != "gate" or not isinstance(after, Mapping):
+        return None
+    try:
+        return OnFailure(str(after.get("on_failure", OnFailure.STOP)))
+    except ValueError:
+        return OnFailure.STOP
+
+
 def _stage_blockers(plan: Plan) -> dict[str, tuple[str, ...]]:
     """For every wave step: the steps of earlier stages (trust work, earlier waves) it must wait for
-    (R12: option 150 only after trust; R13: the next wave only after the previous gate)."""
+    (R12: option 150 only after trust; R13: the next wave only after the previous gate). A revert step
+    (contingent on a gate) never blocks a later wave: it runs only when that wave failed."""
     first: dict[str, int] = {}
     for i, step in enumerate(plan.steps):
         if step.wave is not None:
             first.setdefault(step.wave, i)
     per_wave = {
-        wave: tuple(str(s.address) for s in plan.steps[:start] if s.wave != wave)
+        wave: tuple(str(s.address) for s in plan.steps[:start] if s.wave != wave and s.contingent_on is None)
         for wave, start in first.items()
     }
     return {str(s.address): per_wave[s.wave] for s in plan.steps if s.wave is not None}
 
 
 def _stranded(outcomes: tuple[Outcome, ...]) -> tuple[StrandedPhone, ...]:
+    """Phones not where they should be: from each wave's gate, or, when the wave was reverted, from its
+    revert gate (phones back on the source are no longer stranded)."""
+    reverted = {o.address.name for o in outcomes if o.address.kind == "revert-gate" and "stranded" in o.extra}
     out: list[StrandedPhone] = []
     for outcome in outcomes:
-        if outcome.address.kind != "gate":
-            continue
-        for item in outcome.extra.get("stranded", ()) or ():
-            out.append(StrandedPhone.from_dict(item))
+        kind = outcome.address.kind
+        if kind == "revert-gate" or (kind == "gate" and outcome.address.name not in reverted):
+            for item in outcome.extra.get("stranded", ()) or ():
+                out.append(StrandedPhone.from_dict(item))
     return tuple(out)
+
+
+def _phone_outcomes(outcomes: tuple[Outcome, ...]) -> tuple[PhoneOutcome, ...]:
+    """Every phone of a reverted wave: moved, reverted, or still stranded with its reason (R13)."""
+    return tuple(
+        PhoneOutcome.from_dict(item)
+        for o in outcomes
+        if o.address.kind == "revert-gate"
+        for item in o.extra.get("phones", ()) or ()
+    )

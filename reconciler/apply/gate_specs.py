@@ -101,7 +101,8 @@ def _forecast_reasons(plan: Plan) -> dict[str, tuple[dict[str, str], str]]:
 
 
 def target_call_nodes(estate: LiveEstate, *, cluster: str) -> frozenset[str]:
-    """Nodes of ``cluster`` that run Cisco CallManager: where a moved phone registers (R13)."""
+    """Nodes of ``cluster`` that run Cisco CallManager: where a moved phone registers (R13); for the
+    source, where a reverted one registers again."""
     facts = estate.clusters([cluster]).get(cluster)
     if facts is None:
         raise PlanError(f"cluster {cluster} could not be read for the wave gates", hint="check its endpoints")
@@ -113,8 +114,10 @@ def gate_specs_from_plan(
     *,
     phones: Mapping[str, Sequence[str]],
     target_nodes: frozenset[str],
+    source_nodes: frozenset[str] = frozenset(),
 ) -> dict[str, GateSpec]:
-    """A ``GateSpec`` per ``gate.<wave>`` step; ``phones`` maps a wave to its device names."""
+    """A ``GateSpec`` per ``gate.<wave>`` step; ``phones`` maps a wave to its device names;
+    ``source_nodes`` (call-processing nodes of the source) is where its revert gate looks (R13)."""
     reasons = _forecast_reasons(plan)
     specs: dict[str, GateSpec] = {}
     for step in plan.steps:
@@ -132,5 +135,6 @@ def gate_specs_from_plan(
             target_nodes=target_nodes,
             forecast=reasons.get(wave, ({}, ""))[0],
             forecast_wave=reasons.get(wave, ({}, ""))[1],
+            source_nodes=source_nodes,
         )
     return specs

@@ -24,6 +24,8 @@ __all__ = [
     "ApplyReport",
     "ApplyStatus",
     "GateProgress",
+    "PhoneFate",
+    "PhoneOutcome",
     "StrandedPhone",
 ]
 
@@ -34,6 +36,7 @@ class ApplyStatus(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"  # a step failed (permanent error, retries used up, verify failed, gate missed)
     INTERRUPTED = "interrupted"  # Ctrl-C: running steps finished, the rest left for --resume
+    PAUSED = "paused"  # live R3: a wave's source TVS is down; nothing more started, left for --resume
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,6 +83,55 @@ class StrandedPhone:
         )
 
 
+class PhoneFate(enum.StrEnum):
+    """Where a phone of a reverted wave ended (R13)."""
+
+    MOVED = "moved"  # Registered on the target: it stays there
+    REVERTED = "reverted"  # Registered on the source again
+    STRANDED = "stranded"  # on neither: see the reason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhoneOutcome:
+    """One phone of a wave whose gate failed and that was reverted: its fate, status, node and reason."""
+
+    device: str
+    wave: str
+    fate: PhoneFate
+    status: str
+    node: str | None = None
+    reason: str = ""
+
+    def describe(self) -> str:
+        text = f"{self.device} ({self.wave}): {self.fate.value}, {self.status}"
+        if self.node:
+            text += f" on {self.node}"
+        if self.reason:
+            text += f" [{self.reason}]"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "wave": self.wave,
+            "fate": self.fate.value,
+            "status": self.status,
+            "node": self.node,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PhoneOutcome:
+        return cls(
+            device=str(data["device"]),
+            wave=str(data["wave"]),
+            fate=PhoneFate(str(data["fate"])),
+            status=str(data["status"]),
+            node=data.get("node"),
+            reason=str(data.get("reason", "")),
+        )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GateProgress:
     """One poll of a wave gate: ``registered`` of ``total`` phones on the target, ``needed`` to pass."""
@@ -105,6 +157,7 @@ class ApplyReport:
     journal: str | None = None  # path of the journal file
     resumed: bool = False
     message: str = ""  # why it stopped, when it did
+    phones: tuple[PhoneOutcome, ...] = ()  # every phone of a reverted wave, with its fate (R13)
 
     @property
     def ok(self) -> bool:
@@ -125,6 +178,7 @@ class ApplyReport:
             "counts": {s.value: self.count(s) for s in OutcomeStatus},
             "outcomes": [o.to_dict() for o in self.outcomes],
             "stranded": [p.to_dict() for p in self.stranded],
+            "phones": [p.to_dict() for p in self.phones],
         }
 
 
@@ -146,5 +200,8 @@ class ApplyHooks:
     def wave_gate_progress(self, *, progress: GateProgress) -> None:
         """A gate polled RisPort70 (R13)."""
 
+    def wave_paused(self, *, wave: str, reason: str) -> None:
+        """A wave paused (live R3): no more of its phones are reset; ``reason`` names the TVS nodes."""
+
     def apply_finished(self, *, report: ApplyReport) -> None:
-        """The apply ended (succeeded, failed or interrupted)."""
+        """The apply ended (succeeded, failed, interrupted or paused)."""

@@ -68,7 +68,7 @@ class ApplyOptions:
     limits: EndpointLimits = field(default_factory=EndpointLimits)
     settle: Mapping[str, float] = field(default_factory=lambda: {"tvs": 600.0, "replication": 600.0})
     settle_interval: float = 5.0
-    rerun_in_doubt: frozenset[str] = frozenset({"reset"})
+    rerun_in_doubt: frozenset[str] = frozenset({"reset", "revert-reset"})
 
     @classmethod
     def from_policy(cls, policy: object, *, parallelism: int = 4) -> ApplyOptions:
@@ -105,6 +105,10 @@ class SerialHooks(ApplyHooks):
     def wave_gate_progress(self, *, progress: GateProgress) -> None:
         with self._lock:
             self._inner.wave_gate_progress(progress=progress)
+
+    def wave_paused(self, *, wave: str, reason: str) -> None:
+        with self._lock:
+            self._inner.wave_paused(wave=wave, reason=reason)
 
     def apply_finished(self, *, report: ApplyReport) -> None:
         with self._lock:

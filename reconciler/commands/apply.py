@@ -1,17 +1,20 @@
-"""``reconciler apply (FILE|PLAN) [--auto-approve] [--parallelism N] [--resume] [--lock-timeout DURATION]
-[--state-dir PATH]``.
+"""``reconciler apply (FILE|PLAN) [--auto-approve] [--approve-one-way] [--parallelism N] [--resume]
+[--lock-timeout DURATION] [--state-dir PATH]``.
 
 FILE (desired-state YAML) plans and then applies, like ``terraform apply``; PLAN (a ``plan -o`` JSON)
 applies that saved plan after checking it is fresh (state serial/lineage, live facts: R14) and that the
 desired-state file it was made from is unchanged. ``--resume`` continues the newest unfinished apply from
 its journal (with or without the argument). Without ``--auto-approve`` the plan summary is shown and
-``yes`` must be typed; with stdin not a terminal the command refuses to prompt. Ctrl-C lets the running
+``yes`` must be typed; with stdin not a terminal the command refuses to prompt. One-way steps
+(``PlanStep.reversibility``) need a separate confirmation: ``--approve-one-way``, or ``one-way`` typed at
+a terminal (``--auto-approve`` does not cover them). Ctrl-C lets the running
 step finish, journals it and exits 130; a second Ctrl-C aborts at once.
 
-Exit codes: 0 applied, 1 error or a failed step, 130 interrupted. Heavy imports happen inside the
-command body; the estate and the providers come only from the global options' wiring factory
-(``open_apply``), the wave gates from ``reconciler.wiring.gates``; state and journals live in the state
-directory (``--state-dir``, else the global options').
+Exit codes: 0 applied, 1 error or a failed step, 3 a wave paused (live R3: its source TVS is down;
+``--resume`` continues), 130 interrupted. Heavy imports happen inside the command body; the estate and
+the providers come only from the global options' wiring factory (``open_apply``), the wave gates and the
+live R3 watch from ``reconciler.wiring.gates``; state and journals live in the state directory
+(``--state-dir``, else the global options').
 """
 
 from __future__ import annotations
@@ -98,12 +101,31 @@ def _confirm(plan: Plan, *, auto_approve: bool, err: Callable[[str], None]) -> b
     return bool(answer.strip() == "yes")
 
 
+def _confirm_one_way(plan: Plan, *, approved: bool, err: Callable[[str], None]) -> bool:
+    """A separate confirmation for one-way steps (``PlanStep.reversibility``): ``--approve-one-way``
+    gives it; otherwise a terminal is asked (even under ``--auto-approve``) and no terminal refuses."""
+    steps = plan.one_way_steps
+    if not steps or approved:
+        return True
+    err(f"The plan has {len(steps)} one-way step(s); they cannot be undone:")
+    for step in steps:
+        err(f"  {step.address}: {step.reversibility.how if step.reversibility else ''}")
+    if not sys.stdin.isatty():
+        err("error: refusing one-way steps without approval: stdin is not a terminal; use --approve-one-way")
+        raise typer.Exit(1)
+    answer = typer.prompt("Perform these one-way steps? Only 'one-way' will be accepted", default="")
+    return bool(answer.strip() == "one-way")
+
+
 def apply(  # noqa: PLR0917 - typer maps parameters to options
     ctx: typer.Context,
     source: Path | None = typer.Argument(
         None, help="Desired-state YAML, or a plan saved with `plan -o`.", show_default=False
     ),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation."),
+    approve_one_way: bool = typer.Option(
+        False, "--approve-one-way", help="Approve the plan's one-way steps too (--auto-approve does not)."
+    ),
     parallelism: int = typer.Option(4, "--parallelism", min=1, max=64, help="Steps in flight at most."),
     resume: bool = typer.Option(
         False, "--resume", help="Continue the last interrupted apply from its journal."
@@ -125,7 +147,7 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
     from reconciler.plan.document import Plan
     from reconciler.render.apply import JsonLinesRenderer, RichApplyRenderer
     from reconciler.state.store import StateStore
-    from reconciler.wiring.gates import gate_handler
+    from reconciler.wiring.gates import gate_handler, tvs_watch
 
     opts = global_options(ctx).with_state_dir(ctx, state_dir)
     color, as_json = opts.color, opts.json
@@ -193,10 +215,16 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
         if journal is None and not _confirm(plan, auto_approve=auto_approve, err=err):
             err("Apply cancelled.")
             raise typer.Exit(1)
+        if not _confirm_one_way(plan, approved=approve_one_way, err=err):
+            err("Apply cancelled: the one-way steps were not approved.")
+            raise typer.Exit(1)
         from reconciler.vocabulary import ProviderKind
 
         registry = dict(wiring.registry)
-        registry[ProviderKind.RIS] = gate_handler(plan, desired, wiring.estate, clock=clock, cancel=cancel)
+        watch = tvs_watch(plan, desired, wiring.estate, clock=clock).check
+        registry[ProviderKind.RIS] = gate_handler(
+            plan, desired, wiring.estate, clock=clock, cancel=cancel, watch=watch
+        )
         hooks: ApplyHooks = JsonLinesRenderer(sys.stdout) if as_json else RichApplyRenderer(console)
         executor = Executor(
             registry=registry,
@@ -205,6 +233,7 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
             clock=clock,
             cancel=cancel,
             options=ApplyOptions.from_policy(desired.policy, parallelism=parallelism),
+            watch=watch,
         )
         estate = wiring.estate
 
@@ -238,6 +267,8 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
     if report.status is ApplyStatus.INTERRUPTED:
         err("interrupted: resume with `reconciler apply --resume`")
         raise typer.Exit(130)
+    if report.status is ApplyStatus.PAUSED:
+        raise typer.Exit(3)  # live R3: a wave paused; the journal stays open for --resume
     raise typer.Exit(0 if report.ok else 1)
 
 

@@ -34,11 +34,13 @@ def doctor(  # noqa: PLR0917 - typer passes options positionally
     ),
 ) -> None:
     """Check access and capabilities of every endpoint, changing nothing (exit 0 ok, 1 a check failed)."""
-    from reconciler.commands.plan import _color_json, _fail, _load
+    from reconciler.commands.common import global_options, load_or_exit
+    from reconciler.commands.plan import _fail
     from reconciler.wiring.doctor import run_doctor, table_lines, write_bundle
 
-    color, as_json = _color_json(ctx, json_output)
-    desired = _load(file, color, as_json)
+    opts = global_options(ctx, json_flag=json_output)
+    color, as_json = opts.color, opts.json
+    desired = load_or_exit(file, opts).desired
     result = run_doctor(desired, slow_s=slow, probe_writes=probe_writes)
     report = result.report
     if bundle is not None:

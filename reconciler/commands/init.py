@@ -25,13 +25,14 @@ def init(
     force: bool = typer.Option(False, "--force", help="Overwrite FILE if it exists."),
 ) -> None:
     """Discover nodes, services, versions and today's option 150 and write a desired state (reads only)."""
-    from reconciler.commands.plan import _color_json, _fail
+    from reconciler.commands.common import global_options
+    from reconciler.commands.plan import _fail
     from reconciler.config.loader import load
     from reconciler.errors import ReconcilerError
     from reconciler.render.diagnostics import FileReport, make_console, render_reports
     from reconciler.wiring.init import init_document
 
-    color, _ = _color_json(ctx, False)
+    color = global_options(ctx).color
     if out.exists() and not force:
         raise _fail(FileExistsError(f"{out} exists (use --force to overwrite it)"), color)
     try:

@@ -10,12 +10,13 @@ inside the body.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import sys
 from pathlib import Path
 
 import typer
+
+from reconciler.commands.common import DEFAULT_STATE_DIR
 
 __all__ = ["register"]
 
@@ -25,12 +26,11 @@ def snapshot(
     file: Path | None = typer.Argument(None, help="Desired-state YAML whose plan's reads to record."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Where to write the snapshot (JSON)."),
     schema: bool = typer.Option(False, "--schema", help="Print the snapshot's JSON Schema and exit."),
-    state_dir: Path = typer.Option(Path(".reconciler"), "--state-dir", help="Directory of state.json."),
+    state_dir: Path = typer.Option(DEFAULT_STATE_DIR, "--state-dir", help="Directory of state.json."),
 ) -> None:
     """Record everything a plan reads from the live estate, sanitised (reads only)."""
-    from reconciler.boundedio import MAX_DESIRED_BYTES, read_bounded
-    from reconciler.commands.plan import _color_json, _fail, _load, _write_report
-    from reconciler.commands.wiring import open_estate
+    from reconciler.commands.common import global_options, load_or_exit
+    from reconciler.commands.plan import _fail, _write_report
     from reconciler.errors import ReconcilerError
     from reconciler.live.snapshot import RecordingEstate, to_document
     from reconciler.live.snapshot_schema import snapshot_schema
@@ -40,14 +40,15 @@ def snapshot(
     if schema:
         sys.stdout.write(json.dumps(snapshot_schema(), indent=2) + "\n")
         return
-    color, as_json = _color_json(ctx, False)
+    opts = global_options(ctx).with_state_dir(ctx, state_dir)
+    color = opts.color
     if file is None or out is None:
         raise _fail(ValueError("give FILE and --out (or --schema)"), color)
-    desired = _load(file, color, as_json)
-    sha256 = hashlib.sha256(read_bounded(file, limit=MAX_DESIRED_BYTES)).hexdigest()
+    loaded = load_or_exit(file, opts)
+    desired, sha256 = loaded.desired, loaded.sha256
     try:
-        state = StateStore(state_dir).read()
-        with open_estate(desired) as estate:
+        state = StateStore(opts.state_dir).read()
+        with opts.world().open_estate(desired) as estate:
             recording = RecordingEstate(estate)
             build_plan(
                 desired=desired,

@@ -24,6 +24,7 @@ __all__ = [
     "PlanEdge",
     "PlanStep",
     "PlanSummary",
+    "Reversibility",
     "StrandedGroup",
     "UnknownGroup",
     "WaveForecast",
@@ -50,17 +51,50 @@ def diagnostic_from_dict(data: Mapping[str, Any]) -> Diagnostic:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Reversibility:
+    """Whether a planned change can be undone: ``one_way`` False with ``how`` it is undone (by the
+    wave's revert, by running the reverse change), or True with ``how`` saying what is lost (a
+    certificate phones rely on, a ``mode: exact`` deletion). ``apply`` asks a separate confirmation
+    before a one-way step (``--approve-one-way``)."""
+
+    one_way: bool
+    how: str
+
+    @property
+    def label(self) -> str:
+        return "one-way" if self.one_way else "reversible"
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.how}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.label, "how": self.how}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Reversibility:
+        kind = str(data["kind"])
+        if kind not in ("one-way", "reversible"):
+            raise ValueError(f"reversibility kind {kind!r} is neither 'reversible' nor 'one-way'")
+        return cls(one_way=kind == "one-way", how=str(data.get("how", "")))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PlanStep:
     """One step of a plan, in execution order: the ``change``, the provider ``kind`` that performs it
     (``cucm_certs``, ``cucm_serviceability``, ``cucm_axl``, ``ris``, ``dhcp_ios``, ...), the ``endpoint``
     key (a cluster/node or DHCP server name: the unit of per-endpoint concurrency), the wave it belongs
-    to (``None`` for trust work) and the addresses it waits for (graph edges, rule-given or declared)."""
+    to (``None`` for trust work) and the addresses it waits for (graph edges, rule-given or declared).
+
+    ``contingent_on`` names a gate: the step runs only when that gate fails (a wave's revert, R13), and
+    is otherwise "not needed". ``reversibility`` says whether and how the change can be undone."""
 
     change: Change
     provider: str
     endpoint: str
     wave: str | None = None
     depends_on: tuple[Address, ...] = ()
+    contingent_on: Address | None = None
+    reversibility: Reversibility | None = None
 
     @property
     def address(self) -> Address:
@@ -73,17 +107,28 @@ class PlanStep:
             "endpoint": self.endpoint,
             "wave": self.wave,
             "depends_on": [str(a) for a in self.depends_on],
+            "contingent_on": None if self.contingent_on is None else str(self.contingent_on),
+            "reversibility": None if self.reversibility is None else self.reversibility.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PlanStep:
+        contingent = data.get("contingent_on")
+        reversibility = data.get("reversibility")
         return cls(
             change=Change.from_dict(data),
             provider=str(data["provider"]),
             endpoint=str(data["endpoint"]),
             wave=data.get("wave"),
             depends_on=tuple(Address.parse(a) for a in data.get("depends_on", ())),
+            contingent_on=None if contingent is None else Address.parse(str(contingent)),
+            reversibility=None if reversibility is None else Reversibility.from_dict(reversibility),
         )
+
+    @property
+    def one_way(self) -> bool:
+        """True when the plan marks this change one-way (apply asks a separate confirmation)."""
+        return self.reversibility is not None and self.reversibility.one_way
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,6 +222,8 @@ class WaveForecast:
     unknown: tuple[UnknownGroup, ...] = ()
     decisions: int = 0
     notes: tuple[str, ...] = ()
+    on_failure: str | None = None  # revert | stop | continue (None: a plan without a gate policy)
+    window: str | None = None  # the wave's maintenance window, when it has one
 
     @property
     def stranded_count(self) -> int:
@@ -204,6 +251,8 @@ class WaveForecast:
             "unknown_groups": [g.to_dict() for g in self.unknown],
             "decisions": self.decisions,
             "notes": list(self.notes),
+            "on_failure": self.on_failure,
+            "window": self.window,
         }
 
     @classmethod
@@ -218,6 +267,8 @@ class WaveForecast:
             unknown=tuple(UnknownGroup.from_dict(g) for g in data.get("unknown_groups", ())),
             decisions=int(data.get("decisions", 0)),
             notes=tuple(str(n) for n in data.get("notes", ())),
+            on_failure=data.get("on_failure"),
+            window=data.get("window"),
         )
 
 
@@ -233,6 +284,7 @@ class PlanSummary:
     phones_to_move: int
     stranded: int
     unknown: int = 0
+    one_way: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return {
@@ -244,6 +296,7 @@ class PlanSummary:
             "phones_to_move": self.phones_to_move,
             "stranded": self.stranded,
             "unknown": self.unknown,
+            "one_way": self.one_way,
         }
 
 
@@ -288,7 +341,12 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return any(s.change.action.mutates for s in self.steps)
+        return any(s.change.action.mutates for s in self.steps if s.contingent_on is None)
+
+    @property
+    def one_way_steps(self) -> tuple[PlanStep, ...]:
+        """Steps marked one-way (``apply`` asks a separate confirmation before them)."""
+        return tuple(s for s in self.steps if s.one_way)
 
     @property
     def applyable(self) -> bool:
@@ -302,13 +360,14 @@ class Plan:
 
     @property
     def summary(self) -> PlanSummary:
-        actions = [s.change.action for s in self.steps]
+        actions = [s.change.action for s in self.steps if s.contingent_on is None]  # revert: only if needed
         return PlanSummary(
             add=actions.count(Action.CREATE) + actions.count(Action.REPLACE),
             change=actions.count(Action.UPDATE),
             destroy=actions.count(Action.DELETE) + actions.count(Action.REPLACE),
             run=actions.count(Action.RUN),
             waves=len({s.wave for s in self.steps if s.wave is not None}),
+            one_way=sum(1 for s in self.steps if s.one_way),
             phones_to_move=sum(f.move for f in self.forecast),
             stranded=sum(f.stranded_count for f in self.forecast),
             unknown=sum(f.unknown_count for f in self.forecast),

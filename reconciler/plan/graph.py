@@ -61,12 +61,17 @@ class TrustTrack:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WaveSpec:
-    """One wave: its option 150 scopes, its reset (None = natural reboots) and its gate."""
+    """One wave: its option 150 scopes, its reset (None = natural reboots), its gate, and the steps that
+    revert it when the gate fails (option 150 restores, the reset back, the gate on the source; in that
+    order, each after the previous group)."""
 
     name: str
     option150: Sequence[AddressLike] = ()
     reset: AddressLike | None = None
     gate: AddressLike | None = None
+    restore: Sequence[AddressLike] = ()
+    revert_reset: AddressLike | None = None
+    revert_gate: AddressLike | None = None
 
 
 class MigrationGraph:
@@ -234,6 +239,8 @@ def build_migration_graph(
         if gate:
             last = [reset] if reset else opts
             _connect(g, last, [gate], rule="R13", reason=f"wave {wave.name}: verify registration on target")
+        if gate:
+            _add_revert(g, wave, gate)
         prev = [gate] if gate else ([reset] if reset else opts) or prev
         prev_rule, prev_reason = "R13", f"next wave only after wave {wave.name} passed its gate"
     for other in others:
@@ -250,6 +257,22 @@ def build_migration_graph(
         for before in reqs:
             g.add_edge(before, after, rule=USER_RULE, reason=f"declared: {after} depends_on {before}")
     return g
+
+
+def _add_revert(g: MigrationGraph, wave: WaveSpec, gate: str) -> None:
+    """The revert chain of a wave, after its gate (run only when the gate fails, R13)."""
+    restores = [g.add_node(r) for r in wave.restore]
+    back = g.add_node(wave.revert_reset) if wave.revert_reset is not None else None
+    regate = g.add_node(wave.revert_gate) if wave.revert_gate is not None else None
+    why = f"wave {wave.name}: revert only after its gate failed"
+    _connect(g, [gate], restores or [n for n in (back, regate) if n][:1], rule="R13", reason=why)
+    if back:
+        _connect(
+            g, restores, [back], rule="R12", reason=f"wave {wave.name}: reset back after option 150 restored"
+        )
+    if regate:
+        _connect(g, [back] if back else restores, [regate], rule="R13",
+                 reason=f"wave {wave.name}: verify the phones are back on the source")  # fmt: skip
 
 
 def _add_track(g: MigrationGraph, track: TrustTrack) -> list[str]:

@@ -44,6 +44,7 @@ from reconciler.plan.drift import changed_outside
 from reconciler.plan.fingerprint import fingerprint_of
 from reconciler.plan.forecast import PlannedTrust, forecast
 from reconciler.plan.graph import TrustTrack, WaveSpec, build_migration_graph
+from reconciler.plan.reversibility import reversibility_of, with_wave_policies
 from reconciler.plan.steps import Draft, WaveTrack, bulk_steps, param_steps, wave_steps
 from reconciler.plan.tvsfresh import Freshness, TvsFreshness, loads_value, tvs_freshness
 from reconciler.state.store import StateSnapshot, utc_now
@@ -320,7 +321,7 @@ def plan_from_snapshot(
         edges=tuple(edges),
         diagnostics=tuple(diags),
         drift=tuple(changed_outside(snap=snap, state=state, desired=desired)),
-        forecast=tuple(forecasts),
+        forecast=tuple(with_wave_policies(forecasts, desired=desired)),
         fingerprint=fingerprint_of(facts=snap.facts, params=snap.params, option150=snap.option150),
         rollback_possible=rollback_possible,
         targets=opts.targets,
@@ -341,7 +342,17 @@ def _order(
     waves = []
     for wave in mig.waves:
         wt = t.waves.get(wave.name, WaveTrack())
-        waves.append(WaveSpec(name=wave.name, option150=wt.option150, reset=wt.reset, gate=wt.gate))
+        waves.append(
+            WaveSpec(
+                name=wave.name,
+                option150=wt.option150,
+                reset=wt.reset,
+                gate=wt.gate,
+                restore=wt.restore,
+                revert_reset=wt.revert_reset,
+                revert_gate=wt.revert_gate,
+            )
+        )
     placed = t.placed()
     others = [k for k in draft.steps if k not in placed]
     deps: dict[Address | str, list[Address | str]] = {
@@ -369,6 +380,8 @@ def _order(
             endpoint=draft.steps[k].endpoint,
             wave=draft.steps[k].wave,
             depends_on=tuple(Address.parse(d) for d in graph.dependencies(k)),
+            contingent_on=draft.steps[k].contingent_on,
+            reversibility=reversibility_of(draft.steps[k], desired=desired),
         )
         for k in order
     ]

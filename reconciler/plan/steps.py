@@ -16,8 +16,9 @@ from reconciler.insync import in_sync
 from reconciler.live.refresh import LiveSnapshot
 from reconciler.model import Action, Address, Change, freeze
 from reconciler.plan.document import PlanStep
-from reconciler.vocabulary import ProviderKind
+from reconciler.vocabulary import OnFailure, ProviderKind
 from schemas.document import DesiredState
+from schemas.migration import Wave
 
 __all__ = ["ClusterTrack", "Draft", "Tracks", "WaveTrack", "bulk_steps", "param_steps", "wave_steps"]
 
@@ -37,14 +38,19 @@ class ClusterTrack:
 
 @dataclass(slots=True)
 class WaveTrack:
-    """One wave's steps: option 150 per scope, then its reset and its gate (R12, R13)."""
+    """One wave's steps: option 150 per scope, then its reset and its gate (R12, R13); and the revert run
+    only when the gate fails: option 150 restored per scope, the reset back, the gate on the source."""
 
     option150: list[str] = field(default_factory=list)
     reset: str | None = None
     gate: str | None = None
+    restore: list[str] = field(default_factory=list)
+    revert_reset: str | None = None
+    revert_gate: str | None = None
 
     def keys(self) -> list[str]:
-        return [*self.option150, *(k for k in (self.reset, self.gate) if k is not None)]
+        singles = (self.reset, self.gate, self.revert_reset, self.revert_gate)
+        return [*self.option150, *self.restore, *(k for k in singles if k is not None)]
 
 
 @dataclass(slots=True)
@@ -76,9 +82,19 @@ class Draft:
     steps: dict[str, PlanStep] = field(default_factory=dict)
     tracks: Tracks = field(default_factory=Tracks)
 
-    def add(self, change: Change, *, provider: str, endpoint: str, wave: str | None = None) -> str:
+    def add(
+        self,
+        change: Change,
+        *,
+        provider: str,
+        endpoint: str,
+        wave: str | None = None,
+        contingent_on: Address | None = None,
+    ) -> str:
         key = str(change.address)
-        self.steps[key] = PlanStep(change=change, provider=provider, endpoint=endpoint, wave=wave)
+        self.steps[key] = PlanStep(
+            change=change, provider=provider, endpoint=endpoint, wave=wave, contingent_on=contingent_on
+        )
         return key
 
 
@@ -187,6 +203,7 @@ def wave_steps(
                 wave=wave.name,
             )
         gate = {**count, "min_registered_share": wave.gate.min_registered_share}
+        gate["on_failure"] = str(wave.on_failure)
         gate["deadline_seconds"] = int(wave.gate.deadline.total_seconds())
         track.gate = draft.add(
             Change(
@@ -201,3 +218,66 @@ def wave_steps(
             endpoint=mig.target,
             wave=wave.name,
         )
+        if wave.on_failure is OnFailure.REVERT:
+            _revert_steps(draft, track, wave=wave, source=mig.source, gate=Address.of("gate", wave.name))
+
+
+def _revert_steps(draft: Draft, track: WaveTrack, *, wave: Wave, source: str, gate: Address) -> None:
+    """The steps that bring a wave back when its gate fails (R13, ``on_failure: revert``): each changed
+    scope's option 150 restored to the value the plan read before the change (the saved plan, kept next
+    to the journal, records it), the wave's phones not Registered on the target reset, and a gate on
+    those phones being Registered on the source. Contingent on the gate: not needed when it passes."""
+    for key in track.option150:
+        forward = draft.steps[key]
+        before = forward.change.before
+        if before is None:  # the scope announced no option 150: nothing to restore it to
+            continue
+        address = forward.address
+        track.restore.append(
+            draft.add(
+                Change(
+                    address=Address.of("restore", address.parts[1], address.name),
+                    action=Action.UPDATE,
+                    before=forward.change.after,
+                    after=before,
+                    reason=f"revert wave {wave.name}: scope {address.name} back to the source's TFTP nodes",
+                    rule="R13",
+                ),
+                provider=forward.provider,
+                endpoint=forward.endpoint,
+                wave=wave.name,
+                contingent_on=gate,
+            )
+        )
+    if wave.reset:
+        track.revert_reset = draft.add(
+            Change(
+                address=Address.of("revert-reset", wave.name),
+                action=Action.RUN,
+                after=freeze({"scopes": list(wave.scopes)}),
+                reason=f"revert wave {wave.name}: reset its phones not Registered on the target (R12)",
+                rule="R12",
+            ),
+            provider=ProviderKind.CUCM_AXL,
+            endpoint=source,
+            wave=wave.name,
+            contingent_on=gate,
+        )
+    gate_after = {
+        "scopes": list(wave.scopes),
+        "deadline_seconds": int(wave.gate.deadline.total_seconds()),
+    }
+    track.revert_gate = draft.add(
+        Change(
+            address=Address.of("revert-gate", wave.name),
+            action=Action.RUN,
+            after=freeze(gate_after),
+            reason=f"revert wave {wave.name}: every phone not on the target Registered on {source} "
+            f"within {gate_after['deadline_seconds']}s (R13)",
+            rule="R13",
+        ),
+        provider=ProviderKind.RIS,
+        endpoint=source,
+        wave=wave.name,
+        contingent_on=gate,
+    )

@@ -52,17 +52,21 @@ def summary_lines(report: ApplyReport) -> list[str]:
         ApplyStatus.SUCCEEDED: "Apply complete!",
         ApplyStatus.FAILED: "Apply failed.",
         ApplyStatus.INTERRUPTED: "Apply interrupted.",
+        ApplyStatus.PAUSED: "Apply paused.",
     }[report.status]
     lines = [f"{head} {counts or 'nothing to do'} in {report.elapsed:.1f}s."]
     for outcome in report.outcomes:
         if outcome.status is OutcomeStatus.FAILED:
             lines.append(f"  failed: {outcome.address}: {outcome.detail}")
+    if report.phones:
+        lines.append(f"{len(report.phones)} phone(s) of reverted wave(s) (R13):")
+        lines.extend(f"  {p.describe()}" for p in report.phones)
     if report.stranded:
         lines.append(f"{len(report.stranded)} phone(s) not Registered on the target (R13):")
         lines.extend(f"  {p.describe()}" for p in report.stranded)
     if report.message and report.status is not ApplyStatus.SUCCEEDED:
         lines.append(report.message)
-    if report.status is ApplyStatus.INTERRUPTED:
+    if report.status in (ApplyStatus.INTERRUPTED, ApplyStatus.PAUSED):
         lines.append("Resume with `reconciler apply --resume`.")
     if report.journal:
         lines.append(f"Journal: {report.journal}")
@@ -122,6 +126,9 @@ class RichApplyRenderer(ApplyHooks):
             f"{progress.deadline:.0f}s)",
         )
 
+    def wave_paused(self, *, wave: str, reason: str) -> None:
+        self._progress.console.print(f"  [bold yellow]paused[/] {escape(reason)}")
+
     def apply_finished(self, *, report: ApplyReport) -> None:
         self._progress.stop()
         style = "green" if report.ok else "red"
@@ -166,6 +173,9 @@ class JsonLinesRenderer(ApplyHooks):
             deadline=progress.deadline,
             polls=progress.polls,
         )
+
+    def wave_paused(self, *, wave: str, reason: str) -> None:
+        self._emit("wave_paused", wave=wave, reason=reason)
 
     def apply_finished(self, *, report: ApplyReport) -> None:
         self._emit("apply_finished", **report.to_dict())

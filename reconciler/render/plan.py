@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from reconciler.model import Action
-from reconciler.plan.document import Plan
+from reconciler.plan.document import Plan, PlanStep
 from reconciler.render.diagnostics import render_diagnostics
 
 __all__ = ["render_plan", "summary_line"]
@@ -44,10 +44,11 @@ def summary_line(plan: Plan) -> str:
         return f"Plan failed: {sum(1 for d in plan.diagnostics if d.severity.value == 'error')} error(s)."
     if not plan.has_changes:
         return "No changes. The estate matches the desired state."
-    return (
+    line = (
         f"Plan: {s.add} to add, {s.change} to change, {s.destroy} to destroy, {s.run} to run, "
         f"{s.waves} waves, {s.phones_to_move} phones to move, {s.stranded} stranded, {s.unknown} unknown."
     )
+    return line + (f" {s.one_way} one-way step(s) need --approve-one-way." if s.one_way else "")
 
 
 def render_plan(console: Console, plan: Plan) -> None:
@@ -57,21 +58,16 @@ def render_plan(console: Console, plan: Plan) -> None:
         for change in plan.drift:
             console.print(Text(f"  {change.action.symbol} {change.address}: {change.reason}", style="yellow"))
         console.print(Text(""))
-    if plan.steps:
+    forward = [s for s in plan.steps if s.contingent_on is None]
+    if forward:
         console.print(Text("reconciler will perform these steps, in this order:", style="bold"))
-        for index, step in enumerate(plan.steps, start=1):
-            change = step.change
-            line = Text(f"{index:>3}. ")
-            line.append(f"{change.action.symbol:>3} ", style=_STYLE[change.action])
-            line.append(str(change.address), style="bold")
-            line.append(f" {_VERB[change.action]}")
-            if change.rule:
-                line.append(f" [{change.rule}]", style=_STYLE[change.action])
-            console.print(line)
-            detail = Text(f"        {change.reason}", style="dim")
-            if change.before is not None and change.action is Action.UPDATE:
-                detail.append(f"\n        {_short(change.before)} -> {_short(change.after)}")
-            console.print(detail)
+        for index, step in enumerate(forward, start=1):
+            _step(console, step, f"{index:>3}. ")
+    reverts = [s for s in plan.steps if s.contingent_on is not None]
+    if reverts:
+        console.print(Text("\nOnly if a wave's gate fails (on_failure: revert, R13):", style="bold"))
+        for step in reverts:
+            _step(console, step, f"  if {step.contingent_on} fails: ")
     if not plan.complete:
         console.print(
             Text(
@@ -82,7 +78,7 @@ def render_plan(console: Console, plan: Plan) -> None:
         )
     if plan.forecast:
         table = Table(title="Forecast per wave (trust model on the planned end state)", title_justify="left")
-        for column in ("wave", "phones", "on target", "move", "stranded", "unknown", "why"):
+        for column in ("wave", "phones", "on target", "move", "stranded", "unknown", "on failure", "why"):
             table.add_column(column, justify="right" if column not in ("wave", "why") else "left")
         for f in plan.forecast:
             why = "; ".join(
@@ -97,6 +93,7 @@ def render_plan(console: Console, plan: Plan) -> None:
                 str(f.move),
                 Text(str(f.stranded_count), style="bold red" if f.stranded_count else ""),
                 Text(str(f.unknown_count), style="bold yellow" if f.unknown_count else ""),
+                f.on_failure or "-",
                 Text(why + (f" NOTE: {notes}" if notes else "")),
             )
         console.print(table)
@@ -107,6 +104,25 @@ def render_plan(console: Console, plan: Plan) -> None:
         render_diagnostics(console, plan.diagnostics)
     style = "bold red" if plan.errored else "bold"
     console.print(Text("\n" + summary_line(plan), style=style))
+
+
+def _step(console: Console, step: PlanStep, lead: str) -> None:
+    change = step.change
+    line = Text(lead)
+    line.append(f"{change.action.symbol:>3} ", style=_STYLE[change.action])
+    line.append(str(change.address), style="bold")
+    line.append(f" {_VERB[change.action]}")
+    if change.rule:
+        line.append(f" [{change.rule}]", style=_STYLE[change.action])
+    if step.one_way:
+        line.append(" ONE-WAY", style="bold red")
+    console.print(line)
+    detail = Text(f"        {change.reason}", style="dim")
+    if change.before is not None and change.action is Action.UPDATE:
+        detail.append(f"\n        {_short(change.before)} -> {_short(change.after)}")
+    if step.reversibility is not None:
+        detail.append(f"\n        {step.reversibility}")
+    console.print(detail)
 
 
 def _short(value: object) -> str:

@@ -14,8 +14,11 @@ plan step (provider kind)     registry key        performed by
 ``tvs.*`` (serviceability)    (kind, c/node)      ``TvsProvider`` (restart, wait for Started, R8)
 ``param.*`` (cucm_axl)        (kind, cluster)     ``EnterpriseParameterProvider`` (R2)
 ``option150.*`` (dhcp_<k>)    (kind, server)      ``Option150Provider`` over the server's backend (R12)
+``restore.*`` (dhcp_<k>)      (kind, server)      the same ``Option150Provider`` (a wave's revert, R13)
 ``reset.*`` (cucm_axl)        (kind, source)      ``reconciler.wiring.reset.ResetProvider``
+``revert-reset.*`` (axl)      (kind, source)      the same ``ResetProvider`` (a wave's revert)
 ``gate.*`` (ris)              —                   added by ``reconciler apply`` (``GateHandler``, R13)
+``revert-gate.*`` (ris)       —                   the same ``GateHandler`` (phones back on the source)
 ============================  ==================  ==========================================================
 
 Providers are built on first use (``_Lazy``: building the registry connects nothing); ``_Dispatch``
@@ -94,7 +97,8 @@ def build_registry(
             "param": _Lazy(params, kinds=EnterpriseParameterProvider.kinds, endpoint=name)
         }
         if name == desired.migration.source:
-            axl_kinds["reset"] = ResetProvider(desired=desired, conns=conns, estate=estate, cluster=name)
+            resets = ResetProvider(desired=desired, conns=conns, estate=estate, cluster=name)
+            axl_kinds["reset"] = axl_kinds["revert-reset"] = resets
         registry[(ProviderKind.CUCM_AXL, name)] = _Dispatch(axl_kinds, endpoint=name)
     scopes_by_server: dict[str, dict[str, str]] = {}
     for scope in desired.dhcp.scopes:

@@ -1,4 +1,6 @@
-"""``ResetProvider``: ``reset.<wave>`` — reset the wave's phones through the source cluster's AXL (R12).
+"""``ResetProvider``: ``reset.<wave>`` — reset the wave's phones through the source cluster's AXL (R12);
+``revert-reset.<wave>`` — the same after the wave's option 150 was restored (its gate failed, R13), so
+the phones that did not reach the target fetch the source's files again.
 
 Built by ``reconciler.wiring.registry.build_registry`` for the migration's source cluster (a phone is
 reset by the cluster it is registered to). Which phones: those of the wave's scopes
@@ -38,7 +40,7 @@ MAX_DELAY = 30.0
 class ResetProvider(ProviderBase):
     """Resets the phones of a wave (kind ``reset``) through ``cluster``'s AXL."""
 
-    kinds: ClassVar[frozenset[str]] = frozenset({"reset"})
+    kinds: ClassVar[frozenset[str]] = frozenset({"reset", "revert-reset"})
 
     def __init__(
         self,
@@ -64,7 +66,7 @@ class ResetProvider(ProviderBase):
 
     def _wave(self, address: Address) -> tuple[str, ...]:
         wave = next((w for w in self.desired.migration.waves if w.name == address.name), None)
-        if address.kind != "reset" or wave is None:
+        if address.kind not in self.kinds or wave is None:
             raise PermanentError(f"{address}: no such wave in the desired state", hint="re-run plan")
         return tuple(wave.scopes)
 

@@ -39,13 +39,18 @@ SCOPE_OPTION150 = {
 
 
 def _doc(lab: RunningLab, *, deadline: str = "6s") -> dict[str, Any]:
-    return lab_data(
+    """The lab's document with ``on_failure: stop`` on every wave: these scenarios check that a failed
+    gate stops safely and reports; the default (``revert``) is tested in test_lab_revert.py."""
+    doc = lab_data(
         lab_dir=lab.lab_dir,
         prefix=lab.prefix,
         reset_every_wave=True,
         gate_deadline=deadline,
         ris_queries_per_minute=60,
     )
+    for wave in doc["migration"]["waves"]:
+        wave["on_failure"] = "stop"
+    return doc
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ TVS_NODES = ("pub", "sub1", "sub2")
 TARGET_TFTP = ["127.0.0.21", "127.0.0.22"]
 SOURCE_TFTP = ["127.0.0.11"]
 TARGET_NODES = frozenset({"new-sub1", "new-sub2"})
+SOURCE_NODES = frozenset({"old-sub1"})
 WAVES = {"wave1": ("a",), "wave2": ("b", "c")}
 PHONES = {
     "a": ("SEP000000000001", "SEP000000000002", "SEP000000000003", "SEP000000000004"),
@@ -101,9 +102,11 @@ class FakeSystem:
         fresh = all(t["status"] == "Started" and t["started"] > d["trust_changed"] for t in d["tvs"].values())
         return stores and fresh
 
-    def reset_wave(self, wave: str) -> None:
+    def reset_wave(self, wave: str, *, keep_moved: bool = False) -> None:
         for scope in WAVES[wave]:
             for phone in PHONES[scope]:
+                if keep_moved and self.data["phones"][phone]["node"] in TARGET_NODES:
+                    continue  # a revert resets only the phones not Registered on the target
                 if self.data["option150"][scope] != TARGET_TFTP:
                     entry = {"status": "Registered", "node": "old-sub1", "reason": ""}
                 elif phone in self.bad_phones:
@@ -211,7 +214,7 @@ class FakeTvs(_Base):
 
 
 class FakeOption150(_Base):
-    kinds: ClassVar[frozenset[str]] = frozenset({"option150"})
+    kinds: ClassVar[frozenset[str]] = frozenset({"option150", "restore"})
 
     def _current(self, address: Address) -> Any:
         return self.system.data["option150"][address.name]
@@ -229,7 +232,7 @@ class FakeOption150(_Base):
 
 
 class FakeReset(_Base):
-    kinds: ClassVar[frozenset[str]] = frozenset({"reset"})
+    kinds: ClassVar[frozenset[str]] = frozenset({"reset", "revert-reset"})
 
     def _current(self, address: Address) -> Any:
         return None
@@ -237,7 +240,10 @@ class FakeReset(_Base):
     def apply(self, change: Change) -> ApplyResult:
         with self.system.lock:
             self.system.maybe_fail("apply", change.address)
-            self.system.reset_wave(change.address.name)
+            if change.address.kind == "revert-reset":
+                self.system.reset_wave(change.address.name, keep_moved=True)
+            else:
+                self.system.reset_wave(change.address.name)
             self.system.tick()
             self.system.save()
         return ApplyResult(change=change, changed=True)
@@ -278,6 +284,7 @@ def gate_specs(
             deadline=deadline,
             target_nodes=TARGET_NODES,
             forecast=dict(forecast or {}),
+            source_nodes=SOURCE_NODES,
         )
         for wave, scopes in WAVES.items()
     }
@@ -290,6 +297,7 @@ def registry(
     share: float = 1.0,
     deadline: float = 120.0,
     forecast: Mapping[str, str] | None = None,
+    watch: Callable[[str], str | None] | None = None,
 ) -> dict[str | tuple[str, str], Any]:
     reader = FakeReader(system)
     gate = GateHandler(
@@ -298,6 +306,8 @@ def registry(
         pacer=RisPacer(per_minute=15, clock=clock),
         clock=clock,
         poll_interval=10.0,
+        source_reader=FakeReader(system),
+        watch=watch,
     )
     return {
         "cucm_certs": FakeTrust(system),
@@ -314,6 +324,7 @@ def migration_plan(
     lineage: str | None = None,
     waves: Sequence[str] = ("wave1", "wave2"),
     plan_id: str = "plan-test",
+    on_failure: str | None = None,
 ) -> Plan:
     """The plan the planner would make for ``FakeSystem``: trust → rolling TVS → waves (R4–R13)."""
     steps: list[PlanStep] = []
@@ -372,7 +383,11 @@ def migration_plan(
                 change=Change(
                     address=gate,
                     action=Action.RUN,
-                    after={"min_registered_share": 1.0, "deadline_seconds": 120},
+                    after={
+                        "min_registered_share": 1.0,
+                        "deadline_seconds": 120,
+                        **({"on_failure": on_failure} if on_failure else {}),
+                    },
                     rule="R13",
                 ),
                 provider="ris",
@@ -381,6 +396,8 @@ def migration_plan(
                 depends_on=(reset,),
             )
         )
+        if on_failure == "revert":
+            steps.extend(_revert_steps(wave, gate, opts))
         prev = (gate,)
     return Plan(
         plan_id=plan_id,
@@ -391,6 +408,49 @@ def migration_plan(
         state_serial=serial,
         steps=tuple(steps),
     )
+
+
+def _revert_steps(wave: str, gate: Address, opts: Sequence[Address]) -> list[PlanStep]:
+    """What the planner adds for ``on_failure: revert``: restores, the reset back, the gate on the source."""
+    steps = [
+        PlanStep(
+            change=Change(
+                address=Address.of("restore", "lab-ios", a.name),
+                action=Action.UPDATE,
+                before=TARGET_TFTP,
+                after=SOURCE_TFTP,
+                rule="R13",
+            ),
+            provider="dhcp_ios",
+            endpoint="lab-ios",
+            wave=wave,
+            depends_on=(gate,),
+            contingent_on=gate,
+        )
+        for a in opts
+    ]
+    back = Address.of("revert-reset", wave)
+    steps.append(
+        PlanStep(
+            change=Change(address=back, action=Action.RUN, rule="R12"),
+            provider="cucm_axl",
+            endpoint="old",
+            wave=wave,
+            depends_on=tuple(s.address for s in steps),
+            contingent_on=gate,
+        )
+    )
+    steps.append(
+        PlanStep(
+            change=Change(address=Address.of("revert-gate", wave), action=Action.RUN, rule="R13"),
+            provider="ris",
+            endpoint="old",
+            wave=wave,
+            depends_on=(back,),
+            contingent_on=gate,
+        )
+    )
+    return steps
 
 
 class Crash(BaseException):

@@ -97,6 +97,9 @@ class FakeEstate:
     def parameters(self, cluster: str, names: Sequence[str]) -> Mapping[str, str | None]:
         return {n: self.params.get(n) for n in names}
 
+    def callmanager_groups(self, cluster: str) -> Mapping[str, tuple[str, ...]]:
+        return {"g1": ("new-sub1",)} if cluster == "new" else {}
+
     def registrations(self, cluster: str, names: Sequence[str]) -> Mapping[str, Registration]:
         phones = self.system.data["phones"]
         return {
@@ -282,3 +285,27 @@ def test_resume_with_nothing_to_resume(world: dict[str, Any]) -> None:
 
 def test_waves_in_fakes_match_the_desired_file() -> None:
     assert list(WAVES) == ["wave1", "wave2"]
+
+
+def test_a_one_way_step_is_refused_without_approval(world: dict[str, Any]) -> None:
+    """A step the plan marks one-way (a mode: exact deletion) needs --approve-one-way; --auto-approve
+    alone refuses before anything is touched."""
+    from reconciler.plan.document import Reversibility
+
+    plan: Plan = world["plan"]
+    one_way = Reversibility(one_way=True, how="removes new-pub from CallManager-trust of old")
+    steps = tuple(
+        replace(s, reversibility=one_way) if str(s.address) == "trust.old.CallManager-trust.new-pub" else s
+        for s in plan.steps
+    )
+    world["plan_file"].write_text(replace(plan, steps=steps).to_json())
+
+    refused = _run(world, "--no-color", "apply", str(world["plan_file"]), "--auto-approve")
+    assert refused.exit_code == 1, refused.output
+    assert "1 one-way step(s)" in refused.output and "use --approve-one-way" in refused.output
+    assert "trust.old.CallManager-trust.new-pub: removes new-pub" in refused.output
+    assert world["system"].calls == []
+
+    approved = _run(world, "--no-color", "apply", str(world["plan_file"]), "--auto-approve", "--approve-one-way")
+    assert approved.exit_code == 0, approved.output
+    assert all(p["node"] == "new-sub1" for p in world["system"].data["phones"].values())

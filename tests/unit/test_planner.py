@@ -262,3 +262,48 @@ def test_bulk_each_cluster_import_precedes_its_own_replication_and_tvs_restarts(
             assert f"bulk.{cluster}.import" in upstream(address), address
     assert "bulk.new.consolidate" in upstream("bulk.new.import")
     assert plan.rollback_possible is True
+
+
+def test_each_wave_plans_its_revert_contingent_on_its_gate_and_every_step_says_how_it_reverts() -> None:
+    """on_failure: revert (the default): option 150 restored to the value read, the reset back (only
+    where the wave resets), the gate on the source; none of it counts in the summary (it runs only when
+    the gate fails, R13). Every step carries a reversibility label."""
+    plan = plan_for(make_world())
+    contingent = {str(s.address): str(s.contingent_on) for s in plan.steps if s.contingent_on is not None}
+    assert contingent == {
+        "restore.router.scope-a": "gate.wave-1",
+        "revert-reset.wave-1": "gate.wave-1",
+        "revert-gate.wave-1": "gate.wave-1",
+        "restore.router.scope-b": "gate.wave-2",
+        "revert-gate.wave-2": "gate.wave-2",
+    }
+    forward = plan.step("option150.router.scope-a")
+    restore = plan.step("restore.router.scope-a")
+    assert forward is not None and restore is not None
+    assert (restore.change.before, restore.change.after) == (forward.change.after, forward.change.before)
+    order = addresses(plan)
+    revert_at = order.index("restore.router.scope-a")
+    assert order.index("gate.wave-1") < revert_at < order.index("revert-gate.wave-1")
+    assert plan.summary.add == 6 and plan.summary.run == sum(
+        1 for s in plan.steps if s.contingent_on is None and s.change.action is Action.RUN
+    )
+    assert all(s.reversibility is not None and not s.one_way for s in plan.steps)
+    assert forward.reversibility is not None and "revert" in forward.reversibility.how
+    assert [f.on_failure for f in plan.forecast] == ["revert", "revert"]
+    doc = plan.to_dict()
+    assert doc["steps"][0]["reversibility"]["kind"] == "reversible"
+    assert Plan.from_dict(doc) == plan
+
+
+def test_a_mode_exact_deletion_is_one_way() -> None:
+    from reconciler.model import Address, Change
+    from reconciler.plan.document import PlanStep
+    from reconciler.plan.reversibility import reversibility_of
+
+    step = PlanStep(
+        change=Change(address=Address.parse("trust.old.Phone-SAST-trust.cucm-new-pub"), action=Action.DELETE),
+        provider="cucm_certs",
+        endpoint="old/pub",
+    )
+    label = reversibility_of(step, desired=desired())
+    assert label.one_way and "cucm-new-pub" in label.how and "R8" in label.how

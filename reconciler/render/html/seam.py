@@ -6,7 +6,8 @@ its reversibility. A plan document gains such fields over time; a saved plan fro
 lacks them. Rather than guessing values, the report says "not in this plan". Every such field is read
 here, through ``optional``, by the name listed in ``OPTIONAL_FIELDS`` — and nowhere else: when the plan
 document grows one of these attributes under that name, its section lights up without touching the
-sections. (If a field lands under another name, change its row here.)
+sections. (If a field lands under another name, change its row here.) A field the plan carries as
+``None`` (read from a plan saved before the field was recorded) is not in the plan either.
 """
 
 from __future__ import annotations
@@ -67,4 +68,5 @@ def optional(source: object, key: str) -> object:
     spec = OPTIONAL_FIELDS[key]
     if source is None or type(source).__name__ != spec.owner:
         return NOT_IN_PLAN
-    return getattr(source, spec.attribute, NOT_IN_PLAN)
+    value = getattr(source, spec.attribute, NOT_IN_PLAN)
+    return NOT_IN_PLAN if value is None else value  # None: a plan saved before the field was recorded
