@@ -306,6 +306,8 @@ def test_a_one_way_step_is_refused_without_approval(world: dict[str, Any]) -> No
     assert "trust.old.CallManager-trust.new-pub: removes new-pub" in refused.output
     assert world["system"].calls == []
 
-    approved = _run(world, "--no-color", "apply", str(world["plan_file"]), "--auto-approve", "--approve-one-way")
+    approved = _run(
+        world, "--no-color", "apply", str(world["plan_file"]), "--auto-approve", "--approve-one-way"
+    )
     assert approved.exit_code == 0, approved.output
     assert all(p["node"] == "new-sub1" for p in world["system"].data["phones"].values())
