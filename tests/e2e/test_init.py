@@ -46,8 +46,8 @@ def _shape(plan: dict[str, Any], doc: dict[str, Any]) -> list[tuple[str, str, An
     for step in plan["steps"]:
         parts = step["address"].split(".", 2)
         address = step["address"]
-        if parts[0] == "option150":
-            address = f"option150.{parts[1]}.{subnet[parts[2]]}"
+        if parts[0] in ("option150", "restore"):  # a scope's change, and its revert (on_failure)
+            address = f"{parts[0]}.{parts[1]}.{subnet[parts[2]]}"
         after = step["after"]
         if isinstance(after, dict) and "scopes" in after:
             after = {**after, "scopes": [subnet[name] for name in after["scopes"]]}
