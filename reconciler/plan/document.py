@@ -177,6 +177,7 @@ class WaveForecast:
     unknown: tuple[UnknownGroup, ...] = ()
     decisions: int = 0
     notes: tuple[str, ...] = ()
+    cost: Mapping[str, float] | None = None  # estimated seconds per phase and total (reconciler.plan.cost)
 
     @property
     def stranded_count(self) -> int:
@@ -204,6 +205,7 @@ class WaveForecast:
             "unknown_groups": [g.to_dict() for g in self.unknown],
             "decisions": self.decisions,
             "notes": list(self.notes),
+            **({"cost": dict(self.cost)} if self.cost is not None else {}),
         }
 
     @classmethod
@@ -218,6 +220,7 @@ class WaveForecast:
             unknown=tuple(UnknownGroup.from_dict(g) for g in data.get("unknown_groups", ())),
             decisions=int(data.get("decisions", 0)),
             notes=tuple(str(n) for n in data.get("notes", ())),
+            cost={str(k): float(v) for k, v in data["cost"].items()} if data.get("cost") else None,
         )
 
 

@@ -215,7 +215,7 @@ class WaveForecast(document.WaveForecast):
 def test_the_seam_lights_up_fields_when_the_plan_carries_them() -> None:
     f = _plan().forecast[0]
     richer = WaveForecast(
-        **{k.name: getattr(f, k.name) for k in dataclasses.fields(f) if k.name != "unknown"},
+        **{k.name: getattr(f, k.name) for k in dataclasses.fields(f) if k.name not in ("unknown", "cost")},
         unknown=(document.UnknownGroup(missing="TFTP unreadable [R1]", phones=3),),
         on_failure="revert",
         window={"start": "22:00", "duration": "4h"},
