@@ -605,7 +605,7 @@ def run_apply(
     moving = {f.wave: f.pending for f in plan.forecast}
     out["reset_ceiling_per_s"] = ceiling
     out["reset_floor_s"] = sum(moving.values()) / ceiling
-    out["per_wave"] = {
+    per_wave = {
         w: {
             "option150_s": _wave_span(steps, ws, "option150"),
             "resets_s": steps.total_of(f"reset.{w}"),
@@ -616,6 +616,8 @@ def run_apply(
         for f in plan.forecast
         if f.wave == w
     }
+    out["per_wave"] = per_wave
+    out["option150_s"] = sum(m["option150_s"] for m in per_wave.values())  # the waves' own spans
     # wave verification floor: ⌈wave phones ÷ 1,000⌉ queries per wave, at the allowance, on the target
     waves = {w.name: w.scopes for w in desired.migration.waves}
     per_scope = {s.name: s.phones for s in runtime.spec.scopes}

@@ -5,10 +5,11 @@ Used by ``reconciler.wiring.reset.ResetProvider``. CUCM throttles AXL writes dyn
 503 while its change-notification queue is long (docs/cucm-interfaces.md), so a fixed rate is either
 too slow or too aggressive. The pacer hands out send slots at ``rate`` per second; after each answer:
 
-- quick (latency within ``slow_factor`` × the quickest answer seen, plus ``slack``): the rate grows by
+- quick (the smoothed latency — an exponential average, so that one late answer on a busy host does not
+  count — within ``slow_factor`` × the quickest answer seen, plus ``slack``): the rate grows by
   ``increase`` / rate (about ``increase`` per second of quick answers), up to ``ceiling`` (policy);
-- HTTP 503 or rising latency: the rate is multiplied by ``decrease`` (at most once per ``cooldown``,
-  so that the answers already in flight do not collapse it), down to ``floor``.
+- HTTP 503 or rising (smoothed) latency: the rate is multiplied by ``decrease`` (at most once per
+  ``cooldown``, so that the answers already in flight do not collapse it), down to ``floor``.
 
 Thread-safe; ``clock`` and ``sleep`` are injectable so unit tests run without waiting.
 """
@@ -50,10 +51,11 @@ class AimdPacer:
         start: float,
         ceiling: float,
         floor: float = 0.5,
-        increase: float = 1.0,
+        increase: float = 4.0,
         decrease: float = 0.5,
         slow_factor: float = 4.0,
-        slack: float = 0.05,
+        slack: float = 0.25,
+        smoothing: float = 0.2,
         cooldown: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -65,6 +67,8 @@ class AimdPacer:
         self.decrease = decrease
         self.slow_factor = slow_factor
         self.slack = slack
+        self.smoothing = smoothing
+        self._smoothed: float | None = None
         self.cooldown = cooldown
         self._clock = clock
         self._sleep = sleep
@@ -92,7 +96,9 @@ class AimdPacer:
             if not throttled:
                 if self._quickest is None or latency < self._quickest:
                     self._quickest = latency
-                slow = latency > self._quickest * self.slow_factor + self.slack
+                previous = latency if self._smoothed is None else self._smoothed
+                self._smoothed = previous + self.smoothing * (latency - previous)
+                slow = self._smoothed > self._quickest * self.slow_factor + self.slack
             self._throttled += int(throttled)
             self._slow += int(slow)
             if throttled or slow:
