@@ -5,9 +5,11 @@ Used by ``reconciler.wiring.reset.ResetProvider``. CUCM throttles AXL writes dyn
 503 while its change-notification queue is long (docs/cucm-interfaces.md), so a fixed rate is either
 too slow or too aggressive. The pacer hands out send slots at ``rate`` per second; after each answer:
 
-- quick (the smoothed latency — an exponential average, so that one late answer on a busy host does not
-  count — within ``slow_factor`` × the quickest answer seen, plus ``slack``): the rate grows by
-  ``increase`` / rate (about ``increase`` per second of quick answers), up to ``ceiling`` (policy);
+- until the first back-off (slow start, as TCP): every quick answer adds one to the rate, so it
+  doubles about every second — a wave of a few hundred phones reaches the ceiling within it;
+- after that, quick (the smoothed latency — an exponential average, so that one late answer on a
+  busy host does not count — within ``slow_factor`` × the quickest answer seen, plus ``slack``): the
+  rate grows by ``increase`` / rate (about ``increase`` per second), up to ``ceiling`` (policy);
 - HTTP 503 or rising (smoothed) latency: the rate is multiplied by ``decrease`` (at most once per
   ``cooldown``, so that the answers already in flight do not collapse it), down to ``floor``.
 
@@ -108,7 +110,8 @@ class AimdPacer:
                     self._backoffs += 1
                     self.rate = max(self.floor, self.rate * self.decrease)
                 return
-            self.rate = min(self.ceiling, self.rate + self.increase / self.rate)
+            step = 1.0 if self._backoffs == 0 else self.increase / self.rate  # slow start, then additive
+            self.rate = min(self.ceiling, self.rate + step)
             self._peak = max(self._peak, self.rate)
 
     def summary(self) -> PacingSummary:

@@ -33,6 +33,19 @@ def test_quick_answers_raise_the_rate_up_to_the_ceiling_and_no_further() -> None
     assert pacer.rate == 10.0 and pacer.summary().peak == 10.0 and pacer.summary().backoffs == 0
 
 
+def test_slow_start_doubles_the_rate_then_the_increase_is_additive_after_a_backoff() -> None:
+    clock = Clock()
+    pacer = _pacer(clock, start=4.0, ceiling=1000.0)
+    for _ in range(4):
+        pacer.record(latency=0.01)
+    assert pacer.rate == 8.0, "slow start: one per quick answer (doubles per round)"
+    pacer.record(latency=0.01, throttled=True)
+    assert pacer.rate == 4.0
+    for _ in range(4):
+        pacer.record(latency=0.01)
+    assert 4.0 < pacer.rate < 8.0, "after a back-off, about `increase` per second"
+
+
 def test_a_503_halves_the_rate_once_per_cooldown_and_not_below_the_floor() -> None:
     clock = Clock()
     pacer = _pacer(clock, start=8.0)
