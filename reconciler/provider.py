@@ -18,6 +18,15 @@ The verbs:
   compare with ``change.after``: complies, or the mismatched fields. Never mutates.
 - ``close()`` — release sessions; providers are context managers (``ProviderBase`` supplies that).
 
+Optional, for kinds where one round trip per address is the cost (``BatchProvider``): ``apply_batch`` and
+``verify_batch`` take several changes of one endpoint and one wave at once (option 150: one IOS
+configuration session and one ``write memory``, one Kea ``config-set``). They keep the single verbs'
+promises per change (idempotent, one result per change in order, verify never mutates) and one more:
+**all or nothing** — when the batch fails, every value the batch changed is restored before the error
+is raised, and the error says whether that worked. The executor (``reconciler.apply.executor``) hands a
+batch the ready steps of one ``(provider, endpoint, wave, kind)``; journal, state and outcomes stay per
+step (docs/architecture.md, "Batched steps").
+
 Error mapping rule (the executor's retry policy depends on it). Every foreign exception is
 translated at the boundary into ``reconciler.errors`` and re-raised ``from`` the original:
 
@@ -34,7 +43,7 @@ Every error carries ``endpoint`` (a node name, never a credential) and, where on
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self, runtime_checkable
@@ -44,6 +53,7 @@ from reconciler.model import Address, Change, FrozenMap, Value, freeze, thaw
 
 __all__ = [
     "ApplyResult",
+    "BatchProvider",
     "FieldMismatch",
     "Provider",
     "ProviderBase",
@@ -142,6 +152,18 @@ class Provider(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+@runtime_checkable
+class BatchProvider(Protocol):
+    """A provider that can also apply and verify several changes in one go (module docstring)."""
+
+    batch_kinds: ClassVar[frozenset[str]]
+    """Address kinds ``apply_batch`` accepts (a subset of ``kinds``)."""
+
+    def apply_batch(self, changes: Sequence[Change]) -> tuple[ApplyResult, ...]: ...
+
+    def verify_batch(self, changes: Sequence[Change]) -> tuple[VerifyResult, ...]: ...
 
 
 class ProviderBase:

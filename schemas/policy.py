@@ -11,7 +11,7 @@ from pydantic import Field
 
 from schemas.common import Duration, StrictModel
 
-__all__ = ["Concurrency", "Policy", "Retries"]
+__all__ = ["Concurrency", "Policy", "ResetPacing", "Retries"]
 
 
 class Concurrency(StrictModel):
@@ -31,9 +31,20 @@ class Retries(StrictModel):
     max_backoff: Duration = timedelta(seconds=60)
 
 
+class ResetPacing(StrictModel):
+    """The rate of per-phone AXL resets: it starts at ``start_per_second``, grows while CUCM answers
+    quickly and halves on HTTP 503 or rising latency, never above ``ceiling_per_second``."""
+
+    start_per_second: float = Field(default=5.0, gt=0, le=1000, description="reset rate to start with")
+    ceiling_per_second: float = Field(
+        default=50.0, gt=0, le=1000, description="the highest reset rate per cluster (what CUCM may take)"
+    )
+
+
 class Policy(StrictModel):
     concurrency: Concurrency = Concurrency()
     retries: Retries = Retries()
+    resets: ResetPacing = ResetPacing()
     ris_queries_per_minute: int = Field(
         default=15, ge=1, le=60, description="RisPort70 allowance per cluster (about 15/min on CUCM)"
     )

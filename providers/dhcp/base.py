@@ -10,21 +10,37 @@ backends pass. Only option 150 matters to the migration (R12), so the contract i
   phones' preference order), idempotent: when it already does, no mutating call and ``changed=False``;
 - ``verify_option150(scope=, addresses=)`` — read back (and probe with real DHCP where the backend can).
 
+Optional (``BatchDhcpBackend``): ``set_option150_batch(wants=)`` and ``verify_option150_batch(wants=)`` for
+several scopes of one server at once (one IOS configuration session and ``write memory``, one Kea
+``config-set``, CUCM DHCP subnets with bounded concurrency). All or nothing: when a batch fails, every
+scope it changed gets its previous option 150 back before the error is raised, and the error says so.
+
 A scope is named by the backend's own name for it (Kea ``user-context.name``, IOS pool name, CUCM subnet)
 and can always also be found by its subnet in CIDR form (``find_scope``).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
-from reconciler.errors import RemoteFaultError
+from reconciler.errors import ProviderError, RemoteFaultError
 
-__all__ = ["DhcpBackend", "DhcpScope", "Option150Check", "SetResult", "find_scope"]
+__all__ = [
+    "BatchDhcpBackend",
+    "DhcpBackend",
+    "DhcpScope",
+    "Option150Check",
+    "SetResult",
+    "Wants",
+    "find_scope",
+    "restore_note",
+    "with_note",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,6 +111,38 @@ class DhcpBackend(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+Wants = Sequence[tuple[str, tuple[IPv4Address, ...]]]
+"""(scope key, wanted option 150) pairs of one batch, in the order the results come back."""
+
+
+@runtime_checkable
+class BatchDhcpBackend(Protocol):
+    """A ``DhcpBackend`` that changes and verifies several scopes in one go (module docstring)."""
+
+    def set_option150_batch(self, *, wants: Wants) -> tuple[SetResult, ...]: ...
+
+    def verify_option150_batch(self, *, wants: Wants) -> tuple[Option150Check, ...]: ...
+
+
+def restore_note(restored: Sequence[str], failed: str | None) -> str:
+    """The sentence a failed batch appends to its error: what it put back, or that putting back failed."""
+    if failed is not None:
+        return f"restoring the previous option 150 FAILED too ({failed}); check the scopes by hand"
+    if not restored:
+        return "no scope had been changed"
+    return f"the previous option 150 of {len(restored)} scope(s) was restored ({', '.join(restored[:5])}" + (
+        ", ...)" if len(restored) > 5 else ")"
+    )
+
+
+def with_note(exc: ProviderError, note: str) -> ProviderError:
+    """A copy of ``exc`` (same class, endpoint, hint) whose message ends with ``note``."""
+    out = copy.copy(exc)
+    out.message = f"{exc.message}; {note}"
+    out.args = (out.message,)
+    return out
 
 
 def find_scope(scopes: Sequence[DhcpScope], key: str, *, server: str) -> DhcpScope:

@@ -13,10 +13,16 @@ with the pinned key / known_hosts and an unknown or changed key raises ``HostKey
   else ``ip dhcp pool NAME`` / ``option 150 ip A B`` (or ``no option 150``), ``write memory``, re-read;
   a read-back that differs raises ``VerificationError``.
 - ``verify_option150``: read-back (a router gives no way to probe DHCP from here).
-- Reads for one pool named like an IOS pool ask for that section only
-  (``show running-config | section ^ip dhcp pool NAME$``): a router with 1,000 pools would otherwise
-  send its whole DHCP configuration three times per change. A subnet key, or an answer without that
-  pool (a router whose ``section`` filter takes no anchors), falls back to the full listing.
+- ``set_option150_batch`` (what ``set_option150`` also uses): one read of exactly the batch's pools, one
+  configuration session with every pool's ``option 150`` line, one ``write memory``, one read-back of
+  exactly those pools. When anything fails (a rejected line, a dropped session, ``write memory`` not
+  confirmed, a read-back that differs), one more session puts every changed pool's previous option 150
+  back and saves, and the error says whether that worked (all or nothing, R12).
+- Reads for pools named like IOS pools ask for those sections only
+  (``show running-config | section ^ip dhcp pool (NAME|NAME)$``): a router with 1,000 pools would
+  otherwise send its whole DHCP configuration three times per change. A subnet key, a filter longer than
+  ``MAX_FILTER`` characters, or an answer without those pools (a router whose ``section`` filter takes
+  no anchors or alternation) falls back to the full listing, read once.
 Errors: netmiko/paramiko failures are mapped like ``providers.transports.ssh.map_ssh_error``.
 """
 
@@ -31,7 +37,15 @@ from typing import Any, Self
 
 import paramiko
 
-from providers.dhcp.base import DhcpScope, Option150Check, SetResult, find_scope
+from providers.dhcp.base import (
+    DhcpScope,
+    Option150Check,
+    SetResult,
+    Wants,
+    find_scope,
+    restore_note,
+    with_note,
+)
 from providers.transports.ssh import SshTarget, map_ssh_error
 from reconciler.errors import (
     AuthenticationError,
@@ -50,6 +64,7 @@ SHOW_POOLS = "show running-config | section ip dhcp pool"
 SHOW_PRIVILEGE = "show privilege"
 _PRIVILEGE = re.compile(r"Current privilege level is\s+(\d+)", re.IGNORECASE)
 _POOL_NAME = re.compile(r"[A-Za-z0-9_.:-]+")  # an IOS pool name; a subnet key has a "/"
+MAX_FILTER = 400  # longest pool-name alternation sent in one ``section`` filter
 _INVALID = re.compile(r"^% ?(Invalid|Incomplete|Ambiguous)", re.MULTILINE)
 
 
@@ -87,6 +102,10 @@ def parse_pools(text: str) -> tuple[DhcpScope, ...]:
             opt = tuple(IPv4Address(a) for a in option.group(1).split())
     flush()
     return tuple(out)
+
+
+def _show(addresses: Sequence[IPv4Address]) -> str:
+    return ", ".join(map(str, addresses)) or "nothing"
 
 
 def _netmiko_connect(target: SshTarget, *, read_timeout: float) -> Any:
@@ -225,28 +244,60 @@ class IosDhcpBackend:
 
     def _pools_for(self, key: str) -> tuple[DhcpScope, ...]:
         """The pool named ``key`` alone when the router can filter for it, else every pool."""
-        if _POOL_NAME.fullmatch(key):
-            command = f"{SHOW_POOLS} {key}$".replace("section ip", "section ^ip", 1)
+        return self._read_pools((key,))
+
+    def _read_pools(self, keys: Sequence[str]) -> tuple[DhcpScope, ...]:
+        """Exactly the pools named ``keys`` in one read when the router can filter for them, else every
+        pool (one full listing)."""
+        names = sorted(set(keys))
+        alternation = names[0] if len(names) == 1 else f"({'|'.join(names)})"
+        if all(_POOL_NAME.fullmatch(k) for k in names) and len(alternation) <= MAX_FILTER:
+            command = f"show running-config | section ^ip dhcp pool {alternation}$"
             found = tuple(
                 s
                 for s in parse_pools(self._call(command, lambda c: str(c.send_command(command))))
-                if s.name == key
+                if s.name in names
             )
-            if found:
+            if {s.name for s in found} == set(names):
                 return found
         return self.list_scopes()
 
     def set_option150(self, *, scope: str, addresses: Sequence[IPv4Address]) -> SetResult:
-        want = tuple(IPv4Address(a) for a in addresses)
-        current = find_scope(self._pools_for(scope), scope, server=self._name)
-        if current.option150 == want:
-            return SetResult(scope=current, changed=False, previous=current.option150)
-        line = f"option 150 ip {' '.join(map(str, want))}" if want else "no option 150"
-        commands = [f"ip dhcp pool {current.name}", line]
-        output = self._call("configuring option 150", lambda c: str(c.send_config_set(commands)))
+        return self.set_option150_batch(wants=[(scope, tuple(IPv4Address(a) for a in addresses))])[0]
+
+    def set_option150_batch(self, *, wants: Wants) -> tuple[SetResult, ...]:
+        """Every pool of ``wants`` in one configuration session (module docstring); all or nothing."""
+        wanted = [(key, tuple(IPv4Address(a) for a in want)) for key, want in wants]
+        pools = self._read_pools([k for k, _ in wanted])
+        current = [find_scope(pools, key, server=self._name) for key, _ in wanted]
+        todo = {
+            cur.name: want for cur, (_, want) in zip(current, wanted, strict=True) if cur.option150 != want
+        }
+        if not todo:
+            return tuple(SetResult(scope=c, changed=False, previous=c.option150) for c in current)
+        previous = {c.name: c.option150 for c in current if c.name in todo}
+        try:
+            after = self._configure(todo, during="configuring option 150")
+        except ProviderError as exc:
+            raise with_note(exc, self._restore(previous)) from exc
+        for name, want in todo.items():
+            log.info("ios %s: pool %s option 150 → %s", self._name, name, ", ".join(map(str, want)) or "none")
+        return tuple(
+            SetResult(scope=after.get(c.name, c), changed=c.name in todo, previous=c.option150)
+            for c in current
+        )
+
+    def _configure(self, values: dict[str, tuple[IPv4Address, ...]], *, during: str) -> dict[str, DhcpScope]:
+        """One configuration session for ``values``, one ``write memory``, one read-back of exactly
+        those pools; ``VerificationError`` when the read-back differs."""
+        commands: list[str] = []
+        for name, want in values.items():
+            line = f"option 150 ip {' '.join(map(str, want))}" if want else "no option 150"
+            commands += [f"ip dhcp pool {name}", line, "exit"]  # back to (config) before the next pool
+        output = self._call(during, lambda c: str(c.send_config_set(commands, cmd_verify=len(commands) <= 3)))
         if _INVALID.search(output):
             raise RemoteFaultError(
-                f"{self._name} rejected {commands!r}: {output.strip()[-200:]}",
+                f"{self._name} rejected a line of {len(values)} pool(s)' option 150: {output.strip()[-200:]}",
                 endpoint=self._name,
                 code="ios",
             )
@@ -257,21 +308,37 @@ class IosDhcpBackend:
                 endpoint=self._name,
                 code="ios",
             )
-        after = find_scope(self._pools_for(current.name), scope, server=self._name)
-        if after.option150 != want:
-            shown = ", ".join(map(str, after.option150)) or "nothing"
-            raise VerificationError(
-                f"{self._name}: pool {after.name} announces {shown}, wanted {', '.join(map(str, want))}",
-                endpoint=self._name,
+        after = {s.name: s for s in self._read_pools(list(values))}
+        wrong = [n for n, want in values.items() if n not in after or after[n].option150 != want]
+        if wrong:
+            shown = "; ".join(
+                f"pool {n} announces {_show(after[n].option150 if n in after else ())}, "
+                f"wanted {_show(values[n])}"
+                for n in wrong[:5]
             )
-        log.info("ios %s: pool %s option 150 → %s", self._name, after.name, ", ".join(map(str, want)))
-        return SetResult(scope=after, changed=True, previous=current.option150)
+            raise VerificationError(f"{self._name}: {shown}", endpoint=self._name)
+        return after
+
+    def _restore(self, previous: dict[str, tuple[IPv4Address, ...]]) -> str:
+        """Put ``previous`` back in one more session (and save); the sentence for the error message."""
+        try:
+            self._configure(previous, during="restoring the previous option 150")
+        except ProviderError as exc:
+            return restore_note((), str(exc))
+        return restore_note(sorted(previous), None)
 
     def verify_option150(self, *, scope: str, addresses: Sequence[IPv4Address]) -> Option150Check:
-        found = find_scope(self._pools_for(scope), scope, server=self._name)
-        return Option150Check(
-            scope=found.name, expected=tuple(IPv4Address(a) for a in addresses), observed=found.option150
-        )
+        return self.verify_option150_batch(wants=[(scope, tuple(IPv4Address(a) for a in addresses))])[0]
+
+    def verify_option150_batch(self, *, wants: Wants) -> tuple[Option150Check, ...]:
+        """One read-back of exactly the batch's pools (never mutates)."""
+        pools = self._read_pools([k for k, _ in wants])
+        out = []
+        for key, want in wants:
+            found = find_scope(pools, key, server=self._name)
+            out.append(Option150Check(scope=found.name, expected=tuple(IPv4Address(a) for a in want),
+                                      observed=found.option150))  # fmt: skip
+        return tuple(out)
 
     def close(self) -> None:
         if self._conn is not None:

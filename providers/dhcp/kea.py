@@ -22,6 +22,11 @@ Rules this module keeps:
   ``VerificationError`` says so. Nothing is written to disk before the probe passed.
 - Idempotent: when the scope already announces the addresses, no mutating command is sent.
 - ``set_option150`` is serialised per backend (a read-modify-write of the whole config).
+- ``set_option150_batch``: the same sequence once for several scopes — one ``config-get``, every scope
+  edited, one ``config-test``, one ``config-set``, one probe (the first changed scope with a relay: it
+  proves Kea serves the new configuration), one ``config-write``; on any failure the previous
+  configuration (every scope of the batch) is re-sent. ``verify_option150_batch``: one ``config-get`` and
+  one probe.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from typing import Any, Self
 
 import requests
 
-from providers.dhcp.base import DhcpScope, Option150Check, SetResult, find_scope
+from providers.dhcp.base import DhcpScope, Option150Check, SetResult, Wants, find_scope
 from reconciler.dhcpwire import DhcpOffer, query_relayed
 from reconciler.errors import PermanentError, RemoteFaultError, TemporaryError, VerificationError
 
@@ -314,6 +319,89 @@ class KeaDhcpBackend:
             changed = DhcpScope(name=current.name, subnet=current.subnet, option150=want,
                                 relay=current.relay)  # fmt: skip
             return SetResult(scope=changed, changed=True, previous=current.option150)
+
+    def set_option150_batch(self, *, wants: Wants) -> tuple[SetResult, ...]:
+        """Several scopes in one ``config-set`` (module docstring); all or nothing."""
+        if len(wants) == 1:
+            return (self.set_option150(scope=wants[0][0], addresses=wants[0][1]),)
+        wanted = [(key, tuple(IPv4Address(a) for a in want)) for key, want in wants]
+        with self._lock:
+            old = self.get_config()
+            dhcp4 = old["Dhcp4"]
+            scopes = [self._scope(dhcp4, s, n) for s, n in self._subnets(dhcp4)]
+            current = [find_scope(scopes, key, server=self._name) for key, _ in wanted]
+            todo = [(c, w) for c, (_, w) in zip(current, wanted, strict=True) if c.option150 != w]
+            if not todo:
+                return tuple(SetResult(scope=c, changed=False, previous=c.option150) for c in current)
+            new = old
+            for scope, want in todo:
+                new = self.edit(new, scope=scope.name, addresses=want)
+            if new["Dhcp4"].get("control-socket") != dhcp4.get("control-socket"):
+                raise PermanentError("refusing to send a Kea config without the original control-socket",
+                                     endpoint=self._name)  # fmt: skip
+            self.command("config-test", new)
+            probe = next((c for c, _ in todo if c.relay is not None), todo[0][0])
+            names = f"{len(todo)} scope(s) ({', '.join(c.name for c, _ in todo[:5])})"
+            answer = self.command("config-set", new, check=False)
+            if answer["result"] != 0:
+                raise RemoteFaultError(
+                    f"Kea {self._name} refused config-set for {names}: {answer.get('text', '')}; "
+                    f"{self._restore(old, probe)}",
+                    endpoint=self._name,
+                    code=str(answer["result"]),
+                )
+            want = dict((c.name, w) for c, w in todo)[probe.name]
+            if self.probe is not None and probe.relay is not None:
+                try:
+                    got: tuple[IPv4Address, ...] | None = self._ask(probe)
+                    problem = f"Kea answers with option 150 {', '.join(map(str, got or ())) or 'none'}"
+                except TemporaryError as exc:
+                    got, problem = None, f"Kea stopped answering DHCP ({exc})"
+                if got != want:
+                    raise VerificationError(
+                        f"after config-set for {names} on Kea {self._name}, {problem} for scope "
+                        f"{probe.name} instead of {', '.join(map(str, want)) or 'none'}; "
+                        f"{self._restore(old, probe)}",
+                        endpoint=self._name,
+                        hint=f"see the kea-dhcp4 log of {self._name}; nothing was written to disk",
+                    )
+            if self.write_config:
+                args = {"filename": self.config_file} if self.config_file else {}
+                answer = self.command("config-write", args, check=False)
+                if answer["result"] != 0:
+                    raise RemoteFaultError(
+                        f"Kea {self._name} could not write its configuration: {answer.get('text', '')}; "
+                        f"{self._restore(old, probe)}",
+                        endpoint=self._name,
+                        code=str(answer["result"]),
+                    )
+            changed = {c.name: w for c, w in todo}
+            return tuple(
+                SetResult(
+                    scope=DhcpScope(name=c.name, subnet=c.subnet, option150=changed[c.name], relay=c.relay),
+                    changed=True,
+                    previous=c.option150,
+                )
+                if c.name in changed
+                else SetResult(scope=c, changed=False, previous=c.option150)
+                for c in current
+            )
+
+    def verify_option150_batch(self, *, wants: Wants) -> tuple[Option150Check, ...]:
+        """One ``config-get`` and at most one probe (the first scope with a relay); never mutates."""
+        scopes = self.list_scopes()
+        found = [
+            (find_scope(scopes, key, server=self._name), tuple(IPv4Address(a) for a in w)) for key, w in wants
+        ]
+        probed = next((i for i, (c, _) in enumerate(found) if c.relay is not None), None)
+        out = []
+        for i, (current, want) in enumerate(found):
+            if self.probe is None or i != probed:
+                out.append(Option150Check(scope=current.name, expected=want, observed=current.option150))
+                continue
+            out.append(Option150Check(scope=current.name, expected=want, observed=current.option150,
+                                      offered=self._ask(current), method="read-back+dhcp-query"))  # fmt: skip
+        return tuple(out)
 
     def verify_option150(self, *, scope: str, addresses: Sequence[IPv4Address]) -> Option150Check:
         """Read back through config-get, and ask over real DHCP when a probe is configured."""

@@ -9,6 +9,10 @@ list of TFTP addresses (the order is the phones' TFTP preference, R12; docs/plan
 backends are idempotent (no mutating call when the scope already announces exactly those addresses);
 ``verify`` reads back and, where the backend can, probes with a real DHCP query. Observed values are
 ``{"option150": ["10.0.0.1", ...]}`` (``option150_value``).
+
+``apply_batch``/``verify_batch`` (``reconciler.provider.BatchProvider``) hand several scopes of this server
+to the backend at once when it is a ``BatchDhcpBackend`` (all or nothing, previous values restored on
+failure), else change them one by one.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address
 from typing import ClassVar
 
-from providers.dhcp.base import DhcpBackend
+from providers.dhcp.base import BatchDhcpBackend, DhcpBackend, Option150Check
 from reconciler.errors import PermanentError, RemoteFaultError
 from reconciler.model import Action, Address, Change, Value, freeze
 from reconciler.provider import ApplyResult, FieldMismatch, ProviderBase, VerifyResult
@@ -44,6 +48,7 @@ class Option150Provider(ProviderBase):
     """Adapts one ``DhcpBackend`` to ``reconciler.provider.Provider`` (kind ``option150``)."""
 
     kinds: ClassVar[frozenset[str]] = frozenset({"option150", "restore"})  # restore: a wave's revert
+    batch_kinds: ClassVar[frozenset[str]] = frozenset({"option150"})
 
     def __init__(self, backend: DhcpBackend, *, scope_keys: Mapping[str, str] | None = None) -> None:
         self.backend = backend
@@ -83,22 +88,57 @@ class Option150Provider(ProviderBase):
             check = self.backend.verify_option150(scope=key, addresses=want)
         except RemoteFaultError as exc:
             return VerifyResult(address=change.address, complies=False, detail=str(exc))
-        mismatched: list[FieldMismatch] = []
-        if check.observed != want:
-            mismatched.append(FieldMismatch(field="option150", expected=tuple(str(a) for a in want),
-                                            actual=tuple(str(a) for a in check.observed)))  # fmt: skip
-        if check.offered is not None and check.offered != want:
-            mismatched.append(FieldMismatch(field="offered.option150", expected=tuple(str(a) for a in want),
-                                            actual=tuple(str(a) for a in check.offered)))  # fmt: skip
-        detail = (
-            "complies"
-            if not mismatched
-            else "; ".join(f"{m.field}: expected {m.expected}, got {m.actual}" for m in mismatched)
+        return _judge(change, want, check)
+
+    def _wants(self, changes: Sequence[Change]) -> list[tuple[str, tuple[IPv4Address, ...]]]:
+        out = []
+        for change in changes:
+            if change.action is not Action.UPDATE and change.action is not Action.CREATE:
+                raise PermanentError(f"{change.address}: option 150 cannot be {change.action.verb}d")
+            out.append((self._check(change.address), _addresses(change.after, address=change.address)))
+        return out
+
+    def apply_batch(self, changes: Sequence[Change]) -> tuple[ApplyResult, ...]:
+        """Set option 150 of several scopes of this server at once (all or nothing when the backend
+        batches; the previous values are restored on failure)."""
+        wants = self._wants(changes)
+        if not isinstance(self.backend, BatchDhcpBackend):
+            return tuple(self.apply(change) for change in changes)
+        results = self.backend.set_option150_batch(wants=wants)
+        return tuple(
+            ApplyResult(change=c, changed=r.changed, observed=option150_value(r.scope.option150))
+            for c, r in zip(changes, results, strict=True)
         )
-        return VerifyResult(address=change.address, complies=not mismatched,
-                            mismatched=tuple(mismatched), method=check.method, detail=detail,
-                            observed=option150_value(check.observed))  # fmt: skip
+
+    def verify_batch(self, changes: Sequence[Change]) -> tuple[VerifyResult, ...]:
+        """One read-back (and at most one probe) for several scopes; one result per change."""
+        wants = self._wants(changes)
+        if not isinstance(self.backend, BatchDhcpBackend):
+            return tuple(self.verify(change) for change in changes)
+        try:
+            checks = self.backend.verify_option150_batch(wants=wants)
+        except RemoteFaultError as exc:
+            return tuple(VerifyResult(address=c.address, complies=False, detail=str(exc)) for c in changes)
+        return tuple(_judge(c, w, k) for c, (_, w), k in zip(changes, wants, checks, strict=True))
 
     def close(self) -> None:
         """Close the backend."""
         self.backend.close()
+
+
+def _judge(change: Change, want: tuple[IPv4Address, ...], check: Option150Check) -> VerifyResult:
+    mismatched: list[FieldMismatch] = []
+    if check.observed != want:
+        mismatched.append(FieldMismatch(field="option150", expected=tuple(str(a) for a in want),
+                                        actual=tuple(str(a) for a in check.observed)))  # fmt: skip
+    if check.offered is not None and check.offered != want:
+        mismatched.append(FieldMismatch(field="offered.option150", expected=tuple(str(a) for a in want),
+                                        actual=tuple(str(a) for a in check.offered)))  # fmt: skip
+    detail = (
+        "complies"
+        if not mismatched
+        else "; ".join(f"{m.field}: expected {m.expected}, got {m.actual}" for m in mismatched)
+    )
+    return VerifyResult(address=change.address, complies=not mismatched,
+                        mismatched=tuple(mismatched), method=check.method, detail=detail,
+                        observed=option150_value(check.observed))  # fmt: skip

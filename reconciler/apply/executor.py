@@ -19,6 +19,12 @@ How a step runs (docs/architecture.md#plan-apply-state-drift):
    records ``finished``. On any failure no further step starts; running ones finish; the rest are
    skipped, and the journal is completed ``failed``.
 
+Batches: wave steps whose provider is a ``BatchProvider`` for their kind (option 150) start together
+when ready: every ready step of one ``(provider, endpoint, wave, kind)`` (up to ``batch_size``) goes to
+one ``apply_batch`` and one ``verify_batch`` on one worker, taking one slot of the endpoint's limit.
+Each step is still journaled ``started`` before the call and ``finished`` after it, and gets its own
+outcome and state record, so resume and reports are per step (docs/architecture.md, "Batched steps").
+
 Resume: steps journaled as done are skipped; steps in doubt are re-verified first (those in
 ``rerun_in_doubt`` — ``reset``, whose verify cannot prove it ran — are run again); everything else runs.
 Ctrl-C sets ``cancel``: no new step starts, running steps finish and are journaled, and the journal stays
@@ -263,7 +269,7 @@ class Executor:
         index = {str(s.address): i for i, s in enumerate(steps)}
         blockers = _stage_blockers(run.plan)
         parallelism = max(1, self._options.parallelism)
-        running: dict[Future[StepRun], PlanStep] = {}
+        running: dict[Future[tuple[StepRun, ...]], tuple[PlanStep, ...]] = {}
         with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
             try:
                 for _ in range(2 * len(steps) + 2):  # bounded: each round starts or finishes a step
@@ -277,14 +283,16 @@ class Executor:
                                 continue
                             if self._pause_before(run, step):
                                 break
-                            running[self._start(run, step, pool)] = step
+                            batch = self._batch(run, step, index=index, blockers=blockers)
+                            running[self._start(run, batch, pool)] = batch
                     if not running:
                         break
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in sorted(finished, key=lambda f: index[str(running[f].address)]):
-                        step = running.pop(future)
-                        self._release(run, step)
-                        self._settle(run, step, future.result())
+                    for future in sorted(finished, key=lambda f: index[str(running[f][0].address)]):
+                        batch = running.pop(future)
+                        self._release(run, batch[0])
+                        for step, result in zip(batch, future.result(), strict=True):
+                            self._settle(run, step, result)
             finally:
                 if running:  # a crash (BaseException) escaped: let the running steps end, journal nothing
                     self._cancel.set()
@@ -306,8 +314,31 @@ class Executor:
                     address=step.address, status=OutcomeStatus.SKIPPED, detail=detail, attempts=0
                 )
 
-    def _ready(
+    def _batch(
         self, run: _Run, step: PlanStep, *, index: Mapping[str, int], blockers: Mapping[str, tuple[str, ...]]
+    ) -> tuple[PlanStep, ...]:
+        """``step`` and the other ready steps of its batch key (in plan order), or ``step`` alone."""
+        key = self._runner.batch_key(step)
+        if key is None:
+            return (step,)
+        batch = [step]
+        for other in run.plan.steps:
+            if len(batch) >= self._options.batch_size:
+                break
+            if other is step or (other.provider, other.endpoint, other.wave, other.address.kind) != key:
+                continue
+            if self._ready(run, other, index=index, blockers=blockers, limits=False):
+                batch.append(other)
+        return tuple(sorted(batch, key=lambda s: index[str(s.address)]))
+
+    def _ready(
+        self,
+        run: _Run,
+        step: PlanStep,
+        *,
+        index: Mapping[str, int],
+        blockers: Mapping[str, tuple[str, ...]],
+        limits: bool = True,
     ) -> bool:
         key = str(step.address)
         if run.status[key] != StepStatus.PENDING:
@@ -327,8 +358,9 @@ class Executor:
             run.status[b] != StepStatus.DONE and b not in run.tolerated for b in blockers.get(key, ())
         ):
             return False
-        limits = self._runner.limit_keys(step)
-        return all(run.in_flight.get(k, 0) < n for k, n in limits)
+        if not limits:
+            return True
+        return all(run.in_flight.get(k, 0) < n for k, n in self._runner.limit_keys(step))
 
     def _pause_before(self, run: _Run, step: PlanStep) -> bool:
         """Live R3: before a wave changes option 150 or resets phones, its serving source TVS nodes must
@@ -343,21 +375,25 @@ class Executor:
             self._hooks.wave_paused(wave=step.wave, reason=why)
         return bool(why)
 
-    def _start(self, run: _Run, step: PlanStep, pool: ThreadPoolExecutor) -> Future[StepRun]:
-        key = str(step.address)
-        attempt = run.attempts.get(key, 0) + 1
-        run.attempts[key] = attempt
-        run.status[key] = StepStatus.RUNNING
-        for k, _ in self._runner.limit_keys(step):
+    def _start(
+        self, run: _Run, batch: tuple[PlanStep, ...], pool: ThreadPoolExecutor
+    ) -> Future[tuple[StepRun, ...]]:
+        """Journal and announce every step of ``batch``, then run it on one worker (one slot)."""
+        for k, _ in self._runner.limit_keys(batch[0]):
             run.in_flight[k] = run.in_flight.get(k, 0) + 1
-        run.writer.started(step.address, attempt=attempt)  # journaled before anything is touched
-        self._hooks.step_started(
-            change=step.change,
-            index=run.index[key],
-            total=len(run.plan.steps),
-            attempt=attempt,
-        )
-        return pool.submit(self._runner.run, step)
+        for step in batch:
+            key = str(step.address)
+            attempt = run.attempts.get(key, 0) + 1
+            run.attempts[key] = attempt
+            run.status[key] = StepStatus.RUNNING
+            run.writer.started(step.address, attempt=attempt)  # journaled before anything is touched
+            self._hooks.step_started(
+                change=step.change,
+                index=run.index[key],
+                total=len(run.plan.steps),
+                attempt=attempt,
+            )
+        return pool.submit(self._runner.run_batch, batch)
 
     def _release(self, run: _Run, step: PlanStep) -> None:
         for k, _ in self._runner.limit_keys(step):

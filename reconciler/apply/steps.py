@@ -19,7 +19,7 @@ from reconciler.apply.retry import Clock, RetryPolicy, call_with_retry
 from reconciler.errors import PlanError, ReconcilerError, TemporaryError, VerificationError
 from reconciler.model import Change, Outcome, OutcomeStatus, Value
 from reconciler.plan.document import Plan, PlanStep
-from reconciler.provider import ApplyResult, Provider, VerifyResult
+from reconciler.provider import ApplyResult, BatchProvider, Provider, VerifyResult
 from reconciler.vocabulary import ProviderKind
 
 __all__ = ["ApplyOptions", "EndpointLimits", "SerialHooks", "StepRun", "StepRunner"]
@@ -69,6 +69,7 @@ class ApplyOptions:
     settle: Mapping[str, float] = field(default_factory=lambda: {"tvs": 600.0, "replication": 600.0})
     settle_interval: float = 5.0
     rerun_in_doubt: frozenset[str] = frozenset({"reset", "revert-reset"})
+    batch_size: int = 500  # most steps handed to one ``apply_batch`` (docs/architecture.md, "Batched steps")
 
     @classmethod
     def from_policy(cls, policy: object, *, parallelism: int = 4) -> ApplyOptions:
@@ -205,6 +206,44 @@ class StepRunner:
         if step.address.kind == "tvs":
             keys.append((f"tvs-rolling@{step.address.parts[1]}", 1))
         return tuple(keys)
+
+    def batch_key(self, step: PlanStep) -> tuple[str, str, str, str] | None:
+        """``(provider, endpoint, wave, kind)`` when ``step`` may run in a batch with its peers: a wave
+        step whose provider is a ``BatchProvider`` for its kind; else ``None``."""
+        if step.wave is None or self._options.batch_size < 2:
+            return None
+        provider = self.provider_for(step)
+        if not isinstance(provider, BatchProvider) or step.address.kind not in provider.batch_kinds:
+            return None
+        return (step.provider, step.endpoint, step.wave, step.address.kind)
+
+    def run_batch(self, steps: tuple[PlanStep, ...]) -> tuple[StepRun, ...]:
+        """Apply then verify several steps of one batch key in one call each, with retries; one
+        ``StepRun`` per step (a failed batch fails every step of it, the provider having restored
+        what the batch changed). Never raises an ``Exception``."""
+        if len(steps) == 1:
+            return (self.run(steps[0]),)
+        provider = self.provider_for(steps[0])
+        assert isinstance(provider, BatchProvider)
+        changes = [s.change for s in steps]
+        applied: tuple[ApplyResult, ...] | None = None
+        calls = [0]
+        try:
+            applied = self._retry(changes[0], lambda: provider.apply_batch(changes), calls)
+            verified = self._retry(changes[0], lambda: provider.verify_batch(changes), calls)
+        except Exception as exc:  # a ReconcilerError, or a provider bug: every step of the batch failed
+            cut = isinstance(exc, ReconcilerError) and self._cut(exc)
+            return tuple(
+                StepRun(
+                    applied=applied[i] if applied else None,
+                    verified=None,
+                    attempts=calls[0],
+                    error=exc,
+                    interrupted=cut,
+                )
+                for i in range(len(steps))
+            )
+        return tuple(self._judge(a, v, calls[0]) for a, v in zip(applied, verified, strict=True))
 
     def run(self, step: PlanStep) -> StepRun:
         """Apply then verify, each with retries; never raises an ``Exception`` (it is in the result)."""

@@ -23,7 +23,9 @@ import typer
 __all__ = ["register"]
 
 DEFAULT_DIR = Path(".reconciler/lab")
-_KINDS = "latency | axl-throttle | drop-ssh | tvs-fail | replication-lag | ris-exhausted | unreachable"
+_KINDS = (
+    "latency | axl-throttle | axl-queue | drop-ssh | tvs-fail | replication-lag | ris-exhausted | unreachable"
+)
 _DIR = typer.Option(DEFAULT_DIR, "--dir", help="Lab directory (inventory, CA, known_hosts, credentials).")
 
 
@@ -258,11 +260,11 @@ def fault(
     *,
     kind: str = typer.Argument(
         ...,
-        help="latency | axl-throttle | drop-ssh | tvs-fail | replication-lag | ris-exhausted | unreachable",
+        help=_KINDS,
     ),
     directory: Path = _DIR,
     cluster: str | None = typer.Option(
-        None, "--cluster", help="Cluster (axl-throttle, replication-lag, ris-exhausted)."
+        None, "--cluster", help="Cluster (axl-throttle, axl-queue, replication-lag, ris-exhausted)."
     ),
     node: str | None = typer.Option(None, "--node", help="Node name or IP, or 'ios' / 'sftp'."),
     face: str | None = typer.Option(None, "--face", help="latency, unreachable: https|tftp|cli (all)."),

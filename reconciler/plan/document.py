@@ -224,6 +224,7 @@ class WaveForecast:
     notes: tuple[str, ...] = ()
     on_failure: str | None = None  # revert | stop | continue (None: a plan without a gate policy)
     window: str | None = None  # the wave's maintenance window, when it has one
+    cost: Mapping[str, float] | None = None  # estimated seconds per phase and total (reconciler.plan.cost)
 
     @property
     def stranded_count(self) -> int:
@@ -253,6 +254,7 @@ class WaveForecast:
             "notes": list(self.notes),
             "on_failure": self.on_failure,
             "window": self.window,
+            **({"cost": dict(self.cost)} if self.cost is not None else {}),
         }
 
     @classmethod
@@ -269,6 +271,7 @@ class WaveForecast:
             notes=tuple(str(n) for n in data.get("notes", ())),
             on_failure=data.get("on_failure"),
             window=data.get("window"),
+            cost={str(k): float(v) for k, v in data["cost"].items()} if data.get("cost") else None,
         )
 
 

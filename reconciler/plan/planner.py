@@ -39,6 +39,7 @@ from reconciler.plan.checks import (
     r1_honesty,
     with_stranded,
 )
+from reconciler.plan.cost import with_costs
 from reconciler.plan.document import Plan, PlanEdge, PlanStep
 from reconciler.plan.drift import changed_outside
 from reconciler.plan.fingerprint import fingerprint_of
@@ -306,6 +307,7 @@ def plan_from_snapshot(
             option150=option150,
             procedure_gaps=gaps,
         )
+        forecasts = with_costs(forecasts, desired=desired, steps=steps)
         diags = with_stranded(diags, cover, forecasts=forecasts)
         moving = {s.wave for s in steps if s.wave is not None}
         diags = forecast_verdict(diags, desired=desired, forecasts=forecasts, moving=moving)

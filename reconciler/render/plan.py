@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from reconciler.model import Action
+from reconciler.plan.cost import describe
 from reconciler.plan.document import Plan, PlanStep
 from reconciler.render.diagnostics import render_diagnostics
 
@@ -97,6 +98,9 @@ def render_plan(console: Console, plan: Plan) -> None:
                 Text(why + (f" NOTE: {notes}" if notes else "")),
             )
         console.print(table)
+        for f in plan.forecast:
+            if f.cost is not None:
+                console.print(Text(f"Estimated time of {f.wave}: {describe(f.cost)}"))
     if plan.rollback_possible is not None:
         console.print(Text(f"Rollback possible (R11): {'yes' if plan.rollback_possible else 'no'}"))
     if plan.diagnostics:

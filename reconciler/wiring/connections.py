@@ -28,7 +28,7 @@ from providers.cucm_axl import AxlClient
 from providers.cucm_certs import CertStoreClient, StoredCert, clients_for_cluster
 from providers.cucm_serviceability import ControlCenterClient, RisClient, RisPacer, match_process_node
 from providers.cucm_tftp import TftpHttpClient
-from providers.dhcp.base import DhcpBackend, DhcpScope, Option150Check, SetResult
+from providers.dhcp.base import BatchDhcpBackend, DhcpBackend, DhcpScope, Option150Check, SetResult, Wants
 from providers.dhcp.cucm import CucmDhcpBackend
 from providers.dhcp.ios import IosDhcpBackend
 from providers.dhcp.kea import KeaDhcpBackend
@@ -103,6 +103,16 @@ class LockedDhcpBackend:
     def verify_option150(self, *, scope: str, addresses: Sequence[IPv4Address]) -> Option150Check:
         with self._lock:
             return self._inner.verify_option150(scope=scope, addresses=addresses)
+
+    def set_option150_batch(self, *, wants: Wants) -> tuple[SetResult, ...]:
+        assert isinstance(self._inner, BatchDhcpBackend)
+        with self._lock:
+            return self._inner.set_option150_batch(wants=wants)
+
+    def verify_option150_batch(self, *, wants: Wants) -> tuple[Option150Check, ...]:
+        assert isinstance(self._inner, BatchDhcpBackend)
+        with self._lock:
+            return self._inner.verify_option150_batch(wants=wants)
 
     def close(self) -> None:
         with self._lock:
@@ -243,7 +253,12 @@ def _backend(conns: Connections, decl: Any) -> DhcpBackend:
         node = cluster.node(decl.node)
         if node is None:
             raise ConfigError(f"DHCP server {decl.name}: {decl.cluster} has no node {decl.node!r}")
-        return CucmDhcpBackend(AxlClient.connect(cluster, node=node), name=decl.name, server=decl.node)
+        return CucmDhcpBackend(
+            AxlClient.connect(cluster, node=node),
+            name=decl.name,
+            server=decl.node,
+            concurrency=conns.desired.policy.concurrency.axl,
+        )
     if kind == "kea":
         auth = None
         if decl.credentials is not None:

@@ -7,8 +7,10 @@ reset by the cluster it is registered to). Which phones: those of the wave's sco
 (``ProviderEstate.phones``) that RisPort70 of the target does not already show Registered — a phone
 already on the target is not disturbed, which also makes a retry or a resumed apply reset only what
 still has to move. Resets run with bounded concurrency (``policy.concurrency.axl``, the AXL limit per
-cluster); a phone's temporary error (AXL throttle, timeout) is retried a few times honouring
-``delay``; other failures are collected and reported together, naming the phones (never a secret).
+cluster) at an adaptive rate (``reconciler.wiring.pacing.AimdPacer``: faster while CUCM answers
+quickly, halved on HTTP 503 or rising latency, never above ``policy.resets.ceiling_per_second``); a
+phone's temporary error (AXL throttle, timeout) is retried a few times honouring ``delay``; other
+failures are collected and reported together, naming the phones (never a secret).
 
 ``verify`` cannot prove a reset happened (the phone reboots and re-registers on its own), so it only
 reports what was sent; the wave's gate (R13) is the real check. That is why the executor re-runs a
@@ -29,11 +31,12 @@ from reconciler.model import Address, Change, freeze
 from reconciler.provider import ApplyResult, ProviderBase, VerifyResult
 from reconciler.wiring.connections import Connections
 from reconciler.wiring.estate import ProviderEstate
+from reconciler.wiring.pacing import AimdPacer, PacingSummary
 from schemas.document import DesiredState
 
 __all__ = ["ResetProvider"]
 
-PHONE_ATTEMPTS = 4
+PHONE_ATTEMPTS = 8  # a throttled reset is expected under load: the pacer slows down, the phone waits
 MAX_DELAY = 30.0
 
 
@@ -50,6 +53,7 @@ class ResetProvider(ProviderBase):
         estate: ProviderEstate,
         cluster: str,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.desired = desired
         self.conns = conns
@@ -57,7 +61,10 @@ class ResetProvider(ProviderBase):
         self.cluster = cluster
         self.concurrency = max(1, desired.policy.concurrency.axl)
         self._sleep = sleep
+        self._clock = clock
         self._sent: dict[str, int] = {}
+        self._paced: dict[str, str] = {}
+        self.last_pacing: PacingSummary | None = None  # what the pacer did in the last apply
         self._lock = threading.Lock()
 
     @property
@@ -83,17 +90,25 @@ class ResetProvider(ProviderBase):
         phones = self.pending(change.address)
         axl = self.conns.axl(self.cluster)
         failures: dict[str, ReconcilerError] = {}
+        pacing = self.desired.policy.resets
+        pacer = AimdPacer(start=pacing.start_per_second, ceiling=pacing.ceiling_per_second,
+                          clock=self._clock, sleep=self._sleep)  # fmt: skip
 
         def reset(name: str) -> None:
             for attempt in range(PHONE_ATTEMPTS):
+                pacer.acquire()
+                sent = self._clock()
                 try:
                     axl.reset_phone(name, kind=ResetKind.RESET)
+                    pacer.record(latency=self._clock() - sent)
                     return
                 except TemporaryError as exc:
+                    pacer.record(latency=self._clock() - sent, throttled=True)
                     if attempt == PHONE_ATTEMPTS - 1:
                         failures[name] = exc
                         return
-                    self._sleep(min(MAX_DELAY, exc.delay or 2.0 * (attempt + 1)))
+                    if exc.delay:
+                        self._sleep(min(MAX_DELAY, exc.delay))
                 except ReconcilerError as exc:
                     failures[name] = exc
                     return
@@ -105,6 +120,8 @@ class ResetProvider(ProviderBase):
                 list(pool.map(reset, phones))
         with self._lock:
             self._sent[str(change.address)] = len(phones) - len(failures)
+            self.last_pacing = pacer.summary()
+            self._paced[str(change.address)] = self.last_pacing.describe()
         if failures:
             names = sorted(failures)
             first = failures[names[0]]
@@ -123,8 +140,9 @@ class ResetProvider(ProviderBase):
     def verify(self, change: Change) -> VerifyResult:
         with self._lock:
             sent = self._sent.get(str(change.address))
+            paced = self._paced.get(str(change.address), "")
         detail = (
-            f"reset sent to {sent} phone(s); the wave's gate checks where they register (R13)"
+            f"reset sent to {sent} phone(s) ({paced}); the wave's gate checks where they register (R13)"
             if sent is not None
             else "a reset cannot be verified; the wave's gate checks where the phones register (R13)"
         )

@@ -197,7 +197,10 @@ class AxlFace:
         handler = getattr(self, "_op_" + op_name)
 
         def run(op: etree._Element, request: Request) -> etree._Element:
-            if op_name in WRITE_OPERATIONS and self.faults.axl_write_throttle:
+            queue = self.faults.change_queue
+            if op_name in WRITE_OPERATIONS and (
+                self.faults.axl_write_throttle or (queue is not None and not queue.offer())
+            ):
                 raise HttpStatusError(503, tomcat_error_page(503, "Service Unavailable"))
             namespace = etree.QName(op).namespace or ""
             response = etree.Element(f"{{{namespace}}}{op_name}Response", nsmap={"ns": namespace})

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-__all__ = ["FaceFaults", "QueryAllowance"]
+__all__ = ["ChangeQueue", "FaceFaults", "QueryAllowance"]
 
 
 class FaceFaults:
@@ -23,6 +23,7 @@ class FaceFaults:
         self._lock = threading.Lock()
         self.latency_s: float = 0.0  # added before every HTTP request / CLI command is answered
         self.axl_write_throttle: bool = False  # AXL writes answer HTTP 503
+        self.change_queue: ChangeQueue | None = None  # AXL writes answer 503 while this queue is long
         self.unreachable: bool = False  # new connections are closed at once
         self._drops = 0
 
@@ -36,6 +37,35 @@ class FaceFaults:
             if self._drops <= 0:
                 return False
             self._drops -= 1
+            return True
+
+
+class ChangeQueue:
+    """CUCM's change-notification backlog as AXL's write throttle sees it: every accepted write adds one
+    notification, drained at ``per_second``; while ``limit`` or more are waiting, writes answer HTTP 503
+    (docs/cucm-interfaces.md, "AXL write throttle"). Shared by every node of a cluster."""
+
+    def __init__(self, *, limit: int, per_second: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self.limit = max(1, limit)
+        self.per_second = max(1e-3, per_second)
+        self._length = 0.0
+        self._at = clock()
+        self.accepted = 0
+        self.refused = 0
+
+    def offer(self) -> bool:
+        """One write: True (queued) or False (refuse it with HTTP 503)."""
+        with self._lock:
+            now = self._clock()
+            self._length = max(0.0, self._length - (now - self._at) * self.per_second)
+            self._at = now
+            if self._length >= self.limit:
+                self.refused += 1
+                return False
+            self._length += 1.0
+            self.accepted += 1
             return True
 
 

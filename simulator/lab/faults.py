@@ -6,6 +6,8 @@ per cluster) or a call on the model (TVS failing to start, replication lag). Kin
 
 * ``latency`` — node (+ ``face`` https|tftp|cli), ios or sftp: each request/command waits ``seconds``;
 * ``axl-throttle`` — cluster or node: AXL writes answer HTTP 503;
+* ``axl-queue`` — cluster: AXL writes answer HTTP 503 while the change-notification queue holds
+  ``count`` (default 20) or more, drained at one notification per ``seconds`` (default 0.05), as CUCM;
 * ``drop-ssh`` — node or ios: the next ``count`` CLI commands lose their session mid-output;
 * ``tvs-fail`` — node: the next ``count`` TVS starts fail (default -1: all; shows after a restart);
 * ``replication-lag`` — cluster (+ node): trust changes reach other nodes ``seconds`` later (R7);
@@ -23,14 +25,21 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal, cast, get_args
 
 from reconciler.errors import LabError
-from simulator.faces.faults import FaceFaults, QueryAllowance
+from simulator.faces.faults import ChangeQueue, FaceFaults, QueryAllowance
 from simulator.model import Lab
 from simulator.model.services import TVS
 
 __all__ = ["FACES", "FAULT_KINDS", "Fault", "FaultBoard", "FaultKind"]
 
 FaultKind = Literal[
-    "latency", "axl-throttle", "drop-ssh", "tvs-fail", "replication-lag", "ris-exhausted", "unreachable"
+    "latency",
+    "axl-throttle",
+    "axl-queue",
+    "drop-ssh",
+    "tvs-fail",
+    "replication-lag",
+    "ris-exhausted",
+    "unreachable",
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 Face = Literal["https", "tftp", "cli"]
@@ -147,6 +156,15 @@ class FaultBoard:
             for switch in self._switches(fault, ("https",)):
                 switch.axl_write_throttle = not off
             return f"AXL write throttle {'off' if off else 'on (HTTP 503)'} on {fault.node or fault.cluster}"
+        if kind == "axl-queue":
+            cluster = self._cluster(fault)
+            limit, each = fault.count or 20, fault.seconds or 0.05
+            queue = None if off else ChangeQueue(limit=limit, per_second=1.0 / each)
+            for switch in self._switches(Fault(kind=kind, cluster=cluster), ("https",)):
+                switch.change_queue = queue
+            if off:
+                return f"AXL change-notification queue of {cluster} off"
+            return f"AXL writes on {cluster}: 503 while {limit}+ notifications wait ({1.0 / each:g}/s)"
         if kind == "drop-ssh":
             count = 0 if off else (fault.count or 1)
             for switch in self._switches(fault, ("cli",)):

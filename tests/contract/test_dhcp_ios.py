@@ -221,3 +221,81 @@ def test_a_change_reads_only_its_own_pool(
     reads = [a for a in backend.asked if a.startswith("show")]
     assert reads == ["show running-config | section ^ip dhcp pool PHONES-A$"] * 3
     assert router.pool_table["PHONES-AB"][1] == ("127.0.41.9",), "the prefix-named pool is untouched"
+
+
+@dataclass
+class ForgetfulRouter(RecordingRouter):
+    """A router that silently keeps one pool's old option 150 the first time it is changed (what a read-back
+    exists to catch)."""
+
+    forget: str = ""
+
+    def set_option150(self, *, pool: str, addresses: Sequence[str]) -> None:
+        if pool == self.forget:
+            self.forget = ""
+            self.log.append(f"ignored {pool}")
+            return
+        super().set_option150(pool=pool, addresses=addresses)
+
+
+def _three_pools(router: RecordingRouter) -> None:
+    router.pool_table["PHONES-C"] = ("10.41.3.0 255.255.255.0", ("127.0.41.3",))
+
+
+def test_a_batch_is_one_session_one_write_memory_and_one_read_back(
+    server: SshFaceServer, router: RecordingRouter, tmp_path: Path
+) -> None:
+    """R12 at scale: a wave's pools cost one configuration session and one ``write memory``, and the
+    reads ask for exactly those pools."""
+    _three_pools(router)
+    wants = [("PHONES-A", NEW), ("PHONES-B", NEW), ("PHONES-C", NEW)]
+    with _CountingBackend(name="lab-ios", target=_target(server, tmp_path)) as backend:
+        results = backend.set_option150_batch(wants=wants)
+        checks = backend.verify_option150_batch(wants=wants)
+    assert [r.changed for r in results] == [True, True, True]
+    assert results[2].previous == (IPv4Address("127.0.41.3"),)
+    assert [c.observed for c in checks] == [NEW] * 3
+    assert router.log == [f"set_option150 PHONES-{p} 127.0.41.101 127.0.41.102" for p in "ABC"] + [
+        "write memory"
+    ]
+    assert [a for a in backend.asked if a.startswith("show")] == [
+        "show running-config | section ^ip dhcp pool (PHONES-A|PHONES-B|PHONES-C)$"
+    ] * 3
+    assert [a for a in backend.asked if not a.startswith("show")] == [
+        "configuring option 150",
+        "write memory",
+    ]
+
+
+def test_a_batch_whose_read_back_differs_restores_every_pool_of_it(tmp_path: Path) -> None:
+    from reconciler.errors import VerificationError
+
+    router = ForgetfulRouter(
+        {
+            "PHONES-A": ("10.41.1.0 255.255.255.0", ("127.0.41.1", "127.0.41.2")),
+            "PHONES-B": ("10.41.2.0 255.255.255.0", ()),
+            "PHONES-C": ("10.41.3.0 255.255.255.0", ("127.0.41.3",)),
+        },
+        forget="PHONES-B",
+    )
+    before = dict(router.pool_table)
+    server = ios_server(
+        router, host="127.0.41.32", port=0, host_key=generate_host_key(), users={"netops": PASSWORD}
+    ).start()
+    try:
+        backend = IosDhcpBackend(name="lab-ios", target=_target(server, tmp_path))
+        with backend, pytest.raises(VerificationError) as err:
+            backend.set_option150_batch(wants=[(p, NEW) for p in ("PHONES-A", "PHONES-B", "PHONES-C")])
+    finally:
+        server.stop()
+    assert "PHONES-B announces nothing" in str(err.value)
+    assert "previous option 150 of 3 scope(s) was restored" in str(err.value)
+    assert router.pool_table == before, "every pool of the failed batch announces what it did before"
+    assert router.log[:5] == [
+        "set_option150 PHONES-A 127.0.41.101 127.0.41.102",
+        "ignored PHONES-B",
+        "set_option150 PHONES-C 127.0.41.101 127.0.41.102",
+        "write memory",
+        "set_option150 PHONES-A 127.0.41.1 127.0.41.2",
+    ]
+    assert router.log[-1] == "write memory", "the restored values are saved too"

@@ -234,3 +234,34 @@ def test_stop_leaves_no_process_behind(tmp_path: Path) -> None:
     for pid in pids.values():
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_batch_is_one_config_set_and_one_probe_and_phones_of_every_scope_see_it(
+    kea: KeaInstance, wired: tuple[KeaDhcpBackend, RecordingAdapter]
+) -> None:
+    """R12 at scale: a wave's scopes on one Kea cost one config-test, one config-set, one config-write."""
+    backend, adapter = wired
+    names = [s.name for s in backend.list_scopes()]
+    assert len(names) >= 2
+    adapter.commands.clear()
+    results = backend.set_option150_batch(wants=[(n, TFTP_NEW) for n in names])
+    assert all(r.changed for r in results)
+    assert adapter.commands == ["config-get", "config-test", "config-set", "config-write"]
+    checks = backend.verify_option150_batch(wants=[(n, TFTP_NEW) for n in names])
+    assert all(c.complies for c in checks)
+    assert [c.method for c in checks].count("read-back+dhcp-query") == 1, "one probe for the batch"
+    relays = [str(s.relay) for s in backend.list_scopes() if s.relay is not None]
+    assert all(phone_sees(kea, r) == TFTP_NEW for r in relays)
+
+
+def test_a_failed_batch_restores_every_scope_of_it(
+    kea: KeaInstance, wired: tuple[KeaDhcpBackend, RecordingAdapter]
+) -> None:
+    backend, adapter = wired
+    before = {s.name: s.option150 for s in backend.list_scopes()}
+    adapter.tamper["config-set"] = _break_option_data
+    with pytest.raises(RemoteFaultError) as info:
+        backend.set_option150_batch(wants=[(n, TFTP_NEW) for n in before])
+    assert "previous configuration was restored" in str(info.value)
+    assert {s.name: s.option150 for s in backend.list_scopes()} == before
+    assert "config-write" not in adapter.commands

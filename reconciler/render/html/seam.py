@@ -64,7 +64,8 @@ OPTIONAL_FIELDS: Final[dict[str, OptionalField]] = {
 
 def optional(source: object, key: str) -> object:
     """The value of the optional field ``key`` (a key of ``OPTIONAL_FIELDS``) on ``source``, or
-    ``NOT_IN_PLAN`` when ``source`` is absent or does not carry it."""
+    ``NOT_IN_PLAN`` when ``source`` is absent or does not carry it (or carries ``None``: a plan written
+    before the field existed, or one that could not compute it)."""
     spec = OPTIONAL_FIELDS[key]
     if source is None or type(source).__name__ != spec.owner:
         return NOT_IN_PLAN

@@ -1,0 +1,128 @@
+"""The cost model: how long each wave of a plan should take, per phase, before a change window.
+
+Called by ``reconciler.plan.planner`` for every ``WaveForecast`` (its ``cost``); rendered by
+``reconciler.render.plan`` (human), the plan JSON and the HTML report (``WaveForecast.cost``). Pure: it
+uses the wave's option 150 steps, its phone counts and the desired state's policy, never the network.
+
+Per wave, in seconds (docs/performance.md, "The cost model"):
+
+- ``option150_seconds`` — DHCP servers work in parallel (``policy.concurrency.dhcp``); each server's
+  scopes are one batch (docs/architecture.md, "Batched steps"): IOS one session of reads, lines,
+  ``write memory`` and read-back; Kea ``config-get``/``-test``/``-set``/``-write`` and one probe; CUCM
+  DHCP one ``updateDhcpSubnet`` per subnet at ``policy.concurrency.axl``.
+- ``resets_seconds`` — the phones still to move at ``policy.resets.ceiling_per_second`` (the pacer's
+  ceiling: a lower bound; a throttling CUCM makes it longer);
+- ``gate_seconds`` — the RisPort70 floor of one complete listing of the wave's phones (1,000 devices a
+  query, ``policy.ris_queries_per_minute``) plus the time phones take to re-register after a reset;
+- ``total_seconds`` — their sum (the phases run one after another within a wave).
+
+The constants below are round trips measured on the lab and typical figures of the real systems; they
+are estimates, and the bench (``bench/bench_plan_apply.py``) compares them with what apply measured.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reconciler.plan.document import PlanStep, WaveForecast
+
+__all__ = ["IOS_WRITE_MEMORY", "REGISTER_SECONDS", "describe", "wave_cost", "with_costs"]
+
+IOS_ROUND_TRIP = 0.15  # one command on an IOS SSH session
+IOS_CONNECT = 1.0  # SSH + netmiko session preparation
+IOS_WRITE_MEMORY = 1.5  # ``write memory`` on a router with a large configuration
+IOS_LINE = 0.01  # one configuration line inside a session
+KEA_ROUND_TRIP = 0.05  # one control-agent command
+KEA_PROBE = 0.2  # one relayed DHCP exchange
+AXL_WRITE = 0.1  # one AXL write (updateDhcpSubnet)
+REGISTER_SECONDS = 30.0  # a reset phone downloads its files and registers again (typical)
+RIS_DEVICES_PER_QUERY = 1000
+
+
+def _server_seconds(kind: str, scopes: int) -> float:
+    if scopes <= 0:
+        return 0.0
+    if kind == "kea":
+        return 4 * KEA_ROUND_TRIP + KEA_PROBE + KEA_ROUND_TRIP + KEA_PROBE  # apply, then verify
+    if kind == "cucm":
+        return 3 * AXL_WRITE + scopes * AXL_WRITE  # listings, then updates (concurrency applied by caller)
+    # ios: connect, read, one session with 3 lines a pool, write memory, read-back, verify read-back
+    return IOS_CONNECT + 3 * IOS_ROUND_TRIP + 3 * scopes * IOS_LINE + IOS_WRITE_MEMORY
+
+
+def wave_cost(
+    *,
+    option150_servers: Iterable[str],
+    server_kinds: Mapping[str, str],
+    phones_to_move: int,
+    phones_in_wave: int,
+    policy: Any,
+) -> dict[str, float]:
+    """The wave's estimated seconds per phase and ``total_seconds`` (module docstring).
+    ``option150_servers``: the server of each option 150 step of the wave (one entry per scope)."""
+    per_server: dict[str, int] = {}
+    for server in option150_servers:
+        per_server[server] = per_server.get(server, 0) + 1
+    axl = max(1, int(policy.concurrency.axl))
+    times = []
+    for server, scopes in per_server.items():
+        kind = server_kinds.get(server, "ios")
+        seconds = _server_seconds(kind, scopes)
+        if kind == "cucm":
+            seconds = 3 * AXL_WRITE + math.ceil(scopes / axl) * AXL_WRITE
+        times.append(seconds)
+    lanes = max(1, int(policy.concurrency.dhcp))
+    option150 = _parallel(times, lanes)
+    resets = phones_to_move / float(policy.resets.ceiling_per_second) if phones_to_move else 0.0
+    queries = math.ceil(phones_in_wave / RIS_DEVICES_PER_QUERY) if phones_to_move else 0
+    gate = (queries * 60.0 / float(policy.ris_queries_per_minute) + REGISTER_SECONDS) if queries else 0.0
+    cost = {
+        "option150_seconds": round(option150, 1),
+        "resets_seconds": round(resets, 1),
+        "gate_seconds": round(gate, 1),
+    }
+    cost["total_seconds"] = round(sum(cost.values()), 1)
+    return cost
+
+
+def with_costs(
+    forecasts: Sequence[WaveForecast], *, desired: Any, steps: Sequence[PlanStep]
+) -> list[WaveForecast]:
+    """``forecasts`` with ``cost`` set from the plan's option 150 steps and the desired state's policy."""
+    kinds = {str(s.name): str(s.kind) for s in desired.dhcp.servers}
+    out = []
+    for f in forecasts:
+        servers = [s.address.parts[1] for s in steps if s.wave == f.wave and s.address.kind == "option150"]
+        cost = wave_cost(option150_servers=servers, server_kinds=kinds, phones_to_move=f.pending,
+                         phones_in_wave=f.phones, policy=desired.policy)  # fmt: skip
+        out.append(replace(f, cost=cost))
+    return out
+
+
+def _parallel(times: list[float], lanes: int) -> float:
+    """Makespan of ``times`` on ``lanes`` workers, longest first (a good bound for a handful of servers)."""
+    busy = [0.0] * lanes
+    for t in sorted(times, reverse=True):
+        busy[busy.index(min(busy))] += t
+    return max(busy) if times else 0.0
+
+
+def describe(cost: Mapping[str, Any]) -> str:
+    """One human line: ``≈ 2 min 5 s (option 150 3 s, resets 40 s, gate 1 min 22 s)``."""
+    part = {k: _duration(cost.get(f"{k}_seconds", 0)) for k in ("total", "option150", "resets", "gate")}
+    return f"≈ {part['total']} (option 150 {part['option150']}, resets {part['resets']}, gate {part['gate']})"
+
+
+def _duration(seconds: Any) -> str:
+    value = float(seconds or 0.0)
+    if value < 60:
+        return f"{value:.0f} s" if value >= 1 else f"{value:.1f} s"
+    minutes, rest = divmod(round(value), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
