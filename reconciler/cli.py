@@ -2,7 +2,8 @@
 
 Each command group lives in ``reconciler.commands.<name>`` and exposes ``register(app)``; this module
 only builds the app, holds the global options (``--no-color`` or a non-empty ``NO_COLOR``, ``--json``,
-shell completion) and maps errors to exit codes; help shows readable metavars (``PATH``, ``FILE...``).
+``--quiet``, ``--timeout``, shell completion) and maps errors to exit codes; help shows readable
+metavars (``PATH``, ``FILE...``).
 Concrete providers reach the commands through ``reconciler.wiring`` only. Heavy libraries (zeep, paramiko,
 cryptography) are imported inside command bodies so that ``reconciler --help`` starts fast.
 
@@ -44,6 +45,8 @@ class GlobalOptions:
 
     color: bool = True
     json: bool = False
+    quiet: bool = False  # no progress display while reading (plan, drift, apply)
+    timeout: float | None = None  # seconds: cap of every connect/read wait, and of each read's retries
 
 
 #: The exit code of a usage error; click's default (2) is reserved for "changes present".
@@ -119,17 +122,28 @@ def _version_callback(value: bool) -> None:
 
 
 @app.callback()
-def _root(
+def _root(  # noqa: PLR0917 - typer maps parameters to options
     ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
     ),
     no_color: bool = typer.Option(False, "--no-color", help="Plain text output without colours."),
     json_output: bool = typer.Option(False, "--json", help="Machine-readable JSON output where supported."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display while reading."),
+    timeout: float | None = typer.Option(
+        None,
+        "--timeout",
+        min=1.0,
+        help="Seconds any connection or read may wait, retries of a slow or unreachable endpoint "
+        "included (default 90).",
+        show_default=False,
+    ),
 ) -> None:
     """Global options."""
     # https://no-color.org: any non-empty NO_COLOR turns colour off, like --no-color
-    ctx.obj = GlobalOptions(color=not no_color and not os.environ.get("NO_COLOR"), json=json_output)
+    ctx.obj = GlobalOptions(
+        color=not no_color and not os.environ.get("NO_COLOR"), json=json_output, quiet=quiet, timeout=timeout
+    )
 
 
 for _name in COMMAND_MODULES:

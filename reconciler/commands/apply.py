@@ -258,8 +258,12 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
             err("error: give a desired-state FILE or a saved PLAN (or --resume)")
             raise typer.Exit(1)
         elif _is_plan(source):
+            from reconciler.plan.fingerprint import check_state
+
             plan = Plan.from_json(read_bounded(source, limit=MAX_PLAN_BYTES))
+            # everything decidable offline first: the YAML unchanged and valid, the state not moved
             desired, _ = _load_desired(Path(plan.desired_path), expect_sha256=plan.desired_sha256)
+            check_state(plan, store.read(), path=store.path)
             wiring = open_wiring(
                 desired, base_dir=Path(plan.desired_path).resolve().parent, parallelism=parallelism
             )

@@ -36,6 +36,19 @@ def _color_json(ctx: typer.Context, local_json: bool) -> tuple[bool, bool]:
     return bool(getattr(obj, "color", True)), local_json or bool(getattr(obj, "json", False))
 
 
+def _reading(ctx: typer.Context, color: bool):  # type: ignore[no-untyped-def]
+    """The progress display of a read (stderr; off with ``--quiet``) and the ``--timeout`` to pass to
+    ``open_estate``."""
+    from reconciler.render.diagnostics import make_console
+    from reconciler.render.progress import ReadProgressRenderer
+
+    obj = ctx.find_root().obj
+    renderer = ReadProgressRenderer(
+        make_console(color=color, stderr=True), enabled=not bool(getattr(obj, "quiet", False))
+    )
+    return renderer, getattr(obj, "timeout", None)
+
+
 def _load(file: Path, color: bool, as_json: bool):  # type: ignore[no-untyped-def]
     from reconciler.config.loader import load
     from reconciler.render.diagnostics import FileReport, make_console, render_reports, reports_json
@@ -106,9 +119,13 @@ def plan(
     color, as_json = _color_json(ctx, json_output)
     desired = _load(file, color, as_json)
     options = PlanOptions(targets=tuple(target), excludes=tuple(exclude), parallelism=parallelism)
+    progress, timeout = _reading(ctx, color)
     try:
         state = StateStore(state_dir).read()
-        with open_estate(desired, parallelism=parallelism) as estate:
+        with (
+            progress,
+            open_estate(desired, parallelism=parallelism, hooks=progress, timeout=timeout) as estate,
+        ):
             result = build_plan(
                 desired=desired,
                 desired_path=str(file),
@@ -218,9 +235,10 @@ def drift(
 
     color, as_json = _color_json(ctx, json_output)
     desired = _load(file, color, as_json)
+    progress, timeout = _reading(ctx, color)
     try:
         state = StateStore(state_dir).read()
-        with open_estate(desired) as estate:
+        with progress, open_estate(desired, hooks=progress, timeout=timeout) as estate:
             report = detect(desired=desired, estate=estate, state=state)
     except ReconcilerError as exc:
         raise _fail(exc, color) from exc

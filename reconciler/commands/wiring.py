@@ -21,6 +21,7 @@ from reconciler.errors import PlanError
 
 if TYPE_CHECKING:  # reconciler.live.protocol imports cryptography: keep `reconciler --help` fast
     from reconciler.apply.executor import Registry
+    from reconciler.live.progress import ReadHooks
     from reconciler.live.protocol import LiveEstate
     from reconciler.model import Address
     from schemas.document import DesiredState
@@ -42,18 +43,35 @@ def use_estate_factory(factory: EstateFactory) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def open_estate(desired_state: DesiredState, *, parallelism: int = 4) -> Iterator[LiveEstate]:
-    """A read-only estate for ``desired_state``; providers are closed when the block ends."""
+def open_estate(
+    desired_state: DesiredState,
+    *,
+    parallelism: int = 4,
+    hooks: ReadHooks | None = None,
+    timeout: float | None = None,
+) -> Iterator[LiveEstate]:
+    """A read-only estate for ``desired_state``; providers are closed when the block ends. ``hooks``
+    hear the read's progress and waits; ``timeout`` (``--timeout``) caps every connect/read wait and
+    each read with its retries. Leaving the block (also by an error) ends every wait still running."""
     if _installed:
         yield _installed[-1](desired_state)
         return
     from reconciler.wiring.connections import Connections
     from reconciler.wiring.estate import ProviderEstate
+    from reconciler.wiring.readwait import DEFAULT_TIMEOUT, limit_waits
 
+    limit_waits(timeout)
     conns = Connections(desired_state)
+    estate = ProviderEstate(
+        conns,
+        parallelism=parallelism,
+        hooks=hooks,
+        timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+    )
     try:
-        yield ProviderEstate(conns, parallelism=parallelism)
+        yield estate
     finally:
+        estate.stop()
         conns.close()
 
 

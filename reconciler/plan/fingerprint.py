@@ -7,6 +7,8 @@ value. Keys (``/``-separated, since names may contain dots)::
     store/<cluster>/<node>/<store>            tvs/<cluster>/<node>              (TVS start time)
     param/<cluster>/<name>                    option150/<server>/<scope>
 
+``check_state`` compares the plan with the state file alone (lineage and serial): decidable offline, so
+``apply PLAN`` calls it before any connection, and the executor again under the state lock.
 ``check_fresh`` is called by ``apply PLAN`` (the executor) before anything runs: it re-reads exactly
 those facts through a ``LiveEstate``, compares, also compares the state's lineage/serial, and raises
 ``StalePlanError`` listing what changed ("identity certificate regenerated (R14)", "trust store
@@ -19,6 +21,8 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.cucm.facts import CertRef, ClusterFacts
 from reconciler.errors import StalePlanError
@@ -26,7 +30,10 @@ from reconciler.live.protocol import LiveEstate
 from reconciler.plan.document import Plan
 from reconciler.vocabulary import PHONE_TRUST_STORES
 
-__all__ = ["check_fresh", "fingerprint_of", "stale_reasons"]
+if TYPE_CHECKING:
+    from reconciler.state.store import StateSnapshot
+
+__all__ = ["check_fresh", "check_state", "fingerprint_of", "stale_reasons"]
 
 
 def _digest(value: object) -> str:
@@ -156,3 +163,25 @@ def check_fresh(
             hint="run `reconciler plan -o` again and review the new plan",
         )
     return reasons
+
+
+def check_state(plan: Plan, snapshot: StateSnapshot, *, path: Path) -> None:
+    """``StalePlanError`` unless ``snapshot`` (the state file at ``path``) is exactly the state ``plan``
+    was built from (lineage and serial; R14: apply only what was reviewed, against what it was made
+    from). Reads nothing live."""
+    s = snapshot
+    if (s.lineage, s.serial) == (plan.state_lineage, plan.state_serial):
+        return
+    if plan.state_lineage is not None and s.lineage != plan.state_lineage:
+        raise StalePlanError(
+            f"plan was built from state lineage {plan.state_lineage}, but {path} has "
+            f"lineage {s.lineage}: the plan does not belong to this state",
+            changes=(f"state lineage {plan.state_lineage} → {s.lineage}",),
+            hint="run `reconciler plan` again in this directory",
+        )
+    raise StalePlanError(
+        f"saved plan is stale: it was built from state serial {plan.state_serial}, the state is now at "
+        f"serial {s.serial} (updated {s.updated_at}); another apply ran since",
+        changes=(f"state serial {plan.state_serial} → {s.serial}",),
+        hint="run `reconciler plan` again and apply the new plan",
+    )
