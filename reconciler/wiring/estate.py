@@ -155,7 +155,8 @@ class ProviderEstate:
 
     def _where(self, cluster: str) -> str:
         """How reports name a cluster's publisher: ``cucm-pub (10.0.0.1:8443)``."""
-        return CucmEndpoint.from_cluster(self.conns.cluster(cluster)).label
+        decl = self.conns.desired.cluster(cluster)
+        return CucmEndpoint.from_cluster(decl).label if decl is not None else cluster
 
     def _ris(self, cluster: str, fn: Callable[[], _T]) -> _T:
         """A RisPort70 read; an exhausted allowance (``TemporaryError`` with a delay, other clients
