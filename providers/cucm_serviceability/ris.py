@@ -127,6 +127,16 @@ def dedupe(records: Iterable[Registration]) -> tuple[Registration, ...]:
     return tuple(sorted(best.values(), key=lambda r: r.name))
 
 
+def _when(stamp: Any) -> dt.datetime | None:
+    """A ``TimeStamp`` (seconds since the epoch) as UTC; None when absent or not a time (out of range)."""
+    if not stamp:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(stamp), dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def _device(node: str, item: Any) -> Registration:
     ips = (item["IPAddress"]["item"] if item["IPAddress"] is not None else None) or []
     ipv4 = next((a["IP"] for a in ips if str(a["IPAddrType"] or "").lower() == "ipv4"), None)
@@ -136,7 +146,7 @@ def _device(node: str, item: Any) -> Registration:
         node=node,
         status=str(item["Status"] or "Unknown"),
         ip=str(ipv4 or (ips[0]["IP"] if ips else "") or ""),
-        timestamp=dt.datetime.fromtimestamp(int(stamp), dt.UTC) if stamp else None,
+        timestamp=_when(stamp),
         reason=int(item["StatusReason"] or 0),
         protocol=str(item["Protocol"] or ""),
         description=str(item["Description"] or ""),
