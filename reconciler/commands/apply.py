@@ -289,7 +289,13 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
             err("error: the plan has errors; nothing was applied")
             raise typer.Exit(1)
         if journal is None and not plan.has_changes:
-            err("No changes. The estate matches the desired state.")
+            message = "No changes. The estate matches the desired state."
+            if as_json:
+                from reconciler.render.apply import no_changes_json
+
+                sys.stdout.write(no_changes_json(message))
+            else:
+                err(message)
             raise typer.Exit(0)
         if journal is None and not _confirm(plan, auto_approve=auto_approve, err=err):
             err("Apply cancelled.")
@@ -337,7 +343,8 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
         if wiring is not None:
             wiring.close()
     if report.status is ApplyStatus.INTERRUPTED:
-        err("interrupted: resume with `reconciler apply --resume`")
+        if as_json:  # the human renderer's summary already said it, once
+            err("interrupted: resume with `reconciler apply --resume`")
         raise typer.Exit(130)
     raise typer.Exit(0 if report.ok else 1)
 

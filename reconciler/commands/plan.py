@@ -185,19 +185,26 @@ def show(
 def graph(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Desired-state YAML file.", show_default=False),
-    fmt: str = typer.Option("dot", "--format", help="dot or mermaid."),
+    fmt: str = typer.Option("dot", "--format", help="dot or mermaid (ignored with --json)."),
+    json_output: bool = typer.Option(False, "--json", help="Print nodes and edges as one JSON document."),
 ) -> None:
     """Print the migration's dependency graph (edges labelled with rule ids)."""
     from reconciler.errors import ReconcilerError
     from reconciler.plan.declared import declared_graph
 
-    color, _ = _color_json(ctx, False)
+    color, as_json = _color_json(ctx, json_output)
     if fmt not in ("dot", "mermaid"):
         raise _fail(ValueError(f"unknown format {fmt!r}: use dot or mermaid"), color)
-    desired = _load(file, color, False)
+    desired = _load(file, color, as_json)
     try:
         g = declared_graph(desired)
-        sys.stdout.write(g.to_dot() if fmt == "dot" else g.to_mermaid())
+        if as_json:
+            edges = [
+                {"before": e.before, "after": e.after, "rule": e.rule, "reason": e.reason} for e in g.edges()
+            ]
+            sys.stdout.write(json.dumps({"nodes": list(g.nodes()), "edges": edges}, indent=2) + "\n")
+        else:
+            sys.stdout.write(g.to_dot() if fmt == "dot" else g.to_mermaid())
     except ReconcilerError as exc:
         raise _fail(exc, color) from exc
 
