@@ -53,3 +53,13 @@ def test_loader_on_a_valid_file_with_one_splice(at: int, insert: str) -> None:
 def test_tlv_parser_on_arbitrary_bytes(data: bytes) -> None:
     with contextlib.suppress(TlvError):  # the one clean error; anything else fails the test
         tlv.parse(data)
+
+
+def test_a_duration_beyond_timedelta_is_an_error_with_position() -> None:
+    # found by bench/fuzz_parsers.py: a deadline of 30 digits made timedelta raise OverflowError
+    text = VALID.replace("deadline: 10m", "deadline: " + "9" * 30 + "s", 1)
+    assert text != VALID
+    result = load_text(text, file="fuzz.yaml", base_dir=Path.cwd())
+    errors = list(result.diagnostics.errors)
+    assert errors and all(d.position is not None for d in errors)
+    assert any("too long for a duration" in d.summary for d in errors), [d.summary for d in errors]
