@@ -1,7 +1,7 @@
 """Property-based fuzzing (hypothesis) of the parsers that meet untrusted bytes: the desired-state
 loader and the ITL/CTL (TLV) parser. The property: any input ends in a result or the parser's own clean
 error (diagnostics with a position; ``TlvError``) — never another exception. A small run is part of the
-tests; the lab-spec loader, admin-CLI screen parser and SOAP mappers are not fuzzed yet."""
+tests; the admin-CLI screens and SOAP answer mappers are in test_fuzz_answers.py."""
 
 from __future__ import annotations
 
