@@ -1,13 +1,12 @@
 """The ``reconciler`` command line: a thin typer app.
 
-Each command group lives in ``reconciler.commands.<name>`` and exposes ``register(app)``; this module
-only builds the app, holds the global options (``--no-color`` or a non-empty ``NO_COLOR``, ``--json``,
-shell completion; ``GlobalOptions`` in ``reconciler.commands.common`` also carries the state directory
-and the wiring factory) and maps errors to exit codes; help shows readable metavars (``PATH``,
-``FILE...``). Concrete providers reach the commands only through the wiring factory
-(``reconciler.wiring.factory``); a test passes its own as ``obj=GlobalOptions(wiring=...)``. Heavy
-libraries (zeep, paramiko, cryptography) are imported inside command bodies so that
-``reconciler --help`` starts fast.
+Each command group lives in ``reconciler.commands.<name>`` and exposes ``register(app)``; this module only
+builds the app, holds the global options (``--no-color`` or a non-empty ``NO_COLOR``, ``--json``,
+``--quiet``, ``--timeout``, shell completion; ``GlobalOptions`` in ``reconciler.commands.common`` also
+carries the state directory and the wiring factory) and maps errors to exit codes; help shows readable
+metavars (``PATH``, ``FILE...``). Concrete providers reach the commands only through the wiring factory
+(``reconciler.wiring.factory``); a test passes its own as ``obj=GlobalOptions(wiring=...)``. Heavy libraries
+(zeep, paramiko, cryptography) are imported inside command bodies so that ``reconciler --help`` starts fast.
 
 Exit codes: 0 success / no changes, 1 error, invalid input or a usage error (a misspelt option, a
 missing argument, an unknown command — as Terraform does), 2 changes present (``--detailed-exitcode``;
@@ -118,19 +117,34 @@ def _version_callback(value: bool) -> None:
 
 
 @app.callback()
-def _root(
+def _root(  # noqa: PLR0917 - typer maps parameters to options
     ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
     ),
     no_color: bool = typer.Option(False, "--no-color", help="Plain text output without colours."),
     json_output: bool = typer.Option(False, "--json", help="Machine-readable JSON output where supported."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display while reading."),
+    timeout: float | None = typer.Option(
+        None,
+        "--timeout",
+        min=1.0,
+        help="Seconds any connection or read may wait, retries of a slow or unreachable endpoint "
+        "included (default 90).",
+        show_default=False,
+    ),
 ) -> None:
     """Global options."""
     # an embedder or a test may pass GlobalOptions as obj: its state directory and wiring factory stay
     given = ctx.obj if isinstance(ctx.obj, GlobalOptions) else GlobalOptions()
     # https://no-color.org: any non-empty NO_COLOR turns colour off, like --no-color
-    ctx.obj = replace(given, color=not no_color and not os.environ.get("NO_COLOR"), json=json_output)
+    ctx.obj = replace(
+        given,
+        color=not no_color and not os.environ.get("NO_COLOR"),
+        json=json_output,
+        quiet=quiet,
+        timeout=timeout,
+    )
 
 
 for _name in COMMAND_MODULES:

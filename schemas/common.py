@@ -126,14 +126,17 @@ def parse_duration(value: Any) -> Any:
     """``"15m"``, ``"1h30m"``, ``"90s"`` or a number of seconds -> ``timedelta``."""
     if isinstance(value, timedelta):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        match = _DURATION_RE.match(value)
-        if match is None or not any(match.groups()):
-            raise ValueError(f"{value!r} is not a duration; write e.g. '90s', '15m' or '1h30m'")
-        hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-        return timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    try:  # a number beyond timedelta's range (about 2.7 million years) is an error, not a crash
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return timedelta(seconds=value)
+        if isinstance(value, str):
+            match = _DURATION_RE.match(value)
+            if match is None or not any(match.groups()):
+                raise ValueError(f"{value!r} is not a duration; write e.g. '90s', '15m' or '1h30m'")
+            hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+            return timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError as exc:
+        raise ValueError(f"{str(value)[:40]!r} is too long for a duration") from exc
     raise ValueError("a duration must be a string such as '15m' or a number of seconds")
 
 

@@ -341,7 +341,7 @@ class AxlClient:
     def callmanager_group(self, name: str) -> CallManagerGroupInfo:
         group = self.call("getCallManagerGroup", name=name)["return"]["callManagerGroup"]
         members = _get(_get(group, "members"), "member") or []
-        ordered = sorted(members or [], key=lambda m: int(_text(_get(m, "priority")) or 0))
+        ordered = sorted(members or [], key=lambda m: _priority(_text(_get(m, "priority"))))
         return CallManagerGroupInfo(
             name=_text(_get(group, "name")),
             uuid=_text(_get(group, "uuid")),
@@ -419,3 +419,11 @@ def _sql_columns(row: Any) -> dict[str, str]:
         for el in elements
         if el is not None and isinstance(getattr(el, "tag", None), str)
     }
+
+
+def _priority(text: str) -> tuple[int, int]:
+    """Sort key of a CallManager group member: its priority; members without a readable one last."""
+    try:
+        return (0, int(text or 0))
+    except ValueError:
+        return (1, 0)

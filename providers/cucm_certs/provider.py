@@ -177,7 +177,7 @@ class TrustStoreProvider(ProviderBase):
         )
         state = "present" if expect_present else "absent"
         detail = (
-            f"{state} in {store} on all {len(nodes)} node(s) (R7)"
+            f"{state} in {store} on {_all_nodes(len(nodes))} (R7)"
             if not wrong
             else f"not yet {state} in {store} on {', '.join(wrong)} (R7: replication from the publisher "
             "is not complete; never assume it)"
@@ -207,3 +207,8 @@ class TrustStoreProvider(ProviderBase):
     def close(self) -> None:
         for client in self.clients:
             client.close()
+
+
+def _all_nodes(count: int) -> str:
+    """``all 3 nodes``, ``its one node`` (never ``all 1 node(s)``)."""
+    return "its one node" if count == 1 else f"all {count} nodes"

@@ -149,6 +149,12 @@ def parse_cert_list(text: str) -> tuple[CertListing, ...]:
     return tuple(out)
 
 
+def _hex(text: str) -> int | None:
+    """``0x1A:2B`` → 26 * 256 + 43; None when no hex digit is left (``0x``, ``:``)."""
+    digits = text.lower().removeprefix("0x").replace(":", "")
+    return int(digits, 16) if digits else None
+
+
 def parse_cert_detail(text: str) -> CertDetail:
     """The PEM block (if printed) and ``Serial Number:``/``Subject Name:``/``Issuer Name:``/``To:``; the
     names stay as printed (``CN=X, OU=Y`` or ``CN=X;OU=Y``): compare them with ``same_dn``."""
@@ -159,7 +165,7 @@ def parse_cert_detail(text: str) -> CertDetail:
     until = re.search(r"^\s*To:\s*(.*)$", text, re.M)
     return CertDetail(
         pem=pem.group(0) + "\n" if pem else None,
-        serial=int(serial.group(1).lower().removeprefix("0x").replace(":", ""), 16) if serial else None,
+        serial=_hex(serial.group(1)) if serial else None,
         subject=subject.group(1).strip() if subject else "",
         issuer=issuer.group(1).strip() if issuer else "",
         not_after=until.group(1).strip() if until else "",

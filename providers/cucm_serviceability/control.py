@@ -67,6 +67,9 @@ class RestartProgress:
     poll: int
 
 
+_MAX_UPTIME = 100 * 365 * 86400  # seconds; a longer UpTime is not one (and would leave datetime's range)
+
+
 def parse_start_time(
     text: str | None,
     *,
@@ -86,7 +89,7 @@ def parse_start_time(
     without ``UpTime`` (and without a ``tz`` the caller knows) it is unknown.
     """
     approx = None
-    if started and up_time_s is not None and up_time_s >= 0:
+    if started and up_time_s is not None and 0 <= up_time_s <= _MAX_UPTIME:
         approx = (now - dt.timedelta(seconds=up_time_s)).astimezone(dt.UTC)
     value = (text or "").strip()
     zoned, naive = _read_start_time(value)
@@ -113,7 +116,10 @@ def _read_start_time(value: str) -> tuple[dt.datetime | None, dt.datetime | None
     except ValueError:
         iso = None
     if iso is not None:
-        return (iso.astimezone(dt.UTC), None) if iso.tzinfo is not None else (None, iso)
+        try:
+            return (iso.astimezone(dt.UTC), None) if iso.tzinfo is not None else (None, iso)
+        except OverflowError:  # year 1 or 9999 moved across midnight by its offset: not a start time
+            return None, None
     zoned = _ZONE_WORD.match(value)
     if zoned is not None:
         try:

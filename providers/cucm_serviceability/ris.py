@@ -67,6 +67,14 @@ class RisPacer:
         self._tokens = min(float(self.burst), self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
+    def eta(self, queries: int) -> float:
+        """Seconds until ``queries`` more queries fit into the allowance (tokens now, then the refill
+        rate): how long a listing that needs that many more pages will still take at least."""
+        with self._lock:
+            self._refill()
+            short = max(0.0, queries - self._tokens)
+        return short / self.rate
+
     def acquire(self) -> float:
         """Take one token, sleeping until one is there; returns the seconds waited. ``TemporaryError``
         if that would take longer than ``max_wait``."""
@@ -119,6 +127,16 @@ def dedupe(records: Iterable[Registration]) -> tuple[Registration, ...]:
     return tuple(sorted(best.values(), key=lambda r: r.name))
 
 
+def _when(stamp: Any) -> dt.datetime | None:
+    """A ``TimeStamp`` (seconds since the epoch) as UTC; None when absent or not a time (out of range)."""
+    if not stamp:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(stamp), dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def _device(node: str, item: Any) -> Registration:
     ips = (item["IPAddress"]["item"] if item["IPAddress"] is not None else None) or []
     ipv4 = next((a["IP"] for a in ips if str(a["IPAddrType"] or "").lower() == "ipv4"), None)
@@ -128,7 +146,7 @@ def _device(node: str, item: Any) -> Registration:
         node=node,
         status=str(item["Status"] or "Unknown"),
         ip=str(ipv4 or (ips[0]["IP"] if ips else "") or ""),
-        timestamp=dt.datetime.fromtimestamp(int(stamp), dt.UTC) if stamp else None,
+        timestamp=_when(stamp),
         reason=int(item["StatusReason"] or 0),
         protocol=str(item["Protocol"] or ""),
         description=str(item["Description"] or ""),
@@ -182,8 +200,11 @@ class RisClient:
         select_by: str = "Name",
         node: str = "",
         device_class: str = "Phone",
+        progress: Callable[[int, int, float], None] | None = None,
     ) -> tuple[Registration, ...]:
-        """Every record (one per device and node), all pages, chunks of ``max_devices`` items."""
+        """Every record (one per device and node), all pages, chunks of ``max_devices`` items.
+        ``progress(listed, total, eta)`` is called after every page: records listed so far, the total
+        RisPort70 reported, and the seconds the allowance needs for the remaining pages (``eta``)."""
         out: list[Registration] = []
         wanted = list(items) or ["*"]
         for start in range(0, len(wanted), self.max_devices):
@@ -199,7 +220,7 @@ class RisClient:
                 "Protocol": "Any",
                 "DownloadStatus": "Any",
             }
-            out.extend(self._pages(criteria))
+            out.extend(self._pages(criteria, progress=progress, before=len(out)))
         return tuple(out)
 
     def sample(self, *, max_devices: int = 50) -> tuple[tuple[Registration, ...], int]:
@@ -224,7 +245,13 @@ class RisClient:
             found.extend(_device(str(cm_node["Name"] or ""), d) for d in devices)
         return tuple(found), int(result["TotalDevicesFound"] or 0)
 
-    def _pages(self, criteria: dict[str, Any]) -> list[Registration]:
+    def _pages(
+        self,
+        criteria: dict[str, Any],
+        *,
+        progress: Callable[[int, int, float], None] | None = None,
+        before: int = 0,
+    ) -> list[Registration]:
         found: list[Registration] = []
         state = ""
         for _ in range(_MAX_PAGES):
@@ -237,6 +264,13 @@ class RisClient:
                 devices = (cm_node["CmDevices"]["item"] if cm_node["CmDevices"] is not None else None) or []
                 page.extend(_device(str(cm_node["Name"] or ""), d) for d in devices)
             found.extend(page)
+            if progress is not None:
+                left = max(0, total - len(found))
+                progress(
+                    before + len(found),
+                    before + max(total, len(found)),
+                    self.pacer.eta(-(-left // self.max_devices)),
+                )
             following = str(answer["StateInfo"] or "")
             if not page or not following or following == state or len(found) >= total:
                 return found

@@ -45,6 +45,7 @@ import requests.auth
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InsecureRequestWarning
 
+from providers.transports.waits import cap
 from reconciler.errors import (
     AuthenticationError,
     ConfigError,
@@ -142,6 +143,7 @@ class SafeSession(requests.Session):
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
+        kwargs["timeout"] = cap(kwargs["timeout"])  # the CLI's --timeout (providers.transports.waits)
         where = self.endpoint
         started = time.monotonic()
         try:

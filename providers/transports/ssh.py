@@ -22,6 +22,7 @@ Rules (docs/providers.md#security-defaults):
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import logging
 import socket
@@ -33,6 +34,7 @@ from typing import Literal
 import paramiko
 from pydantic import SecretStr
 
+from providers.transports.waits import wait_limit
 from reconciler.config.secrets import resolve
 from reconciler.errors import (
     AuthenticationError,
@@ -297,6 +299,13 @@ def _authenticate(transport: paramiko.Transport, target: SshTarget) -> None:
 def connect(target: SshTarget) -> SshConnection:
     """Open, verify the host key, authenticate. Raises only ``reconciler.errors`` types."""
     verifier = target.verifier()
+    limit = wait_limit()  # the CLI's --timeout caps every wait (providers.transports.waits)
+    if limit is not None:
+        target = dataclasses.replace(
+            target,
+            connect_timeout=min(target.connect_timeout, limit),
+            auth_timeout=min(target.auth_timeout, limit),
+        )
     try:
         sock = socket.create_connection((target.host, target.port), timeout=target.connect_timeout)
     except OSError as exc:

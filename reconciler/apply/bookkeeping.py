@@ -25,6 +25,7 @@ from typing import Any
 from reconciler.errors import StalePlanError, StateError
 from reconciler.model import Action, Change, FrozenMap, Value, thaw
 from reconciler.plan.document import Plan
+from reconciler.plan.fingerprint import check_state
 from reconciler.state.journal import JournalHeader
 from reconciler.state.store import JSONValue, OwnedCertificate, StateSnapshot, StateStore, utc_now
 
@@ -79,22 +80,7 @@ class StateKeeper:
 
     def check_plan(self, plan: Plan) -> None:
         """A fresh apply: the state must be exactly the one the plan was built from."""
-        s = self.snapshot
-        if (s.lineage, s.serial) == (plan.state_lineage, plan.state_serial):
-            return
-        if plan.state_lineage is not None and s.lineage != plan.state_lineage:
-            raise StalePlanError(
-                f"plan was built from state lineage {plan.state_lineage}, but {self.store.path} has "
-                f"lineage {s.lineage}: the plan does not belong to this state",
-                changes=(f"state lineage {plan.state_lineage} → {s.lineage}",),
-                hint="run `reconciler plan` again in this directory",
-            )
-        raise StalePlanError(
-            f"saved plan is stale: it was built from state serial {plan.state_serial}, the state is now at "
-            f"serial {s.serial} (updated {s.updated_at}); another apply ran since",
-            changes=(f"state serial {plan.state_serial} → {s.serial}",),
-            hint="run `reconciler plan` again and apply the new plan",
-        )
+        check_state(plan, self.snapshot, path=self.store.path)
 
     def check_resume(self, header: JournalHeader, *, verified_steps: int, in_doubt: int) -> None:
         """``--resume``: the state may only have moved by the interrupted apply's own writes (one per

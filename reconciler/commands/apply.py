@@ -184,8 +184,12 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
             err("error: give a desired-state FILE or a saved PLAN (or --resume)")
             raise typer.Exit(1)
         elif _is_plan(source):
+            from reconciler.plan.fingerprint import check_state
+
             plan = Plan.from_json(read_bounded(source, limit=MAX_PLAN_BYTES))
+            # everything decidable offline first: the YAML unchanged and valid, the state not moved
             desired = load_desired(Path(plan.desired_path), expect_sha256=plan.desired_sha256).desired
+            check_state(plan, store.read(), path=store.path)
             wiring = world.open_apply(desired, state_dir=opts.state_dir, parallelism=parallelism)
         else:
             from reconciler.plan.planner import PlanOptions, build_plan
@@ -210,7 +214,13 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
             err("error: the plan has errors; nothing was applied")
             raise typer.Exit(1)
         if journal is None and not plan.has_changes:
-            err("No changes. The estate matches the desired state.")
+            message = "No changes. The estate matches the desired state."
+            if as_json:
+                from reconciler.render.apply import no_changes_json
+
+                sys.stdout.write(no_changes_json(message))
+            else:
+                err(message)
             raise typer.Exit(0)
         if journal is None and not _confirm(plan, auto_approve=auto_approve, err=err):
             err("Apply cancelled.")
@@ -265,7 +275,8 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
         if wiring is not None:
             wiring.close()
     if report.status is ApplyStatus.INTERRUPTED:
-        err("interrupted: resume with `reconciler apply --resume`")
+        if as_json:  # the human renderer's summary already said it, once
+            err("interrupted: resume with `reconciler apply --resume`")
         raise typer.Exit(130)
     if report.status is ApplyStatus.PAUSED:
         raise typer.Exit(3)  # live R3: a wave paused; the journal stays open for --resume

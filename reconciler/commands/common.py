@@ -23,6 +23,7 @@ from typer._click.core import ParameterSource
 from reconciler.boundedio import MAX_DESIRED_BYTES, read_bounded
 
 if TYPE_CHECKING:
+    from reconciler.render.progress import ReadProgressRenderer
     from reconciler.wiring.factory import WiringFactory
     from schemas.document import DesiredState
 
@@ -33,6 +34,7 @@ __all__ = [
     "global_options",
     "load_desired",
     "load_or_exit",
+    "reading",
 ]
 
 #: Where ``state.json`` and the journals live unless ``--state-dir`` says otherwise.
@@ -49,6 +51,8 @@ class GlobalOptions:
     json: bool = False
     state_dir: Path = DEFAULT_STATE_DIR
     wiring: WiringFactory | None = None
+    quiet: bool = False  # no progress display while reading (plan, drift)
+    timeout: float | None = None  # seconds: cap of every connect/read wait, and of each read's retries
 
     def world(self) -> WiringFactory:
         """The wiring factory: the one given, else the real providers."""
@@ -131,3 +135,13 @@ def load_desired(path: Path, *, expect_sha256: str | None = None) -> Loaded:
             hint=f"run `reconciler validate {path}`",
         )
     return Loaded(result.state, digest)
+
+
+def reading(opts: GlobalOptions) -> tuple[ReadProgressRenderer, float | None]:
+    """The progress display of a read (stderr; off with ``--quiet``) and the ``--timeout`` to pass to
+    the wiring factory's ``open_estate``."""
+    from reconciler.render.diagnostics import make_console
+    from reconciler.render.progress import ReadProgressRenderer
+
+    renderer = ReadProgressRenderer(make_console(color=opts.color, stderr=True), enabled=not opts.quiet)
+    return renderer, opts.timeout

@@ -72,7 +72,12 @@ def up(
     directory: Path = _DIR,
     detach: bool = typer.Option(False, "--detach", help="Run in the background; return once ready."),
     with_kea: bool = typer.Option(False, "--with-kea", help="Serve scope-c from a real kea-dhcp4."),
-    prefix: str = typer.Option("127.0", "--prefix", help="Address prefix 127.N: nodes at 127.N.10.x/20.x."),
+    prefix: str = typer.Option(
+        "127.0",
+        "--prefix",
+        envvar="RECONCILER_LAB_PREFIX",
+        help="Address prefix 127.N: nodes at 127.N.10.x/20.x (or $RECONCILER_LAB_PREFIX).",
+    ),
     restart_seconds: float | None = typer.Option(
         None, "--restart-seconds", min=0.0, help="How long a service restart takes (default: the spec's)."
     ),

@@ -16,13 +16,12 @@ import json
 import os
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import typer
 
 from reconciler.boundedio import MAX_PLAN_BYTES, read_bounded
-from reconciler.commands.common import DEFAULT_STATE_DIR, global_options, load_or_exit
+from reconciler.commands.common import DEFAULT_STATE_DIR, global_options, load_or_exit, reading
 
 __all__ = ["register"]
 
@@ -87,9 +86,15 @@ def plan(
     color, as_json = opts.color, opts.json
     loaded = load_or_exit(file, opts)
     options = PlanOptions(targets=tuple(target), excludes=tuple(exclude), parallelism=parallelism)
+    progress, timeout = reading(opts)
     try:
         state = StateStore(opts.state_dir).read()
-        with opts.world().open_estate(loaded.desired, parallelism=parallelism) as estate:
+        with (
+            progress,
+            opts.world().open_estate(
+                loaded.desired, parallelism=parallelism, hooks=progress, timeout=timeout
+            ) as estate,
+        ):
             result = build_plan(
                 desired=loaded.desired,
                 desired_path=str(file),
@@ -150,20 +155,27 @@ def show(
 def graph(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Desired-state YAML file.", show_default=False),
-    fmt: str = typer.Option("dot", "--format", help="dot or mermaid."),
+    fmt: str = typer.Option("dot", "--format", help="dot or mermaid (ignored with --json)."),
+    json_output: bool = typer.Option(False, "--json", help="Print nodes and edges as one JSON document."),
 ) -> None:
     """Print the migration's dependency graph (edges labelled with rule ids)."""
     from reconciler.errors import ReconcilerError
     from reconciler.plan.declared import declared_graph
 
-    opts = global_options(ctx)
-    color = opts.color
+    opts = global_options(ctx, json_flag=json_output)
+    color, as_json = opts.color, opts.json
     if fmt not in ("dot", "mermaid"):
         raise _fail(ValueError(f"unknown format {fmt!r}: use dot or mermaid"), color)
-    desired = load_or_exit(file, replace(opts, json=False)).desired
+    desired = load_or_exit(file, opts).desired
     try:
         g = declared_graph(desired)
-        sys.stdout.write(g.to_dot() if fmt == "dot" else g.to_mermaid())
+        if as_json:
+            edges = [
+                {"before": e.before, "after": e.after, "rule": e.rule, "reason": e.reason} for e in g.edges()
+            ]
+            sys.stdout.write(json.dumps({"nodes": list(g.nodes()), "edges": edges}, indent=2) + "\n")
+        else:
+            sys.stdout.write(g.to_dot() if fmt == "dot" else g.to_mermaid())
     except ReconcilerError as exc:
         raise _fail(exc, color) from exc
 
@@ -201,9 +213,10 @@ def drift(
     opts = global_options(ctx, json_flag=json_output).with_state_dir(ctx, state_dir)
     color, as_json = opts.color, opts.json
     desired = load_or_exit(file, opts).desired
+    progress, timeout = reading(opts)
     try:
         state = StateStore(opts.state_dir).read()
-        with opts.world().open_estate(desired) as estate:
+        with progress, opts.world().open_estate(desired, hooks=progress, timeout=timeout) as estate:
             report = detect(desired=desired, estate=estate, state=state)
     except ReconcilerError as exc:
         raise _fail(exc, color) from exc

@@ -90,7 +90,8 @@ def refresh(state: DesiredState, estate: LiveEstate, *, parallelism: int = 4) ->
     wave_scopes = [s for w in mig.waves for s in w.scopes]
     scopes = {s.name: s for s in state.dhcp.scopes}
     keys = [(scopes[s].server, s) for s in wave_scopes if s in scopes]
-    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="refresh") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="refresh")
+    try:
         jobs: dict[str, Future[Any]] = {}
 
         def submit(key: str, fn: Callable[..., Any], *args: Any) -> None:
@@ -132,3 +133,9 @@ def refresh(state: DesiredState, estate: LiveEstate, *, parallelism: int = 4) ->
             files=files,
             registrations=registrations,
         )
+    except BaseException:
+        # one read failed: do not wait for the others' retries (the estate's owner ends them)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=False)

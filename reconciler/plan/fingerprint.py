@@ -15,6 +15,8 @@ a second between two reads of an unchanged service; two start times within ``TVS
 and the apply, and a restart shorter than that tolerance after the plan is not a realistic case.
 Plans written before this kept a digest there; those are compared exactly.
 
+``check_state`` compares the plan with the state file alone (lineage and serial): decidable offline, so
+``apply PLAN`` calls it before any connection, and the executor again under the state lock.
 ``check_fresh`` is called by ``apply PLAN`` (the executor) before anything runs: it re-reads exactly
 those facts through a ``LiveEstate``, compares, also compares the state's lineage/serial, and raises
 ``StalePlanError`` listing what changed ("identity certificate regenerated (R14)", "trust store
@@ -27,6 +29,8 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.cucm.facts import CertRef, ClusterFacts
 from reconciler.errors import StalePlanError
@@ -34,7 +38,17 @@ from reconciler.live.protocol import LiveEstate
 from reconciler.plan.document import Plan
 from reconciler.vocabulary import PHONE_TRUST_STORES
 
-__all__ = ["TVS_START_TOLERANCE", "check_fresh", "fingerprint_of", "same_tvs_start", "stale_reasons"]
+if TYPE_CHECKING:
+    from reconciler.state.store import StateSnapshot
+
+__all__ = [
+    "TVS_START_TOLERANCE",
+    "check_fresh",
+    "check_state",
+    "fingerprint_of",
+    "same_tvs_start",
+    "stale_reasons",
+]
 
 #: Two TVS start times this close are one start (``UpTime`` jitter between reads; module docstring).
 TVS_START_TOLERANCE = timedelta(seconds=5)
@@ -194,3 +208,25 @@ def check_fresh(
             hint="run `reconciler plan -o` again and review the new plan",
         )
     return reasons
+
+
+def check_state(plan: Plan, snapshot: StateSnapshot, *, path: Path) -> None:
+    """``StalePlanError`` unless ``snapshot`` (the state file at ``path``) is exactly the state ``plan``
+    was built from (lineage and serial; R14: apply only what was reviewed, against what it was made
+    from). Reads nothing live."""
+    s = snapshot
+    if (s.lineage, s.serial) == (plan.state_lineage, plan.state_serial):
+        return
+    if plan.state_lineage is not None and s.lineage != plan.state_lineage:
+        raise StalePlanError(
+            f"plan was built from state lineage {plan.state_lineage}, but {path} has "
+            f"lineage {s.lineage}: the plan does not belong to this state",
+            changes=(f"state lineage {plan.state_lineage} → {s.lineage}",),
+            hint="run `reconciler plan` again in this directory",
+        )
+    raise StalePlanError(
+        f"saved plan is stale: it was built from state serial {plan.state_serial}, the state is now at "
+        f"serial {s.serial} (updated {s.updated_at}); another apply ran since",
+        changes=(f"state serial {plan.state_serial} → {s.serial}",),
+        hint="run `reconciler plan` again and apply the new plan",
+    )

@@ -21,7 +21,14 @@ from reconciler.apply.hooks import ApplyHooks, ApplyReport, ApplyStatus, GatePro
 from reconciler.model import Change, Outcome, OutcomeStatus
 from reconciler.plan.document import Plan
 
-__all__ = ["JsonLinesRenderer", "RichApplyRenderer", "plan_summary_lines", "summary_lines"]
+__all__ = [
+    "JsonLinesRenderer",
+    "RichApplyRenderer",
+    "no_changes_json",
+    "outcome_label",
+    "plan_summary_lines",
+    "summary_lines",
+]
 
 _STYLE = {
     OutcomeStatus.APPLIED: "green",
@@ -29,6 +36,9 @@ _STYLE = {
     OutcomeStatus.FAILED: "bold red",
     OutcomeStatus.SKIPPED: "dim",
 }
+
+
+_CHECKS = frozenset({"gate", "replication"})  # steps that only check (R13, R7)
 
 
 def plan_summary_lines(plan: Plan) -> list[str]:
@@ -43,6 +53,14 @@ def plan_summary_lines(plan: Plan) -> list[str]:
         f"{sm.waves} wave(s), {sm.phones_to_move} phone(s) to move, {sm.stranded} forecast stranded."
     )
     return lines
+
+
+def outcome_label(change: Change, outcome: Outcome) -> str:
+    """How a step's outcome reads: a check (gate R13, replication R7) that held is ``passed``, not
+    ``unchanged``; every other outcome is its status."""
+    if outcome.status is OutcomeStatus.UNCHANGED and change.address.kind in _CHECKS:
+        return "passed"
+    return outcome.status.value
 
 
 def summary_lines(report: ApplyReport) -> list[str]:
@@ -64,9 +82,12 @@ def summary_lines(report: ApplyReport) -> list[str]:
     if report.stranded:
         lines.append(f"{len(report.stranded)} phone(s) not Registered on the target (R13):")
         lines.extend(f"  {p.describe()}" for p in report.stranded)
-    if report.message and report.status is not ApplyStatus.SUCCEEDED:
+    if report.message and report.status is ApplyStatus.FAILED:
         lines.append(report.message)
-    if report.status in (ApplyStatus.INTERRUPTED, ApplyStatus.PAUSED):
+    if report.status in (
+        ApplyStatus.INTERRUPTED,
+        ApplyStatus.PAUSED,
+    ):  # said once (the report's message says the same)
         lines.append("Resume with `reconciler apply --resume`.")
     if report.journal:
         lines.append(f"Journal: {report.journal}")
@@ -108,8 +129,9 @@ class RichApplyRenderer(ApplyHooks):
 
     def step_finished(self, *, change: Change, outcome: Outcome) -> None:
         style = _STYLE[outcome.status]
+        label = outcome_label(change, outcome)
         self._progress.console.print(
-            f"  [{style}]{outcome.status.value}[/] {escape(str(change.address))}: {escape(outcome.detail)}"
+            f"  [{style}]{label}[/] {escape(str(change.address))}: {escape(outcome.detail)}"
         )
         if self._overall is not None:
             self._progress.advance(self._overall)
@@ -179,3 +201,21 @@ class JsonLinesRenderer(ApplyHooks):
 
     def apply_finished(self, *, report: ApplyReport) -> None:
         self._emit("apply_finished", **report.to_dict())
+
+
+def no_changes_json(message: str) -> str:
+    """``apply --json`` when there is nothing to do: the same ``apply_finished`` event an apply ends
+    with (status ``succeeded``, no apply id, no outcomes), so a script always reads one document."""
+    document: dict[str, object] = {
+        "event": "apply_finished",
+        "status": ApplyStatus.SUCCEEDED.value,
+        "apply_id": None,
+        "journal": None,
+        "resumed": False,
+        "message": message,
+        "elapsed": 0.0,
+        "counts": {s.value: 0 for s in OutcomeStatus},
+        "outcomes": [],
+        "stranded": [],
+    }
+    return json.dumps(document, sort_keys=True) + "\n"

@@ -10,6 +10,8 @@ Text is built with ``rich.text.Text`` so user strings are never taken for markup
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -19,7 +21,7 @@ from reconciler.plan.cost import describe
 from reconciler.plan.document import Plan, PlanStep
 from reconciler.render.diagnostics import render_diagnostics
 
-__all__ = ["render_plan", "summary_line"]
+__all__ = ["render_plan", "summary_line", "value_text"]
 
 _STYLE = {
     Action.CREATE: "green",
@@ -34,7 +36,7 @@ _VERB = {
     Action.UPDATE: "will be changed",
     Action.DELETE: "will be removed",
     Action.REPLACE: "will be replaced",
-    Action.RUN: "will run",
+    Action.RUN: "",  # the symbol already says it: "run replication.old.sub1", not "run ... will run"
     Action.NOOP: "is in sync",
 }
 
@@ -115,7 +117,8 @@ def _step(console: Console, step: PlanStep, lead: str) -> None:
     line = Text(lead)
     line.append(f"{change.action.symbol:>3} ", style=_STYLE[change.action])
     line.append(str(change.address), style="bold")
-    line.append(f" {_VERB[change.action]}")
+    if _VERB[change.action]:
+        line.append(f" {_VERB[change.action]}")
     if change.rule:
         line.append(f" [{change.rule}]", style=_STYLE[change.action])
     if step.one_way:
@@ -123,10 +126,24 @@ def _step(console: Console, step: PlanStep, lead: str) -> None:
     console.print(line)
     detail = Text(f"        {change.reason}", style="dim")
     if change.before is not None and change.action is Action.UPDATE:
-        detail.append(f"\n        {_short(change.before)} -> {_short(change.after)}")
+        detail.append(f"\n        {_short(value_text(change.before))} -> {_short(value_text(change.after))}")
     if step.reversibility is not None:
         detail.append(f"\n        {step.reversibility}")
     console.print(detail)
+
+
+def value_text(value: object) -> str:
+    """A change's value for people: ``10.0.0.1, 10.0.0.2`` for option 150 (never a Python tuple),
+    ``name=value`` pairs for a mapping, ``(none)`` for nothing."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={value_text(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple | frozenset | set):
+        return ", ".join(value_text(v) for v in value) if value else "(none)"
+    return str(value)
 
 
 def _short(value: object) -> str:

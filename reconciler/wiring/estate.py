@@ -47,12 +47,16 @@ from providers.cucm_certs import StoredCert
 from providers.cucm_serviceability import TVS_SERVICE, dedupe
 from providers.cucm_serviceability import Registration as RisRecord
 from providers.dhcp.base import DhcpScope
+from providers.transports.soap import CucmEndpoint
+from reconciler.apply.retry import RetryPolicy
 from reconciler.cucm.certs import CertIdentity, load_certificate
 from reconciler.cucm.facts import ROLLBACK_PARAMETER, CertRef, ClusterFacts, NodeFacts
-from reconciler.errors import CertificateError, ReconcilerError, TemporaryError, UnreachableError
+from reconciler.errors import CertificateError, ReconcilerError, UnreachableError
+from reconciler.live.progress import ReadHooks, ReadPhase, ReadProgress
 from reconciler.live.protocol import PhoneFacts, Registration, TftpFile
 from reconciler.vocabulary import PHONE_TRUST_STORES
 from reconciler.wiring.connections import Connections
+from reconciler.wiring.readwait import DEFAULT_TIMEOUT, ReadWaiter
 from schemas.version import CucmVersion
 
 __all__ = ["ProviderEstate", "identity_key"]
@@ -71,7 +75,6 @@ IDENTITY_TTL = 5.0  # seconds: clusters() and identity_pems() of one refresh sha
 #: that cluster once, if younger than this (the refresh reads the listing for scope membership, then
 #: the registrations of the same phones while the AXL listings finish); every other read is live.
 LISTING_TTL = 120.0
-RIS_WAIT = 90.0  # seconds a RisPort70 read waits in total for the cluster's allowance (shared, R13)
 
 
 def identity_key(unit: str) -> str | None:
@@ -104,10 +107,24 @@ class ProviderEstate:
     """The live estate of one desired state, read through ``conns`` (see the module docstring)."""
 
     def __init__(
-        self, conns: Connections, *, parallelism: int = 4, sleep: Callable[[float], None] = time.sleep
+        self,
+        conns: Connections,
+        *,
+        parallelism: int = 4,
+        sleep: Callable[[float], None] | None = None,
+        hooks: ReadHooks | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
+        """``hooks`` hear the progress of the reads and every wait on an endpoint
+        (``reconciler.live.progress``); ``timeout`` bounds each read with its retries (``--timeout``)."""
         self.conns = conns
-        self._sleep = sleep
+        self.hooks = hooks or ReadHooks()
+        self.waiter = ReadWaiter(
+            hooks=self.hooks,
+            timeout=timeout,
+            policy=RetryPolicy.from_policy(conns.desired.policy.retries),
+            sleep=sleep,
+        )
         self.parallelism = max(1, parallelism)
         self._lock = threading.Lock()
         self._identities: dict[tuple[str, str], tuple[float, tuple[StoredCert, ...]]] = {}
@@ -136,24 +153,27 @@ class ProviderEstate:
             self._identities[key] = (time.monotonic(), found)
         return found
 
-    def _ris(self, fn: Callable[[], _T]) -> _T:
-        """A RisPort70 read; an exhausted allowance (``TemporaryError``, other clients share it) is
-        waited out for at most ``RIS_WAIT`` seconds in total, then raised."""
-        waited = 0.0
-        for _ in range(20):  # bounded: every round waits at least one second
-            try:
-                return fn()
-            except TemporaryError as exc:
-                pause = min(max(exc.delay or 5.0, 1.0), 30.0)
-                if waited + pause > RIS_WAIT:
-                    raise
-                self._sleep(pause)
-                waited += pause
-        return fn()
+    def stop(self) -> None:
+        """End every wait of a read now (the command is ending: another read failed)."""
+        self.waiter.stop()
+
+    def _where(self, cluster: str) -> str:
+        """How reports name a cluster's publisher: ``cucm-pub (10.0.0.1:8443)``."""
+        decl = self.conns.desired.cluster(cluster)
+        return CucmEndpoint.from_cluster(decl).label if decl is not None else cluster
+
+    def _ris(self, cluster: str, fn: Callable[[], _T]) -> _T:
+        """A RisPort70 read; an exhausted allowance (``TemporaryError`` with a delay, other clients
+        share it) or an unreachable node is waited out within the read's time budget (``waiter``)."""
+        return self.waiter.read(f"RisPort70 of {cluster}, {self._where(cluster)}", fn)
 
     # --- LiveEstate -------------------------------------------------------------------------------
     def clusters(self, names: Sequence[str]) -> Mapping[str, ClusterFacts]:
-        return {name: self._cluster(name) for name in names if self.conns.desired.cluster(name) is not None}
+        return {
+            name: self.waiter.read(self._where(name), functools.partial(self._cluster, name))
+            for name in names
+            if self.conns.desired.cluster(name) is not None
+        }
 
     def _cluster(self, name: str) -> ClusterFacts:
         decl = self.conns.cluster(name)
@@ -170,6 +190,26 @@ class ProviderEstate:
         params = {p.name.lower(): p.value for p in axl.enterprise_parameters()}
         rollback = axl.rollback_parameter()
         declared = {n.name for n in decl.nodes}
+        reachable = [n.name for n in listed if n.name in declared]
+        read: list[str] = []
+
+        def stores_read(node: str) -> None:
+            with self._lock:
+                read.append(node)
+                done = len(read)
+            self.hooks.read_progress(
+                ReadProgress(
+                    phase=ReadPhase.TRUST,
+                    subject=name,
+                    done=done,
+                    total=len(reachable),
+                    finished=done == len(reachable),
+                )
+            )
+
+        self.hooks.read_progress(
+            ReadProgress(phase=ReadPhase.TRUST, subject=name, done=0, total=len(reachable))
+        )
 
         def node_facts(node: str) -> NodeFacts:
             info = next(n for n in listed if n.name == node)
@@ -189,6 +229,7 @@ class ProviderEstate:
                     ident = entry.identity()
                     if ident is not None and entry.store in trust:
                         trust[entry.store].add(ident)
+                stores_read(node)
                 started: dt.datetime | None = None
                 if TVS_SERVICE in running:
                     status = self.conns.control(name, node).status(TVS_SERVICE)
@@ -229,6 +270,9 @@ class ProviderEstate:
         )
 
     def identity_pems(self, cluster: str) -> Mapping[tuple[str, str], str]:
+        return self.waiter.read(self._where(cluster), functools.partial(self._identity_pems, cluster))
+
+    def _identity_pems(self, cluster: str) -> Mapping[tuple[str, str], str]:
         nodes = [c.node for c in self.conns.certs(cluster)]
         decl = self.conns.cluster(cluster)
         publisher = decl.publisher.name if decl is not None else None
@@ -253,6 +297,9 @@ class ProviderEstate:
     def parameters(self, cluster: str, names: Sequence[str]) -> Mapping[str, str | None]:
         if not names:
             return {}
+        return self.waiter.read(self._where(cluster), functools.partial(self._parameters, cluster, names))
+
+    def _parameters(self, cluster: str, names: Sequence[str]) -> Mapping[str, str | None]:
         axl = self.conns.axl(cluster)
         by_name = {p.name.lower(): p.value for p in axl.enterprise_parameters()}
         out: dict[str, str | None] = {}
@@ -266,14 +313,19 @@ class ProviderEstate:
         return out
 
     def callmanager_groups(self, cluster: str) -> Mapping[str, tuple[str, ...]]:
-        return {g.name: tuple(g.members) for g in self.conns.axl(cluster).callmanager_groups()}
+        groups = self.waiter.read(self._where(cluster), lambda: self.conns.axl(cluster).callmanager_groups())
+        return {g.name: tuple(g.members) for g in groups}
 
     def option150(
         self, scopes: Sequence[tuple[str, str]]
     ) -> Mapping[tuple[str, str], tuple[str, ...] | None]:
         declared = {s.name: s for s in self.conns.desired.dhcp.scopes}
         servers = sorted({server for server, _ in scopes})
-        listed = self._map(lambda s: self.conns.dhcp(s).list_scopes(), servers)
+        total = len(scopes)
+        self.hooks.read_progress(ReadProgress(phase=ReadPhase.DHCP, subject="dhcp", done=0, total=total))
+        listed = self._map(
+            lambda s: self.waiter.read(f"DHCP server {s}", lambda: self.conns.dhcp(s).list_scopes()), servers
+        )
         index = {server: _ScopeIndex(found) for server, found in listed.items()}
         out: dict[tuple[str, str], tuple[str, ...] | None] = {}
         for server, scope in scopes:
@@ -287,6 +339,9 @@ class ProviderEstate:
             out[(server, scope)] = (
                 tuple(str(a) for a in found.option150) if found and found.option150 else None
             )
+        self.hooks.read_progress(
+            ReadProgress(phase=ReadPhase.DHCP, subject="dhcp", done=total, total=total, finished=True)
+        )
         return out
 
     def phones(self, scopes: Sequence[str]) -> Mapping[str, tuple[PhoneFacts, ...]]:
@@ -334,7 +389,20 @@ class ProviderEstate:
     def _ris_listing(self, cluster: str) -> tuple[RisRecord, ...]:
         """Every phone record RisPort70 of ``cluster`` has; remembered for ``LISTING_TTL`` seconds so
         the refresh's registration read that follows needs no second pass over the same phones."""
-        found = self._ris(functools.partial(self.conns.ris(cluster).raw_registrations, ("*",)))
+
+        def listed(count: int, total: int, eta: float) -> None:
+            self.hooks.read_progress(
+                ReadProgress(phase=ReadPhase.PHONES, subject=cluster, done=count, total=total, eta=eta)
+            )
+
+        self.hooks.read_progress(ReadProgress(phase=ReadPhase.PHONES, subject=cluster, done=0, total=None))
+        ris = self.conns.ris(cluster)
+        found = self._ris(cluster, functools.partial(ris.raw_registrations, ("*",), progress=listed))
+        self.hooks.read_progress(
+            ReadProgress(
+                phase=ReadPhase.PHONES, subject=cluster, done=len(found), total=len(found), finished=True
+            )
+        )
         with self._lock:
             self._listings[cluster] = (time.monotonic(), found)
         return found
@@ -375,7 +443,7 @@ class ProviderEstate:
             found: Iterable[RisRecord] = dedupe(listing)
         else:
             ris = self.conns.ris(cluster)
-            found = self._ris(lambda: ris.registrations(list(names)))
+            found = self._ris(cluster, lambda: ris.registrations(list(names)))
         wanted = {n.upper(): n for n in names}
         return {
             wanted[r.name.upper()]: Registration(

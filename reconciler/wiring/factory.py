@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # reconciler.live.protocol imports cryptography: keep `reconciler --help` fast
     from reconciler.apply.executor import Registry
+    from reconciler.live.progress import ReadHooks
     from reconciler.live.protocol import LiveEstate
     from reconciler.model import Address
     from schemas.document import DesiredState
@@ -43,9 +44,16 @@ class WiringFactory(Protocol):
     """How a command reaches the world (``ProviderWiring``, or a test's fakes)."""
 
     def open_estate(
-        self, desired: DesiredState, *, parallelism: int = 4
+        self,
+        desired: DesiredState,
+        *,
+        parallelism: int = 4,
+        hooks: ReadHooks | None = None,
+        timeout: float | None = None,
     ) -> AbstractContextManager[LiveEstate]:
-        """A read-only estate for ``desired``; its sessions close when the block ends."""
+        """A read-only estate for ``desired``; its sessions close when the block ends. ``hooks`` hear the
+        read's progress and waits; ``timeout`` (``--timeout``) caps every connect/read wait and each read
+        with its retries."""
         ...
 
     def open_apply(self, desired: DesiredState, *, state_dir: Path, parallelism: int = 4) -> ApplyWiring:
@@ -73,14 +81,31 @@ class ProviderWiring:
     ``Connections`` (clients made on first use, credentials resolved then)."""
 
     @contextlib.contextmanager
-    def open_estate(self, desired: DesiredState, *, parallelism: int = 4) -> Iterator[LiveEstate]:
+    def open_estate(
+        self,
+        desired: DesiredState,
+        *,
+        parallelism: int = 4,
+        hooks: ReadHooks | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[LiveEstate]:
+        """Leaving the block (also by an error) ends every read wait still running."""
         from reconciler.wiring.connections import Connections  # noqa: PLC0415 - heavy
         from reconciler.wiring.estate import ProviderEstate  # noqa: PLC0415 - heavy
+        from reconciler.wiring.readwait import DEFAULT_TIMEOUT, limit_waits  # noqa: PLC0415 - heavy
 
+        limit_waits(timeout)
         conns = Connections(desired)
+        estate = ProviderEstate(
+            conns,
+            parallelism=parallelism,
+            hooks=hooks,
+            timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+        )
         try:
-            yield ProviderEstate(conns, parallelism=parallelism)
+            yield estate
         finally:
+            estate.stop()
             conns.close()
 
     def open_apply(self, desired: DesiredState, *, state_dir: Path, parallelism: int = 4) -> ApplyWiring:

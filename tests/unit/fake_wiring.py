@@ -29,7 +29,9 @@ class FakeWiring:
         self.state_dirs: list[Path] = []
 
     @contextlib.contextmanager
-    def open_estate(self, desired: Any, *, parallelism: int = 4) -> Iterator[Any]:
+    def open_estate(
+        self, desired: Any, *, parallelism: int = 4, hooks: Any = None, timeout: float | None = None
+    ) -> Iterator[Any]:
         yield self._estate(desired)
 
     def open_apply(self, desired: Any, *, state_dir: Path, parallelism: int = 4) -> ApplyWiring:

@@ -268,7 +268,8 @@ def test_ctrl_c_finishes_the_step_exits_130_and_resume_completes(world: dict[str
         world, "--no-color", "apply", str(world["plan_file"]), "--auto-approve", "--parallelism", "1"
     )
     assert result.exit_code == 130, result.output
-    assert "resume with `reconciler apply --resume`" in result.output
+    # said once, not three times (the report's message, the summary and the command used to repeat it)
+    assert result.output.lower().count("resume with `reconciler apply --resume`") == 1, result.output
     journal = sorted((world["dir"] / ".reconciler" / "journal").glob("*.jsonl"))
     assert len(journal) == 1
     trust.apply = original
@@ -311,3 +312,24 @@ def test_a_one_way_step_is_refused_without_approval(world: dict[str, Any]) -> No
     )
     assert approved.exit_code == 0, approved.output
     assert all(p["node"] == "new-sub1" for p in world["system"].data["phones"].values())
+
+
+def test_passed_checks_read_passed_not_unchanged(world: dict[str, Any]) -> None:
+    result = _run(world, "--no-color", "apply", str(world["plan_file"]), "--auto-approve")
+    assert result.exit_code == 0, result.output
+    gates = [line for line in result.output.splitlines() if " gate." in line and ":" in line]
+    assert gates and all(line.strip().startswith("passed gate.") for line in gates), result.output
+    assert "unchanged gate." not in result.output
+
+
+def test_json_apply_with_nothing_to_do_prints_one_document(world: dict[str, Any]) -> None:
+    empty = world["dir"] / "empty.json"
+    empty.write_text(replace(world["plan"], steps=(), forecast=()).to_json())
+    result = CliRunner().invoke(
+        app, ["--json", "apply", str(empty), "--auto-approve"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["event"] == "apply_finished" and document["status"] == "succeeded"
+    assert document["outcomes"] == [] and set(document["counts"].values()) == {0}
+    assert "No changes" in document["message"]

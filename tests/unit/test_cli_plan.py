@@ -4,6 +4,7 @@ a ``FakeWiring`` in the global options: exit codes of --detailed-exitcode, saved
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,23 @@ def test_drift_exit_codes_and_junit(world: World, tmp_path: Path) -> None:
     assert drifted.exit_code == 2, drifted.output
     assert "error[R5]" in drifted.output
     assert "<failure" in junit.read_text() and 'type="R5"' in junit.read_text()
+
+
+def test_plan_wording_run_steps_and_option150_values(world: World, tmp_path: Path) -> None:
+    result = run(world, tmp_path, "--no-color", "plan", "FILE")
+    assert result.exit_code == 0, result.output
+    runs = [line for line in result.output.splitlines() if re.match(r"\s*\d+\.\s+run ", line)]
+    assert runs, result.output
+    assert all("will run" not in line for line in runs), runs  # not "run replication.x.y will run"
+    option150 = result.output[result.output.index("option150.") :]
+    assert "('" not in result.output and "')" not in result.output, result.output  # no Python tuples
+    assert re.search(r"\d+\.\d+\.\d+\.\d+, \d+\.\d+\.\d+\.\d+", option150), option150
+
+
+def test_graph_json(world: World, tmp_path: Path) -> None:
+    result = run(world, tmp_path, "--json", "graph", "FILE")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["nodes"] and document["edges"]
+    assert {"before", "after", "rule", "reason"} <= set(document["edges"][0])
+    assert set(document["nodes"]) >= {e["after"] for e in document["edges"]}

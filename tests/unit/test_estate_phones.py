@@ -5,6 +5,7 @@ RisPort70 pass over the same phones) while a later read goes to RisPort70 again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,12 @@ class FakeRis:
         self.records = records
         self.calls: list[tuple[str, ...]] = []
 
-    def raw_registrations(self, items: tuple[str, ...] = ("*",)) -> tuple[Registration, ...]:
+    def raw_registrations(
+        self, items: tuple[str, ...] = ("*",), progress: Callable[[int, int, float], None] | None = None
+    ) -> tuple[Registration, ...]:
         self.calls.append(tuple(items))
+        if progress is not None:
+            progress(len(self.records), len(self.records), 0.0)
         return tuple(self.records)
 
     def registrations(self, items: list[str]) -> tuple[Registration, ...]:

@@ -2,7 +2,7 @@
 loader, the lab-spec loader (``lab up --spec``) and the ITL/CTL (TLV) parser. The property: any input ends
 in a result or the parser's own clean error (diagnostics with a position; ``LabSpecError`` whose every
 diagnostic has one; ``TlvError``) — never another exception. A small run is part of the tests; the
-admin-CLI screen parser and SOAP mappers are not fuzzed yet."""
+admin-CLI screens and SOAP answer mappers are in test_fuzz_answers.py."""
 
 from __future__ import annotations
 
@@ -95,3 +95,13 @@ def test_lab_spec_loader_on_yaml_shaped_noise(text: str) -> None:
 @given(st.integers(min_value=0, max_value=len(_LAB_SPEC) - 1), st.text(max_size=8))
 def test_lab_spec_loader_on_a_valid_file_with_one_splice(at: int, insert: str) -> None:
     _lab_spec_ends_cleanly(_LAB_SPEC[:at] + insert + _LAB_SPEC[at + 1 :])
+
+
+def test_a_duration_beyond_timedelta_is_an_error_with_position() -> None:
+    # found by bench/fuzz_parsers.py: a deadline of 30 digits made timedelta raise OverflowError
+    text = VALID.replace("deadline: 10m", "deadline: " + "9" * 30 + "s", 1)
+    assert text != VALID
+    result = load_text(text, file="fuzz.yaml", base_dir=Path.cwd())
+    errors = list(result.diagnostics.errors)
+    assert errors and all(d.position is not None for d in errors)
+    assert any("too long for a duration" in d.summary for d in errors), [d.summary for d in errors]

@@ -1,0 +1,140 @@
+"""Showing a refresh while it reads: ``ReadProgressRenderer``, a ``reconciler.live.progress.ReadHooks``.
+
+Used by ``reconciler plan``, ``drift`` and ``apply FILE`` (``reconciler.commands``) around the read;
+always on stderr, so ``--json`` output on stdout stays clean, and off with ``--quiet``.
+
+- On a terminal: a live display (rich) with one line per phase — the phones RisPort70 listed so far
+  per cluster out of the total, with the time the query allowance still needs (R13); the trust stores
+  read per node; the DHCP scopes read — and a status line while an endpoint is slow or unreachable.
+  It disappears when the read ends.
+- Otherwise (CI logs): one line per phase, printed when its size is first known, and one line per wait
+  on an endpoint (its name, the attempt n of m, why, the time of the next attempt).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import TracebackType
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.text import Text
+
+from reconciler.live.progress import ReadHooks, ReadPhase, ReadProgress, ReadWait
+
+__all__ = ["ReadProgressRenderer", "describe_progress", "describe_wait", "duration"]
+
+
+def duration(seconds: float) -> str:
+    """``42 s``, ``1 min 28 s``."""
+    whole = max(0, round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    return f"{whole // 60} min {whole % 60:02d} s"
+
+
+def describe_progress(p: ReadProgress) -> str:
+    """One line: ``phones of old: 1,000 of 80,000 listed, about 1 min 28 s to go (RisPort70 allowance)``."""
+    if p.phase is ReadPhase.PHONES:
+        head = f"phones of {p.subject}: "
+        if p.total is None:
+            return head + "listing (RisPort70)"
+        text = head + f"{p.done:,} of {p.total:,} listed"
+        if p.finished:
+            return text
+        if p.eta is not None and p.eta >= 1:
+            text += f", about {duration(p.eta)} to go (RisPort70 allowance)"
+        return text
+    if p.phase is ReadPhase.TRUST:
+        node = "node" if p.total == 1 else "nodes"
+        return f"trust stores of {p.subject}: {p.done} of {p.total} {node} read"
+    scope = "scope" if p.total == 1 else "scopes"
+    return f"DHCP: {p.done} of {p.total} {scope} read"
+
+
+def describe_wait(w: ReadWait) -> str:
+    """``waiting for cucm-pub (10.0.0.1:8443): ...; attempt 1 of 6 failed, next at 12:00:05``."""
+    if w.retry_at is None:
+        attempt = f"attempt {w.attempt} of {w.attempts}"
+        return f"waiting for {w.endpoint}: no answer for {duration(w.waited)} ({attempt})"
+    at = time.strftime("%H:%M:%S", time.localtime(w.retry_at))
+    error = w.error
+    if error.startswith(w.endpoint):  # "cucm-pub (..) is unreachable: ..." → "unreachable: ..."
+        error = error[len(w.endpoint) :].lstrip().removeprefix("is ").lstrip()
+    return f"waiting for {w.endpoint}: {error}; attempt {w.attempt} of {w.attempts} failed, next at {at}"
+
+
+class ReadProgressRenderer(ReadHooks):
+    """Renders read progress on ``console`` (stderr): live on a terminal, else line by line. Use as a
+    context manager around the read; ``enabled=False`` (``--quiet``) renders nothing."""
+
+    def __init__(self, console: Console, *, enabled: bool = True, live: bool | None = None) -> None:
+        self._console = console
+        self._enabled = enabled
+        self._live_wanted = console.is_terminal if live is None else live
+        self._lock = threading.Lock()
+        self._phases: dict[tuple[str, str], ReadProgress] = {}
+        self._announced: set[tuple[str, str]] = set()
+        self._waits: dict[str, ReadWait] = {}
+        self._told: set[tuple[str, int, bool]] = set()  # (endpoint, attempt, slow) printed line by line
+        self._live: Live | None = None
+
+    def __enter__(self) -> ReadProgressRenderer:
+        if self._enabled and self._live_wanted:
+            self._live = Live(
+                Text(""), console=self._console, transient=True, refresh_per_second=4, auto_refresh=True
+            )
+            self._live.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        with self._lock:
+            live, self._live = self._live, None
+        if live is not None:
+            live.stop()
+
+    def _line(self, text: str, style: str = "") -> None:
+        self._console.print(Text(text, style=style), soft_wrap=True)
+
+    def _refresh(self) -> None:
+        assert self._live is not None
+        rows = [Text(describe_progress(p)) for p in self._phases.values()]
+        rows += [Text(describe_wait(w), style="yellow") for w in self._waits.values()]
+        self._live.update(Group(*rows))
+
+    def read_progress(self, progress: ReadProgress) -> None:
+        if not self._enabled:
+            return
+        with self._lock:
+            self._phases[progress.key] = progress
+            if self._live is not None:
+                self._refresh()
+                return
+            if progress.total is None or progress.key in self._announced:
+                return
+            self._announced.add(progress.key)
+            self._line(describe_progress(progress))
+
+    def read_waiting(self, wait: ReadWait) -> None:
+        if not self._enabled:
+            return
+        with self._lock:
+            self._waits[wait.endpoint] = wait
+            if self._live is not None:
+                self._refresh()
+                return
+            told = (wait.endpoint, wait.attempt, wait.retry_at is None)
+            if told not in self._told:  # parallel reads of one endpoint: one line per attempt
+                self._told.add(told)
+                self._line(describe_wait(wait), style="yellow")
+
+    def read_recovered(self, endpoint: str) -> None:
+        if not self._enabled:
+            return
+        with self._lock:
+            self._waits.pop(endpoint, None)
+            if self._live is not None:
+                self._refresh()
