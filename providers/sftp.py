@@ -21,7 +21,14 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from pydantic import SecretStr
 
 from providers.transports.ssh import SshConnection, SshTarget, connect, map_ssh_error
-from reconciler.cucm.certs import load_certificates, not_valid_after, serial_hex, sha256_hex, subject_of
+from reconciler.cucm.certs import (
+    issuer_of,
+    load_certificates,
+    not_valid_after,
+    serial_hex,
+    sha256_hex,
+    subject_of,
+)
 from reconciler.errors import CertificateError, RemoteFaultError, VerificationError
 
 __all__ = ["BundleCert", "BundleReport", "RemoteFile", "SftpExchange", "inspect_bundle"]
@@ -42,6 +49,7 @@ class BundleCert:
     serial: str
     sha256: str
     not_after: datetime
+    issuer: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +70,11 @@ def _cert(cert: object) -> BundleCert:
 
     assert isinstance(cert, x509.Certificate)
     return BundleCert(
-        subject_of(cert), serial_hex(cert.serial_number), sha256_hex(cert), not_valid_after(cert)
+        subject_of(cert),
+        serial_hex(cert.serial_number),
+        sha256_hex(cert),
+        not_valid_after(cert),
+        issuer_of(cert),
     )
 
 

@@ -56,7 +56,7 @@ def essence_for(change: Change, observed: Value) -> JSONValue:
         return {"started_at": started, "loads": loads} if isinstance(loads, list) else {"started_at": started}
     if kind == "param":
         value = _field(after, "value") if isinstance(after, dict) else after
-        return {"value": value}
+        return {"value": value, "set_at": utc_now()}  # when it became so (R2: the forecast reads it)
     if kind == "option150":
         if isinstance(after, list):
             return {"tftp": after}

@@ -26,6 +26,7 @@ Public API (stable)::
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -56,13 +57,15 @@ class PhoneFacts:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Registration:
     """A RisPort70 record: ``status`` is ``CmDevRegStat`` (``Registered``, ``UnRegistered``, ...);
-    ``status_reason`` its ``StatusReason`` code (None: not reported)."""
+    ``status_reason`` its ``StatusReason`` code (None: not reported); ``timestamp`` its ``TimeStamp``,
+    the last status change (for a Registered phone: when it registered; None: not reported)."""
 
     name: str
     cluster: str
     node: str | None
     status: str
     status_reason: int | None = None
+    timestamp: dt.datetime | None = None
 
     @property
     def registered(self) -> bool:

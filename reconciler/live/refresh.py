@@ -51,6 +51,9 @@ class LiveSnapshot:
     phones: Mapping[str, tuple[PhoneFacts, ...]]
     files: Mapping[str, Mapping[str, tuple[DecodedFile, DecodedFile]]]  # cluster -> node -> (CTL, ITL)
     registrations: Mapping[str, Registration]  # in the target cluster
+    #: in the source cluster, read only while its rollback parameter is True (when each phone last
+    #: registered there tells whether it may hold the blanked ITL, R2)
+    source_registrations: Mapping[str, Registration] = field(default_factory=dict)
 
 
 def _decode(item: TftpFile) -> DecodedFile:
@@ -121,6 +124,8 @@ def refresh(state: DesiredState, estate: LiveEstate, *, parallelism: int = 4) ->
         phones: Mapping[str, tuple[PhoneFacts, ...]] = jobs["phones"].result()
         names_all = sorted({p.name for group in phones.values() for p in group})
         registrations = estate.registrations(mig.target, names_all) if names_all else {}
+        blanking = mig.source in facts and facts[mig.source].rollback_to_pre8 is True
+        on_source = estate.registrations(mig.source, names_all) if names_all and blanking else {}
         for name, per_node in files.items():
             facts[name] = _with_validity(facts[name], per_node)
         return LiveSnapshot(
@@ -132,6 +137,7 @@ def refresh(state: DesiredState, estate: LiveEstate, *, parallelism: int = 4) ->
             phones=phones,
             files=files,
             registrations=registrations,
+            source_registrations=on_source,
         )
     except BaseException:
         # one read failed: do not wait for the others' retries (the estate's owner ends them)

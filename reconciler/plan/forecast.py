@@ -11,6 +11,7 @@ decision chain per distinct combination. Where the procedure (R4/R5) and the mod
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from reconciler.cucm.boot import ServedFiles, boot
 from reconciler.cucm.certs import CertIdentity
 from reconciler.cucm.facts import ClusterFacts, Store
+from reconciler.cucm.tlv_format import Role
 from reconciler.cucm.trust import FileKind, TrustList, TvsCache, TvsServer
 from reconciler.live.protocol import PhoneFacts
 from reconciler.live.refresh import DecodedFile, LiveSnapshot
@@ -158,6 +160,7 @@ def forecast(
     planned: PlannedTrust,
     option150: Mapping[str, tuple[str, ...]],
     procedure_gaps: Sequence[str] = (),
+    blanked_since: dt.datetime | None = None,
 ) -> list[WaveForecast]:
     """One ``WaveForecast`` per wave of ``state``, on the planned end state."""
     mig = state.migration
@@ -192,9 +195,15 @@ def forecast(
                 continue
             addresses = option150.get(phone.scope, ())
             node = host_to_node.get(addresses[0]) if addresses else None
-            lists = phone_trust_lists(phone, src_files, first_tftp, rollback_blanked=blanked)
+            lists: tuple[TrustList, TrustList] | str | Outcome = phone_trust_lists(
+                phone, src_files, first_tftp, rollback_blanked=blanked
+            )
             assumed = assumed or phone.ctl is None or phone.itl is None
-            if node is None or node not in target_files:
+            if lists == BLANKED_ITL:
+                lists = _blanked(phone, src_files, first_tftp, snap, blanked_since)
+            if isinstance(lists, Outcome):
+                result = lists
+            elif node is None or node not in target_files:
                 result = Outcome(False, "R12", "its scope's option 150 names no TFTP node of the target")
             elif isinstance(lists, str):
                 result = Outcome(False, None, lists, unknown=True)
@@ -249,6 +258,40 @@ BLANKED_ITL = (
     "Rollback to pre 8.0' is True cannot be known (a phone reloads its ITL only when it restarts on the "
     "source, and no CUCM interface shows which ITL a phone holds) (R2)"
 )
+
+
+KEPT_FULL_ITL = (
+    "these phones last registered before 'Prepare Cluster for Rollback to pre 8.0' became True, so they "
+    "kept their full ITL, but the source now serves the blanked one and the full ITL's content cannot be "
+    "read (R2)"
+)
+BLANKED_AFTER = (
+    "these phones registered on the source after 'Prepare Cluster for Rollback to pre 8.0' became True, "
+    "so they fetched the blanked ITL and cannot authenticate the target's files (R2)"
+)
+
+
+def _blanked(
+    phone: PhoneFacts,
+    files: Mapping[str, tuple[DecodedFile, DecodedFile]],
+    first_tftp: str | None,
+    snap: LiveSnapshot,
+    since: dt.datetime | None,
+) -> tuple[TrustList, TrustList] | str | Outcome:
+    """R2 with the rollback parameter True (docs/cucm-domain.md#the-rollback-parameter): a phone reloads
+    its ITL only when it registers. Its last registration on the source (RisPort70 ``TimeStamp``) before
+    the moment the parameter became True (known only from the state) → it kept its full ITL: forecast as
+    usual; after → it holds the blanked ITL: stranded (R2). Either time unknown → unknown, never stranded."""
+    reg = snap.source_registrations.get(phone.name)
+    at = reg.timestamp if reg is not None and reg.registered else None
+    if since is None or at is None:
+        return BLANKED_ITL
+    if at >= since:
+        return Outcome(False, "R2", BLANKED_AFTER)
+    lists = phone_trust_lists(phone, files, first_tftp, rollback_blanked=False)
+    if isinstance(lists, tuple) and not lists[1].identities_with(Role.TFTP, Role.CCM_TFTP):
+        return KEPT_FULL_ITL  # the full ITL is no longer served: its content cannot be read
+    return lists
 
 
 def phone_trust_lists(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from reconciler.config.desired import DesiredCert, cert_value, desired_option150, resolve_trust
 from reconciler.cucm.certs import CertIdentity
@@ -47,9 +48,9 @@ from reconciler.plan.forecast import PlannedTrust, forecast
 from reconciler.plan.graph import TrustTrack, WaveSpec, build_migration_graph
 from reconciler.plan.reversibility import reversibility_of, with_wave_policies
 from reconciler.plan.steps import Draft, WaveTrack, bulk_steps, param_steps, wave_steps
-from reconciler.plan.tvsfresh import Freshness, TvsFreshness, loads_value, tvs_freshness
+from reconciler.plan.tvsfresh import Freshness, TvsFreshness, loads_value, tvs_freshness, when_recorded
 from reconciler.state.store import StateSnapshot, utc_now
-from reconciler.vocabulary import PHONE_TRUST_STORES, Method, ProviderKind
+from reconciler.vocabulary import PHONE_TRUST_STORES, ROLLBACK_ALIAS, ROLLBACK_PARAMETER, Method, ProviderKind
 from schemas.document import DesiredState
 from schemas.trust import TrustMode
 
@@ -306,6 +307,7 @@ def plan_from_snapshot(
             ),
             option150=option150,
             procedure_gaps=gaps,
+            blanked_since=_blanked_since(state, source.name),
         )
         forecasts = with_costs(forecasts, desired=desired, steps=steps)
         diags = with_stranded(diags, cover, forecasts=forecasts)
@@ -433,3 +435,13 @@ def select_steps(
                     changed = True
         keep -= dropped
     return [s for s in steps if str(s.address) in keep]
+
+
+def _blanked_since(state: StateSnapshot, cluster: str) -> datetime | None:
+    """When reconciler set the rollback parameter True on ``cluster`` (R2), from the state; None when it
+    did not (then nobody knows when it changed, and the forecast keeps those phones unknown)."""
+    for name in (ROLLBACK_PARAMETER, ROLLBACK_ALIAS):
+        essence = state.essence_of(f"param.{cluster}.{name}")
+        if isinstance(essence, Mapping) and str(essence.get("value", "")).lower() in ("true", "t"):
+            return when_recorded(essence.get("set_at"))
+    return None

@@ -68,7 +68,7 @@ def loads_value(identities: Iterable[CertIdentity]) -> list[str]:
     return sorted({identity_key(i) for i in identities})
 
 
-def _when(value: object) -> datetime | None:
+def when_recorded(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
@@ -108,7 +108,7 @@ def tvs_freshness(
         )
     essence = state.essence_of(f"tvs.{cluster}.{node.name}")
     record: Mapping[str, object] = essence if isinstance(essence, Mapping) else {}
-    restarted = _when(record.get("started_at"))
+    restarted = when_recorded(record.get("started_at"))
     loads = record.get("loads")
     loaded = {str(x) for x in loads} if isinstance(loads, list) else set()
     if restarted is not None and started + _SLACK >= restarted:

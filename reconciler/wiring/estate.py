@@ -452,6 +452,7 @@ class ProviderEstate:
                 node=r.node or None,
                 status=r.status,
                 status_reason=r.reason,
+                timestamp=r.timestamp,
             )
             for r in found
             if r.name.upper() in wanted

@@ -13,6 +13,7 @@ plan step (provider kind)     registry key        performed by
 ``replication.*`` (certs)     (kind, c/node)      ``ReplicationCheck``: node lists what the publisher has
 ``tvs.*`` (serviceability)    (kind, c/node)      ``TvsProvider`` (restart, wait for Started, R8)
 ``param.*`` (cucm_axl)        (kind, cluster)     ``EnterpriseParameterProvider`` (R2)
+``bulk.*`` (cucm_cli)         (kind, c/pub)       ``BulkProvider``: the publisher's admin CLI + SFTP (R9)
 ``option150.*`` (dhcp_<k>)    (kind, server)      ``Option150Provider`` over the server's backend (R12)
 ``restore.*`` (dhcp_<k>)      (kind, server)      the same ``Option150Provider`` (a wave's revert, R13)
 ``reset.*`` (cucm_axl)        (kind, source)      ``reconciler.wiring.reset.ResetProvider``
@@ -34,10 +35,14 @@ import threading
 from collections.abc import Callable, Mapping
 
 from providers.cucm_axl import EnterpriseParameterProvider
-from providers.cucm_certs import TrustStoreProvider
+from providers.cucm_certs import TrustStoreProvider, cli_session_for
 from providers.cucm_certs.replication import ReplicationCheck
+from providers.cucm_cli.bulk import BulkProvider, SftpSpec
 from providers.cucm_serviceability import TvsProvider
 from providers.dhcp.provider import Option150Provider
+from providers.sftp import SftpExchange
+from providers.transports.ssh import SshTarget
+from reconciler.config.secrets import resolve
 from reconciler.errors import PermanentError
 from reconciler.model import Address, Change
 from reconciler.provider import ApplyResult, Provider, ProviderBase, VerifyResult
@@ -45,6 +50,7 @@ from reconciler.vocabulary import ProviderKind
 from reconciler.wiring.connections import Connections
 from reconciler.wiring.estate import ProviderEstate
 from reconciler.wiring.reset import ResetProvider
+from schemas.cluster import Service
 from schemas.document import DesiredState
 
 __all__ = ["build_registry"]
@@ -100,6 +106,12 @@ def build_registry(
             resets = ResetProvider(desired=desired, conns=conns, estate=estate, cluster=name)
             axl_kinds["reset"] = axl_kinds["revert-reset"] = resets
         registry[(ProviderKind.CUCM_AXL, name)] = _Dispatch(axl_kinds, endpoint=name)
+        if desired.migration.sftp is not None:
+            registry[(ProviderKind.CUCM_CLI, f"{name}/{pub}")] = _Lazy(
+                functools.partial(_bulk, desired, conns, name),
+                kinds=BulkProvider.kinds,
+                endpoint=f"{name}/{pub} (bulk)",
+            )
     scopes_by_server: dict[str, dict[str, str]] = {}
     for scope in desired.dhcp.scopes:
         scopes_by_server.setdefault(scope.server, {})[scope.name] = str(scope.subnet)
@@ -112,6 +124,39 @@ def build_registry(
             dhcp, kinds=Option150Provider.kinds, endpoint=server.name
         )
     return registry
+
+
+def _bulk(desired: DesiredState, conns: Connections, name: str) -> ProviderBase:
+    """The bulk steps of cluster ``name`` (R9): its publisher's admin CLI and the shared SFTP directory."""
+    sftp = desired.migration.sftp
+    if sftp is None:
+        raise PermanentError("method bulk needs migration.sftp (R9)")
+    cluster = conns.cluster(name)
+    other = next(c.name for c in desired.clusters if c.name != name)
+    target = SshTarget(
+        name=f"sftp {sftp.host}",
+        host=str(sftp.host),
+        port=int(sftp.port),
+        username=sftp.credentials.username,
+        password=sftp.credentials.password,
+        known_hosts=sftp.known_hosts,
+        host_key=sftp.host_key,
+    )
+    return BulkProvider(
+        cluster=name,
+        session=cli_session_for(cluster, cluster.publisher),
+        sftp=SftpSpec(
+            host=str(sftp.host),
+            port=int(sftp.port),
+            user=sftp.credentials.username,
+            password=lambda: resolve(sftp.credentials.password),
+            directory=sftp.directory,
+        ),
+        exchange=SftpExchange(target=target, directory=sftp.directory),
+        own=functools.partial(conns.certs, name),
+        other=functools.partial(conns.certs, other),
+        tftp_nodes=frozenset(n.name for c in desired.clusters for n in c.nodes if n.runs(Service.TFTP)),
+    )
 
 
 # --- lazy construction and dispatch ----------------------------------------------------------------

@@ -6,6 +6,7 @@ inventory, password in ``credentials/control.password``)::
 
     GET  /status   the lab's summary (clusters, phones per status, active faults, operations)
     GET  /phones   every phone: name, scope, cluster, node, status, reason, rule, ip, tftp
+    GET  /operations  the operation log: seq, at (lab clock), op, target, detail (tests check apply's order)
     POST /faults   {"kind": ..., "cluster"/"node"/"face"/"seconds"/"count"/"off"}  -> {"applied": text}
     GET  /faults   the active faults
 
@@ -40,8 +41,10 @@ class ControlHandler:
         phones: Callable[[], list[dict[str, Any]]],
         apply_fault: Callable[[Mapping[str, Any]], str],
         faults: Callable[[], list[dict[str, Any]]],
+        operations: Callable[[], list[dict[str, Any]]] = list,
     ) -> None:
         self._status = status
+        self._operations = operations
         self._phones = phones
         self._apply = apply_fault
         self._faults = faults
@@ -53,6 +56,8 @@ class ControlHandler:
                 return _json(200, dict(self._status()))
             if key == ("GET", "/phones"):
                 return _json(200, self._phones())
+            if key == ("GET", "/operations"):
+                return _json(200, self._operations())
             if key == ("GET", "/faults"):
                 return _json(200, self._faults())
             if key == ("POST", "/faults"):

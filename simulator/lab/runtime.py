@@ -205,6 +205,13 @@ class LabRuntime:
             for p in self.lab.phones()
         ]
 
+    def operations(self) -> list[dict[str, Any]]:
+        """The model's operation log, oldest first (mutating calls only; never a secret)."""
+        return [
+            {"seq": e.seq, "at": e.at, "op": e.op, "target": e.target, "detail": e.detail}
+            for e in self.lab.operation_log
+        ]
+
     def status(self) -> dict[str, Any]:
         counts: dict[str, dict[str, int]] = {}
         for p in self.lab.phones():
@@ -310,6 +317,7 @@ class LabRuntime:
             status=self.status,
             phones=self.phones,
             faults=self.faults.state,
+            operations=self.operations,
             apply_fault=lambda body: self.faults.apply(Fault.from_mapping(body)),
         )
         control = build_server(

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from simulator.lab.control import control_request
 from tests.e2e.labdoc import lab_data
 from tests.e2e.labrun import RunningLab, raise_ris_allowance, running_lab
 from tests.loopback import Loopback
@@ -136,3 +137,66 @@ def test_r3_a_callmanager_group_without_a_reachable_tvs_is_a_plan_error(
         assert refused.returncode == 1, refused.stdout + refused.stderr
         assert lab.operations() == ops
         assert _outcome(lab, plan) == {f["wave"]: (0, f["stranded"]) for f in plan["forecast"]}
+
+
+def _journal(lab: RunningLab) -> list[dict[str, Any]]:
+    (path,) = (lab.workdir / ".reconciler" / "journal").glob("*.jsonl")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_bulk_with_parallelism_4_each_cluster_imports_before_its_own_replication_and_tvs_restarts(
+    tmp_path: Path, loopback: Loopback
+) -> None:
+    """Method bulk (R9) through the lab's SFTP server, applied with ``--parallelism 4``: on each cluster
+    the import (the lab's ``upload_trust`` operations on that cluster) comes before the replication check
+    (R7, the journal) and before every TVS restart of that cluster (R8, the lab's operation log), even
+    though four steps may run at once. The forecast says everyone moves, and the lab agrees per wave."""
+    spec = {"base": "default", "phones_per_scope": 4}
+    with running_lab(tmp_path, loopback=loopback, spec=spec) as lab:
+        doc = _doc(lab)
+        inventory = lab.inventory()
+        sftp = inventory["sftp"]
+        doc.pop("trust")  # the bulk import itself fills both clusters' stores (R9)
+        doc["migration"].update(
+            method="bulk",
+            consolidate_on="new",
+            sftp={
+                "host": sftp["host"],
+                "port": sftp["port"],
+                "credentials": {"username": sftp["username"], "password": f"file:{sftp['password_file']}"},
+                "directory": sftp["directory"],
+                "known_hosts": inventory["known_hosts"],
+            },
+        )
+        lab.write(doc)
+        raise_ris_allowance(lab.yaml)
+
+        code, plan, out = _plan(lab)
+        assert code == 2, out
+        assert not [d for d in plan["diagnostics"] if d["severity"] == "error"], out
+        assert [(f["move"], f["stranded"], f["unknown"]) for f in plan["forecast"]] == [(4, 0, 0)] * 3
+        steps = {s["address"] for s in plan["steps"]}
+        assert {"bulk.old.import", "bulk.new.import"} <= steps
+        before = len(control_request(inventory["control"], "GET", "/operations"))
+
+        applied = lab.run("apply", "plan.json", "--auto-approve", "--parallelism", "4", timeout=300)
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+
+        journal = _journal(lab)
+        finished = {r["address"]: r["seq"] for r in journal if r["kind"] == "finished"}
+        started = {r["address"]: r["seq"] for r in journal if r["kind"] == "started"}
+        operations = control_request(inventory["control"], "GET", "/operations")[before:]
+        for cluster in ("old", "new"):
+            imported = finished[f"bulk.{cluster}.import"]
+            checks = [s for a, s in started.items() if a.startswith(f"replication.{cluster}.")]
+            restarts = [s for a, s in started.items() if a.startswith(f"tvs.{cluster}.")]
+            assert checks and restarts, (cluster, sorted(started))
+            assert imported < min(checks) and imported < min(restarts), cluster  # journal order (R7, R8)
+
+            mine = [o for o in operations if o["target"].startswith(f"{cluster}/")]
+            uploads = [o["seq"] for o in mine if o["op"] == "upload_trust"]
+            tvs = [o["seq"] for o in mine if o["op"] == "control_service" and "Trust Verif" in o["detail"]]
+            assert uploads and tvs, (cluster, operations)
+            assert max(uploads) < min(tvs), (cluster, operations)  # the lab saw the same order (R9 → R8)
+
+        assert _outcome(lab, plan) == {f["wave"]: (f["move"], 0) for f in plan["forecast"]}

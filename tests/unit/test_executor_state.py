@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 
@@ -158,7 +159,12 @@ def test_errored_plan_and_missing_provider_are_refused(tmp_path: Path) -> None:
     ("address", "after", "observed", "expected"),
     [
         ("option150.s.a", ["1.1.1.1"], None, {"tftp": ["1.1.1.1"]}),
-        ("param.old.Prepare Cluster for Rollback to pre 8.0", "False", None, {"value": "False"}),
+        (
+            "param.old.Prepare Cluster for Rollback to pre 8.0",
+            "False",
+            None,
+            {"value": "False", "set_at": ANY},
+        ),
         (
             "tvs.old.pub",
             {"restart": True},

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from reconciler.config.loader import load_text
 from reconciler.cucm.facts import ClusterFacts
-from reconciler.live.protocol import TftpFile
+from reconciler.live.protocol import Registration, TftpFile
 from reconciler.plan.document import Plan
 from reconciler.plan.planner import PlanOptions, build_plan
 from reconciler.plan.tvsfresh import identity_key
@@ -199,3 +200,59 @@ def test_a_group_without_a_reachable_tvs_is_an_r3_error_naming_the_group_and_cou
         assert d.summary.startswith(f"{f.stranded_count} phones of wave {f.wave}")
         assert "CallManager group G1" in d.summary
         assert [g.rule for g in f.stranded] == ["R3"] and f.move == 0
+
+
+class RegisteredOnSource(FakeEstate):
+    """RisPort70 of the source reports every phone Registered at ``at`` (its TimeStamp)."""
+
+    def __init__(self, world: World, at: datetime) -> None:
+        super().__init__(world)
+        self.at = at
+
+    def registrations(self, cluster: str, names: Sequence[str]) -> Mapping[str, Registration]:
+        if cluster != "old":
+            return super().registrations(cluster, names)
+        return {
+            n: Registration(
+                name=n, cluster=cluster, node="cucm-old-pub", status="Registered", timestamp=self.at
+            )
+            for n in names
+        }
+
+
+SET_AT = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+SET_BY_US = StateSnapshot().with_essence(
+    "param.old.Prepare Cluster for Rollback to pre 8.0", {"value": "True", "set_at": "2026-11-27T07:00:00Z"}
+)
+
+
+def test_r2_rollback_true_set_by_reconciler_phones_registered_before_kept_their_full_itl() -> None:
+    """Registered before the parameter became True: never stranded by R2. The fake source serves the
+    blanked (empty) ITL, so the full ITL the phones kept cannot be read: unknown, saying why."""
+    plan = _plan(RegisteredOnSource(make_world(rollback=True), SET_AT - timedelta(hours=1)), state=SET_BY_US)
+    _three_way(plan)
+    assert plan.summary.stranded == 0 and plan.summary.unknown == 12
+    assert "kept their full ITL" in plan.forecast[0].unknown[0].missing
+
+
+def test_r2_rollback_true_set_by_reconciler_phones_registered_after_are_stranded_r2() -> None:
+    plan = _plan(
+        RegisteredOnSource(make_world(rollback=True), SET_AT + timedelta(minutes=5)), state=SET_BY_US
+    )
+    _three_way(plan)
+    assert plan.summary.stranded == 12 and plan.summary.unknown == 0
+    assert {g.rule for f in plan.forecast for g in f.stranded} == {"R2"}
+    assert (
+        "after 'Prepare Cluster for Rollback to pre 8.0' became True" in plan.forecast[0].stranded[0].reason
+    )
+
+
+def test_r2_rollback_true_when_it_changed_is_unknown_phones_stay_unknown_never_stranded() -> None:
+    """Registration times known, but nobody recorded when the parameter became True (set by hand)."""
+    plan = _plan(RegisteredOnSource(make_world(rollback=True), SET_AT + timedelta(minutes=5)))
+    assert plan.summary.stranded == 0 and plan.summary.unknown == 12
+
+
+def test_r2_rollback_true_set_by_reconciler_but_registration_time_unknown_phones_stay_unknown() -> None:
+    plan = _plan(FakeEstate(make_world(rollback=True)), state=SET_BY_US)  # the fake reports no source records
+    assert plan.summary.stranded == 0 and plan.summary.unknown == 12
