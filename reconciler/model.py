@@ -118,6 +118,7 @@ class Address:
         "revert-reset": 2,  # revert-reset.<wave>: its phones not on the target reset back to the source
         "revert-gate": 2,  # revert-gate.<wave>: those phones Registered on the source again
         "replication": 3,  # replication.<cluster>.<node>: R7 check before that node's TVS restart
+        "window": 2,  # window.<wave>: wait until the wave's maintenance window holds its budget (R13)
     }
 
     def __post_init__(self) -> None:

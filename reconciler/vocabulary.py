@@ -72,6 +72,7 @@ class ProviderKind(enum.StrEnum):
     CUCM_AXL = "cucm_axl"  # enterprise parameters (R2), phone resets (R12)
     CUCM_CLI = "cucm_cli"  # bulk certificate management (R9)
     RIS = "ris"  # wave gates (R13)
+    WINDOW = "window"  # maintenance windows: apply waits until a wave fits in one (the clock, no system)
     DHCP_KEA = "dhcp_kea"
     DHCP_IOS = "dhcp_ios"
     DHCP_CUCM = "dhcp_cucm"

@@ -6,13 +6,16 @@ a verification gate (R12, R13).
 from __future__ import annotations
 
 import enum
+import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from schemas.common import Duration, FilePath, Host, Name, Port, StrictModel
 from schemas.secret import Credential
 
-__all__ = ["Gate", "Method", "Migration", "OnFailure", "SftpSettings", "Wave"]
+__all__ = ["Gate", "Method", "Migration", "OnFailure", "SftpSettings", "Wave", "Weekday", "Window"]
 
 
 class Method(enum.StrEnum):
@@ -51,6 +54,63 @@ class Gate(StrictModel):
     deadline: Duration
 
 
+class Weekday(enum.StrEnum):
+    """A day a maintenance window may open on (the day its ``start`` falls on, in its time zone)."""
+
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+_HH_MM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+class Window(StrictModel):
+    """A recurring maintenance window: it opens at ``start`` (local time in ``tz``) on each of ``days``
+    and stays open for ``duration`` (which may run past midnight). ``apply`` starts a wave only when the
+    wave's budget (its gate deadline plus the estimated option 150 and reset time) ends inside the
+    window it starts in (docs/waves.md, "Maintenance windows")."""
+
+    start: str = Field(description='local opening time, "HH:MM" (24-hour clock)')
+    duration: Duration
+    days: tuple[Weekday, ...] = Field(
+        default=tuple(Weekday), min_length=1, description="days it opens on (default every day)"
+    )
+    tz: str = Field(default="UTC", description="IANA time zone, e.g. Europe/Berlin")
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _hh_mm(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+            # YAML 1.1 reads an unquoted 22:00 as the base-60 number 1320
+            raise ValueError(
+                f'quote the time: start: "{value // 60:02d}:{value % 60:02d}" (YAML read {value})'
+            )
+        if not isinstance(value, str) or not _HH_MM.match(value):
+            raise ValueError(f'start must be "HH:MM" on a 24-hour clock, got {value!r}')
+        return value
+
+    @field_validator("duration")
+    @classmethod
+    def _at_most_a_week(cls, value: timedelta) -> timedelta:
+        if value > timedelta(days=7):
+            raise ValueError("a window is open at most 7 days (168h)")
+        return value
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from exc
+        return value
+
+
 class Wave(StrictModel):
     """An ordered group of scopes moved together (R12). ``reset: false`` waits for natural reboots.
     ``max_stranded_share``: the share of the wave's phones still to move that the plan's forecast may
@@ -73,6 +133,9 @@ class Wave(StrictModel):
         "the source and gate on them there), stop (leave the wave as it is), continue (go on with the "
         "next wave; the apply still fails)",
     )
+    window: Window | None = Field(
+        default=None, description="The wave's own maintenance window (overrides migration.window)."
+    )
 
 
 class Migration(StrictModel):
@@ -85,5 +148,8 @@ class Migration(StrictModel):
     sftp: SftpSettings | None = Field(default=None, description="Required for method: bulk (R9).")
     consolidate_on: Name | None = Field(
         default=None, description="Bulk: the one cluster that consolidates (R9); default the target."
+    )
+    window: Window | None = Field(
+        default=None, description="The maintenance window of every wave that declares none of its own."
     )
     waves: tuple[Wave, ...] = Field(min_length=1)

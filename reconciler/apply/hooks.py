@@ -200,6 +200,10 @@ class ApplyHooks:
     def wave_gate_progress(self, *, progress: GateProgress) -> None:
         """A gate polled RisPort70 (R13)."""
 
+    def window_wait(self, *, wave: str, opens: str, remaining: float, window: str) -> None:
+        """A wave waits for its maintenance window: it may start at ``opens`` (ISO 8601), ``remaining``
+        seconds from now (called again at every tick of the countdown)."""
+
     def wave_paused(self, *, wave: str, reason: str) -> None:
         """A wave paused (live R3): no more of its phones are reset; ``reason`` names the TVS nodes."""
 

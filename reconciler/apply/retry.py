@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 from reconciler.errors import TemporaryError
@@ -24,6 +25,7 @@ __all__ = [
     "FakeClock",
     "RetryPolicy",
     "SystemClock",
+    "WallClock",
     "backoff_delay",
     "call_with_retry",
 ]
@@ -39,6 +41,12 @@ class Clock(Protocol):
     def sleep(self, seconds: float) -> None: ...
 
 
+class WallClock(Clock, Protocol):
+    """A ``Clock`` that also tells the date and time (maintenance windows, ``reconciler.apply.window``)."""
+
+    def now(self) -> datetime: ...
+
+
 class SystemClock:
     """The real clock. ``sleep`` returns early when ``cancel`` is set (Ctrl-C during a long wait)."""
 
@@ -47,6 +55,9 @@ class SystemClock:
 
     def monotonic(self) -> float:
         return time.monotonic()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
 
     def sleep(self, seconds: float) -> None:
         if seconds <= 0:
@@ -68,6 +79,11 @@ class FakeClock:
     def monotonic(self) -> float:
         with self._lock:
             return self._now
+
+    def now(self) -> datetime:
+        """The fake time as a date: ``start`` is read as seconds since the epoch (UTC)."""
+        with self._lock:
+            return datetime.fromtimestamp(self._now, UTC)
 
     def sleep(self, seconds: float) -> None:
         with self._lock:

@@ -107,6 +107,10 @@ class SerialHooks(ApplyHooks):
         with self._lock:
             self._inner.wave_gate_progress(progress=progress)
 
+    def window_wait(self, *, wave: str, opens: str, remaining: float, window: str) -> None:
+        with self._lock:
+            self._inner.window_wait(wave=wave, opens=opens, remaining=remaining, window=window)
+
     def wave_paused(self, *, wave: str, reason: str) -> None:
         with self._lock:
             self._inner.wave_paused(wave=wave, reason=reason)

@@ -235,6 +235,9 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
         registry[ProviderKind.RIS] = gate_handler(
             plan, desired, wiring.estate, clock=clock, cancel=cancel, watch=watch
         )
+        from reconciler.apply.window import WindowHandler
+
+        registry[ProviderKind.WINDOW] = WindowHandler(clock=clock, cancel=cancel)
         hooks: ApplyHooks = JsonLinesRenderer(sys.stdout) if as_json else RichApplyRenderer(console)
         executor = Executor(
             registry=registry,

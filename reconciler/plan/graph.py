@@ -6,7 +6,8 @@
 * per trust track (the source cluster, R4–R8; the target cluster for rollback, R11): bulk steps in
   order (R9) → trust certificates → replication verified on each node (R7) → TVS restarts as a chain,
   one node at a time (R8);
-* every track → rollback parameter ok (R2) → option 150 of wave 1 (R12) → reset of wave 1 (R12) →
+* every track → rollback parameter ok (R2) → [the maintenance window of wave 1 (R13) →] option 150 of
+  wave 1 (R12) → reset of wave 1 (R12) →
   gate of wave 1 (R13) → option 150 of wave 2 (R13) … A stage left empty is skipped.
 
 The graph knows nothing about CUCM or providers; nodes are address strings (``reconciler.model.Address``
@@ -67,6 +68,7 @@ class WaveSpec:
 
     name: str
     option150: Sequence[AddressLike] = ()
+    window: AddressLike | None = None  # wait for the maintenance window before anything of the wave
     reset: AddressLike | None = None
     gate: AddressLike | None = None
     restore: Sequence[AddressLike] = ()
@@ -229,11 +231,17 @@ def build_migration_graph(
         )
     )
     for wave in waves:
+        window = g.add_node(wave.window) if wave.window is not None else None
         opts = [g.add_node(o) for o in wave.option150]
         reset = g.add_node(wave.reset) if wave.reset is not None else None
         gate = g.add_node(wave.gate) if wave.gate is not None else None
         heads = opts or ([reset] if reset else []) or ([gate] if gate else [])
-        _connect(g, prev, heads, rule=prev_rule, reason=prev_reason)
+        if window:
+            _connect(g, prev, [window], rule=prev_rule, reason=prev_reason)
+            _connect(g, [window], heads, rule="R13",
+                     reason=f"wave {wave.name}: only inside its maintenance window")  # fmt: skip
+        else:
+            _connect(g, prev, heads, rule=prev_rule, reason=prev_reason)
         if reset:
             _connect(g, opts, [reset], rule="R12", reason=f"wave {wave.name}: reset after option 150 changed")
         if gate:

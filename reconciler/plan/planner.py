@@ -49,6 +49,7 @@ from reconciler.plan.graph import TrustTrack, WaveSpec, build_migration_graph
 from reconciler.plan.reversibility import reversibility_of, with_wave_policies
 from reconciler.plan.steps import Draft, WaveTrack, bulk_steps, param_steps, wave_steps
 from reconciler.plan.tvsfresh import Freshness, TvsFreshness, loads_value, tvs_freshness, when_recorded
+from reconciler.plan.windows import with_windows
 from reconciler.state.store import StateSnapshot, utc_now
 from reconciler.vocabulary import PHONE_TRUST_STORES, ROLLBACK_ALIAS, ROLLBACK_PARAMETER, Method, ProviderKind
 from schemas.document import DesiredState
@@ -220,6 +221,7 @@ def plan_from_snapshot(
 ) -> Plan:
     """The plan for ``desired`` given what ``refresh`` read (pure; used directly by tests)."""
     opts = options or PlanOptions()
+    created_at = opts.created_at or utc_now()  # also "now" for the maintenance windows
     mig = desired.migration
     diags: list[Diagnostic] = []
     draft = Draft()
@@ -310,13 +312,16 @@ def plan_from_snapshot(
             blanked_since=_blanked_since(state, source.name),
         )
         forecasts = with_costs(forecasts, desired=desired, steps=steps)
+        now = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+        forecasts, window_diags = with_windows(forecasts, desired=desired, steps=steps, now=now)
+        diags.extend(window_diags)
         diags = with_stranded(diags, cover, forecasts=forecasts)
         moving = {s.wave for s in steps if s.wave is not None}
         diags = forecast_verdict(diags, desired=desired, forecasts=forecasts, moving=moving)
         diags.extend(r1_honesty(forecasts=forecasts))
     return Plan(
         plan_id=opts.plan_id or uuid.uuid4().hex,
-        created_at=opts.created_at or utc_now(),
+        created_at=created_at,
         desired_path=desired_path,
         desired_sha256=desired_sha256,
         state_lineage=state.lineage,
@@ -350,6 +355,7 @@ def _order(
             WaveSpec(
                 name=wave.name,
                 option150=wt.option150,
+                window=wt.window,
                 reset=wt.reset,
                 gate=wt.gate,
                 restore=wt.restore,

@@ -70,7 +70,7 @@ def reversibility_of(step: PlanStep, *, desired: DesiredState) -> Reversibility:
         return Reversibility(
             one_way=False, how="the imported certificates can be removed from the trust stores again"
         )
-    if kind in ("gate", "replication"):
+    if kind in ("gate", "replication", "window"):
         return _CHECK
     return Reversibility(one_way=False, how="run the reverse change")
 

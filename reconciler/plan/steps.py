@@ -1,5 +1,6 @@
 """Plan steps for parameters (R2), bulk certificate management (R9), option 150 per scope (R12), and the
-reset (R12) and gate (R13) of each wave; plus ``Draft``, the planner's scratch pad of steps by track.
+maintenance window wait, reset (R12) and gate (R13) of each wave; plus ``Draft``, the planner's scratch
+pad of steps by track.
 
 Called by ``reconciler.plan.planner`` only. Pure functions over the desired state and a ``LiveSnapshot``.
 """
@@ -15,12 +16,15 @@ from reconciler.diagnostics import Diagnostic
 from reconciler.insync import in_sync
 from reconciler.live.refresh import LiveSnapshot
 from reconciler.model import Action, Address, Change, freeze
+from reconciler.plan.cost import wave_cost
 from reconciler.plan.document import PlanStep
+from reconciler.plan.windows import WindowSpec, format_seconds
 from reconciler.vocabulary import OnFailure, ProviderKind
 from schemas.document import DesiredState
-from schemas.migration import Wave
+from schemas.migration import Wave, Window
 
-__all__ = ["ClusterTrack", "Draft", "Tracks", "WaveTrack", "bulk_steps", "param_steps", "wave_steps"]
+__all__ = ["ClusterTrack", "Draft", "Tracks", "WaveTrack", "bulk_steps", "param_steps", "wave_steps",
+           "window_budget"]  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -42,6 +46,7 @@ class WaveTrack:
     only when the gate fails: option 150 restored per scope, the reset back, the gate on the source."""
 
     option150: list[str] = field(default_factory=list)
+    window: str | None = None  # window.<wave>: wait for the maintenance window first
     reset: str | None = None
     gate: str | None = None
     restore: list[str] = field(default_factory=list)
@@ -49,7 +54,7 @@ class WaveTrack:
     revert_gate: str | None = None
 
     def keys(self) -> list[str]:
-        singles = (self.reset, self.gate, self.revert_reset, self.revert_gate)
+        singles = (self.window, self.reset, self.gate, self.revert_reset, self.revert_gate)
         return [*self.option150, *self.restore, *(k for k in singles if k is not None)]
 
 
@@ -189,6 +194,10 @@ def wave_steps(
         if not keys and not pending:
             continue
         count = {"phones": len(pending), "scopes": list(wave.scopes)}
+        window = wave.window or mig.window
+        if window is not None:
+            track.window = _window_step(draft, desired, wave=wave, window=window, keys=keys,
+                                        pending=len(pending), phones=len(phones))  # fmt: skip
         if wave.reset:
             track.reset = draft.add(
                 Change(
@@ -220,6 +229,42 @@ def wave_steps(
         )
         if wave.on_failure is OnFailure.REVERT:
             _revert_steps(draft, track, wave=wave, source=mig.source, gate=Address.of("gate", wave.name))
+
+
+def window_budget(desired: DesiredState, *, wave: Wave, option150_servers: list[str], pending: int,
+                  phones: int) -> tuple[float, float]:  # fmt: skip
+    """``(budget, typical)`` seconds of a wave: the most it may take once started (option 150 and
+    resets by the cost model, plus the gate deadline, R13) and what the cost model expects in total."""
+    cost = wave_cost(
+        option150_servers=option150_servers,
+        server_kinds={s.name: str(s.kind) for s in desired.dhcp.servers},
+        phones_to_move=pending if wave.reset else 0,
+        phones_in_wave=phones,
+        policy=desired.policy,
+    )
+    budget = cost["option150_seconds"] + cost["resets_seconds"] + wave.gate.deadline.total_seconds()
+    return round(budget, 1), cost["total_seconds"]
+
+
+def _window_step(draft: Draft, desired: DesiredState, *, wave: Wave, window: Window, keys: list[str],
+                 pending: int, phones: int) -> str:  # fmt: skip
+    """``window.<wave>``: apply waits until the wave's budget fits in an opening of its window."""
+    spec = WindowSpec.of(window)
+    servers = [draft.steps[k].address.parts[1] for k in keys]
+    budget, _ = window_budget(desired, wave=wave, option150_servers=servers, pending=pending, phones=phones)
+    return draft.add(
+        Change(
+            address=Address.of("window", wave.name),
+            action=Action.RUN,
+            after=freeze({**spec.to_dict(), "budget_seconds": budget}),
+            reason=f"start wave {wave.name} only inside its window {spec.describe()} with "
+            f"{format_seconds(budget)} (gate deadline + estimate) left (R13)",
+            rule="R13",
+        ),
+        provider=ProviderKind.WINDOW,
+        endpoint="clock",
+        wave=wave.name,
+    )
 
 
 def _revert_steps(draft: Draft, track: WaveTrack, *, wave: Wave, source: str, gate: Address) -> None:

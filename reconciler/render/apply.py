@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from reconciler.apply.hooks import ApplyHooks, ApplyReport, ApplyStatus, GateProgress
 from reconciler.model import Change, Outcome, OutcomeStatus
 from reconciler.plan.document import Plan
+from reconciler.plan.windows import format_seconds
 
 __all__ = [
     "JsonLinesRenderer",
@@ -148,6 +149,18 @@ class RichApplyRenderer(ApplyHooks):
             f"{progress.deadline:.0f}s)",
         )
 
+    def window_wait(self, *, wave: str, opens: str, remaining: float, window: str) -> None:
+        key = f"window:{wave}"
+        task = self._gates.get(key)
+        if task is None:
+            task = self._progress.add_task(f"window {wave}", total=None)
+            self._gates[key] = task
+            self._progress.console.print(f"  [bold]waiting[/] wave {escape(wave)}: {escape(window)}")
+        self._progress.update(
+            task,
+            description=f"window {wave}: starts {opens} (in {format_seconds(remaining)})",
+        )
+
     def wave_paused(self, *, wave: str, reason: str) -> None:
         self._progress.console.print(f"  [bold yellow]paused[/] {escape(reason)}")
 
@@ -195,6 +208,9 @@ class JsonLinesRenderer(ApplyHooks):
             deadline=progress.deadline,
             polls=progress.polls,
         )
+
+    def window_wait(self, *, wave: str, opens: str, remaining: float, window: str) -> None:
+        self._emit("window_wait", wave=wave, opens=opens, remaining=round(remaining, 1), window=window)
 
     def wave_paused(self, *, wave: str, reason: str) -> None:
         self._emit("wave_paused", wave=wave, reason=reason)

@@ -20,6 +20,7 @@ plan step (provider kind)     registry key        performed by
 ``revert-reset.*`` (axl)      (kind, source)      the same ``ResetProvider`` (a wave's revert)
 ``gate.*`` (ris)              —                   added by ``reconciler apply`` (``GateHandler``, R13)
 ``revert-gate.*`` (ris)       —                   the same ``GateHandler`` (phones back on the source)
+``window.*`` (window)         —                   added by ``reconciler apply`` (``WindowHandler``, the clock)
 ============================  ==================  ==========================================================
 
 Providers are built on first use (``_Lazy``: building the registry connects nothing); ``_Dispatch``
