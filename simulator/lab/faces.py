@@ -29,6 +29,7 @@ from simulator.adapters import (
     ModelTftp,
     describe_trust_file,
 )
+from simulator.adapters.tvs import ModelTvsBackend
 from simulator.faces.cucm_cli import cucm_cli_server
 from simulator.faces.dialect import WireDialect
 from simulator.faces.faults import FaceFaults, QueryAllowance
@@ -39,6 +40,7 @@ from simulator.faces.sftp import sftp_server
 from simulator.faces.ssh import SshFaceServer, generate_host_key
 from simulator.faces.tftp_http import tftp_http_server
 from simulator.faces.tls import ServerIdentity, server_context
+from simulator.faces.tvs import TVS_PORT, TvsFaceServer
 from simulator.model import ClusterInfo, Lab, NodeInfo
 from simulator.spec import LabSpec
 
@@ -57,6 +59,7 @@ class Listen:
     ssh: int
     sftp_host: str
     ios_host: str
+    tvs: int = TVS_PORT
 
 
 @dataclass(slots=True, kw_only=True)
@@ -161,6 +164,24 @@ class _Starter:
                 faults=switches["tftp"],
             )
             self.start(tftp)
+        if "Cisco Trust Verification Service" in node.services:
+            tvs = lab.identity(c, n, IdentityKind.TVS)
+            if tvs is None:
+                raise LabError(f"{c}/{n} runs TVS but has no TVS identity")
+            tvs_tls = server_context(
+                ServerIdentity(certs.certificate_pem(tvs.cert), certs.private_key_pem(tvs.key))
+            )
+            self.start(
+                build_server(
+                    TvsFaceServer,
+                    f"{n} TVS {node.ip}:{listen.tvs}",
+                    name=f"{n}-tvs",
+                    host=node.ip,
+                    port=listen.tvs,
+                    context=tvs_tls,
+                    backend=ModelTvsBackend(lab, cluster=c, node=n),
+                )
+            )
         cli = build_server(
             cucm_cli_server,
             f"{n} SSH {node.ip}:{listen.ssh}",

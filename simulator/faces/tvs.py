@@ -1,0 +1,169 @@
+"""The Trust Verification Service over TLS (port 2445 of a TVS node), with the lab's small protocol.
+
+A phone opens TLS to a TVS server of its CallManager group; the server presents its node's TVS
+certificate (the phone pins it against the TVS records of its ITL, so the client here does not verify a
+chain: it returns what was presented). The lab protocol (docs/simulator.md#the-tvs-face), one exchange per
+connection, each message one line of JSON (at most ``MAX_LINE`` bytes):
+
+    phone → TVS   {"serial": "<hex of the serial's bytes>", "issuer": "<issuer, printed the CUCM way>"}
+    TVS → phone   {"roles": [<role>, ...], "certificate": "<base64 DER, empty when unknown>"}
+
+An empty role list means "unknown". When the service is not running on the node, the face accepts the TCP
+connection and closes it before the handshake (the phone sees an unreachable TVS). A malformed request is
+answered ``{"error": ...}`` and closed.
+
+``TvsFaceServer`` is started by ``simulator.lab.faces`` on every node that runs TVS, with a backend from
+``simulator.adapters.tvs``; ``tvs_query`` is the phone's side, used by ``simulator.adapters.tvs.WireTvs``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import socketserver
+import ssl
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+__all__ = ["MAX_LINE", "TVS_PORT", "TvsBackend", "TvsFaceServer", "TvsReply", "tvs_query"]
+
+TVS_PORT = 2445
+MAX_LINE = 8192
+
+
+class TvsBackend(Protocol):
+    def running(self) -> bool:
+        """Is the service Started on the node (a stopped TVS closes every connection)?"""
+        ...
+
+    def answer(self, serial: bytes, issuer: str) -> tuple[frozenset[int], bytes]:
+        """Roles and certificate (DER) the service's cache holds for the signer (empty: unknown)."""
+        ...
+
+
+def _read_line(conn: Any) -> bytes:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(MAX_LINE + 1 - len(data))
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > MAX_LINE:
+            raise ValueError("line too long")
+    return data
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        face = self.server.face
+        if not face.backend.running():
+            return  # closed before the handshake
+        try:
+            conn = face.context.wrap_socket(self.request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            conn.settimeout(face.timeout)
+            try:
+                request = json.loads(_read_line(conn))
+                serial, issuer = bytes.fromhex(str(request["serial"])), str(request["issuer"])
+            except (ValueError, KeyError, TypeError) as exc:
+                conn.sendall(json.dumps({"error": f"bad request: {exc}"}).encode() + b"\n")
+                return
+            roles, certificate = face.backend.answer(serial, issuer)
+            reply = {"roles": sorted(roles), "certificate": base64.b64encode(certificate).decode()}
+            conn.sendall(json.dumps(reply).encode() + b"\n")
+        except OSError:
+            return
+        finally:
+            conn.close()
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    face: TvsFaceServer
+
+
+class TvsFaceServer:
+    """The TVS face of one node; ``start()`` then ``stop()``."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        host: str,
+        port: int = TVS_PORT,
+        context: ssl.SSLContext,
+        backend: TvsBackend,
+        timeout: float = 10.0,
+    ) -> None:
+        self.name = name
+        self.context = context
+        self.backend = backend
+        self.timeout = timeout
+        self._server = _Server((host, port), _Handler)
+        self._server.face = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def host(self) -> str:
+        return str(self._server.server_address[0])
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def start(self) -> TvsFaceServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, name=self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(5)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> TvsFaceServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass(frozen=True, slots=True)
+class TvsReply:
+    presented: bytes  # DER of the certificate the server presented in the handshake
+    roles: frozenset[int] | None  # None: the connection broke before an answer
+    certificate: bytes = b""
+
+
+def tvs_query(*, host: str, port: int, serial: bytes, issuer: str, timeout: float = 5.0) -> TvsReply | None:
+    """The phone's side of one exchange; None when no TLS session could be made (unreachable)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the phone pins the presented certificate against its ITL instead
+    try:
+        raw = socket.create_connection((host, port), timeout=timeout)
+    except OSError:
+        return None
+    try:
+        conn = context.wrap_socket(raw)
+    except (ssl.SSLError, OSError):
+        raw.close()
+        return None
+    with conn:
+        presented = conn.getpeercert(binary_form=True) or b""
+        try:
+            conn.sendall(json.dumps({"serial": serial.hex(), "issuer": issuer}).encode() + b"\n")
+            reply = json.loads(_read_line(conn))
+            roles = frozenset(int(r) for r in reply["roles"])
+            return TvsReply(presented, roles, base64.b64decode(reply.get("certificate", "")))
+        except (OSError, ValueError, KeyError, TypeError):
+            return TvsReply(presented, None)
