@@ -137,6 +137,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         started = time.perf_counter()
         face = self.server.face
+        if face.faults.unreachable:  # a node gone down ends its open connections too, unanswered
+            self.close_connection = True
+            return
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""

@@ -12,7 +12,7 @@ per cluster) or a call on the model (TVS failing to start, replication lag). Kin
 * ``tvs-fail`` — node: the next ``count`` TVS starts fail (default -1: all; shows after a restart);
 * ``replication-lag`` — cluster (+ node): trust changes reach other nodes ``seconds`` later (R7);
 * ``ris-exhausted`` — cluster: RisPort70 answers the allowance SOAP fault for this minute;
-* ``unreachable`` — node, ios or sftp: new connections are closed at once.
+* ``unreachable`` — node, ios or sftp: new connections are closed at once (open HTTPS ones drop requests).
 
 ``off: true`` clears the fault. Called by ``simulator.lab.runtime.LabRuntime`` and its control endpoint.
 """

@@ -138,3 +138,21 @@ def test_unreachable_node_closes_connections() -> None:
             requests.get(f"{server.base_url}/ITLFile.tlv", timeout=5)
     finally:
         server.stop()
+
+
+def test_unreachable_node_drops_open_keepalive_connections_too() -> None:
+    """A node that goes down mid-apply does not keep answering on connections opened before (live R3
+    reads reuse their pooled connections)."""
+    node = FakeNode()
+    node.files = {"ITLFile.tlv": b"\x01itl"}
+    server = tftp_http_server(node, name="tftp", host="127.0.10.3", port=0).start()
+    try:
+        with requests.Session() as session:
+            assert session.get(f"{server.base_url}/ITLFile.tlv", timeout=5).content == b"\x01itl"
+            server.faults.unreachable = True
+            with pytest.raises(requests.ConnectionError):
+                session.get(f"{server.base_url}/ITLFile.tlv", timeout=5)
+            server.faults.unreachable = False
+            assert session.get(f"{server.base_url}/ITLFile.tlv", timeout=5).content == b"\x01itl"
+    finally:
+        server.stop()
