@@ -40,6 +40,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "reconciler.commands.apply",
     "reconciler.commands.doctor",
     "reconciler.commands.snapshot",
+    "reconciler.commands.rehearse",
     "reconciler.commands.lab",
 )
 

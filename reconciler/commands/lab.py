@@ -65,9 +65,18 @@ def summary_lines(inv: dict[str, Any], *, startup: float | None = None) -> list[
 
 
 def up(
+    ctx: typer.Context,
     *,
     spec: Path | None = typer.Option(
         None, "--spec", help="Lab spec YAML (docs/lab.md); default: lab.md's lab."
+    ),
+    from_snapshot: Path | None = typer.Option(
+        None,
+        "--from-snapshot",
+        help="Build the lab from a snapshot (reconciler snapshot -o; docs/first-contact.md).",
+    ),
+    desired: Path | None = typer.Option(
+        None, "--desired", help="--from-snapshot: the desired state it was taken with (default: as recorded)."
     ),
     directory: Path = _DIR,
     detach: bool = typer.Option(False, "--detach", help="Run in the background; return once ready."),
@@ -89,6 +98,8 @@ def up(
     from simulator.lab.process import alive, read_pid
 
     paths = LabPaths.at(directory)
+    if from_snapshot is not None:
+        spec = _spec_from_snapshot(ctx, paths=paths, snapshot=from_snapshot, desired=desired, spec=spec)
     running = read_pid(paths.pid)
     if running is not None and alive(running) and running != os.getpid():
         _fail(
@@ -138,6 +149,36 @@ def up(
         if read_pid(paths.pid) == os.getpid():
             paths.pid.unlink()
     typer.echo("lab stopped")
+
+
+def _spec_from_snapshot(
+    ctx: typer.Context, *, paths: Any, snapshot: Path, desired: Path | None, spec: Path | None
+) -> Path:
+    """Write the lab spec a snapshot describes to ``DIR/lab-spec.yaml`` (the spec ``rehearse`` uses)."""
+    import yaml
+
+    from reconciler.commands.rehearse import lab_spec_draft
+    from reconciler.errors import LabError, ReconcilerError
+
+    if spec is not None:
+        _fail(LabError("give --spec or --from-snapshot, not both"))
+    try:
+        if desired is None:
+            recorded = json.loads(snapshot.read_text()).get("source", {}).get("desired", {}).get("path")
+            if not recorded:
+                raise LabError("the snapshot does not name its desired state", hint="pass --desired FILE")
+            desired = Path(recorded)
+        draft, _ = lab_spec_draft(file=desired, snapshot=snapshot, ctx=ctx)
+    except (ReconcilerError, OSError, ValueError) as exc:
+        _fail(exc)
+    paths.root.mkdir(parents=True, exist_ok=True)
+    out: Path = paths.root / "lab-spec.yaml"
+    notes = "".join(f"# note: {n}\n" for n in draft.notes)
+    out.write_text(f"# built from {snapshot} by reconciler lab up --from-snapshot\n{notes}"
+                   + yaml.safe_dump(draft.spec, sort_keys=False))  # fmt: skip
+    for note in draft.notes:
+        typer.echo(f"note: {note}", err=True)
+    return out
 
 
 def _detach(

@@ -292,6 +292,11 @@ class SnapshotEstate:
             )
         return self._calls[key]
 
+    def answers(self, method: str) -> list[tuple[list[Any], Any]]:
+        """Every recorded call of ``method``: (its arguments as JSON data, the decoded answer), in
+        recording order (``reconciler rehearse`` reads a whole snapshot this way)."""
+        return [(json.loads(args), answer) for (m, args), answer in self._calls.items() if m == method]
+
     def clusters(self, names: Sequence[str]) -> Mapping[str, ClusterFacts]:
         return self._answer("clusters", tuple(names))  # type: ignore[no-any-return]
 

@@ -1,0 +1,283 @@
+"""A snapshot (``reconciler snapshot``) and its desired state → the YAML data of a lab spec (docs/lab.md).
+
+``lab_spec_data`` is called by ``reconciler rehearse`` and ``reconciler lab up --from-snapshot``
+(``reconciler.commands.rehearse``); the result is written as a spec file and started exactly as
+``lab up --spec FILE`` starts one, so the product reaches the simulator only through the lab command.
+It imports nothing of the simulator: the lab spec is plain data here.
+
+What is carried over: each cluster's version, mixed mode and nodes (names, activated services, TVS start
+times relative to when the snapshot was taken), CallManager groups, the rollback parameter (R2), the
+certificates of one cluster found in another's trust stores (per node, with the time that node's stores
+last changed, so a TVS started before does not know them, R8), every scope's phones (how many, how many
+already on the target, the ITL they hold: current, stale or empty, R1) and whose TFTP nodes option 150
+names today (R12). Node and relay addresses are the lab's own (``127.0.x.y``, moved by ``--prefix``).
+
+What a lab spec cannot say yet is returned as ``notes`` (one line each) rather than silently dropped:
+certificates the lab mints itself (stand-in keys with the estate's subject/serial/issuer are not in the
+spec language), trust entries that are no cluster's identity, option 150 values naming other addresses,
+scopes whose phones differ in ITL or CallManager group, and Kea scopes (served by the lab's IOS router).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from reconciler.cucm.certs import CertIdentity
+from reconciler.cucm.facts import ClusterFacts
+from reconciler.cucm.tlv_format import Role
+from reconciler.errors import PlanError
+from reconciler.live.protocol import PhoneFacts
+from reconciler.live.snapshot import SnapshotEstate
+from reconciler.vocabulary import CucmService
+from schemas.document import DesiredState
+
+__all__ = ["LabSpecDraft", "lab_spec_data"]
+
+#: The GUI name the lab spec's ``parameters`` take for the rollback parameter (R2).
+_ROLLBACK_GUI = "Prepare Cluster for Rollback to pre 8.0"
+_RIS_GUI = "Allowed Device Queries Per Minute"
+_IOS_ADDRESS = "127.0.30.254"
+
+
+@dataclass(slots=True)
+class LabSpecDraft:
+    """The spec data, the lab address of every desired node and scope relay, and what could not be said."""
+
+    spec: dict[str, Any]
+    relays: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _ago(taken: datetime, when: datetime | None) -> float | None:
+    return None if when is None else max(0.0, (taken - when).total_seconds())
+
+
+def _origins(facts: Mapping[str, ClusterFacts]) -> dict[CertIdentity, tuple[str, str | None, str]]:
+    """Identity → (cluster, node or None for the cluster's, lab identity name)."""
+    out: dict[CertIdentity, tuple[str, str | None, str]] = {}
+    for c in facts.values():
+        for n in c.nodes:
+            if n.callmanager is not None:
+                out[n.callmanager.identity] = (c.name, n.name, "callmanager")
+            if n.tvs is not None:
+                out[n.tvs.identity] = (c.name, n.name, "tvs")
+        if c.itl_recovery is not None:
+            out[c.itl_recovery.identity] = (c.name, None, "itlrecovery")
+    return out
+
+
+def _trust_seeds(
+    cluster: ClusterFacts, facts: Mapping[str, ClusterFacts], taken: datetime, notes: list[str]
+) -> list[dict[str, Any]]:
+    """Other clusters' identities in this cluster's stores, grouped by (store, origin, upload time)."""
+    origins = _origins(facts)
+    own = {i for i, (c, _, _) in origins.items() if c == cluster.name}
+    grouped: dict[tuple[str, str, str | None, str, float | None], list[str]] = {}
+    foreign = 0
+    for node in cluster.nodes:
+        added = _ago(taken, node.trust_changed_at)
+        for store, ids in sorted(node.trust.items()):
+            for ident in ids:
+                if ident in own:
+                    continue
+                origin = origins.get(ident)
+                if origin is None:
+                    foreign += 1
+                    continue
+                key = (store, origin[0], origin[1], origin[2], added)
+                grouped.setdefault(key, []).append(node.name)
+    if foreign:
+        notes.append(f"{cluster.name}: {foreign} trust entries are no cluster's identity (other CAs, "
+                     "phones' LSCs, ...): the lab does not hold them")  # fmt: skip
+    seeds = []
+    for (store, cluster_of, node_of, identity, added), holders in sorted(grouped.items(), key=repr):
+        seed: dict[str, Any] = {"store": store, "cluster": cluster_of, "identity": identity}
+        if node_of is not None:
+            seed["node"] = node_of
+        if len(holders) < len(cluster.nodes):
+            seed["nodes"] = sorted(holders)
+        if added is not None:
+            seed["added_ago"] = added
+        seeds.append(seed)
+    return seeds
+
+
+def _itl_state(phone: PhoneFacts, cluster: ClusterFacts) -> str:
+    """current / stale / empty: does the phone's ITL name the TVS certificates its cluster has (R1)?"""
+    if phone.itl is None:
+        return "current"  # the protocol's None: what its TFTP node serves
+    if not phone.itl.entries:
+        return "empty"
+    tvs = {n.tvs.identity for n in cluster.nodes if n.tvs is not None}
+    listed = {e.identity for e in phone.itl.entries if e.role is Role.TVS}
+    return "current" if listed <= tvs else "stale"
+
+
+def _majority(values: Sequence[str], default: str) -> tuple[str, bool]:
+    if not values:
+        return default, False
+    counts = Counter(values).most_common()
+    return counts[0][0], len(counts) > 1
+
+
+def lab_spec_data(
+    *, document: Mapping[str, Any], estate: SnapshotEstate, desired: DesiredState
+) -> LabSpecDraft:
+    """The lab spec data for the estate the snapshot recorded (see the module docstring)."""
+    migration = desired.migration
+    if migration is None:
+        raise PlanError("rehearse needs a desired state with a migration (source, target, waves)")
+    taken = datetime.fromisoformat(str(document.get("source", {}).get("taken_at")))
+    facts: dict[str, ClusterFacts] = {}
+    for _, answer in estate.answers("clusters"):
+        facts.update(answer)
+    missing = [c.name for c in desired.clusters if c.name not in facts]
+    if missing:
+        raise PlanError(
+            f"the snapshot holds no facts of cluster(s) {', '.join(missing)}",
+            hint="take it with this desired state: reconciler snapshot FILE -o estate.json",
+        )
+    groups: dict[str, dict[str, tuple[str, ...]]] = {}
+    for args, answer in estate.answers("callmanager_groups"):
+        groups[str(args[0])] = dict(answer)
+    rollback: dict[str, Any] = {}
+    draft = LabSpecDraft(spec={})
+    notes = draft.notes
+    clusters: list[dict[str, Any]] = []
+    faults: list[dict[str, Any]] = []
+    served: dict[str, set[str]] = {}
+    for args, answer in estate.answers("tftp_files"):
+        ok = {node for node, files in answer.items() if all(f.error is None for f in files)}
+        served.setdefault(str(args[0]), set()).update(ok)
+    for ci, dc in enumerate(desired.clusters):
+        cf = facts[dc.name]
+        nodes = []
+        for ni, n in enumerate(cf.nodes):
+            ip = f"127.0.{10 * (ci + 1)}.{ni + 1}"
+            node: dict[str, Any] = {"name": n.name, "ip": ip, "publisher": n.publisher,
+                                    "services": sorted(n.services)}  # fmt: skip
+            if not n.reachable:  # as the snapshot saw it: HTTPS (or every face) does not answer (R3)
+                fault = {"kind": "unreachable", "node": n.name}
+                if n.name in served.get(dc.name, set()):
+                    fault["face"] = "https"  # its TFTP files were read: only HTTPS was down
+                faults.append(fault)
+            started = _ago(taken, n.tvs_started_at)
+            if started is not None and CucmService.TVS in n.services:
+                node["tvs_started_ago"] = started
+            nodes.append(node)
+        cm_groups = groups.get(dc.name) or {}
+        if not cm_groups:
+            members = [n.name for n in cf.nodes if CucmService.CALLMANAGER in n.services and not n.publisher]
+            cm_groups = {f"{dc.name}-cmg": tuple(members or [cf.nodes[0].name])}
+            notes.append(f"{dc.name}: the snapshot holds no CallManager groups; the lab has one of "
+                         f"{', '.join(cm_groups[next(iter(cm_groups))])}")  # fmt: skip
+        if cf.rollback_to_pre8 is not None:
+            rollback[dc.name] = cf.rollback_to_pre8
+        cluster: dict[str, Any] = {
+            "name": dc.name,
+            "role": "source" if dc.name == migration.source else "target",
+            "version": str(cf.version),
+            "mixed_mode": cf.mixed_mode,
+            "nodes": nodes,
+            "cm_groups": {g: list(m) for g, m in cm_groups.items()},
+            "trust": _trust_seeds(cf, facts, taken, notes),
+        }
+        parameters: dict[str, Any] = {}
+        if dc.name in rollback:
+            parameters[_ROLLBACK_GUI] = bool(rollback[dc.name])
+        if desired.policy is not None:  # the allowance the user's policy assumes (R13), not recorded
+            parameters[_RIS_GUI] = desired.policy.ris_queries_per_minute
+        if parameters:
+            cluster["parameters"] = parameters
+        clusters.append(cluster)
+    _scopes(draft, estate=estate, desired=desired, facts=facts, clusters=clusters)
+    draft.spec = {"name": "rehearsal", "home": migration.source, "clusters": clusters, **draft.spec}
+    if faults:
+        draft.spec["faults"] = faults
+    notes.append("certificates are the lab's own (minted per node); subjects, serials and issuers are "
+                 "not the estate's (the lab spec cannot carry stand-in identities yet)")  # fmt: skip
+    return draft
+
+
+def _scopes(
+    draft: LabSpecDraft,
+    *,
+    estate: SnapshotEstate,
+    desired: DesiredState,
+    facts: Mapping[str, ClusterFacts],
+    clusters: list[dict[str, Any]],
+) -> None:
+    migration = desired.migration
+    assert migration is not None
+    source, target = migration.source, migration.target
+    phones: dict[str, tuple[PhoneFacts, ...]] = {}
+    for _, answer in estate.answers("phones"):
+        phones.update(answer)
+    option150: dict[str, tuple[str, ...] | None] = {}
+    for _, answer in estate.answers("option150"):
+        option150.update({scope: value for (_, scope), value in answer.items()})
+    hosts = {c.name: {n.host for n in c.nodes} for c in desired.clusters}
+    by_name = {c["name"]: c for c in clusters}
+    pools: dict[tuple[str, str], str] = {}
+    dhcp: list[dict[str, Any]] = []
+    kinds = {s.name: s.kind for s in desired.dhcp.servers} if desired.dhcp else {}
+    if any(k in ("ios", "kea") for k in kinds.values()):
+        dhcp.append({"name": "ios", "kind": "ios", "address": _IOS_ADDRESS})
+    for s in desired.dhcp.servers if desired.dhcp else ():
+        if s.kind == "cucm":
+            dhcp.append({"name": s.name, "kind": "cucm", "cluster": s.cluster})
+        elif s.kind == "kea":
+            draft.notes.append(f"DHCP server {s.name} (Kea) is rehearsed as the lab's IOS router")
+    scopes = []
+    for k, scope in enumerate(desired.dhcp.scopes if desired.dhcp else ()):
+        mine = phones.get(scope.name, ())
+        on_source = [p for p in mine if p.cluster == source]
+        on_target = [p for p in mine if p.cluster == target]
+        src_groups = list(by_name[source]["cm_groups"])
+        src_group, mixed = _majority([p.cm_group for p in on_source], src_groups[0])
+        tgt_groups = list(by_name[target]["cm_groups"])
+        index = src_groups.index(src_group) if src_group in src_groups else 0
+        tgt_default = tgt_groups[index % len(tgt_groups)]
+        tgt_group, mixed_t = _majority([p.cm_group for p in on_target], tgt_default)
+        if mixed or mixed_t:
+            draft.notes.append(f"scope {scope.name}: its phones are in several CallManager groups; the lab "
+                               f"puts all in {src_group} / {tgt_group}")  # fmt: skip
+        pool = pools.setdefault((src_group, tgt_group), f"DP-{len(pools) + 1}")
+        itl, mixed_i = _majority([_itl_state(p, facts[source]) for p in on_source], "current")
+        if mixed_i:
+            draft.notes.append(f"scope {scope.name}: its phones hold different ITLs; the lab gives all "
+                               f"a {itl} one")  # fmt: skip
+        relay = f"127.0.{30 + k // 250}.{k % 250 + 1}"
+        draft.relays[scope.name] = relay
+        kind = kinds.get(scope.server, "ios")
+        entry: dict[str, Any] = {
+            "name": scope.name,
+            "subnet": str(scope.subnet),
+            "relay": relay,
+            "dhcp": scope.server if kind == "cucm" else "ios",
+            "phones": len(mine),
+            "device_pool": pool,
+            "itl": itl,
+            "on_target": len(on_target),
+        }
+        if kind != "cucm":
+            entry["pool"] = getattr(scope, "pool", None) or f"POOL-{scope.name}"
+        today = option150.get(scope.name)
+        owner = next((c for c, h in hosts.items() if today and set(today) <= h), None)
+        if owner is not None:
+            entry["tftp_cluster"] = owner
+        elif today:
+            draft.notes.append(f"scope {scope.name}: option 150 today ({', '.join(today)}) names no one "
+                               f"cluster's nodes; the lab's names {source}'s TFTP nodes")  # fmt: skip
+        if on_target and mine and mine[0].cluster != target:
+            draft.notes.append(f"scope {scope.name}: the lab puts its first {len(on_target)} phones on "
+                               f"{target}; phone names are the lab's")  # fmt: skip
+        scopes.append(entry)
+    for c in clusters:
+        own = c["name"] == source
+        c["device_pools"] = {pool: (sg if own else tg) for (sg, tg), pool in pools.items()}
+    draft.spec = {"dhcp": dhcp, "scopes": scopes}

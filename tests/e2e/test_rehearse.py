@@ -1,0 +1,110 @@
+"""``reconciler rehearse`` on a snapshot of a half-done migration (docs/lab.md's example, 4 phones per
+scope): the rehearsal lab — built from the snapshot alone, on a second leased prefix — gets the same
+forecast per wave and strands the same phones as applying the same declarations to the real lab; and
+``lab up --from-snapshot`` starts that lab for exploration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.e2e.labdoc import lab_data
+from tests.e2e.labrun import RunningLab, raise_ris_allowance, running_lab
+from tests.loopback import Loopback
+
+pytestmark = pytest.mark.lab
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "lab.md"
+
+
+def _half_done(phones: int) -> dict[str, Any]:
+    """docs/lab.md's half-done migration example, with ``phones`` phones per scope."""
+    text = EXAMPLES.read_text()
+    block = text.split("# lab spec: half-done migration", 1)[1].split("```", 1)[0]
+    spec = yaml.safe_load(block)
+    spec["phones_per_scope"] = phones
+    for scope in spec["scopes"]:
+        scope["phones"] = phones
+        if scope.get("on_target"):
+            scope["on_target"] = phones if scope["on_target"] == 100 else phones // 2
+    return dict(spec)
+
+
+def _relaxed(doc: dict[str, Any]) -> dict[str, Any]:
+    for wave in doc["migration"]["waves"]:
+        wave.update(reset=True, on_failure="continue", max_stranded_share=1.0)
+        wave["gate"]["deadline"] = "20s"
+    return doc
+
+
+def _off_target(lab: RunningLab) -> dict[str, list[str]]:
+    by_scope: dict[str, list[str]] = {}
+    for p in lab.lab("phones"):
+        if (p["cluster"], p["status"]) != ("new", "Registered"):
+            by_scope.setdefault(p["scope"], []).append(p["name"])
+    return {k: sorted(v) for k, v in by_scope.items()}
+
+
+@pytest.mark.xfail(
+    run=False,
+    reason="the rehearsal's plan matches the real forecast, but its apply does not finish within 400 s "
+    "(a TVS restart or gate on an HTTPS-unreachable node, still to be found)",
+)
+def test_rehearsing_a_half_done_migration_strands_the_phones_the_real_run_strands(
+    tmp_path: Path, loopback: Loopback
+) -> None:
+    with running_lab(tmp_path, loopback=loopback, spec=_half_done(4)) as lab:
+        doc = _relaxed(lab_data(lab_dir=lab.lab_dir, prefix=lab.prefix, ris_queries_per_minute=60))
+        lab.write(doc)
+        raise_ris_allowance(lab.yaml)
+        for node in ("cucm-old-sub1", "cucm-old-sub2"):  # old-cmg without a reachable TVS (R3)
+            lab.fault("unreachable", "--node", node, "--face", "https")
+        taken = lab.run("snapshot", "lab.yaml", "-o", "estate.json")
+        assert taken.returncode == 0, taken.stdout + taken.stderr
+        planned = lab.run("plan", "lab.yaml", "-o", "plan.json")
+        assert planned.returncode == 0, planned.stdout + planned.stderr
+        real_plan = json.loads((lab.workdir / "plan.json").read_text())
+        assert sum(f["stranded"] for f in real_plan["forecast"]) > 0  # the example strands phones
+        applied = lab.run("apply", "plan.json", "--auto-approve", "--approve-one-way", timeout=300)
+        real = _off_target(lab)
+        assert applied.returncode != 0 and real  # stranded phones made a gate fail
+
+        with loopback.lease() as lease:
+            args = ["--prefix", lease.prefix, "--dir", "rehearsal", "--gate-deadline", "20s", "--json"]
+            result = lab.run("rehearse", "lab.yaml", "--snapshot", "estate.json", *args, timeout=400)
+        assert result.returncode == 0, result.stdout + result.stderr
+        report = json.loads(result.stdout)
+        assert report["as_forecast"] and not report["lab_kept"]
+        forecast = {f["wave"]: (f["already_on_target"], f["move"], f["stranded"], f["unknown"])
+                    for f in real_plan["forecast"]}  # fmt: skip
+        rehearsed = {w["wave"]: (w["already_on_target"], w["move"], w["stranded"], w["unknown"])
+                     for w in report["waves"]}  # fmt: skip
+        assert rehearsed == forecast
+        scopes = {f["wave"]: f["scopes"] for f in real_plan["forecast"]}
+        for w in report["waves"]:
+            expected = sorted(n for s in scopes[w["wave"]] for n in real.get(s, []))
+            assert w["stranded_phones"] == expected, w["wave"]
+        assert not (lab.workdir / "rehearsal" / "lab" / "lab.pid").exists()
+
+
+def test_lab_up_from_snapshot_starts_the_estate_for_exploration(tmp_path: Path, loopback: Loopback) -> None:
+    with running_lab(tmp_path, loopback=loopback, spec=_half_done(2)) as lab:
+        lab.write(lab_data(lab_dir=lab.lab_dir, prefix=lab.prefix))
+        taken = lab.run("snapshot", "lab.yaml", "-o", "estate.json")
+        assert taken.returncode == 0, taken.stdout + taken.stderr
+        real = sorted((p["scope"], p["cluster"], p["status"]) for p in lab.lab("phones"))
+        with loopback.lease() as lease:
+            copy = RunningLab(workdir=lab.workdir, lab_dir=lab.workdir / "copy", prefix=lease.prefix)
+            up = lab.run("lab", "up", "--detach", "--from-snapshot", "estate.json", "--dir", "copy",
+                         "--prefix", lease.prefix, timeout=150)  # fmt: skip
+            try:
+                assert up.returncode == 0, up.stdout + up.stderr
+                assert (lab.workdir / "copy" / "lab-spec.yaml").exists()
+                mirrored = sorted((p["scope"], p["cluster"], p["status"]) for p in copy.lab("phones"))
+                assert mirrored == real
+            finally:
+                lab.run("lab", "down", "--dir", "copy", timeout=60)
