@@ -47,7 +47,7 @@ from reconciler.apply.hooks import ApplyHooks, ApplyReport, ApplyStatus, PhoneOu
 from reconciler.apply.retry import Clock, SystemClock
 from reconciler.apply.steps import ApplyOptions, EndpointLimits, SerialHooks, StepRun, StepRunner
 from reconciler.errors import JournalError, PlanError
-from reconciler.model import Outcome, OutcomeStatus
+from reconciler.model import Address, Outcome, OutcomeStatus
 from reconciler.plan.document import Plan, PlanStep
 from reconciler.provider import Provider
 from reconciler.state.journal import Journal, JournalWriter, RecordKind, new_apply_id
@@ -99,22 +99,22 @@ class _Run:
     plan: Plan
     writer: JournalWriter
     keeper: StateKeeper
-    status: dict[str, StepStatus] = field(default_factory=dict)  # address -> where its step stands
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
-    attempts: dict[str, int] = field(default_factory=dict)
+    status: dict[Address, StepStatus] = field(default_factory=dict)  # where each step stands
+    outcomes: dict[Address, Outcome] = field(default_factory=dict)
+    attempts: dict[Address, int] = field(default_factory=dict)
     in_flight: dict[str, int] = field(default_factory=dict)
     failure: str = ""
-    index: dict[str, int] = field(default_factory=dict)  # address -> position in the plan
-    tolerated: set[str] = field(default_factory=set)  # failed gates of waves with on_failure: continue
+    index: dict[Address, int] = field(default_factory=dict)  # address -> position in the plan
+    tolerated: set[Address] = field(default_factory=set)  # failed gates of waves with on_failure: continue
     paused: str = ""  # why a wave paused (live R3): nothing more starts, the journal stays open
-    triggers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # gate -> its revert steps
+    triggers: dict[Address, tuple[Address, ...]] = field(default_factory=dict)  # gate -> its revert steps
 
     def __post_init__(self) -> None:
-        self.index = {str(s.address): i for i, s in enumerate(self.plan.steps)}
-        triggers: dict[str, list[str]] = {}
+        self.index = {s.address: i for i, s in enumerate(self.plan.steps)}
+        triggers: dict[Address, list[Address]] = {}
         for step in self.plan.steps:
             if step.contingent_on is not None:
-                triggers.setdefault(str(step.contingent_on), []).append(str(step.address))
+                triggers.setdefault(step.contingent_on, []).append(step.address)
         self.triggers = {gate: tuple(steps) for gate, steps in triggers.items()}
 
 
@@ -198,7 +198,7 @@ class Executor:
                 save_plan_copy(plan, journal=writer.path)
                 run = _Run(plan=plan, writer=writer, keeper=keeper)
                 for step in plan.steps:
-                    run.status[str(step.address)] = StepStatus.PENDING
+                    run.status[step.address] = StepStatus.PENDING
                 skipped: tuple[str, ...] = ()
             else:
                 run, skipped = self._reopen(plan, resume)
@@ -234,7 +234,7 @@ class Executor:
             raise
         run = _Run(plan=plan, writer=writer, keeper=keeper, attempts=dict(point.attempts))
         for step in plan.steps:
-            run.status[str(step.address)] = StepStatus.PENDING
+            run.status[step.address] = StepStatus.PENDING
         for address in point.unverified:  # a gate that failed before the interruption decided a revert
             if address in run.triggers:
                 run.status[address] = StepStatus.FAILED
@@ -261,12 +261,12 @@ class Executor:
             if result.ok:
                 self._record_success(run, step, result, detail_prefix="verified on resume: ")
                 self._hooks.step_finished(change=step.change, outcome=run.outcomes[address])
-        return run, point.done
+        return run, tuple(str(a) for a in point.done)
 
     # --- the scheduling loop ------------------------------------------------------------------------
     def _execute(self, run: _Run) -> None:
         steps = run.plan.steps
-        index = {str(s.address): i for i, s in enumerate(steps)}
+        index = {s.address: i for i, s in enumerate(steps)}
         blockers = _stage_blockers(run.plan)
         parallelism = max(1, self._options.parallelism)
         running: dict[Future[tuple[StepRun, ...]], tuple[PlanStep, ...]] = {}
@@ -288,7 +288,7 @@ class Executor:
                     if not running:
                         break
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in sorted(finished, key=lambda f: index[str(running[f][0].address)]):
+                    for future in sorted(finished, key=lambda f: index[running[f][0].address]):
                         batch = running.pop(future)
                         self._release(run, batch[0])
                         for step, result in zip(batch, future.result(), strict=True):
@@ -298,7 +298,7 @@ class Executor:
                     self._cancel.set()
                     wait(running)
         for step in steps:
-            key = str(step.address)
+            key = step.address
             if run.status[key] == StepStatus.PENDING:
                 run.status[key] = StepStatus.SKIPPED
                 why = (
@@ -307,7 +307,7 @@ class Executor:
                     or ("interrupted" if self._cancel.is_set() else "a dependency did not complete")
                 )
                 detail = f"not run: {why}"
-                trigger = str(step.contingent_on) if step.contingent_on is not None else None
+                trigger = step.contingent_on
                 if trigger is not None and run.status.get(trigger) is StepStatus.DONE:
                     detail = f"not needed: {trigger} passed"
                 run.outcomes[key] = Outcome(
@@ -315,7 +315,12 @@ class Executor:
                 )
 
     def _batch(
-        self, run: _Run, step: PlanStep, *, index: Mapping[str, int], blockers: Mapping[str, tuple[str, ...]]
+        self,
+        run: _Run,
+        step: PlanStep,
+        *,
+        index: Mapping[Address, int],
+        blockers: Mapping[Address, tuple[Address, ...]],
     ) -> tuple[PlanStep, ...]:
         """``step`` and the other ready steps of its batch key (in plan order), or ``step`` alone."""
         key = self._runner.batch_key(step)
@@ -329,30 +334,30 @@ class Executor:
                 continue
             if self._ready(run, other, index=index, blockers=blockers, limits=False):
                 batch.append(other)
-        return tuple(sorted(batch, key=lambda s: index[str(s.address)]))
+        return tuple(sorted(batch, key=lambda s: index[s.address]))
 
     def _ready(
         self,
         run: _Run,
         step: PlanStep,
         *,
-        index: Mapping[str, int],
-        blockers: Mapping[str, tuple[str, ...]],
+        index: Mapping[Address, int],
+        blockers: Mapping[Address, tuple[Address, ...]],
         limits: bool = True,
     ) -> bool:
-        key = str(step.address)
+        key = step.address
         if run.status[key] != StepStatus.PENDING:
             return False
-        trigger = str(step.contingent_on) if step.contingent_on is not None else None
+        trigger = step.contingent_on
         if trigger is not None and run.status.get(trigger) is not StepStatus.FAILED:
             return False  # a revert step runs only when its gate failed (R13)
         for dep in step.depends_on:
-            if str(dep) == trigger or str(dep) in run.tolerated:
+            if dep == trigger or dep in run.tolerated:
                 continue
-            state = run.status.get(str(dep))
+            state = run.status.get(dep)
             if state in (StepStatus.FAILED, StepStatus.SKIPPED):
                 return False
-            if str(dep) in index and state is not StepStatus.DONE:
+            if dep in index and state is not StepStatus.DONE:
                 return False
         if trigger is None and any(
             run.status[b] != StepStatus.DONE and b not in run.tolerated for b in blockers.get(key, ())
@@ -382,7 +387,7 @@ class Executor:
         for k, _ in self._runner.limit_keys(batch[0]):
             run.in_flight[k] = run.in_flight.get(k, 0) + 1
         for step in batch:
-            key = str(step.address)
+            key = step.address
             attempt = run.attempts.get(key, 0) + 1
             run.attempts[key] = attempt
             run.status[key] = StepStatus.RUNNING
@@ -400,7 +405,7 @@ class Executor:
             run.in_flight[k] -= 1
 
     def _settle(self, run: _Run, step: PlanStep, result: StepRun) -> None:
-        key = str(step.address)
+        key = step.address
         if result.ok:
             self._record_success(run, step, result)
         elif result.interrupted:
@@ -425,7 +430,7 @@ class Executor:
         self._hooks.step_finished(change=step.change, outcome=run.outcomes[key])
 
     def _record_success(self, run: _Run, step: PlanStep, result: StepRun, *, detail_prefix: str = "") -> None:
-        key = str(step.address)
+        key = step.address
         outcome = result.outcome(step, detail_prefix=detail_prefix)
         run.keeper.record(step.change, outcome.observed)  # state first: the resume check counts on it
         run.writer.finished(step.address, outcome=outcome.status, verified=True, detail=outcome.detail)
@@ -433,10 +438,11 @@ class Executor:
         run.status[key] = StepStatus.DONE
 
     def _finish(self, run: _Run, *, started: float, resumed: bool) -> ApplyReport:
-        outcomes = tuple(run.outcomes[str(s.address)] for s in run.plan.steps)
+        outcomes = tuple(run.outcomes[s.address] for s in run.plan.steps)
         if run.failure or run.tolerated:
             message = (
-                run.failure or f"gate(s) failed: {', '.join(sorted(run.tolerated))} (on_failure: continue)"
+                run.failure
+                or f"gate(s) failed: {', '.join(sorted(map(str, run.tolerated)))} (on_failure: continue)"
             )
             status = ApplyStatus.FAILED
         elif run.paused:
@@ -461,7 +467,7 @@ class Executor:
         )
 
 
-def plan_step(plan: Plan, address: str) -> PlanStep:
+def plan_step(plan: Plan, address: Address | str) -> PlanStep:
     step = plan.step(address)
     if step is None:
         raise JournalError(f"journal names {address}, which is not in the plan")
@@ -479,7 +485,7 @@ def gate_policy(step: PlanStep) -> OnFailure | None:
         return OnFailure.STOP
 
 
-def _stage_blockers(plan: Plan) -> dict[str, tuple[str, ...]]:
+def _stage_blockers(plan: Plan) -> dict[Address, tuple[Address, ...]]:
     """For every wave step: the steps of earlier stages (trust work, earlier waves) it must wait for
     (R12: option 150 only after trust; R13: the next wave only after the previous gate). A revert step
     (contingent on a gate) never blocks a later wave: it runs only when that wave failed."""
@@ -488,10 +494,10 @@ def _stage_blockers(plan: Plan) -> dict[str, tuple[str, ...]]:
         if step.wave is not None:
             first.setdefault(step.wave, i)
     per_wave = {
-        wave: tuple(str(s.address) for s in plan.steps[:start] if s.wave != wave and s.contingent_on is None)
+        wave: tuple(s.address for s in plan.steps[:start] if s.wave != wave and s.contingent_on is None)
         for wave, start in first.items()
     }
-    return {str(s.address): per_wave[s.wave] for s in plan.steps if s.wave is not None}
+    return {s.address: per_wave[s.wave] for s in plan.steps if s.wave is not None}
 
 
 def _stranded(outcomes: tuple[Outcome, ...]) -> tuple[StrandedPhone, ...]:

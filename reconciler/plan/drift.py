@@ -16,7 +16,7 @@ outside reconciler" section). Never mutates: it reads through a ``LiveEstate`` o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +35,15 @@ from reconciler.state.store import StateSnapshot
 from reconciler.vocabulary import TrustStore
 from schemas.document import DesiredState
 
-__all__ = ["DriftReport", "changed_outside", "detect", "findings"]
+__all__ = [
+    "DriftReport",
+    "changed_outside",
+    "detect",
+    "findings",
+    "required_rules",
+    "trust_findings",
+    "tvs_findings",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,7 +142,23 @@ def _finding(
     return Diagnostic(severity=severity, rule=rule, summary=summary, address=address, fix=fix)
 
 
-def _trust_findings(certs: list[DesiredCert], facts: Mapping[str, ClusterFacts]) -> list[Diagnostic]:
+def required_rules(*, source: ClusterFacts, target: ClusterFacts) -> dict[tuple[str, str, CertIdentity], str]:
+    """The rule that requires each certificate of the move in (holder cluster, store): R4, R5, R6 forward,
+    R11 for the reverse trust (``reconciler.cucm.rules.required_trust``)."""
+    both = required_trust(source=source, target=target) + required_trust(
+        source=source, target=target, direction=Direction.REVERSE
+    )
+    return {(r.cluster, r.store.value, r.cert.identity): r.rule for r in both}
+
+
+def trust_findings(
+    certs: Sequence[DesiredCert],
+    facts: Mapping[str, ClusterFacts],
+    *,
+    rule_of: Mapping[tuple[str, str, CertIdentity], str] | None = None,
+) -> list[Diagnostic]:
+    """Declared certificates missing on their cluster's publisher (the rule ``rule_of`` names, from
+    ``required_rules``; else R5 for Phone-SAST-trust, R4 otherwise) or not replicated to a TVS node (R7)."""
     out: list[Diagnostic] = []
     for cert in certs:
         holder = facts.get(cert.cluster)
@@ -142,9 +166,10 @@ def _trust_findings(certs: list[DesiredCert], facts: Mapping[str, ClusterFacts])
         if holder is None or pub is None:
             continue
         if not pub.holds(cert.store, cert.cert.identity):
+            fallback = "R5" if cert.store == TrustStore.PHONE_SAST_TRUST else "R4"
             out.append(
                 _finding(
-                    "R5" if cert.store == TrustStore.PHONE_SAST_TRUST else "R4",
+                    (rule_of or {}).get((cert.cluster, cert.store, cert.cert.identity), fallback),
                     f"{cert.store} of {cert.cluster} lacks {cert.origin}",
                     address=cert.address,
                     fix="run `reconciler plan` and `apply` to upload it again",
@@ -165,12 +190,16 @@ def _trust_findings(certs: list[DesiredCert], facts: Mapping[str, ClusterFacts])
 
 
 def _tvs_findings(*, snap: LiveSnapshot, state: StateSnapshot, desired: DesiredState) -> list[Diagnostic]:
-    """R8: a TVS that is stale, or whose freshness is unknown, with respect to the certificates the
-    migration needs in its node's stores (``reconciler.plan.tvsfresh``)."""
     mig = desired.migration
     source, target = snap.facts.get(mig.source), snap.facts.get(mig.target)
     if source is None or target is None:
         return []
+    return tvs_findings(source=source, target=target, state=state)
+
+
+def tvs_findings(*, source: ClusterFacts, target: ClusterFacts, state: StateSnapshot) -> list[Diagnostic]:
+    """R8: a TVS that is stale, or whose freshness is unknown, with respect to the certificates the
+    migration needs in its node's stores (``reconciler.plan.tvsfresh``)."""
     relevant = {
         source.name: {r.cert.identity for r in required_trust(source=source, target=target)},
         target.name: {
@@ -200,7 +229,10 @@ def findings(
 ) -> list[Diagnostic]:
     """Every drift finding (see the module docstring)."""
     certs, problems = resolve_trust(desired, snap.facts, snap.pems)
-    out = list(problems) + _trust_findings(certs, snap.facts)
+    mig = desired.migration
+    source, target = snap.facts.get(mig.source), snap.facts.get(mig.target)
+    rule_of = required_rules(source=source, target=target) if source and target else None
+    out = list(problems) + trust_findings(certs, snap.facts, rule_of=rule_of)
     declared = {c.address for c in certs}
     for owned in state.owned:
         facts = snap.facts.get(owned.cluster)

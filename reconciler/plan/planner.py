@@ -419,28 +419,28 @@ def select_steps(
     """Terraform-style ``-target`` (the matching steps plus everything they depend on, transitively) and
     ``-exclude`` (drop the matching steps and everything that depends on them)."""
     targets, excludes = tuple(targets), tuple(excludes)
-    by_key = {str(s.address): s for s in steps}
+    by_key = {s.address: s for s in steps}
     keep = set(by_key)
     if targets:
         keep = set()
-        todo = [k for k in by_key if _matches(k, targets)]
+        todo = [k for k in by_key if _matches(str(k), targets)]
         while todo:
             key = todo.pop()
             if key in keep:
                 continue
             keep.add(key)
-            todo.extend(str(d) for d in by_key[key].depends_on if str(d) in by_key)
+            todo.extend(d for d in by_key[key].depends_on if d in by_key)
     if excludes:
-        dropped = {k for k in keep if _matches(k, excludes)}
+        dropped = {k for k in keep if _matches(str(k), excludes)}
         changed = True
         while changed:
             changed = False
             for key in list(keep - dropped):
-                if any(str(d) in dropped for d in by_key[key].depends_on):
+                if any(d in dropped for d in by_key[key].depends_on):
                     dropped.add(key)
                     changed = True
         keep -= dropped
-    return [s for s in steps if str(s.address) in keep]
+    return [s for s in steps if s.address in keep]
 
 
 def _blanked_since(state: StateSnapshot, cluster: str) -> datetime | None:

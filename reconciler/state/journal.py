@@ -98,11 +98,11 @@ class StepRecord:
 class ResumePoint:
     """Where a resumed apply stands; every tuple is in plan order."""
 
-    done: tuple[str, ...]  # finished and verified: skip
-    in_doubt: tuple[str, ...]  # started, never finished: re-verify before anything else
-    unverified: tuple[str, ...]  # finished but the verify did not pass: run again
-    pending: tuple[str, ...]  # never started
-    attempts: Mapping[str, int]  # highest attempt number journaled per address
+    done: tuple[Address, ...]  # finished and verified: skip
+    in_doubt: tuple[Address, ...]  # started, never finished: re-verify before anything else
+    unverified: tuple[Address, ...]  # finished but the verify did not pass: run again
+    pending: tuple[Address, ...]  # never started
+    attempts: Mapping[Address, int]  # highest attempt number journaled per address
     completed: bool  # the apply wrote its final record
 
 
@@ -190,22 +190,20 @@ class Journal:
                 hint="resume with the plan file that started this apply, or plan and apply afresh",
             )
 
-    def resume_point(
-        self, *, plan_id: str, plan_fingerprint: str, steps: Sequence[Address | str]
-    ) -> ResumePoint:
+    def resume_point(self, *, plan_id: str, plan_fingerprint: str, steps: Sequence[Address]) -> ResumePoint:
         """Classify the plan's ``steps`` (addresses in execution order) by what the journal shows."""
         self.check_plan(plan_id=plan_id, plan_fingerprint=plan_fingerprint)
-        order = [str(s) for s in steps]
-        last: dict[str, StepRecord] = {}
+        by_text = {str(s): s for s in steps}  # the journal's lines name addresses in their dotted form
+        last: dict[Address, StepRecord] = {}
         for rec in self.steps:
-            if rec.address not in order:
+            if rec.address not in by_text:
                 raise JournalError(
                     f"{self.path}: step {rec.address} is not in the plan being resumed",
                     hint="resume with the plan file that started this apply",
                 )
-            last[rec.address] = rec
-        groups: dict[str, list[str]] = {"done": [], "in_doubt": [], "unverified": [], "pending": []}
-        for address in order:
+            last[by_text[rec.address]] = rec
+        groups: dict[str, list[Address]] = {"done": [], "in_doubt": [], "unverified": [], "pending": []}
+        for address in steps:
             final = last.get(address)
             if final is None:
                 groups["pending"].append(address)

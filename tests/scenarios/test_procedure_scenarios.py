@@ -1,17 +1,23 @@
 """Every procedure scenario (docs/cucm-domain.md#what-tvs-knows) with real keys and really signed ITL/CTL
-files: the rules (``reconciler.cucm.rules``) and the phone's trust decision (``reconciler.cucm.trust``) must
-agree on what happens and say why (decision *and* reason asserted in each test)."""
+files: the rules the planner runs (``reconciler.cucm.rules`` for required trust and preflight; the trust in
+place through ``reconciler.plan.drift``: missing R4-R6/R11, not replicated R7, TVS not fresh R8) and the
+phone's trust decision (``reconciler.cucm.trust``) must agree on what happens and say why (decision *and*
+reason asserted in each test). The order R12 (option 150 after all of it) is the graph's: test_graph."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from reconciler.config.desired import DesiredCert
 from reconciler.cucm import rules
 from reconciler.cucm.certs import identity_of
 from reconciler.cucm.facts import Direction, Store
 from reconciler.cucm.tlv import Role
 from reconciler.cucm.trust import TrustList
-from reconciler.diagnostics import Severity
+from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.plan import drift
+from reconciler.state.store import StateSnapshot
+from schemas.trust import TrustMode
 from schemas.version import CucmVersion
 from tests.scenarios.two_clusters import Boot, Cluster, Node, Phone, boot
 
@@ -58,6 +64,30 @@ def errors(diagnostics: list) -> list[tuple[str | None, str]]:  # type: ignore[t
     return [(d.rule, d.summary) for d in diagnostics if d.severity is Severity.ERROR]
 
 
+def trust_in_place(
+    source: Cluster, target: Cluster, *, direction: Direction = Direction.FORWARD
+) -> list[Diagnostic]:
+    """What the planner's drift checks find when the declaration names exactly the trust the move needs
+    in ``direction`` (``required_trust``): missing on the publisher (R4-R6, R11), not replicated to a TVS
+    node (R7), a TVS not known to have started after it arrived (R8). Empty: the trust is in place."""
+    src, tgt = source.facts(), target.facts()
+    certs = [
+        DesiredCert(
+            cluster=r.cluster,
+            store=r.store.value,
+            cert_id=r.cert_id,
+            cert=r.cert,
+            origin=r.origin,
+            pem=None,
+            mode=TrustMode.MERGE,
+        )
+        for r in rules.required_trust(source=src, target=tgt, direction=direction)
+    ]
+    facts = {src.name: src, tgt.name: tgt}
+    found = drift.trust_findings(certs, facts, rule_of=drift.required_rules(source=src, target=tgt))
+    return found + drift.tvs_findings(source=src, target=tgt, state=StateSnapshot())
+
+
 def move(
     source: Cluster,
     target: Cluster,
@@ -76,7 +106,7 @@ def test_happy_path_phone_moves_via_source_tvs() -> None:
     source, target = source_cluster(), target_cluster()
     establish_trust(source, target)
     assert errors(rules.preflight(source=source.facts(), target=target.facts())) == []
-    assert errors(rules.order_checks(source=source.facts(), target=target.facts())) == []
+    assert errors(trust_in_place(source, target)) == []
     result = move(source, target)
     assert result.moved
     ctl, itl, config = result.decisions
@@ -91,13 +121,11 @@ def test_r4_missing_tftp_node_certificate_pre12_target() -> None:
     the source stores no TVS vouches, and the rules name the missing certificate and where it goes."""
     source, target = source_cluster(), target_cluster("11.5.1.12900-21")
     establish_trust(source, target, skip=pair("cucm-new-pub"))
-    found = errors(rules.order_checks(source=source.facts(), target=target.facts()))
-    assert (
-        "R4",
-        f"CallManager-trust of old lacks CN=cucm-new-pub;OU=new;O=Reconciler Lab;C=US (serial "
-        f"{identity_of(target.cm('cucm-new-pub').cert).serial_hex})",
-    ) in found
-    assert any(rule == "R5" and "Phone-SAST-trust of old lacks CN=cucm-new-pub" in s for rule, s in found)
+    found = errors(trust_in_place(source, target))
+    assert found == [
+        ("R4", "CallManager-trust of old lacks CallManager of cucm-new-pub (runs Cisco Tftp) on cluster new"),
+        ("R5", "Phone-SAST-trust of old lacks CallManager of cucm-new-pub (runs Cisco Tftp) on cluster new"),
+    ]
     result = move(source, target)
     assert not result.moved
     assert result.last.rule == "R4"
@@ -110,8 +138,8 @@ def test_r4_subscriber_certificate_missing_is_stricter_than_the_model() -> None:
     installed target CTL lists cucm-new-sub1 as CCM+TFTP. The plan reports the R4 error anyway."""
     source, target = source_cluster(), target_cluster()
     establish_trust(source, target, skip=pair("cucm-new-sub1"))
-    found = errors(rules.order_checks(source=source.facts(), target=target.facts()))
-    assert {rule for rule, _ in found} == {"R4", "R5", "R12"}
+    found = errors(trust_in_place(source, target))
+    assert {rule for rule, _ in found} == {"R4", "R5"}
     assert all("cucm-new-sub1" in s for rule, s in found if rule in ("R4", "R5"))
     result = move(source, target, tftp="cucm-new-sub1")
     assert result.moved
@@ -122,9 +150,8 @@ def test_r5_only_callmanager_trust_cannot_vouch_for_a_ctl() -> None:
     """R5: in CallManager-trust only, TVS returns role TFTP, but a CTL signer needs SAST."""
     source, target = source_cluster(), target_cluster("12.5.1.10000-22")
     establish_trust(source, target, skip=[("ITLRecovery-new", SAST_TRUST)])
-    found = errors(rules.order_checks(source=source.facts(), target=target.facts()))
-    assert [rule for rule, _ in found] == ["R6", "R12"]
-    assert "Phone-SAST-trust of old lacks CN=ITLRECOVERY_cucm-new-pub" in found[0][1]
+    found = errors(trust_in_place(source, target))
+    assert found == [("R6", "Phone-SAST-trust of old lacks ITLRecovery of new on cluster new")]
     result = move(source, target)
     assert not result.moved
     assert result.last.rule == "R5"
@@ -137,8 +164,8 @@ def test_r6_itlrecovery_missing_for_11_5_to_14_0() -> None:
     target's CTL: no source TVS knows it."""
     source, target = source_cluster(), target_cluster("14.0.1.11900-132")
     establish_trust(source, target, skip=pair("ITLRecovery-new"))
-    found = errors(rules.order_checks(source=source.facts(), target=target.facts()))
-    assert sorted({rule for rule, _ in found}) == ["R12", "R6"]
+    found = errors(trust_in_place(source, target))
+    assert sorted(rule for rule, _ in found) == ["R6", "R6"]
     result = move(source, target)
     assert not result.moved
     assert result.last.rule == "R6"
@@ -157,9 +184,9 @@ def test_r8_tvs_not_restarted_has_a_stale_cache() -> None:
     stale = source.node("cucm-old-pub")
     stale.cache = type(stale.cache)()  # the cache it loaded at an earlier start
     stale.tvs_started_at = stale.trust_changed_at.replace(year=2025)
-    found = errors(rules.order_checks(source=source.facts(), target=target.facts()))
-    assert [rule for rule, _ in found] == ["R8", "R12"]
-    assert found[0][1].startswith("TVS on cucm-old-pub (old) started 2025-")
+    found = errors(trust_in_place(source, target))
+    assert [rule for rule, _ in found] == ["R8"]
+    assert found[0][1].startswith("TVS on cucm-old-pub (old) is stale: TVS on cucm-old-pub started 2025-")
     result = move(source, target, group=["cucm-old-pub", "cucm-old-sub1"])
     assert not result.moved
     assert result.last.rule == "R8"
@@ -171,7 +198,7 @@ def test_r8_tvs_not_restarted_has_a_stale_cache() -> None:
     assert other.moved and other.decisions[0].tvs == "cucm-old-sub1"
     # restarting fixes it
     source.restart_tvs(only=["cucm-old-pub"])
-    assert errors(rules.order_checks(source=source.facts(), target=target.facts())) == []
+    assert errors(trust_in_place(source, target)) == []
     assert move(source, target).moved
 
 
@@ -183,10 +210,9 @@ def test_r7_tvs_restarted_before_replication_reached_the_node() -> None:
     sub = source.node("cucm-old-sub1")
     sub.trust = {s: set() for s in sub.trust}
     source.restart_tvs(only=["cucm-old-sub1"])
-    found = errors(rules.order_checks(source=source.facts(), target=target.facts()))
-    assert {rule for rule, _ in found} == {"R7", "R12"}
-    r7 = [s for rule, s in found if rule == "R7"]
-    assert r7 and all("has not replicated to" in s and "on cucm-old-sub1 yet" in s for s in r7)
+    found = errors(trust_in_place(source, target))
+    assert {rule for rule, _ in found} == {"R7"}
+    assert all("has not replicated to" in s and s.endswith("on cucm-old-sub1") for _, s in found)
     result = move(source, target, group=["cucm-old-sub1"])
     assert not result.moved and result.last.rule == "R6"
     assert result.last.reason.startswith("no TVS server knows signer CN=ITLRECOVERY_cucm-new-pub")
@@ -202,8 +228,7 @@ def test_r2_rollback_parameter_true_blanks_the_itl_but_not_the_ctl() -> None:
     assert found == [
         ("R2", "'Prepare Cluster for Rollback to pre 8.0' is True on the secure source cluster old")
     ]
-    blocked = errors(rules.order_checks(source=source.facts(), target=target.facts()))
-    assert ("R12", "DHCP option 150 must not point phones at new yet: R2 not satisfied") in blocked
+    assert trust_in_place(source, target) == []  # the trust is in place: R2 alone blocks the move
     phone = Phone.registered_on(source, tftp="cucm-old-pub")
     assert phone.itl.identities_with(Role.TVS, Role.CCM_TFTP) == frozenset()
     assert len(phone.itl) == 1 and not phone.ctl.is_empty
@@ -255,9 +280,13 @@ def test_r11_rollback_without_reverse_trust_then_with_it() -> None:
     establish_trust(source, target)
     moved = move(source, target)
     assert moved.moved
-    readiness = rules.rollback_readiness(source=source.facts(), target=target.facts())
+    readiness = trust_in_place(source, target, direction=Direction.REVERSE)
     assert readiness and {d.rule for d in readiness} == {"R11"}
-    assert all(d.summary.startswith("rollback to old is not possible: ") for d in readiness)
+    assert all(
+        d.summary.startswith("CallManager-trust of new lacks")
+        or d.summary.startswith("Phone-SAST-trust of new lacks")
+        for d in readiness
+    )
     back = boot(moved.phone, target=source, tftp="cucm-old-pub", tvs=target.tvs_servers(["cucm-new-pub"]))
     assert not back.moved
     assert back.last.reason.startswith("no TVS server knows signer CN=cucm-old-pub;OU=old")
@@ -267,9 +296,13 @@ def test_r11_rollback_without_reverse_trust_then_with_it() -> None:
         assert req.rule == "R11" and req.cluster == "new"
         target.upload(source.cm(req.cert_id), req.store.value)
     target.replicate()
-    assert rules.rollback_readiness(source=source.facts(), target=target.facts())  # TVS not restarted yet
+    stale = trust_in_place(source, target, direction=Direction.REVERSE)  # TVS not restarted yet
+    assert stale and {(d.rule, d.address) for d in stale} == {
+        ("R8", "tvs.new.cucm-new-pub"),
+        ("R8", "tvs.new.cucm-new-sub1"),
+    }
     target.restart_tvs()
-    assert rules.rollback_readiness(source=source.facts(), target=target.facts()) == []
+    assert trust_in_place(source, target, direction=Direction.REVERSE) == []
     again = boot(moved.phone, target=source, tftp="cucm-old-pub", tvs=target.tvs_servers(["cucm-new-pub"]))
     assert again.moved
     assert again.decisions[0].path == "vouched by TVS cucm-new-pub with roles SAST, TFTP"

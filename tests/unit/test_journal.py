@@ -14,7 +14,16 @@ from reconciler.model import Address, OutcomeStatus
 from reconciler.state.journal import Journal, JournalWriter, RecordKind, latest_incomplete
 
 PLAN = {"plan_id": "plan-1", "plan_fingerprint": "sha256:aaaa"}
-STEPS = ("trust.old.CallManager-trust.c1", "tvs.old.pub", "tvs.old.sub1", "option150.dhcp.a", "gate.wave1")
+STEPS = tuple(
+    Address.parse(s)
+    for s in (
+        "trust.old.CallManager-trust.c1",
+        "tvs.old.pub",
+        "tvs.old.sub1",
+        "option150.dhcp.a",
+        "gate.wave1",
+    )
+)
 
 
 def _writer(tmp_path: Path, apply_id: str = "20261127T070000Z-00000001") -> JournalWriter:
@@ -37,8 +46,8 @@ def test_full_apply_is_recorded_in_order(tmp_path: Path) -> None:
     assert w.path == tmp_path / "journal" / "20261127T070000Z-00000001.jsonl"
     assert (j.header.plan_id, j.header.lineage, j.header.serial) == ("plan-1", "lin", 3)
     assert [(s.kind, s.address) for s in j.steps][:2] == [
-        (RecordKind.STARTED, STEPS[0]),
-        (RecordKind.FINISHED, STEPS[0]),
+        (RecordKind.STARTED, str(STEPS[0])),
+        (RecordKind.FINISHED, str(STEPS[0])),
     ]
     assert j.completed_status == "succeeded"
     assert j.warnings == ()
@@ -85,7 +94,7 @@ def test_resume_point_classifies_steps(tmp_path: Path) -> None:
     _step(w, STEPS[1], verified=False)
     w.started(STEPS[2])  # the process died here
     w.close()
-    point = Journal.read(w.path).resume_point(steps=[Address.parse(s) for s in STEPS], **PLAN)
+    point = Journal.read(w.path).resume_point(steps=STEPS, **PLAN)
     assert point.done == (STEPS[0],)
     assert point.unverified == (STEPS[1],)
     assert point.in_doubt == (STEPS[2],)

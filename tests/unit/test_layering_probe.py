@@ -26,6 +26,7 @@ INJECTIONS = (
     ("reconciler/cucm/trust.py", "reconciler.plan.forecast"),
     ("reconciler/render/plan.py", "reconciler.commands.plan"),
     ("reconciler/errors.py", "reconciler.config.loader"),
+    ("reconciler/certnames.py", "reconciler.cucm.certs"),
     ("providers/sftp.py", "reconciler.plan.planner"),
     ("simulator/model/phones.py", "providers.sftp"),
     ("schemas/cluster.py", "reconciler.errors"),

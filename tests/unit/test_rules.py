@@ -1,11 +1,14 @@
-"""reconciler.cucm.rules: required trust (R4-R6, R11), preflight (R1-R3, R9, R10) and order (R7, R8, R12),
-over hand-built cluster facts with real certificates (R14 is the plan fingerprint's: test_planner_fresh)."""
+"""reconciler.cucm.rules: required trust (R4-R6, R11), preflight (R1-R3, R9, R10); and, over the same
+facts, the planner's own checks that the trust is in place (drift: R4-R8, R11) and declared (coverage:
+R11), over hand-built cluster facts with real certificates (R14 is the plan fingerprint's:
+test_planner_fresh; the R12 order is the graph's: test_graph)."""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
 
+from reconciler.config.desired import DesiredCert
 from reconciler.cucm import rules
 from reconciler.cucm.facts import (
     BulkSetup,
@@ -19,8 +22,13 @@ from reconciler.cucm.facts import (
     Store,
 )
 from reconciler.diagnostics import Severity
+from reconciler.plan import checks, drift
+from reconciler.state.store import StateSnapshot
+from reconciler.vocabulary import PHONE_TRUST_STORES
+from schemas.trust import TrustMode
 from schemas.version import CucmVersion
 from tests.cucm_material import NOW, identity
+from tests.unit.fake_estate import desired
 
 TFTP, TVS, CM = Service.TFTP.value, Service.TVS.value, Service.CALLMANAGER.value
 
@@ -153,48 +161,99 @@ def _with_trust(facts: ClusterFacts, required: list[rules.RequiredCert]) -> Clus
     return dataclasses.replace(facts, nodes=tuple(dataclasses.replace(n, trust=trust) for n in facts.nodes))
 
 
-def test_order_checks_r7_r8_r12() -> None:
+def declared(required: list[rules.RequiredCert]) -> list[DesiredCert]:
+    """A declaration naming exactly what ``required_trust`` requires."""
+    return [
+        DesiredCert(
+            cluster=r.cluster,
+            store=r.store.value,
+            cert_id=r.cert_id,
+            cert=r.cert,
+            origin=r.origin,
+            pem=None,
+            mode=TrustMode.MERGE,
+        )
+        for r in required
+    ]
+
+
+def in_place(source: ClusterFacts, target: ClusterFacts, *, direction: Direction = Direction.FORWARD) -> list:  # type: ignore[type-arg]
+    """What the planner's drift checks find about the required trust of ``direction`` on live facts:
+    missing on the publisher (R4-R6, R11) or not replicated (R7), and every TVS not known fresh (R8)."""
+    required = rules.required_trust(source=source, target=target, direction=direction)
+    found = drift.trust_findings(
+        declared(required),
+        {source.name: source, target.name: target},
+        rule_of=drift.required_rules(source=source, target=target),
+    )
+    return found + drift.tvs_findings(source=source, target=target, state=StateSnapshot())
+
+
+def test_trust_in_place_r4_to_r8() -> None:
+    """The trust the move needs, checked on live facts by drift's functions (which the planner's
+    replication checks and TVS restarts mirror, R7 R8)."""
     required = rules.required_trust(source=SOURCE, target=TARGET)
     ready = _with_trust(SOURCE, required)
-    assert rules.order_checks(source=ready, target=TARGET) == []
-    missing_everywhere = rules.order_checks(source=SOURCE, target=TARGET)
-    assert sorted(set(_rules_of(missing_everywhere))) == ["R12", "R4", "R5", "R6"]
-    r12 = missing_everywhere[-1]
-    assert (
-        r12.rule == "R12" and r12.summary.endswith("R4, R5, R6 not satisfied") and r12.address == "option150"
-    )
+    assert in_place(ready, TARGET) == []
+    missing_everywhere = in_place(SOURCE, TARGET)
+    assert sorted(_rules_of(missing_everywhere)) == ["R4", "R4", "R5", "R5", "R6", "R6"]
+    itl = next(d for d in missing_everywhere if d.rule == "R6")
+    assert itl.address == "trust.old.CallManager-trust.ITLRecovery-new"
     not_replicated = dataclasses.replace(
         ready, nodes=(ready.nodes[0], dataclasses.replace(ready.nodes[1], trust={}))
     )
-    r7 = rules.order_checks(source=not_replicated, target=TARGET)
-    assert set(_rules_of(r7)) == {"R7", "R12"} and len([d for d in r7 if d.rule == "R7"]) == len(required)
+    r7 = in_place(not_replicated, TARGET)
+    assert set(_rules_of(r7)) == {"R7"} and len(r7) == len(required)
+    assert all(d.summary.endswith("on o-sub") for d in r7)
     stale = dataclasses.replace(
         ready,
         nodes=(dataclasses.replace(ready.nodes[0], tvs_started_at=NOW - timedelta(hours=2)), ready.nodes[1]),
     )
-    r8 = rules.order_checks(source=stale, target=TARGET)
-    assert _rules_of(r8) == ["R8", "R12"] and r8[0].address == "tvs.old.o-pub"
-    assert r8[0].fix and "one node at a time" in r8[0].fix
+    r8 = in_place(stale, TARGET)
+    assert _rules_of(r8) == ["R8"] and r8[0].address == "tvs.old.o-pub"
+    assert "is stale" in r8[0].summary and "before the last trust change" in r8[0].summary
     stopped = dataclasses.replace(
         ready, nodes=(dataclasses.replace(ready.nodes[0], tvs_started_at=None), ready.nodes[1])
     )
-    assert "not running" in rules.order_checks(source=stopped, target=TARGET)[0].summary
-    blocked = rules.order_checks(source=dataclasses.replace(ready, rollback_to_pre8=True), target=TARGET)
-    assert _rules_of(blocked) == ["R12"] and "R2 not satisfied" in blocked[0].summary
+    assert "reports no start time" in in_place(stopped, TARGET)[0].summary
 
 
-def test_rollback_readiness_and_rollback_wanted() -> None:
+def test_rollback_needs_reverse_trust_r11() -> None:
+    """R11 on live facts: the reverse trust missing from the target is R11, and with it uploaded the
+    target's TVS must have started after it (R8)."""
     required = rules.required_trust(source=SOURCE, target=TARGET)
     ready = _with_trust(SOURCE, required)
-    warnings = rules.rollback_readiness(source=ready, target=TARGET)
-    assert (
-        warnings
-        and {d.severity for d in warnings} == {Severity.WARNING}
-        and {d.rule for d in warnings} == {"R11"}
+    missing = in_place(ready, TARGET, direction=Direction.REVERSE)
+    assert missing and set(_rules_of(missing)) == {"R11"}
+    assert {d.address for d in missing} == {
+        f"trust.new.{s.value}.{n}" for s in PHONE_TRUST_STORES for n in ("o-pub", "o-sub")
+    }
+    reverse = rules.required_trust(source=SOURCE, target=TARGET, direction=Direction.REVERSE)
+    reverse_ready = _with_trust(TARGET, reverse)
+    assert in_place(ready, reverse_ready, direction=Direction.REVERSE) == []
+    not_restarted = dataclasses.replace(
+        reverse_ready,
+        nodes=tuple(
+            dataclasses.replace(n, trust_changed_at=NOW + timedelta(minutes=1)) for n in reverse_ready.nodes
+        ),
     )
-    wanted = rules.order_checks(source=ready, target=TARGET, rollback_wanted=True)
-    assert "R11" in _rules_of(wanted) and wanted[-1].rule == "R12"
-    reverse_ready = _with_trust(
-        TARGET, rules.required_trust(source=SOURCE, target=TARGET, direction=Direction.REVERSE)
-    )
-    assert rules.rollback_readiness(source=ready, target=reverse_ready) == []
+    stale = in_place(ready, not_restarted, direction=Direction.REVERSE)
+    assert set(_rules_of(stale)) == {"R8"}
+    assert {d.address for d in stale} == {"tvs.new.n-pub", "tvs.new.n-sub"}  # n-cm runs no TVS
+
+
+def test_coverage_requires_the_reverse_trust_only_when_rollback_is_allowed_r11() -> None:
+    """The planner's coverage (``reconciler.plan.checks``): with allow_rollback the reverse trust is
+    required (R11 errors until declared); without it, one INFO says whether rollback is possible."""
+    forward = rules.required_trust(source=SOURCE, target=TARGET)
+    reverse = rules.required_trust(source=SOURCE, target=TARGET, direction=Direction.REVERSE)
+    wanted = desired(allow_rollback=True)
+    gaps = checks.coverage(desired=wanted, source=SOURCE, target=TARGET, certs=declared(forward))
+    assert not gaps.rollback_possible
+    assert sorted(d.address or "" for d in gaps.diagnostics) == sorted(r.address for r in reverse)
+    assert {(d.rule, d.severity) for d in gaps.diagnostics} == {("R11", Severity.ERROR)}
+    full = checks.coverage(desired=wanted, source=SOURCE, target=TARGET, certs=declared(forward + reverse))
+    assert full.rollback_possible and full.diagnostics == ()
+    info = checks.coverage(desired=desired(), source=SOURCE, target=TARGET, certs=declared(forward))
+    assert [(d.rule, d.severity) for d in info.diagnostics] == [("R11", Severity.INFO)]
+    assert info.diagnostics[0].summary.startswith("rollback to old is not possible")
