@@ -99,3 +99,15 @@ def test_reverse_desired_swaps_source_and_target_for_the_moved_scopes() -> None:
     assert scopes["scope-b"].tftp_nodes_of == "old"  # type: ignore[union-attr]
     assert scopes["scope-a"] == state.dhcp.scopes[0].option150  # untouched
     assert {c.name: c.role.value for c in back.clusters} == {"old": "target", "new": "source"}
+
+
+def test_plan_output_says_it_is_a_rollback_plan() -> None:
+    import io
+
+    from rich.console import Console
+
+    from reconciler.render.plan import render_plan
+
+    buffer = io.StringIO()
+    render_plan(Console(file=buffer, width=200), rollback_for(migrated(reverse_trust_live=True)))
+    assert "Rollback plan: moves scopes scope-a, scope-b back to the source (R11)." in buffer.getvalue()
