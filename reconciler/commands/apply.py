@@ -3,11 +3,12 @@
 
 FILE (desired-state YAML) plans and then applies, like ``terraform apply``; PLAN (a ``plan -o`` JSON)
 applies that saved plan after checking it is fresh (state serial/lineage, live facts: R14) and that the
-desired-state file it was made from is unchanged. ``--resume`` continues the newest unfinished apply from
-its journal (with or without the argument). Without ``--auto-approve`` the plan summary is shown and
-``yes`` must be typed; with stdin not a terminal the command refuses to prompt. One-way steps
-(``PlanStep.reversibility``) need a separate confirmation: ``--approve-one-way``, or ``one-way`` typed at
-a terminal (``--auto-approve`` does not cover them). Ctrl-C lets the running
+desired-state file it was made from is unchanged (a ``plan --rollback`` PLAN runs over the reversed
+desired state it was made from, so its gates wait on the source). ``--resume`` continues the newest
+unfinished apply from its journal (with or without the argument). Without ``--auto-approve`` the plan
+summary is shown and ``yes`` must be typed; with stdin not a terminal the command refuses to prompt.
+One-way steps (``PlanStep.reversibility``) need a separate confirmation: ``--approve-one-way``, or
+``one-way`` typed at a terminal (``--auto-approve`` does not cover them). Ctrl-C lets the running
 step finish, journals it and exits 130; a second Ctrl-C aborts at once.
 
 Exit codes: 0 applied, 1 error or a failed step, 3 a wave paused (live R3: its source TVS is down;
@@ -36,6 +37,7 @@ from reconciler.commands.common import DEFAULT_STATE_DIR, global_options, load_d
 if TYPE_CHECKING:
     from reconciler.plan.document import Plan
     from reconciler.wiring.factory import ApplyWiring
+    from schemas.document import DesiredState
 
 __all__ = ["register"]
 
@@ -52,6 +54,16 @@ def _duration(text: str) -> float:
         return float(parse_duration(text.strip()).total_seconds())
     except (TypeError, ValueError) as exc:
         raise typer.BadParameter(f"{text!r} is not a duration (e.g. 30s, 5m, 1h30m)") from exc
+
+
+def _as_planned(desired: DesiredState, plan: Plan) -> DesiredState:
+    """The desired state ``plan`` was built over: reversed for a rollback plan (``plan --rollback``), so
+    its gates wait for phones Registered on the source and live R3 watches the target's TVS."""
+    if plan.rollback is None:
+        return desired
+    from reconciler.plan.rollback import reverse_desired
+
+    return reverse_desired(desired, moved=plan.rollback)
 
 
 def _is_plan(path: Path) -> bool:
@@ -178,7 +190,9 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
             plan = given or Plan.from_json(
                 read_bounded(journal.with_suffix(".plan.json"), limit=MAX_PLAN_BYTES)
             )
-            desired = load_desired(Path(plan.desired_path), expect_sha256=plan.desired_sha256).desired
+            desired = _as_planned(
+                load_desired(Path(plan.desired_path), expect_sha256=plan.desired_sha256).desired, plan
+            )
             wiring = world.open_apply(desired, state_dir=opts.state_dir, parallelism=parallelism)
         elif source is None:
             err("error: give a desired-state FILE or a saved PLAN (or --resume)")
@@ -188,7 +202,9 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
 
             plan = Plan.from_json(read_bounded(source, limit=MAX_PLAN_BYTES))
             # everything decidable offline first: the YAML unchanged and valid, the state not moved
-            desired = load_desired(Path(plan.desired_path), expect_sha256=plan.desired_sha256).desired
+            desired = _as_planned(
+                load_desired(Path(plan.desired_path), expect_sha256=plan.desired_sha256).desired, plan
+            )
             check_state(plan, store.read(), path=store.path)
             wiring = world.open_apply(desired, state_dir=opts.state_dir, parallelism=parallelism)
         else:

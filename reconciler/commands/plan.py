@@ -1,8 +1,9 @@
 """``reconciler plan``, ``show``, ``graph`` and ``drift``.
 
-``plan FILE [-o PLAN] [--json] [--detailed-exitcode] [--target ADDR]... [--exclude ADDR]...`` reads the
-live estate (the global options' wiring factory, ``open_estate``), builds a ``Plan`` and renders it;
+``plan FILE [-o PLAN] [--json] [--detailed-exitcode] [--target ADDR]... [--exclude ADDR]... [--rollback]``
+reads the live estate (the global options' wiring factory, ``open_estate``), builds a ``Plan`` and renders it;
 exit 0 = no changes, 1 = error, 2 = changes (with ``--detailed-exitcode``; without it, 0 for changes too).
+``--rollback`` plans the reverse migration of the scopes that moved (``reconciler.plan.rollback``).
 ``show PLAN`` renders a saved plan. ``graph FILE [--format dot|mermaid]`` prints the declaration's graph
 without reading live state. ``drift FILE [--json|--junit FILE] [--detailed-exitcode]`` is refresh-only:
 exit 0 in sync, 2 drift (with ``--detailed-exitcode``), 1 error. ``plan``, ``show`` and ``drift`` take
@@ -74,10 +75,16 @@ def plan(
     parallelism: int = typer.Option(4, "--parallelism", min=1, max=64, help="Concurrent reads."),
     html: Path | None = _HTML,
     state_dir: Path = _STATE_DIR,
+    rollback: bool = typer.Option(
+        False,
+        "--rollback",
+        help="Plan the way back: the scopes that moved, back to the source (needs reverse trust live, R11).",
+    ),
 ) -> None:
     """Read live state, diff, order and forecast the migration (never changes anything)."""
     from reconciler.errors import ReconcilerError
     from reconciler.plan.planner import PlanOptions, build_plan
+    from reconciler.plan.rollback import build_rollback_plan
     from reconciler.render.diagnostics import make_console
     from reconciler.render.plan import render_plan
     from reconciler.state.store import StateStore
@@ -95,7 +102,7 @@ def plan(
                 loaded.desired, parallelism=parallelism, hooks=progress, timeout=timeout
             ) as estate,
         ):
-            result = build_plan(
+            result = (build_rollback_plan if rollback else build_plan)(
                 desired=loaded.desired,
                 desired_path=str(file),
                 desired_sha256=loaded.sha256,

@@ -314,6 +314,8 @@ class Plan:
     relied on, so that ``apply`` can refuse a stale plan (R14). ``targets``/``excludes`` record
     ``--target``/``--exclude`` (the plan is then not ``complete``). ``edges`` are the graph's edges
     between the kept steps with their rule ids (empty in plans saved before they were recorded).
+    ``rollback``: None for a forward plan; for ``plan --rollback`` the scopes it moves back to the
+    source (``apply`` then reverses the desired state the same way, ``reconciler.plan.rollback``).
     """
 
     plan_id: str
@@ -331,6 +333,7 @@ class Plan:
     rollback_possible: bool | None = None
     targets: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
+    rollback: tuple[str, ...] | None = None
     format_version: int = PLAN_FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -395,6 +398,7 @@ class Plan:
             "rollback_possible": self.rollback_possible,
             "targets": list(self.targets),
             "excludes": list(self.excludes),
+            "rollback": None if self.rollback is None else {"scopes": list(self.rollback)},
             "summary": self.summary.to_dict(),
             "steps": [s.to_dict() for s in self.steps],
             "edges": [e.to_dict() for e in self.edges],
@@ -438,6 +442,7 @@ class Plan:
                 rollback_possible=data.get("rollback_possible"),
                 targets=tuple(str(t) for t in data.get("targets", ())),
                 excludes=tuple(str(t) for t in data.get("excludes", ())),
+                rollback=_rollback_from(data.get("rollback")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise PlanError(
@@ -455,3 +460,12 @@ class Plan:
         if not isinstance(data, dict):
             raise PlanError("plan file is not a JSON object")
         return cls.from_dict(data)
+
+
+def _rollback_from(value: object) -> tuple[str, ...] | None:
+    """``{"scopes": [...]}`` of a rollback plan (``plan --rollback``), or None for a forward plan."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not isinstance(value.get("scopes"), list):
+        raise TypeError('rollback must be null or {"scopes": [...]}')
+    return tuple(str(s) for s in value["scopes"])

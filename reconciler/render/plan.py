@@ -61,6 +61,9 @@ def render_plan(console: Console, plan: Plan) -> None:
         for change in plan.drift:
             console.print(Text(f"  {change.action.symbol} {change.address}: {change.reason}", style="yellow"))
         console.print(Text(""))
+    if plan.rollback is not None:
+        scopes = ", ".join(plan.rollback)
+        console.print(Text(f"Rollback plan: moves scopes {scopes} back to the source (R11).", style="bold"))
     forward = [s for s in plan.steps if s.contingent_on is None]
     if forward:
         console.print(Text("reconciler will perform these steps, in this order:", style="bold"))
