@@ -12,6 +12,7 @@ Public API (stable)::
     required_trust(*, source, target, direction=Direction.FORWARD) -> list[RequiredCert]   R4 R5 R6 / R11
     preflight(*, source, target, method=Method.MANUAL, bulk=None) -> list[Diagnostic]      R1 R2 R3 R9 R10
     check_phone_itl(*, phone, itl, source, tvs_nodes=None) -> list[Diagnostic]             R1 (per phone)
+    rollback_readiness(*, source, target, severity=WARNING) -> list[Diagnostic]            R11 (plan --rollback)
 
 Whether the required trust is in place on live facts (R7 replication, R8 TVS freshness) is the planner's
 (``reconciler.plan.planner``, ``reconciler.plan.tvsfresh``, ``reconciler.plan.drift``); the order, option
@@ -26,7 +27,7 @@ target's publisher CallManager certificate (the CTL signer) is required even if 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from reconciler.cucm.facts import (
@@ -50,6 +51,7 @@ __all__ = [
     "check_phone_itl",
     "preflight",
     "required_trust",
+    "rollback_readiness",
 ]
 
 _TVS_SERVICE = Service.TVS.value
@@ -389,4 +391,82 @@ def check_phone_itl(
             detail="the phone pins TVS servers against the TVS records of its ITL",
             fix="reset the phone on the source so that it downloads the current ITL before the move",
         )
+    ]
+
+
+def _trust_in_place(holder: ClusterFacts, required: Sequence[RequiredCert]) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    publisher = holder.publisher
+    for req in required:
+        if publisher is None or not publisher.holds(req.store, req.cert.identity):
+            out.append(
+                _diag(
+                    Severity.ERROR,
+                    req.rule,
+                    f"{req.store.value} of {holder.name} lacks {req.cert.describe()}",
+                    address=req.address,
+                    detail=req.origin,
+                    fix=f"upload it to {req.store.value} on the publisher "
+                    f"{publisher.name if publisher else '?'} of {holder.name}",
+                )
+            )
+            continue
+        for node in holder.tvs_nodes:
+            if node is not publisher and not node.holds(req.store, req.cert.identity):
+                out.append(
+                    _diag(
+                        Severity.ERROR,
+                        "R7" if req.rule != "R11" else "R11",
+                        f"{req.cert.describe()} has not replicated to {req.store.value} on {node.name} yet",
+                        address=req.address,
+                        detail=req.origin,
+                        fix=f"wait for replication to {node.name} before restarting its TVS",
+                    )
+                )
+    for node in holder.tvs_nodes:
+        address = f"tvs.{holder.name}.{node.name}"
+        if node.tvs_started_at is None:
+            out.append(
+                _diag(
+                    Severity.ERROR,
+                    "R8",
+                    f"TVS is not running on {node.name} ({holder.name})",
+                    address=address,
+                    fix=f"start {_TVS_SERVICE} on {node.name}",
+                )
+            )
+        elif node.trust_changed_at is not None and node.tvs_started_at < node.trust_changed_at:
+            started, changed = (
+                f"{node.tvs_started_at:%Y-%m-%d %H:%M:%S}",
+                f"{node.trust_changed_at:%Y-%m-%d %H:%M:%S}",
+            )
+            out.append(
+                _diag(
+                    Severity.ERROR,
+                    "R8",
+                    f"TVS on {node.name} ({holder.name}) started {started}, before the last trust change "
+                    f"{changed}: its cache is stale",
+                    address=address,
+                    fix=f"restart {_TVS_SERVICE} on {node.name}, one node at a time, waiting for Started",
+                )
+            )
+    return out
+
+
+def rollback_readiness(
+    *, source: ClusterFacts, target: ClusterFacts, severity: Severity = Severity.WARNING
+) -> list[Diagnostic]:
+    """R11: can phones be moved back? Empty when the reverse trust is in place and the target's TVS
+    restarted after it; otherwise findings (rule R11) saying plainly why not."""
+    found = _trust_in_place(target, required_trust(source=source, target=target, direction=Direction.REVERSE))
+    return [
+        Diagnostic(
+            severity=severity,
+            rule="R11",
+            summary=f"rollback to {source.name} is not possible: {d.summary}",
+            address=d.address,
+            detail=d.detail,
+            fix=d.fix,
+        )
+        for d in found
     ]
