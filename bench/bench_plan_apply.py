@@ -578,6 +578,9 @@ def run_apply(
         report = executor.apply(plan, command="bench_plan_apply")
         out["apply_execute_client_cpu_s"] = time.process_time() - cpu1
         out["apply_execute_s"] = time.perf_counter() - t1
+        out["reset_pacing"] = {
+            k: v for p in registry.values() if hasattr(p, "pacing") for k, v in p.pacing().items()
+        }
     finally:
         wiring.close()
     out["apply_total_s"] = time.perf_counter() - t0
@@ -766,6 +769,9 @@ def section(r: dict[str, Any]) -> str:
             "(Registered on the target); "
             f"gate polls per wave: {r['gate_polls']}.",
         ]
+        if r.get("reset_pacing"):
+            lines += ["", "Reset pacing per wave (the reset step's own words):", ""]
+            lines += [f"- `{k}`: {v}" for k, v in sorted(r["reset_pacing"].items())]
     lines += ["", *findings(r), END]
     return "\n".join(lines)
 
