@@ -578,9 +578,8 @@ def run_apply(
         report = executor.apply(plan, command="bench_plan_apply")
         out["apply_execute_client_cpu_s"] = time.process_time() - cpu1
         out["apply_execute_s"] = time.perf_counter() - t1
-        out["reset_pacing"] = {
-            k: v for p in registry.values() if hasattr(p, "pacing") for k, v in p.pacing().items()
-        }
+        resets = [q for p in registry.values() for q in getattr(p, "by_kind", {}).values()]
+        out["reset_pacing"] = {k: v for q in resets if hasattr(q, "pacing") for k, v in q.pacing().items()}
     finally:
         wiring.close()
     out["apply_total_s"] = time.perf_counter() - t0

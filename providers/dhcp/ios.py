@@ -188,6 +188,12 @@ def _map(exc: BaseException, *, target: SshTarget, during: str) -> ProviderError
     return map_ssh_error(exc, target=target, during=during)
 
 
+def _ask(conn: Any, command: str) -> str:
+    """One exec command, read until the exec prompt. (Without an expected prompt netmiko's
+    ``send_command`` first finds the prompt again, with its sleeps: about 0.1 s a command.)"""
+    return str(conn.send_command(command, expect_string=rf"{re.escape(str(conn.base_prompt))}#"))
+
+
 def _send_block(conn: Any, commands: Sequence[str], *, read_timeout: float) -> str:
     """``configure terminal``, every line of ``commands`` and ``end`` written as one block, then read
     until the exec prompt comes back: one round trip whatever the number of pools. (netmiko's
@@ -248,7 +254,7 @@ class IosDhcpBackend:
             raise _map(exc, target=self.target, during=during) from exc
 
     def list_scopes(self) -> tuple[DhcpScope, ...]:
-        text = self._call(SHOW_POOLS, lambda c: str(c.send_command(SHOW_POOLS)))
+        text = self._call(SHOW_POOLS, lambda c: _ask(c, SHOW_POOLS))
         return parse_pools(text)
 
     def privilege(self) -> tuple[str, int | None]:
@@ -256,7 +262,7 @@ class IosDhcpBackend:
         15``; the level is ``None`` when the answer is not recognised (the doctor shows the screen).
         Changing a pool's option 150 needs configuration mode, i.e. level 15 on a default router."""
         prompt = self._call("finding the prompt", lambda c: str(c.find_prompt()))
-        text = self._call(SHOW_PRIVILEGE, lambda c: str(c.send_command(SHOW_PRIVILEGE)))
+        text = self._call(SHOW_PRIVILEGE, lambda c: _ask(c, SHOW_PRIVILEGE))
         return prompt, parse_privilege(text)
 
     def _pools_for(self, key: str) -> tuple[DhcpScope, ...]:
@@ -271,9 +277,7 @@ class IosDhcpBackend:
         if all(_POOL_NAME.fullmatch(k) for k in names) and len(alternation) <= MAX_FILTER:
             command = f"show running-config | section ^ip dhcp pool {alternation}$"
             found = tuple(
-                s
-                for s in parse_pools(self._call(command, lambda c: str(c.send_command(command))))
-                if s.name in names
+                s for s in parse_pools(self._call(command, lambda c: _ask(c, command))) if s.name in names
             )
             if {s.name for s in found} == set(names):
                 return found
