@@ -578,6 +578,14 @@ def run_apply(
         report = executor.apply(plan, command="bench_plan_apply")
         out["apply_execute_client_cpu_s"] = time.process_time() - cpu1
         out["apply_execute_s"] = time.perf_counter() - t1
+        out["step_attempts"] = {
+            str(o.address): o.attempts for o in report.outcomes if o.address.kind in ("option150", "reset")
+        }
+        out["reset_details"] = {
+            str(o.address): o.detail for o in report.outcomes if o.address.kind == "reset"
+        }
+        resets = [q for p in registry.values() for q in getattr(p, "by_kind", {}).values()]
+        out["reset_pacing"] = {k: v for q in resets if hasattr(q, "pacing") for k, v in q.pacing().items()}
     finally:
         wiring.close()
     out["apply_total_s"] = time.perf_counter() - t0
@@ -617,6 +625,20 @@ def run_apply(
         if f.wave == w
     }
     out["per_wave"] = per_wave
+    out["option150_timeline"] = {  # per wave: each option150 step's start and finish, from the first start
+        w: sorted(
+            (round(steps.started[k] - first, 2), round(steps.finished.get(k, first) - first, 2)) for k in keys
+        )
+        for w, ws in wave_steps.items()
+        if (
+            keys := [
+                str(st.address)
+                for st in ws
+                if st.address.kind == "option150" and str(st.address) in steps.started
+            ]
+        )
+        for first in [min(steps.started[k] for k in keys)]
+    }
     out["option150_s"] = sum(m["option150_s"] for m in per_wave.values())  # the waves' own spans
     # wave verification floor: ⌈wave phones ÷ 1,000⌉ queries per wave, at the allowance, on the target
     waves = {w.name: w.scopes for w in desired.migration.waves}
@@ -766,6 +788,9 @@ def section(r: dict[str, Any]) -> str:
             "(Registered on the target); "
             f"gate polls per wave: {r['gate_polls']}.",
         ]
+        if r.get("reset_pacing"):
+            lines += ["", "Reset pacing per wave (the reset step's own words):", ""]
+            lines += [f"- `{k}`: {v}" for k, v in sorted(r["reset_pacing"].items())]
     lines += ["", *findings(r), END]
     return "\n".join(lines)
 

@@ -28,8 +28,10 @@ __all__ = ["AimdPacer", "PacingSummary"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PacingSummary:
-    """What the pacer did: answers, throttled (503) and slow ones, back-offs, rate at the end and peak."""
+    """What the pacer did: answers, throttled (503) and slow ones, back-offs, rate at the start, at the
+    end and peak."""
 
+    start: float
     answers: int
     throttled: int
     slow: int
@@ -39,7 +41,8 @@ class PacingSummary:
 
     def describe(self) -> str:
         return (
-            f"paced at {self.rate:.1f}/s at the end (peak {self.peak:.1f}/s); {self.throttled} HTTP 503, "
+            f"paced from {self.start:.1f}/s to {self.rate:.1f}/s at the end (peak {self.peak:.1f}/s); "
+            f"{self.throttled} HTTP 503, "
             f"{self.slow} slow answer(s), {self.backoffs} back-off(s)"
         )
 
@@ -79,7 +82,7 @@ class AimdPacer:
         self._quickest: float | None = None
         self._last_backoff = float("-inf")
         self._answers = self._throttled = self._slow = self._backoffs = 0
-        self._peak = self.rate
+        self._peak = self._start = self.rate
 
     def acquire(self) -> None:
         """Wait for the next send slot."""
@@ -117,6 +120,7 @@ class AimdPacer:
     def summary(self) -> PacingSummary:
         with self._lock:
             return PacingSummary(
+                start=self._start,
                 answers=self._answers,
                 throttled=self._throttled,
                 slow=self._slow,

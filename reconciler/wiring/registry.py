@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from providers.cucm_axl import EnterpriseParameterProvider
 from providers.cucm_certs import TrustStoreProvider, cli_session_for
@@ -121,8 +121,11 @@ def build_registry(
         def dhcp(s: str = server.name) -> ProviderBase:
             return Option150Provider(conns.dhcp(s), scope_keys=scopes_by_server.get(s, {}))
 
-        registry[(ProviderKind.dhcp(server.kind), server.name)] = _Lazy(
-            dhcp, kinds=Option150Provider.kinds, endpoint=server.name
+        registry[(ProviderKind.dhcp(server.kind), server.name)] = _LazyBatch(
+            dhcp,
+            kinds=Option150Provider.kinds,
+            batch_kinds=Option150Provider.batch_kinds,
+            endpoint=server.name,
         )
     return registry
 
@@ -188,6 +191,31 @@ class _Lazy(ProviderBase):
 
     def verify(self, change: Change) -> VerifyResult:
         return self.get().verify(change)  # type: ignore[attr-defined, no-any-return]
+
+
+class _LazyBatch(_Lazy):
+    """A lazily built ``BatchProvider``: the executor batches by ``isinstance(p, BatchProvider)`` on the
+    registry entry, so the wrapper must offer ``batch_kinds``/``apply_batch``/``verify_batch`` itself
+    (a plain ``_Lazy`` hid them and every option 150 step ran in a session of its own)."""
+
+    batch_kinds: frozenset[str]
+
+    def __init__(
+        self,
+        make: Callable[[], ProviderBase],
+        *,
+        kinds: frozenset[str],
+        batch_kinds: frozenset[str],
+        endpoint: str = "",
+    ) -> None:
+        super().__init__(make, kinds=kinds, endpoint=endpoint)
+        self.batch_kinds = batch_kinds
+
+    def apply_batch(self, changes: Sequence[Change]) -> tuple[ApplyResult, ...]:
+        return self.get().apply_batch(changes)  # type: ignore[attr-defined, no-any-return]
+
+    def verify_batch(self, changes: Sequence[Change]) -> tuple[VerifyResult, ...]:
+        return self.get().verify_batch(changes)  # type: ignore[attr-defined, no-any-return]
 
 
 class _Dispatch(ProviderBase):

@@ -8,7 +8,8 @@ reset by the cluster it is registered to). Which phones: those of the wave's sco
 already on the target is not disturbed, which also makes a retry or a resumed apply reset only what
 still has to move. Resets run with bounded concurrency (``policy.concurrency.axl``, the AXL limit per
 cluster) at an adaptive rate (``reconciler.wiring.pacing.AimdPacer``: faster while CUCM answers
-quickly, halved on HTTP 503 or rising latency, never above ``policy.resets.ceiling_per_second``); a
+quickly, halved on HTTP 503 or rising latency, never above ``policy.resets.ceiling_per_second``; a
+wave after the first starts at the rate the previous wave ended at instead of climbing again); a
 phone's temporary error (AXL throttle, timeout) is retried a few times honouring ``delay``; other
 failures are collected and reported together, naming the phones (never a secret).
 
@@ -65,6 +66,7 @@ class ResetProvider(ProviderBase):
         self._sent: dict[str, int] = {}
         self._paced: dict[str, str] = {}
         self.last_pacing: PacingSummary | None = None  # what the pacer did in the last apply
+        self._learnt: float | None = None  # the rate the last wave ended at (the next one starts there)
         self._lock = threading.Lock()
 
     @property
@@ -85,14 +87,28 @@ class ResetProvider(ProviderBase):
         on_target = self.estate.registrations(target, phones) if phones else {}
         return tuple(p for p in phones if not (on_target.get(p) and on_target[p].registered))
 
+    def pacing(self) -> dict[str, str]:
+        """Per reset step address, what its pacer did (the verify detail's text; benches report it)."""
+        with self._lock:
+            return dict(self._paced)
+
     # --- provider verbs ---------------------------------------------------------------------------
+    def _pacer(self) -> AimdPacer:
+        """A wave's pacer. The first wave starts at ``policy.resets.start_per_second``; a later wave
+        starts at the rate the previous one ended at (what this CUCM accepted moments ago; after a
+        back-off that is the reduced rate), so each wave does not climb from the start again."""
+        pacing = self.desired.policy.resets
+        with self._lock:
+            start = pacing.start_per_second if self._learnt is None else self._learnt
+        return AimdPacer(start=start, ceiling=pacing.ceiling_per_second, clock=self._clock, sleep=self._sleep)
+
     def apply(self, change: Change) -> ApplyResult:
+        started = self._clock()
         phones = self.pending(change.address)
+        read = self._clock() - started
         axl = self.conns.axl(self.cluster)
         failures: dict[str, ReconcilerError] = {}
-        pacing = self.desired.policy.resets
-        pacer = AimdPacer(start=pacing.start_per_second, ceiling=pacing.ceiling_per_second,
-                          clock=self._clock, sleep=self._sleep)  # fmt: skip
+        pacer = self._pacer()
 
         def reset(name: str) -> None:
             for attempt in range(PHONE_ATTEMPTS):
@@ -121,7 +137,11 @@ class ResetProvider(ProviderBase):
         with self._lock:
             self._sent[str(change.address)] = len(phones) - len(failures)
             self.last_pacing = pacer.summary()
-            self._paced[str(change.address)] = self.last_pacing.describe()
+            if self.last_pacing.answers:
+                self._learnt = self.last_pacing.rate
+            self._paced[str(change.address)] = (
+                f"{self.last_pacing.describe()}; the target's registrations read in {read:.1f} s"
+            )
         if failures:
             names = sorted(failures)
             first = failures[names[0]]

@@ -48,6 +48,9 @@ class IosShell:
         )
 
     def run(self, line: str, term: Terminal) -> bool:
+        line = line.replace("\x00", "").strip()  # IOS ignores NUL bytes (netmiko's keep-alive sends one)
+        if not line:
+            return True  # an empty line: just the prompt again
         words = line.split()
         low = [w.lower() for w in words]
         if low in (["end"], ["\x1a"]):

@@ -91,9 +91,23 @@ class Terminal:
         return self._next_char()
 
     def read_line(self, *, echo: bool = True) -> str | None:
-        """One input line (CR, LF or CRLF ends it); ``None`` when the client closed the channel."""
+        """One input line (CR, LF or CRLF ends it); ``None`` when the client closed the channel.
+
+        The echo of what arrived together goes back together (as a terminal's line discipline does), not
+        one SSH packet per keystroke: a client that writes a whole command, or a block of configuration
+        lines, gets one echo packet per line instead of one per character."""
         line: list[str] = []
+        echoed = bytearray()
+
+        def flush(extra: bytes = b"") -> None:
+            echoed.extend(extra)
+            if echoed:
+                self.channel.sendall(bytes(echoed))
+                echoed.clear()
+
         while True:
+            if not self._pending:
+                flush()  # about to wait for the client: show what it typed so far
             char = self._next_char()
             if char is None:
                 return None
@@ -102,20 +116,20 @@ class Terminal:
                 continue
             self._after_cr = char == "\r"
             if char in "\r\n":
-                self.channel.sendall(b"\r\n")
+                flush(b"\r\n")
                 return "".join(line)
             if char in "\x7f\x08":
                 if line:
                     line.pop()
                     if echo:
-                        self.channel.sendall(b"\x08 \x08")
+                        echoed.extend(b"\x08 \x08")
                 continue
             if char == "\x03":
-                self.channel.sendall(b"^C\r\n")
+                flush(b"^C\r\n")
                 return ""
             line.append(char)
             if echo:
-                self.channel.sendall(char.encode())
+                echoed.extend(char.encode())
 
     def ask(self, prompt: str, *, echo: bool = True) -> str | None:
         self.channel.sendall(prompt.encode())

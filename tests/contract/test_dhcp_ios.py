@@ -299,3 +299,27 @@ def test_a_batch_whose_read_back_differs_restores_every_pool_of_it(tmp_path: Pat
         "set_option150 PHONES-A 127.0.41.1 127.0.41.2",
     ]
     assert router.log[-1] == "write memory", "the restored values are saved too"
+
+
+def test_a_wave_sized_batch_is_one_block_and_leaves_the_session_in_exec_mode(
+    server: SshFaceServer, router: RecordingRouter, tmp_path: Path
+) -> None:
+    """63 pools (a wave of the 20,000-phone bench): every line reaches the router in one configuration
+    block, one ``write memory`` follows, the read-back sees all of them, and the same session answers
+    exec commands afterwards (the block ended with ``end``, not in configuration mode)."""
+    names = [f"PHONES-W{i:02d}" for i in range(63)]
+    for i, name in enumerate(names):
+        router.pool_table[name] = (f"10.42.{i}.0 255.255.255.0", ("127.0.41.7",))
+    wants = [(name, NEW) for name in names]
+    with _CountingBackend(name="lab-ios", target=_target(server, tmp_path)) as backend:
+        results = backend.set_option150_batch(wants=wants)
+        assert backend.privilege()[1] == 15, "back at the exec prompt after the block"
+        checks = backend.verify_option150_batch(wants=wants)
+    assert all(r.changed for r in results) and [c.observed for c in checks] == [NEW] * 63
+    assert router.log == [f"set_option150 {n} 127.0.41.101 127.0.41.102" for n in names] + ["write memory"]
+    assert [a for a in backend.asked if not a.startswith("show")] == [
+        "configuring option 150",
+        "write memory",
+        "finding the prompt",
+    ]
+    assert router.pool_table["PHONES-A"][1] == ("127.0.41.1", "127.0.41.2"), "pools outside the batch kept"

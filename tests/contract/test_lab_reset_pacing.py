@@ -79,3 +79,29 @@ def test_a_quick_cucm_lets_the_rate_grow_without_a_single_503(
     paced = resets.last_pacing
     assert paced is not None and paced.answers == phones
     assert paced.throttled == 0 and paced.peak > 40.0, "quick answers raise the rate (AIMD increase)"
+
+
+def test_the_next_wave_starts_at_the_rate_the_previous_one_ended_at(
+    lab: LabRuntime, provider: tuple[ResetProvider, str]
+) -> None:
+    """A wave does not climb from ``start_per_second`` again: it starts where the previous wave left the
+    rate (lower after 503s, higher after quick answers)."""
+    resets, source = provider
+    first, second = (w.name for w in resets.desired.migration.waves[:2])
+    lab.apply_fault(Fault(kind="axl-queue", cluster=source, count=3, seconds=0.05))
+    try:
+        _reset_every_phone_of(resets, first)
+    finally:
+        lab.apply_fault(Fault(kind="axl-queue", cluster=source, off=True))
+    throttled = resets.last_pacing
+    assert throttled is not None and throttled.start == 40.0 and throttled.rate < 40.0
+    _reset_every_phone_of(resets, second)
+    quick = resets.last_pacing
+    assert quick is not None and quick.start == throttled.rate, "the learnt rate, not the policy's start"
+    assert quick.throttled == 0 and quick.rate > quick.start
+    assert (
+        "registrations read in"
+        in resets.verify(
+            Change(address=Address.of("reset", second), action=Action.UPDATE, after={"run": True}, reason="t")
+        ).detail
+    )

@@ -112,10 +112,13 @@ def test_ios_pool_read_falls_back_to_the_full_listing() -> None:
     sent: list[str] = []
 
     class Conn:
+        base_prompt = "Router"
+
         def is_alive(self) -> bool:
             return True
 
-        def send_command(self, command: str) -> str:
+        def send_command(self, command: str, *, expect_string: str) -> str:
+            assert expect_string == "Router#"
             sent.append(command)
             return (
                 "ip dhcp pool P1\n network 10.0.0.0 255.255.255.0\n option 150 ip 10.9.9.9\n"

@@ -54,3 +54,52 @@ def test_registry_shares_the_estate_connections_and_owned_reads_the_state_dir(
         assert not owned(Address.parse("tvs.old.cucm-old-pub"))
     finally:
         wiring.close()
+
+
+def test_every_dhcp_entry_of_the_registry_is_a_batch_provider(tmp_path: Path) -> None:
+    """The executor batches a wave's option 150 steps only when the registry entry itself is a
+    ``BatchProvider`` (R12 at scale: one session per DHCP server per wave); the lazy wrapper must not
+    hide ``apply_batch``. Building the registry connects nothing."""
+    from reconciler.provider import BatchProvider
+    from reconciler.wiring.estate import ProviderEstate
+
+    loaded = load(ROOT / "examples" / "lab.yaml")
+    assert loaded.state is not None
+    conns = Connections(loaded.state)
+    try:
+        registry = registry_mod.build_registry(
+            loaded.state, conns=conns, estate=ProviderEstate(conns), owned=lambda _a: False
+        )
+        dhcp = {k: v for k, v in registry.items() if isinstance(k, tuple) and k[0].startswith("dhcp")}
+        assert dhcp and len(dhcp) == len(loaded.state.dhcp.servers)
+        for entry in dhcp.values():
+            assert isinstance(entry, BatchProvider) and "option150" in entry.batch_kinds
+    finally:
+        conns.close()
+
+
+def test_the_lazy_batch_entry_hands_batches_to_the_provider_it_builds() -> None:
+    calls: list[str] = []
+
+    class Inner(registry_mod.ProviderBase):
+        kinds = frozenset({"option150"})
+
+        def apply_batch(self, changes: Any) -> tuple[Any, ...]:
+            calls.append(f"apply {len(changes)}")
+            return ()
+
+        def verify_batch(self, changes: Any) -> tuple[Any, ...]:
+            calls.append(f"verify {len(changes)}")
+            return ()
+
+    built: list[int] = []
+    entry = registry_mod._LazyBatch(
+        lambda: built.append(1) or Inner(),
+        kinds=frozenset({"option150"}),
+        batch_kinds=frozenset({"option150"}),
+        endpoint="r",
+    )
+    assert built == [], "built on first use only"
+    entry.apply_batch([1, 2, 3])
+    entry.verify_batch([1, 2, 3])
+    assert calls == ["apply 3", "verify 3"] and built == [1]
