@@ -12,7 +12,7 @@ Public API (stable)::
     required_trust(*, source, target, direction=Direction.FORWARD) -> list[RequiredCert]   R4 R5 R6 / R11
     preflight(*, source, target, method=Method.MANUAL, bulk=None) -> list[Diagnostic]      R1 R2 R3 R9 R10
     check_phone_itl(*, phone, itl, source, tvs_nodes=None) -> list[Diagnostic]             R1 (per phone)
-    rollback_readiness(*, source, target, severity=WARNING) -> list[Diagnostic]            R11 (plan --rollback)
+    rollback_readiness(*, source, target, severity=WARNING) -> list[Diagnostic]     R11 (plan --rollback)
 
 Whether the required trust is in place on live facts (R7 replication, R8 TVS freshness) is the planner's
 (``reconciler.plan.planner``, ``reconciler.plan.tvsfresh``, ``reconciler.plan.drift``); the order, option
