@@ -104,7 +104,7 @@ def test_a_plan_with_errors_is_reported_with_its_forecast_and_never_applied(
     monkeypatch.setattr(run, "_cli", fake_cli)
     monkeypatch.setattr(run, "rehearsal_data", lambda **_: {"clusters": []})
     result = run.rehearse(spec={}, notes=["a spec note"], desired_data={}, base_dir=tmp_path, target="new",
-                          directory=tmp_path / "r", prefix="leased-elsewhere", keep=False, gate_deadline="20s",
+                          directory=tmp_path / "r", prefix="N", keep=False, gate_deadline="20s",
                           restart_seconds=1.0, progress=lambda _: None)  # fmt: skip
     assert [c[0] for c in calls] == ["lab", "plan", "lab"]  # up, plan, down: no apply
     assert calls[-1][:2] == ["lab", "down"]
@@ -146,7 +146,7 @@ def test_an_apply_past_its_timeout_is_stopped_and_the_outcome_still_reported(
     monkeypatch.setattr(run, "_cli", fake_cli)
     monkeypatch.setattr(run, "rehearsal_data", lambda **_: {"clusters": []})
     result = run.rehearse(spec={}, notes=[], desired_data={}, base_dir=tmp_path, target="new",
-                          directory=tmp_path / "r", prefix="leased-elsewhere", keep=False, gate_deadline="20s",
+                          directory=tmp_path / "r", prefix="N", keep=False, gate_deadline="20s",
                           restart_seconds=1.0, progress=lambda _: None, apply_timeout=5.0)  # fmt: skip
     assert result.applied and not result.as_forecast
     assert "did not finish within 5 s" in result.notes[0]
