@@ -4,7 +4,9 @@ Reads the snapshot (or takes one now, reading the live estate exactly as ``snaps
 into a lab spec (``reconciler.wiring.rehearse.labspec``), starts that lab with ``reconciler lab up
 --detach --spec`` on a free loopback prefix (or ``--prefix``), points FILE's declarations at it, plans
 and applies every wave through the same providers, and reports forecast against outcome per wave, then
-stops the lab (unless ``--keep``). Exit 0 when every wave went as forecast, 1 otherwise or on error.
+stops the lab (unless ``--keep``). A plan with errors is reported (its forecast and errors) and not
+applied; an apply longer than ``--apply-timeout`` is stopped and the lab's phones at that moment are
+the outcome. Exit 0 when every wave went as forecast, 1 otherwise (not applied included) or on error.
 ``lab_spec_draft`` also serves ``reconciler lab up --from-snapshot``. Engine imports stay inside bodies.
 """
 
@@ -64,6 +66,9 @@ def rehearse(  # noqa: PLR0917 - typer passes options positionally
         "60s", "--gate-deadline", help="Every wave's gate deadline in the lab."
     ),
     restart_seconds: float = typer.Option(1.0, "--restart-seconds", min=0.0, help="Lab service restarts."),
+    apply_timeout: float = typer.Option(
+        900.0, "--apply-timeout", min=1.0, help="Stop the rehearsal's apply after this many seconds."
+    ),
     json_output: bool = typer.Option(False, "--json", help="The report as JSON."),
 ) -> None:
     """Build a lab from a snapshot, run the plan against it, report forecast against outcome per wave."""
@@ -88,6 +93,7 @@ def rehearse(  # noqa: PLR0917 - typer passes options positionally
             keep=keep,
             gate_deadline=gate_deadline,
             restart_seconds=restart_seconds,
+            apply_timeout=apply_timeout,
             progress=lambda line: None if opts.json else typer.echo(line, err=True),
         )
     except (ReconcilerError, OSError, ValueError) as exc:
@@ -107,15 +113,19 @@ def _yaml(file: Path) -> Any:
 
 def _render(result: Any) -> None:
     out = sys.stdout
+    applied = f"apply exit {result.apply_exit}" if result.applied else "not applied: the plan has errors"
     out.write(f"rehearsal lab {result.prefix} ({result.directory}); plan exit {result.plan_exit}, "
-              f"apply exit {result.apply_exit}\n")  # fmt: skip
+              f"{applied}\n")  # fmt: skip
+    for error in result.errors:
+        out.write(f"error: {error}\n")
     out.write(f"{'WAVE':<12} {'PHONES':>6} {'ALREADY':>7} {'MOVE':>5} {'STRAND':>6} {'UNKNOWN':>7}"
               f" {'ON TARGET':>9}  RESULT\n")  # fmt: skip
     for w in result.waves:
         rules = f" ({', '.join(w.stranded_rules)})" if w.stranded_rules else ""
-        verdict = "as forecast" if w.as_forecast else "NOT as forecast"
+        verdict = {None: "not applied", True: "as forecast", False: "NOT as forecast"}[w.as_forecast]
+        landed = "-" if w.on_target is None else w.on_target
         out.write(f"{w.wave:<12} {w.phones:>6} {w.already_on_target:>7} {w.move:>5} {w.stranded:>6}"
-                  f" {w.unknown:>7} {w.on_target:>9}  {verdict}{rules}\n")  # fmt: skip
+                  f" {w.unknown:>7} {landed:>9}  {verdict}{rules}\n")  # fmt: skip
     for note in result.notes:
         out.write(f"note: {note}\n")
     if result.kept:

@@ -73,14 +73,28 @@ def _origins(facts: Mapping[str, ClusterFacts]) -> dict[CertIdentity, tuple[str,
 def _trust_seeds(
     cluster: ClusterFacts, facts: Mapping[str, ClusterFacts], taken: datetime, notes: list[str]
 ) -> list[dict[str, Any]]:
-    """Other clusters' identities in this cluster's stores, grouped by (store, origin, upload time)."""
+    """Other clusters' identities in this cluster's stores, grouped by (store, origin, upload time).
+
+    A node the snapshot could not reach has unknown stores, not empty ones: it is given what the
+    publisher holds (replication complete, R7) and a note says so. Seeding it empty would make the
+    lab's replication check wait out its settle time for certificates no change will ever bring."""
     origins = _origins(facts)
     own = {i for i, (c, _, _) in origins.items() if c == cluster.name}
     grouped: dict[tuple[str, str, str | None, str, float | None], list[str]] = {}
     foreign = 0
+    publisher = cluster.publisher
+    unread = [n.name for n in cluster.nodes if not n.reachable and n is not publisher]
+    if unread and publisher is not None:
+        notes.append(f"{cluster.name}: the trust stores of {', '.join(unread)} were not read "
+                     f"(unreachable); the lab gives them what {publisher.name} holds (replication "
+                     "complete, R7)")  # fmt: skip
     for node in cluster.nodes:
         added = _ago(taken, node.trust_changed_at)
-        for store, ids in sorted(node.trust.items()):
+        trust = node.trust
+        if node.name in unread and publisher is not None:
+            trust = publisher.trust
+            added = _ago(taken, publisher.trust_changed_at)
+        for store, ids in sorted(trust.items()):
             for ident in ids:
                 if ident in own:
                     continue

@@ -1,0 +1,154 @@
+"""``reconciler rehearse`` in pieces: the lab spec's trust seeds for nodes the snapshot could not reach
+(``labspec._trust_seeds``) and the rehearsal run when the plan has errors (``run.rehearse`` with the
+child commands replaced by a small in-process fake: nothing is applied, the forecast is reported)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from reconciler.cucm.certs import CertIdentity
+from reconciler.cucm.facts import CertRef, ClusterFacts, NodeFacts
+from reconciler.wiring.rehearse import labspec, run
+from schemas.version import CucmVersion
+
+TAKEN = datetime(2026, 1, 1, tzinfo=UTC)
+NEW_CM = CertIdentity(serial=7, issuer="CN=cucm-new-pub;OU=new")
+
+
+def _facts() -> dict[str, ClusterFacts]:
+    store = {"Phone-SAST-trust": frozenset({NEW_CM}), "CallManager-trust": frozenset()}
+    old = ClusterFacts(
+        name="old",
+        version=CucmVersion.parse("11.5.1"),
+        nodes=(
+            NodeFacts(name="old-pub", publisher=True, trust=store),
+            NodeFacts(name="old-sub1", trust=store),
+            NodeFacts(name="old-sub2", reachable=False),  # its stores were not read
+        ),
+    )
+    new = ClusterFacts(
+        name="new",
+        version=CucmVersion.parse("14.0.1"),
+        nodes=(
+            NodeFacts(name="cucm-new-pub", publisher=True, callmanager=CertRef(NEW_CM, "CN=cucm-new-pub")),
+        ),
+    )
+    return {"old": old, "new": new}
+
+
+def test_a_node_whose_stores_were_not_read_is_seeded_with_the_publishers_not_left_empty() -> None:
+    """R7: unknown is not empty — an empty seed would have the lab's replication check wait out its
+    settle time for certificates no change brings (the rehearsal's apply then never ended)."""
+    facts = _facts()
+    notes: list[str] = []
+    seeds = labspec._trust_seeds(facts["old"], facts, TAKEN, notes)
+    assert seeds == [{"store": "Phone-SAST-trust", "cluster": "new", "identity": "callmanager",
+                      "node": "cucm-new-pub"}]  # fmt: skip
+    assert any("old-sub2" in n and "not read" in n for n in notes)
+
+
+def test_a_node_known_to_lack_a_certificate_still_lacks_it_in_the_lab() -> None:
+    facts = _facts()
+    old = facts["old"]
+    lacking = NodeFacts(name="old-sub1", trust={"Phone-SAST-trust": frozenset()})
+    facts["old"] = ClusterFacts(name="old", version=old.version, nodes=(old.nodes[0], lacking, old.nodes[2]))
+    seeds = labspec._trust_seeds(facts["old"], facts, TAKEN, [])
+    assert [s.get("nodes") for s in seeds] == [["old-pub", "old-sub2"]]
+
+
+def _errored_plan() -> dict[str, Any]:
+    return {
+        "errored": True,
+        "forecast": [
+            {
+                "wave": "wave-1",
+                "scopes": ["scope-a"],
+                "phones": 4,
+                "already_on_target": 0,
+                "move": 4,
+                "stranded": 0,
+                "unknown": 0,
+                "stranded_groups": [],
+            },
+        ],
+        "diagnostics": [
+            {"severity": "error", "rule": "R2", "summary": "the rollback parameter is set on new"},
+            {"severity": "warning", "rule": "R3", "summary": "not an error"},
+        ],
+    }
+
+
+def test_a_plan_with_errors_is_reported_with_its_forecast_and_never_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+
+    def fake_cli(args: list[str], *, cwd: Path, timeout: float = 0.0) -> subprocess.CompletedProcess[str]:
+        calls.append(args)
+        if args[:2] == ["lab", "up"]:
+            lab = Path(args[args.index("--dir") + 1])
+            lab.mkdir(parents=True)
+            (lab / "inventory.yaml").write_text(yaml.safe_dump({}))
+        if args[0] == "plan":
+            (cwd / "plan.json").write_text(json.dumps(_errored_plan()))
+            return subprocess.CompletedProcess(args, 1, "error[R2]: ...", "")
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(run, "_cli", fake_cli)
+    monkeypatch.setattr(run, "rehearsal_data", lambda **_: {"clusters": []})
+    result = run.rehearse(spec={}, notes=["a spec note"], desired_data={}, base_dir=tmp_path, target="new",
+                          directory=tmp_path / "r", prefix="N", keep=False, gate_deadline="20s",
+                          restart_seconds=1.0, progress=lambda _: None)  # fmt: skip
+    assert [c[0] for c in calls] == ["lab", "plan", "lab"]  # up, plan, down: no apply
+    assert calls[-1][:2] == ["lab", "down"]
+    doc = result.to_dict()
+    assert doc["plan_exit"] == 1 and doc["applied"] is False and doc["as_forecast"] is False
+    assert doc["errors"] == ["R2: the rollback parameter is set on new"]
+    assert "nothing was applied" in doc["notes"][0]
+    (wave,) = doc["waves"]
+    assert (wave["move"], wave["on_target"], wave["stranded_phones"], wave["as_forecast"]) == (
+        4,
+        None,
+        None,
+        None,
+    )
+
+
+def test_an_apply_past_its_timeout_is_stopped_and_the_outcome_still_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = dict(_errored_plan(), errored=False, diagnostics=[])
+    phones = [
+        {"name": f"SEP{i}", "scope": "scope-a", "cluster": "old", "status": "Registered"} for i in range(4)
+    ]
+
+    def fake_cli(args: list[str], *, cwd: Path, timeout: float = 0.0) -> subprocess.CompletedProcess[str]:
+        if args[:2] == ["lab", "up"]:
+            lab = Path(args[args.index("--dir") + 1])
+            lab.mkdir(parents=True)
+            (lab / "inventory.yaml").write_text(yaml.safe_dump({}))
+        if args[0] == "plan":
+            (cwd / "plan.json").write_text(json.dumps(plan))
+        if args[0] == "apply":
+            assert timeout == 5.0
+            raise subprocess.TimeoutExpired(args, timeout, output=b"run tvs.old.sub1 ...", stderr=None)
+        if args[:2] == ["lab", "phones"]:
+            return subprocess.CompletedProcess(args, 0, json.dumps(phones), "")
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(run, "_cli", fake_cli)
+    monkeypatch.setattr(run, "rehearsal_data", lambda **_: {"clusters": []})
+    result = run.rehearse(spec={}, notes=[], desired_data={}, base_dir=tmp_path, target="new",
+                          directory=tmp_path / "r", prefix="N", keep=False, gate_deadline="20s",
+                          restart_seconds=1.0, progress=lambda _: None, apply_timeout=5.0)  # fmt: skip
+    assert result.applied and not result.as_forecast
+    assert "did not finish within 5 s" in result.notes[0]
+    assert (tmp_path / "r" / "apply.log").read_text() == "run tvs.old.sub1 ..."
+    assert result.waves[0].stranded_phones == ("SEP0", "SEP1", "SEP2", "SEP3")
