@@ -178,9 +178,12 @@ def graph(
         g = declared_graph(desired)
         if as_json:
             edges = [
-                {"before": e.before, "after": e.after, "rule": e.rule, "reason": e.reason} for e in g.edges()
+                {"before": str(e.before), "after": str(e.after), "rule": e.rule, "reason": e.reason}
+                for e in g.edges()
             ]
-            sys.stdout.write(json.dumps({"nodes": list(g.nodes()), "edges": edges}, indent=2) + "\n")
+            sys.stdout.write(
+                json.dumps({"nodes": [str(n) for n in g.nodes()], "edges": edges}, indent=2) + "\n"
+            )
         else:
             sys.stdout.write(g.to_dot() if fmt == "dot" else g.to_mermaid())
     except ReconcilerError as exc:

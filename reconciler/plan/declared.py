@@ -12,6 +12,7 @@ from pathlib import Path
 
 from reconciler.config.desired import desired_parameters
 from reconciler.cucm.signers import itl_recovery_cert_id, itl_recovery_per_node
+from reconciler.model import Address
 from reconciler.plan.graph import MigrationGraph, TrustTrack, WaveSpec, build_migration_graph
 from schemas.cluster import Service
 from schemas.document import DesiredState
@@ -58,7 +59,7 @@ def declared_graph(state: DesiredState) -> MigrationGraph:
     for name in (mig.source, mig.target):
         cluster = state.cluster(name)
         trust = [
-            f"trust.{d.cluster}.{d.store.value}.{cid}"
+            Address.of("trust", d.cluster, d.store.value, cid)
             for d in state.trust
             if d.cluster == name
             for ref in d.certificates
@@ -71,26 +72,27 @@ def declared_graph(state: DesiredState) -> MigrationGraph:
         tracks.append(
             TrustTrack(
                 trust=list(dict.fromkeys(trust)),
-                replication=[f"replication.{name}.{n}" for n in tvs if n != pub],
-                tvs=[f"tvs.{name}.{n}" for n in tvs],
+                replication=[Address.of("replication", name, n) for n in tvs if n != pub],
+                tvs=[Address.of("tvs", name, n) for n in tvs],
             )
         )
-    params = [f"param.{c}.{p}" for c, values in desired_parameters(state).items() for p in values]
+    params = [Address.of("param", c, p) for c, values in desired_parameters(state).items() for p in values]
     scopes = {s.name: s.server for s in state.dhcp.scopes}
     waves = [
         WaveSpec(
             name=w.name,
-            option150=[f"option150.{scopes[s]}.{s}" for s in w.scopes if s in scopes],
-            reset=f"reset.{w.name}" if w.reset else None,
-            gate=f"gate.{w.name}",
+            option150=[Address.of("option150", scopes[s], s) for s in w.scopes if s in scopes],
+            reset=Address.of("reset", w.name) if w.reset else None,
+            gate=Address.of("gate", w.name),
         )
         for w in mig.waves
     ]
     graph = build_migration_graph(tracks=tracks, params=params, waves=waves)
-    deps = {d.address: list(d.after) for d in state.depends_on if d.address in graph}
+    by_text = {str(n): n for n in graph.nodes()}  # depends_on is written as text (not always well-formed)
+    deps = {by_text[d.address]: list(d.after) for d in state.depends_on if d.address in by_text}
     return build_migration_graph(
         tracks=tracks,
         params=params,
         waves=waves,
-        depends_on={a: [b for b in reqs if b in graph] for a, reqs in deps.items()},
+        depends_on={a: [by_text[b] for b in reqs if b in by_text] for a, reqs in deps.items()},
     )

@@ -10,9 +10,10 @@
   wave 1 (R12) → reset of wave 1 (R12) →
   gate of wave 1 (R13) → option 150 of wave 2 (R13) … A stage left empty is skipped.
 
-The graph knows nothing about CUCM or providers; nodes are address strings (``reconciler.model.Address``
-is accepted and converted). Called by the planner (order, cycle diagnostics) and ``reconciler graph``
-(``to_dot``/``to_mermaid``). Order and renderings are deterministic: ties go by declaration order.
+The graph knows nothing about CUCM or providers; nodes are ``reconciler.model.Address`` (address text is
+accepted and parsed; renderings write the text). Called by the planner (order, cycle diagnostics) and
+``reconciler graph`` (``to_dot``/``to_mermaid``). Order and renderings are deterministic: ties go by
+declaration order.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ AddressLike = Address | str
 class Edge:
     """``before`` must complete before ``after`` starts, because of ``rule`` (e.g. ``"R7"``)."""
 
-    before: str
-    after: str
+    before: Address
+    after: Address
     rule: str
     reason: str
 
@@ -81,11 +82,11 @@ class MigrationGraph:
 
     def __init__(self) -> None:
         self._g = nx.DiGraph()
-        self._index: dict[str, int] = {}
+        self._index: dict[Address, int] = {}
 
-    def add_node(self, address: AddressLike) -> str:
-        """Declare ``address`` (idempotent); returns its string form."""
-        key = str(address)
+    def add_node(self, address: AddressLike) -> Address:
+        """Declare ``address`` (idempotent); returns it as an ``Address``."""
+        key = _address(address)
         if key not in self._index:
             self._index[key] = len(self._index)
             self._g.add_node(key)
@@ -93,7 +94,7 @@ class MigrationGraph:
 
     def add_edge(self, before: AddressLike, after: AddressLike, *, rule: str, reason: str) -> None:
         """Add ``before → after``; both must be declared. A second reason for an edge is kept too."""
-        b, a = str(before), str(after)
+        b, a = _address(before), _address(after)
         for key in (b, a):
             if key not in self._index:
                 raise PlanError(f"edge {b} → {a} refers to undeclared address {key}")
@@ -104,9 +105,14 @@ class MigrationGraph:
 
     # --- queries ----------------------------------------------------------------------------------
     def __contains__(self, address: object) -> bool:
-        return str(address) in self._index
+        if isinstance(address, str):
+            try:
+                address = Address.parse(address)
+            except ValueError:
+                return False
+        return address in self._index
 
-    def nodes(self) -> tuple[str, ...]:
+    def nodes(self) -> tuple[Address, ...]:
         """Every address in declaration order."""
         return tuple(self._index)
 
@@ -119,16 +125,16 @@ class MigrationGraph:
 
     def reasons(self, before: AddressLike, after: AddressLike) -> tuple[Edge, ...]:
         """Why ``before`` precedes ``after`` directly (empty when there is no such edge)."""
-        b, a = str(before), str(after)
+        b, a = _address(before), _address(after)
         if not self._g.has_edge(b, a):
             return ()
         return tuple(Edge(before=b, after=a, rule=r, reason=t) for r, t in self._g.edges[b, a]["reasons"])
 
-    def dependencies(self, address: AddressLike) -> tuple[str, ...]:
+    def dependencies(self, address: AddressLike) -> tuple[Address, ...]:
         """Direct predecessors of ``address``, in declaration order."""
-        return tuple(sorted(self._g.predecessors(str(address)), key=self._index.__getitem__))
+        return tuple(sorted(self._g.predecessors(_address(address)), key=self._index.__getitem__))
 
-    def find_cycle(self) -> tuple[str, ...] | None:
+    def find_cycle(self) -> tuple[Address, ...] | None:
         """One cycle as ``(a, b, ..., a)``, or None when the graph is acyclic."""
         try:
             cycle = nx.find_cycle(self._g)
@@ -153,14 +159,14 @@ class MigrationGraph:
             fix = "report it with the desired-state file"
         return Diagnostic(
             severity=Severity.ERROR,
-            summary="dependency cycle: " + " → ".join(cycle),
+            summary="dependency cycle: " + " → ".join(map(str, cycle)),
             rule="graph",
             detail=cause,
-            address=cycle[0],
+            address=str(cycle[0]),
             fix=fix,
         )
 
-    def order(self) -> tuple[str, ...]:
+    def order(self) -> tuple[Address, ...]:
         """A topological order, ties broken by declaration order; ``PlanError`` on a cycle."""
         diag = self.cycle_diagnostic()
         if diag is not None:
@@ -168,17 +174,17 @@ class MigrationGraph:
         return tuple(nx.lexicographical_topological_sort(self._g, key=self._index.__getitem__))
 
     # --- renderings -------------------------------------------------------------------------------
-    def _render_nodes(self) -> tuple[str, ...]:
+    def _render_nodes(self) -> tuple[Address, ...]:
         return self.order() if self.find_cycle() is None else self.nodes()
 
     def to_dot(self) -> str:
         """Graphviz DOT text; edges labelled with their rule ids."""
         lines = ["digraph reconciler {", "  rankdir=LR;", "  node [shape=box];"]
         for node in self._render_nodes():
-            shape = " [shape=diamond]" if node.startswith("gate.") else ""
-            lines.append(f"  {_dot_quote(node)}{shape};")
+            shape = " [shape=diamond]" if node.kind == "gate" else ""
+            lines.append(f"  {_dot_quote(str(node))}{shape};")
         for b, a, label in self._labelled_edges():
-            lines.append(f"  {_dot_quote(b)} -> {_dot_quote(a)} [label={_dot_quote(label)}];")
+            lines.append(f"  {_dot_quote(str(b))} -> {_dot_quote(str(a))} [label={_dot_quote(label)}];")
         lines.append("}")
         return "\n".join(lines) + "\n"
 
@@ -186,14 +192,14 @@ class MigrationGraph:
         """Mermaid flowchart text; node ids are ``n<declaration index>``, edges labelled by rule."""
         lines = ["flowchart LR"]
         for node in self._render_nodes():
-            text = _mermaid_quote(node)
-            shape = f"{{{text}}}" if node.startswith("gate.") else f"[{text}]"
+            text = _mermaid_quote(str(node))
+            shape = f"{{{text}}}" if node.kind == "gate" else f"[{text}]"
             lines.append(f"  n{self._index[node]}{shape}")
         for b, a, label in self._labelled_edges():
             lines.append(f"  n{self._index[b]} -->|{label}| n{self._index[a]}")  # rule ids: [A-Za-z0-9_, ]
         return "\n".join(lines) + "\n"
 
-    def _labelled_edges(self) -> Iterable[tuple[str, str, str]]:
+    def _labelled_edges(self) -> Iterable[tuple[Address, Address, str]]:
         for b, a in sorted(self._g.edges, key=lambda e: (self._index[e[0]], self._index[e[1]])):
             rules = dict.fromkeys(r for r, _ in self._g.edges[b, a]["reasons"])
             yield b, a, ", ".join(rules)
@@ -214,7 +220,7 @@ def build_migration_graph(
     address that is not in the plan raises ``PlanError``; a cycle is reported by ``cycle_diagnostic``.
     """
     g = MigrationGraph()
-    tails: list[str] = []
+    tails: list[Address] = []
     for track in tracks:
         tails.extend(_add_track(g, track))
     param_keys = [g.add_node(p) for p in params]
@@ -267,7 +273,7 @@ def build_migration_graph(
     return g
 
 
-def _add_revert(g: MigrationGraph, wave: WaveSpec, gate: str) -> None:
+def _add_revert(g: MigrationGraph, wave: WaveSpec, gate: Address) -> None:
     """The revert chain of a wave, after its gate (run only when the gate fails, R13)."""
     restores = [g.add_node(r) for r in wave.restore]
     back = g.add_node(wave.revert_reset) if wave.revert_reset is not None else None
@@ -283,7 +289,7 @@ def _add_revert(g: MigrationGraph, wave: WaveSpec, gate: str) -> None:
                  reason=f"wave {wave.name}: verify the phones are back on the source")  # fmt: skip
 
 
-def _add_track(g: MigrationGraph, track: TrustTrack) -> list[str]:
+def _add_track(g: MigrationGraph, track: TrustTrack) -> list[Address]:
     """Add one track's nodes and edges; return its tail nodes (what later stages wait for)."""
     bulk = [g.add_node(b) for b in track.bulk]
     trust = [g.add_node(t) for t in track.trust]
@@ -303,11 +309,15 @@ def _add_track(g: MigrationGraph, track: TrustTrack) -> list[str]:
 
 
 def _connect(
-    g: MigrationGraph, befores: Sequence[str], afters: Sequence[str], *, rule: str, reason: str
+    g: MigrationGraph, befores: Sequence[Address], afters: Sequence[Address], *, rule: str, reason: str
 ) -> None:
     for b in befores:
         for a in afters:
             g.add_edge(b, a, rule=rule, reason=reason)
+
+
+def _address(address: AddressLike) -> Address:
+    return address if isinstance(address, Address) else Address.parse(address)
 
 
 def _dot_quote(text: str) -> str:

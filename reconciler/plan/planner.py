@@ -365,10 +365,11 @@ def _order(
         )
     placed = t.placed()
     others = [k for k in draft.steps if k not in placed]
+    by_text = {str(k): k for k in draft.steps}  # depends_on is written as text (not always well-formed)
     deps: dict[Address | str, list[Address | str]] = {
-        d.address: [a for a in d.after if a in draft.steps]
+        by_text[d.address]: [by_text[a] for a in d.after if a in by_text]
         for d in desired.depends_on
-        if d.address in draft.steps
+        if d.address in by_text
     }
     graph = build_migration_graph(
         tracks=tracks,
@@ -389,13 +390,16 @@ def _order(
             provider=draft.steps[k].provider,
             endpoint=draft.steps[k].endpoint,
             wave=draft.steps[k].wave,
-            depends_on=tuple(Address.parse(d) for d in graph.dependencies(k)),
+            depends_on=graph.dependencies(k),
             contingent_on=draft.steps[k].contingent_on,
             reversibility=reversibility_of(draft.steps[k], desired=desired),
         )
         for k in order
     ]
-    edges = [PlanEdge(before=e.before, after=e.after, rule=e.rule, reason=e.reason) for e in graph.edges()]
+    edges = [
+        PlanEdge(before=str(e.before), after=str(e.after), rule=e.rule, reason=e.reason)
+        for e in graph.edges()
+    ]
     return steps, edges
 
 

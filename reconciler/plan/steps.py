@@ -31,12 +31,12 @@ __all__ = ["ClusterTrack", "Draft", "Tracks", "WaveTrack", "bulk_steps", "param_
 class ClusterTrack:
     """The trust work of one cluster, each list in order (R9 bulk, R4–R6 uploads, R7, R8)."""
 
-    bulk: list[str] = field(default_factory=list)
-    trust: list[str] = field(default_factory=list)
-    replication: list[str] = field(default_factory=list)
-    tvs: list[str] = field(default_factory=list)
+    bulk: list[Address] = field(default_factory=list)
+    trust: list[Address] = field(default_factory=list)
+    replication: list[Address] = field(default_factory=list)
+    tvs: list[Address] = field(default_factory=list)
 
-    def keys(self) -> list[str]:
+    def keys(self) -> list[Address]:
         return [*self.bulk, *self.trust, *self.replication, *self.tvs]
 
 
@@ -45,15 +45,15 @@ class WaveTrack:
     """One wave's steps: option 150 per scope, then its reset and its gate (R12, R13); and the revert run
     only when the gate fails: option 150 restored per scope, the reset back, the gate on the source."""
 
-    option150: list[str] = field(default_factory=list)
-    window: str | None = None  # window.<wave>: wait for the maintenance window first
-    reset: str | None = None
-    gate: str | None = None
-    restore: list[str] = field(default_factory=list)
-    revert_reset: str | None = None
-    revert_gate: str | None = None
+    option150: list[Address] = field(default_factory=list)
+    window: Address | None = None  # window.<wave>: wait for the maintenance window first
+    reset: Address | None = None
+    gate: Address | None = None
+    restore: list[Address] = field(default_factory=list)
+    revert_reset: Address | None = None
+    revert_gate: Address | None = None
 
-    def keys(self) -> list[str]:
+    def keys(self) -> list[Address]:
         singles = (self.window, self.reset, self.gate, self.revert_reset, self.revert_gate)
         return [*self.option150, *self.restore, *(k for k in singles if k is not None)]
 
@@ -63,14 +63,14 @@ class Tracks:
     """Step keys by the track the graph orders them in: per cluster, the parameters, per wave."""
 
     clusters: dict[str, ClusterTrack] = field(default_factory=dict)
-    params: list[str] = field(default_factory=list)
+    params: list[Address] = field(default_factory=list)
     waves: dict[str, WaveTrack] = field(default_factory=dict)
 
     def cluster(self, name: str) -> ClusterTrack:
         """The track of cluster ``name`` (made empty on first use)."""
         return self.clusters.setdefault(name, ClusterTrack())
 
-    def placed(self) -> set[str]:
+    def placed(self) -> set[Address]:
         """Every key on some track (the rest are ordered only by ``depends_on``)."""
         found = set(self.params)
         for cluster in self.clusters.values():
@@ -82,9 +82,9 @@ class Tracks:
 
 @dataclass(slots=True)
 class Draft:
-    """The planner's scratch pad: steps by address text, and the tracks that order them."""
+    """The planner's scratch pad: steps by address, and the tracks that order them."""
 
-    steps: dict[str, PlanStep] = field(default_factory=dict)
+    steps: dict[Address, PlanStep] = field(default_factory=dict)
     tracks: Tracks = field(default_factory=Tracks)
 
     def add(
@@ -95,8 +95,8 @@ class Draft:
         endpoint: str,
         wave: str | None = None,
         contingent_on: Address | None = None,
-    ) -> str:
-        key = str(change.address)
+    ) -> Address:
+        key = change.address
         self.steps[key] = PlanStep(
             change=change, provider=provider, endpoint=endpoint, wave=wave, contingent_on=contingent_on
         )
@@ -111,7 +111,7 @@ def bulk_steps(draft: Draft, desired: DesiredState, source: ClusterFacts, target
     consolidator = source if on == source.name else target
     order = [(source, "export"), (target, "export"), (consolidator, "consolidate")]
     order += [(source, "import"), (target, "import")]
-    keys: dict[tuple[str, str], str] = {}
+    keys: dict[tuple[str, str], Address] = {}
     for cluster, step in order:
         pub = cluster.publisher
         keys[(cluster.name, step)] = draft.add(
@@ -164,7 +164,7 @@ def wave_steps(
     kinds = {s.name: s.kind for s in desired.dhcp.servers}
     mig = desired.migration
     for wave in mig.waves:
-        keys: list[str] = []
+        keys: list[Address] = []
         for name in wave.scopes:
             scope = scopes.get(name)
             if scope is None:
@@ -246,8 +246,8 @@ def window_budget(desired: DesiredState, *, wave: Wave, option150_servers: list[
     return round(budget, 1), cost["total_seconds"]
 
 
-def _window_step(draft: Draft, desired: DesiredState, *, wave: Wave, window: Window, keys: list[str],
-                 pending: int, phones: int) -> str:  # fmt: skip
+def _window_step(draft: Draft, desired: DesiredState, *, wave: Wave, window: Window, keys: list[Address],
+                 pending: int, phones: int) -> Address:  # fmt: skip
     """``window.<wave>``: apply waits until the wave's budget fits in an opening of its window."""
     spec = WindowSpec.of(window)
     servers = [draft.steps[k].address.parts[1] for k in keys]

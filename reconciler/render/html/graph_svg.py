@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reconciler.model import Action
+from reconciler.model import Action, Address
 from reconciler.plan.document import Plan
 from reconciler.plan.graph import MigrationGraph
 from reconciler.render.html.layout import Layout, layered_layout
@@ -60,29 +60,29 @@ def _kind(address: str) -> str:
     return address.split(".", 1)[0]
 
 
-def _collapse(g: MigrationGraph, actions: dict[str, Action]) -> tuple[list[_Node], dict[str, str]]:
+def _collapse(g: MigrationGraph, actions: dict[Address, Action]) -> tuple[list[_Node], dict[Address, str]]:
     """Group interchangeable siblings; returns the drawn nodes and member → drawn key."""
     order = g.order() if g.find_cycle() is None else g.nodes()
-    succ: dict[str, list[str]] = {n: [] for n in order}
+    succ: dict[Address, list[Address]] = {n: [] for n in order}
     for e in g.edges():
         succ[e.before].append(e.after)
-    groups: dict[tuple[object, ...], list[str]] = {}
+    groups: dict[tuple[object, ...], list[Address]] = {}
     for n in order:
-        sig = (_kind(n), actions.get(n), tuple(g.dependencies(n)), tuple(dict.fromkeys(succ[n])))
+        sig = (n.kind, actions.get(n), tuple(g.dependencies(n)), tuple(dict.fromkeys(succ[n])))
         groups.setdefault(sig, []).append(n)
     drawn: list[_Node] = []
-    owner: dict[str, str] = {}
+    owner: dict[Address, str] = {}
     seen: set[tuple[object, ...]] = set()
     for n in order:
-        sig = (_kind(n), actions.get(n), tuple(g.dependencies(n)), tuple(dict.fromkeys(succ[n])))
+        sig = (n.kind, actions.get(n), tuple(g.dependencies(n)), tuple(dict.fromkeys(succ[n])))
         members = groups[sig]
         if len(members) < GROUP_AT:
-            drawn.append(_Node(n, n, (n,), actions.get(n)))
-            owner[n] = n
+            drawn.append(_Node(str(n), str(n), (str(n),), actions.get(n)))
+            owner[n] = str(n)
         elif sig not in seen:
             seen.add(sig)
             key = f"{members[0]} …"
-            drawn.append(_Node(key, f"{_kind(n)} × {len(members)}", tuple(members), actions.get(n)))
+            drawn.append(_Node(key, f"{n.kind} × {len(members)}", tuple(map(str, members)), actions.get(n)))
             owner.update(dict.fromkeys(members, key))
     return drawn, owner
 
@@ -99,7 +99,7 @@ def graph_svg(plan: Plan) -> Markup:
     if not plan.steps:
         return el("p", "No steps: nothing to draw.", class_="empty")
     g = plan_graph(plan)
-    actions = {str(s.address): s.change.action for s in plan.steps}
+    actions = {s.address: s.change.action for s in plan.steps}
     drawn, owner = _collapse(g, actions)
     # edges between drawn nodes, rules merged, reasons kept for the tooltip
     merged: dict[tuple[str, str], dict[str, list[str]]] = {}
