@@ -273,14 +273,14 @@ def plan_from_snapshot(
     wave_steps(draft, desired, snap, option150)
     ordered, edges = _order(draft, desired, diags)
     steps = select_steps(ordered, targets=opts.targets, excludes=opts.excludes)
-    kept_keys = {str(s.address) for s in steps}
+    kept_keys = {str(s.address) for s in steps}  # PlanEdge holds the written text
     edges = [e for e in edges if e.before in kept_keys and e.after in kept_keys]
     if source is not None and target is not None and cover is not None:
         # the forecast follows what will run: dropped uploads and TVS restarts are not in the end state
-        kept = {str(s.address) for s in steps}
-        dropped = [s for s in ordered if str(s.address) not in kept]
+        kept = {s.address for s in steps}
+        dropped = [s for s in ordered if s.address not in kept]
         gone = {
-            (str(s.address).split(".")[2], _identity(s.change.after))
+            (s.address.parts[2], _identity(s.change.after))
             for s in dropped
             if s.address.kind == "trust" and s.address.parts[1] == source.name
         }
