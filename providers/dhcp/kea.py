@@ -249,6 +249,21 @@ class KeaDhcpBackend:
                            mac=self.probe.mac, timeout=self.probe.timeout)  # fmt: skip
         return tuple(offer.option150)
 
+    def _persist(self, previous: dict[str, Any], scope: DhcpScope) -> None:
+        """``config-write`` (when configured) after a verified ``config-set``; on failure restore
+        ``previous`` and raise ``RemoteFaultError`` saying how the restore went."""
+        if not self.write_config:
+            return
+        args = {"filename": self.config_file} if self.config_file else {}
+        answer = self.command("config-write", args, check=False)
+        if answer["result"] != 0:
+            raise RemoteFaultError(
+                f"Kea {self._name} could not write its configuration: {answer.get('text', '')}; "
+                f"{self._restore(previous, scope)}",
+                endpoint=self._name,
+                code=str(answer["result"]),
+            )
+
     def _restore(self, previous: dict[str, Any], scope: DhcpScope) -> str:
         """Re-send ``previous``; return a sentence saying how that went (for the error message)."""
         try:
@@ -305,17 +320,7 @@ class KeaDhcpBackend:
                         endpoint=self._name,
                         hint=f"see the kea-dhcp4 log of {self._name}; nothing was written to disk",
                     )
-            if self.write_config:
-                args = {"filename": self.config_file} if self.config_file else {}
-                answer = self.command("config-write", args, check=False)
-                if answer["result"] != 0:
-                    restored = self._restore(old, current)
-                    raise RemoteFaultError(
-                        f"Kea {self._name} could not write its configuration: {answer.get('text', '')}; "
-                        f"{restored}",
-                        endpoint=self._name,
-                        code=str(answer["result"]),
-                    )
+            self._persist(old, current)
             changed = DhcpScope(name=current.name, subnet=current.subnet, option150=want,
                                 relay=current.relay)  # fmt: skip
             return SetResult(scope=changed, changed=True, previous=current.option150)
@@ -365,16 +370,7 @@ class KeaDhcpBackend:
                         endpoint=self._name,
                         hint=f"see the kea-dhcp4 log of {self._name}; nothing was written to disk",
                     )
-            if self.write_config:
-                args = {"filename": self.config_file} if self.config_file else {}
-                answer = self.command("config-write", args, check=False)
-                if answer["result"] != 0:
-                    raise RemoteFaultError(
-                        f"Kea {self._name} could not write its configuration: {answer.get('text', '')}; "
-                        f"{self._restore(old, probe)}",
-                        endpoint=self._name,
-                        code=str(answer["result"]),
-                    )
+            self._persist(old, probe)
             changed = {c.name: w for c, w in todo}
             return tuple(
                 SetResult(

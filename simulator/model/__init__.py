@@ -22,7 +22,7 @@ Build and drive::
                set_replication_lag(*, cluster, seconds, node=None)*
     services   service_status(cluster, node, name) -> ServiceSnapshot; services(cluster, node);
                control_service(*, cluster, node, name, action)*; inject_service_failure(*, cluster, node,
-               name, times=-1)*; tvs_cache(cluster, node) -> (TvsCache | None, loaded_at)
+               name, times=-1)*; tvs_cache(cluster, node) -> (LabTvsCache | None, loaded_at)
     parameters enterprise_parameter(cluster, name); enterprise_parameters(cluster);
                set_enterprise_parameter(*, cluster, name, value)* (ROLLBACK_PARAMETER rebuilds the ITL, R2)
     TFTP       tftp_file(cluster, node, filename) -> bytes | None  (ITLFile.tlv, CTLFile.tlv,

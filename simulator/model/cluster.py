@@ -26,7 +26,7 @@ from .identities import IdentityFactory
 from .labtlv import LabTlvFile
 from .trustfiles import FileInputs, NodeCerts, ServedFile, build_config, build_ctl, build_itl
 from .truststore import CALLMANAGER_TRUST, PHONE_SAST_TRUST, TOMCAT_TRUST, ClusterTrust
-from .tvs import TvsCache, TvsInterner
+from .tvs import LabTvsCache, TvsInterner
 
 __all__ = ["ROLLBACK_PARAMETER", "Cluster", "Node", "NodeSetup"]
 
@@ -58,7 +58,7 @@ class Node:
         self.cluster = cluster
         self.services: dict[str, svc.Service] = {}
         self.identities: dict[IdentityKind, IssuedCert] = {}
-        self.tvs_cache: TvsCache | None = None
+        self.tvs_cache: LabTvsCache | None = None
         self.tvs_loaded_at: float | None = None
 
     def runs(self, service: str) -> bool:
@@ -286,7 +286,7 @@ class Cluster:
         node.tvs_cache = self.store_cache(node.name)
         node.tvs_loaded_at = when
 
-    def store_cache(self, node: str) -> TvsCache:
+    def store_cache(self, node: str) -> LabTvsCache:
         """What TVS on ``node`` would load if it started now (its current trust stores)."""
         stores = self.trust.node(node)
         return self._interner.load(

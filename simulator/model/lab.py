@@ -30,7 +30,7 @@ from .dhcp import CucmDhcpServer, DhcpSource, IosRouter, Scope
 from .oplog import OperationLog
 from .phones import PhoneFleet, PhoneView, Registration
 from .truststore import TrustEntry, UploadResult
-from .tvs import TvsCache
+from .tvs import LabTvsCache
 
 __all__ = ["ClusterInfo", "Lab", "NodeInfo"]
 
@@ -277,7 +277,7 @@ class Lab:
         service.inject_start_failure(times=times)
 
     @_locked
-    def tvs_cache(self, cluster: str, node: str) -> tuple[TvsCache | None, float | None]:
+    def tvs_cache(self, cluster: str, node: str) -> tuple[LabTvsCache | None, float | None]:
         """(cache, loaded_at) of TVS on ``node``: what it answers from until its next start."""
         c, n = self._node(cluster, node)
         return c.nodes[n].tvs_cache, c.nodes[n].tvs_loaded_at

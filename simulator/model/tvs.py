@@ -24,7 +24,7 @@ from .certview import CertView
 from .labtlv import LabRole, cucm_name
 from .truststore import CALLMANAGER_TRUST, PHONE_SAST_TRUST
 
-__all__ = ["TvsCache", "TvsInterner", "key_of", "store_roles"]
+__all__ = ["LabTvsCache", "TvsInterner", "key_of", "store_roles"]
 
 Key = tuple[bytes, str]
 
@@ -40,7 +40,7 @@ def store_roles(knobs: TrustKnobs) -> Mapping[str, int]:
 
 
 @dataclass(frozen=True, slots=True)
-class TvsCache:
+class LabTvsCache:
     """signer key -> (roles, certificate DER)."""
 
     entries: frozenset[tuple[Key, frozenset[int], bytes]] = frozenset()
@@ -62,10 +62,10 @@ class TvsCache:
 
 
 class TvsInterner:
-    """One shared ``TvsCache`` per distinct content."""
+    """One shared ``LabTvsCache`` per distinct content."""
 
     def __init__(self, knobs: TrustKnobs | None = None) -> None:
-        self._known: dict[TvsCache, TvsCache] = {}
+        self._known: dict[LabTvsCache, LabTvsCache] = {}
         self.roles = store_roles(knobs or TrustKnobs())
         self._keys: dict[int, tuple[Key, bytes]] = {}
 
@@ -76,11 +76,11 @@ class TvsInterner:
             self._keys[id(view.cert)] = found
         return found
 
-    def load(self, stores: Mapping[str, Iterable[CertView]]) -> TvsCache:
+    def load(self, stores: Mapping[str, Iterable[CertView]]) -> LabTvsCache:
         merged: dict[Key, tuple[set[int], bytes]] = {}
         for store, role in self.roles.items():
             for view in stores.get(store, ()):
                 key, der = self._key(view)
                 merged.setdefault(key, (set(), der))[0].add(role)
-        cache = TvsCache(frozenset((k, frozenset(r), der) for k, (r, der) in merged.items()))
+        cache = LabTvsCache(frozenset((k, frozenset(r), der) for k, (r, der) in merged.items()))
         return self._known.setdefault(cache, cache)

@@ -29,8 +29,7 @@ from simulator.model.boot import file_under_test
 from simulator.model.certview import CertView, view_of
 from simulator.model.phonetrust import PhoneTrust, TvsAnswer, TvsContact, judge
 from simulator.model.truststore import CALLMANAGER_TRUST, PHONE_SAST_TRUST
-from simulator.model.tvs import TvsCache as LabTvsCache
-from simulator.model.tvs import TvsInterner, key_of
+from simulator.model.tvs import LabTvsCache, TvsInterner, key_of
 
 POOL = 4  # file-signing certificates
 TVS_POOL = 3
