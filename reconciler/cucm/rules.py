@@ -12,7 +12,7 @@ Public API (stable)::
     required_trust(*, source, target, direction=Direction.FORWARD) -> list[RequiredCert]   R4 R5 R6 / R11
     preflight(*, source, target, method=Method.MANUAL, bulk=None) -> list[Diagnostic]      R1 R2 R3 R9 R10
     check_phone_itl(*, phone, itl, source, tvs_nodes=None) -> list[Diagnostic]             R1 (per phone)
-    rollback_readiness(*, source, target, severity=WARNING) -> list[Diagnostic]     R11 (plan --rollback)
+    rollback_readiness(*, source, target, severity=WARNING) -> list[Diagnostic]     R11, R7 (plan --rollback)
 
 Whether the required trust is in place on live facts (R7 replication, R8 TVS freshness) is the planner's
 (``reconciler.plan.planner``, ``reconciler.plan.tvsfresh``, ``reconciler.plan.drift``); the order, option
@@ -423,41 +423,17 @@ def _trust_in_place(holder: ClusterFacts, required: Sequence[RequiredCert]) -> l
                         fix=f"wait for replication to {node.name} before restarting its TVS",
                     )
                 )
-    for node in holder.tvs_nodes:
-        address = f"tvs.{holder.name}.{node.name}"
-        if node.tvs_started_at is None:
-            out.append(
-                _diag(
-                    Severity.ERROR,
-                    "R8",
-                    f"TVS is not running on {node.name} ({holder.name})",
-                    address=address,
-                    fix=f"start {_TVS_SERVICE} on {node.name}",
-                )
-            )
-        elif node.trust_changed_at is not None and node.tvs_started_at < node.trust_changed_at:
-            started, changed = (
-                f"{node.tvs_started_at:%Y-%m-%d %H:%M:%S}",
-                f"{node.trust_changed_at:%Y-%m-%d %H:%M:%S}",
-            )
-            out.append(
-                _diag(
-                    Severity.ERROR,
-                    "R8",
-                    f"TVS on {node.name} ({holder.name}) started {started}, before the last trust change "
-                    f"{changed}: its cache is stale",
-                    address=address,
-                    fix=f"restart {_TVS_SERVICE} on {node.name}, one node at a time, waiting for Started",
-                )
-            )
     return out
 
 
 def rollback_readiness(
     *, source: ClusterFacts, target: ClusterFacts, severity: Severity = Severity.WARNING
 ) -> list[Diagnostic]:
-    """R11: can phones be moved back? Empty when the reverse trust is in place and the target's TVS
-    restarted after it; otherwise findings (rule R11) saying plainly why not."""
+    """R11: is the reverse trust in place? Empty when the source's certificates R11 requires are in the
+    target's phone trust stores on its publisher and replicated to every TVS node (R7); otherwise
+    findings (rule R11) saying plainly what is missing. Whether the target's TVS loaded them (R8) is
+    not decided here from timestamps: ``reconciler.plan.rollback`` asks ``reconciler.plan.tvsfresh``,
+    as the forward plan does (unknown is not fresh)."""
     found = _trust_in_place(target, required_trust(source=source, target=target, direction=Direction.REVERSE))
     return [
         Diagnostic(

@@ -18,20 +18,22 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 
-from reconciler.cucm.rules import rollback_readiness
+from reconciler.cucm.facts import ClusterFacts, Direction
+from reconciler.cucm.rules import required_trust, rollback_readiness
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.errors import PlanError
 from reconciler.live.protocol import LiveEstate
 from reconciler.live.refresh import refresh
 from reconciler.plan.document import Plan
 from reconciler.plan.planner import PlanOptions, plan_from_snapshot
+from reconciler.plan.tvsfresh import tvs_freshness
 from reconciler.state.store import StateSnapshot
 from reconciler.vocabulary import Service
 from schemas.cluster import Role
 from schemas.dhcp import TftpNodesOf
 from schemas.document import DesiredState
 
-__all__ = ["ESTABLISHING_KINDS", "build_rollback_plan", "moved_scopes", "reverse_desired"]
+__all__ = ["ESTABLISHING_KINDS", "build_rollback_plan", "moved_scopes", "reverse_desired", "target_tvs_ready"]
 
 #: Step kinds that establish trust (R4–R11 uploads, R7 replication, R8 TVS restarts, R9 bulk): a
 #: rollback plan never plans them, it requires their result to be live.
@@ -121,7 +123,34 @@ def build_rollback_plan(
     missing: list[Diagnostic] = []
     if source is not None and target is not None:
         missing = rollback_readiness(source=source, target=target, severity=Severity.ERROR)
+        missing += target_tvs_ready(source=source, target=target, state=state)
     return _without_establishing(plan, missing=missing, scopes=moved)
+
+
+def target_tvs_ready(*, source: ClusterFacts, target: ClusterFacts, state: StateSnapshot) -> list[Diagnostic]:
+    """R8 after R11: every TVS node of ``target`` must be *known* to have loaded the reverse trust, by the
+    forward plan's freshness logic (``reconciler.plan.tvsfresh``: the node's own trust-change time, or
+    reconciler's recorded restart and what it loaded). Stale and unknown are errors (rule R11, the
+    rollback's readiness), each naming the node and why; unknown is not fresh."""
+    relevant = {
+        r.cert.identity for r in required_trust(source=source, target=target, direction=Direction.REVERSE)
+    }
+    out: list[Diagnostic] = []
+    for node in target.tvs_nodes:
+        fresh = tvs_freshness(cluster=target.name, node=node, state=state, relevant=relevant)
+        if fresh.fresh:
+            continue
+        out.append(
+            Diagnostic(
+                severity=Severity.ERROR,
+                rule="R11",
+                summary=f"rollback to {source.name} is not possible: TVS on {node.name} ({target.name}) is "
+                f"{fresh.state.value} (R8): {fresh.reason}",
+                address=f"tvs.{target.name}.{node.name}",
+                fix=_FIX,
+            )
+        )
+    return out
 
 
 def _without_establishing(plan: Plan, *, missing: list[Diagnostic], scopes: tuple[str, ...]) -> Plan:

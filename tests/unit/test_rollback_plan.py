@@ -4,24 +4,35 @@ live (R11) and the target's TVS restarted after it (R8) the plan is an error nam
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping, Sequence
+
 import pytest
 
+from reconciler.cucm.facts import ClusterFacts
 from reconciler.errors import PlanError
 from reconciler.plan.document import Plan
 from reconciler.plan.rollback import build_rollback_plan, reverse_desired
+from reconciler.plan.tvsfresh import identity_key
 from reconciler.state.store import StateSnapshot
 from tests.unit.fake_estate import OLD_HOSTS, FakeEstate, World, desired, make_world
 
 OLD_TFTP = [OLD_HOSTS["cucm-old-pub"], OLD_HOSTS["cucm-old-sub1"]]
 
 
-def rollback_for(world: World, *, reverse: bool = True) -> Plan:
+def rollback_for(
+    world: World,
+    *,
+    reverse: bool = True,
+    estate: FakeEstate | None = None,
+    state: StateSnapshot | None = None,
+) -> Plan:
     return build_rollback_plan(
         desired=desired(allow_rollback=True, reverse=reverse),
         desired_path="test.yaml",
         desired_sha256="0" * 64,
-        estate=FakeEstate(world),
-        state=StateSnapshot(),
+        estate=estate or FakeEstate(world),
+        state=state or StateSnapshot(),
     )
 
 
@@ -111,3 +122,56 @@ def test_plan_output_says_it_is_a_rollback_plan() -> None:
     buffer = io.StringIO()
     render_plan(Console(file=buffer, width=200), rollback_for(migrated(reverse_trust_live=True)))
     assert "Rollback plan: moves scopes scope-a, scope-b back to the source (R11)." in buffer.getvalue()
+
+
+class NoTrustChangeTime(FakeEstate):
+    """A provider that cannot tell when a node's trust stores changed (the real certmgr/CLI case)."""
+
+    def clusters(self, names: Sequence[str]) -> Mapping[str, ClusterFacts]:
+        return {
+            k: dataclasses.replace(
+                v, nodes=tuple(dataclasses.replace(n, trust_changed_at=None) for n in v.nodes)
+            )
+            for k, v in super().clusters(names).items()
+        }
+
+
+def _tvs_errors(plan: Plan) -> dict[str, str]:
+    return {
+        d.address: d.summary
+        for d in plan.diagnostics
+        if d.severity.value == "error" and d.address and d.address.startswith("tvs.")
+    }
+
+
+def test_rollback_readiness_r8_uses_the_forward_plans_tvs_freshness() -> None:
+    """R11 then R8 (``reconciler.plan.tvsfresh``): the reverse trust is live; whether new's TVS loaded it
+    is decided as the forward plan decides it. Fresh: started after the last trust change, or restarted
+    by reconciler with the reverse certificates in its stores. Stale: started before the last change.
+    Unknown (no change time and no recorded restart): not fresh, so the rollback plan is an error."""
+    world = migrated(reverse_trust_live=True)
+    assert _tvs_errors(rollback_for(world)) == {}  # fresh: TVS started after the last trust change
+
+    world.target.node("cucm-new-sub1").trust_changed_at = world.target.tick()  # a change after the restart
+    stale = rollback_for(world)
+    assert stale.errored and set(_tvs_errors(stale)) == {"tvs.new.cucm-new-sub1"}
+    assert "is stale (R8)" in _tvs_errors(stale)["tvs.new.cucm-new-sub1"]
+    assert all(d.rule == "R11" for d in stale.diagnostics if d.address == "tvs.new.cucm-new-sub1")
+
+    world = migrated(reverse_trust_live=True)
+    blind = NoTrustChangeTime(world)
+    unknown = rollback_for(world, estate=blind)
+    assert unknown.errored and set(_tvs_errors(unknown)) == {"tvs.new.cucm-new-pub", "tvs.new.cucm-new-sub1"}
+    assert all("is unknown (R8)" in s for s in _tvs_errors(unknown).values())  # a timestamp check passed it
+
+    # reconciler's own recorded restart, with the reverse certificates among what it loaded: fresh
+    facts = blind.clusters(["new"])["new"]
+    essence = {
+        f"tvs.new.{n.name}": {
+            "started_at": n.tvs_started_at.isoformat() if n.tvs_started_at else None,
+            "loads": [identity_key(i) for s in ("CallManager-trust", "Phone-SAST-trust") for i in n.store(s)],
+        }
+        for n in facts.tvs_nodes
+    }
+    known = rollback_for(world, estate=blind, state=StateSnapshot(essence=essence))
+    assert _tvs_errors(known) == {} and not known.errored
