@@ -26,7 +26,9 @@ Each step is still journaled ``started`` before the call and ``finished`` after 
 outcome and state record, so resume and reports are per step (docs/architecture.md, "Batched steps").
 
 Resume: steps journaled as done are skipped; steps in doubt are re-verified first (those in
-``rerun_in_doubt`` — ``reset``, whose verify cannot prove it ran — are run again); everything else runs.
+``rerun_in_doubt`` — ``reset``, whose verify cannot prove it ran — are run again); a done
+``window.<wave>`` whose wave has option 150 or reset still ahead is checked again and waited for anew
+when its window closed meanwhile (``reconciler.apply.window.rewait_candidates``); everything else runs.
 Ctrl-C sets ``cancel``: no new step starts, running steps finish and are journaled, and the journal stays
 open for ``--resume``. The engine never prints; everything goes through ``ApplyHooks``.
 """
@@ -46,6 +48,7 @@ from reconciler.apply.bookkeeping import StateKeeper, plan_digest
 from reconciler.apply.hooks import ApplyHooks, ApplyReport, ApplyStatus, PhoneOutcome, StrandedPhone
 from reconciler.apply.retry import Clock, SystemClock
 from reconciler.apply.steps import ApplyOptions, EndpointLimits, SerialHooks, StepRun, StepRunner
+from reconciler.apply.window import rewait_candidates
 from reconciler.errors import JournalError, PlanError
 from reconciler.model import Address, Outcome, OutcomeStatus
 from reconciler.plan.document import Plan, PlanStep
@@ -261,7 +264,11 @@ class Executor:
             if result.ok:
                 self._record_success(run, step, result, detail_prefix="verified on resume: ")
                 self._hooks.step_finished(change=step.change, outcome=run.outcomes[address])
-        return run, tuple(str(a) for a in point.done)
+        for step in rewait_candidates(plan.steps, run.status):  # its window may have closed since (R13)
+            if not self._runner.reverify(step).ok:
+                run.status[step.address] = StepStatus.PENDING  # wait again: a new journaled attempt
+                run.outcomes.pop(step.address, None)
+        return run, tuple(str(a) for a in point.done if run.status[a] is StepStatus.DONE)
 
     # --- the scheduling loop ------------------------------------------------------------------------
     def _execute(self, run: _Run) -> None:

@@ -9,24 +9,33 @@ every ``tick`` seconds (the engine never prints). ``verify`` passes when the wav
 
 Journaled and resumable like every step: Ctrl-C (``cancel``) cuts the wait short and leaves the step in
 doubt; ``apply --resume`` re-verifies it, and waits again when the window is not (or no longer) open
-with enough time left. Registered by ``reconciler apply`` under ``ProviderKind.WINDOW``.
+with enough time left. A *done* wait is not the end of it: ``rewait_candidates`` names the done
+``window.<wave>`` steps whose wave has not yet changed its option 150 and reset its phones; the executor
+re-verifies those on resume and waits again (a new journaled attempt) when the window closed while the
+apply was stopped. Registered by ``reconciler apply`` under ``ProviderKind.WINDOW``.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
 from reconciler.apply.hooks import ApplyHooks
 from reconciler.apply.retry import WallClock
 from reconciler.errors import PermanentError
-from reconciler.model import Change, freeze
+from reconciler.model import Address, Change, freeze
+from reconciler.plan.document import PlanStep
 from reconciler.plan.windows import WindowSpec, format_seconds
 from reconciler.provider import ApplyResult, ProviderBase, VerifyResult
+from reconciler.vocabulary import StepStatus
 
-__all__ = ["WindowHandler"]
+__all__ = ["WindowHandler", "rewait_candidates"]
+
+#: The steps of a wave that touch phones (R12 option 150, the reset): none of them may run outside the
+#: wave's window. The gate only reads, and a revert brings phones back, so neither waits for it.
+_DISRUPTIVE = frozenset({"option150", "reset"})
 
 _MAX_WAIT = 9 * 24 * 3600.0  # the next opening of a weekly window is at most 8 days away
 
@@ -111,3 +120,25 @@ def _slot(spec: WindowSpec, now: datetime, *, budget: float, wave: str) -> tuple
             hint="lengthen the window, shorten the gate deadline, or split the wave, then plan again",
         )
     return slot
+
+
+def rewait_candidates(
+    steps: Iterable[PlanStep], status: Mapping[Address, StepStatus]
+) -> tuple[PlanStep, ...]:
+    """The ``window.<wave>`` steps that are done (``status``) while their wave still has an option 150
+    change or a reset ahead (not done: pending, or in doubt and to be run again). On resume their window
+    is checked again: the wait that let the wave start may lie long before the window closed (R13)."""
+    steps = tuple(steps)
+    ahead = {
+        s.wave
+        for s in steps
+        if s.wave is not None
+        and s.contingent_on is None
+        and s.address.kind in _DISRUPTIVE
+        and status.get(s.address) is not StepStatus.DONE
+    }
+    return tuple(
+        s
+        for s in steps
+        if s.address.kind == "window" and s.wave in ahead and status.get(s.address) is StepStatus.DONE
+    )

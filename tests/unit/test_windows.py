@@ -252,6 +252,73 @@ def test_the_wait_is_journaled_and_a_resume_waits_again(tmp_path: Path) -> None:
     assert "option150.lab-ios.a" not in hooks.started, "wave1 was done before the interruption"
 
 
+class StopAfter(Recorder):
+    """Ctrl-C right after ``address`` finished: the apply stops before the next step starts."""
+
+    def __init__(self, clock: FakeClock, *, cancel: threading.Event, address: str) -> None:
+        super().__init__(clock)
+        self.stop, self.address = cancel, address
+
+    def step_finished(self, *, change: Change, outcome: Outcome) -> None:
+        if str(change.address) == self.address:
+            self.stop.set()
+
+
+def _stopped_after(tmp_path: Path, address: str) -> tuple[FakeSystem, Path, Plan, Path]:
+    """wave1 behind the weeknight window, started Monday 23:50 (inside, 30 minutes of budget left
+    before 02:00) and interrupted right after ``address``."""
+    system, directory, cancel = FakeSystem(), tmp_path / ".reconciler", threading.Event()
+    clock = FakeClock(start=_at("2026-11-30T23:50").timestamp())
+    plan = _with_window(migration_plan(waves=("wave1",)), wave="wave1", spec=WEEKNIGHTS, budget=1800)
+    hooks = StopAfter(clock, cancel=cancel, address=address)
+    first = _executor(system, directory, clock, hooks, cancel).apply(plan)
+    assert first.status is ApplyStatus.INTERRUPTED and not hooks.waits
+    journal = find_resumable(directory / "journal", plan=plan)
+    assert journal is not None
+    return system, directory, plan, journal
+
+
+def _starts(journal: Path, address: str) -> int:
+    return sum(
+        1 for line in journal.read_text().splitlines() if f'"{address}"' in line and '"started"' in line
+    )
+
+
+def test_a_resume_after_the_window_closed_waits_again_before_the_wave_starts(tmp_path: Path) -> None:
+    """window.wave1 is done, but the apply stopped before the wave changed option 150; resumed Tuesday
+    03:00 (closed since 02:00), it must not start the wave now: it waits, journaled, for Tuesday 22:00."""
+    system, directory, plan, journal = _stopped_after(tmp_path, "window.wave1")
+    assert system.data["option150"]["a"] == SOURCE_TFTP and _starts(journal, "window.wave1") == 1
+
+    later = FakeClock(start=_at("2026-12-01T03:00").timestamp())
+    hooks = Recorder(later)
+    second = _executor(system, directory, later, hooks).apply(plan, resume=journal)
+    assert second.status is ApplyStatus.SUCCEEDED, second.message
+    assert hooks.waits and hooks.waits[0][2] == pytest.approx(19 * 3600.0), "waits for Tuesday 22:00"
+    assert hooks.started["option150.lab-ios.a"] >= _at("2026-12-01T22:00")
+    assert _starts(journal, "window.wave1") == 2, "the second wait is a journaled attempt"
+    assert system.data["option150"]["a"] == TARGET_TFTP
+
+
+def test_a_resume_inside_the_window_or_once_the_wave_changed_does_not_wait_again(tmp_path: Path) -> None:
+    """Still open with the budget left: the done wait stands. And once the wave's option 150 and reset
+    are done, only its gate (which reads) is left: the wave runs to its gate without waiting (R13)."""
+    system, directory, plan, journal = _stopped_after(tmp_path / "open", "window.wave1")
+    soon = FakeClock(start=_at("2026-12-01T00:10").timestamp())
+    hooks = Recorder(soon)
+    report = _executor(system, directory, soon, hooks).apply(plan, resume=journal)
+    assert report.status is ApplyStatus.SUCCEEDED, report.message
+    assert not hooks.waits and hooks.started["option150.lab-ios.a"] == _at("2026-12-01T00:10")
+    assert _starts(journal, "window.wave1") == 1
+
+    system, directory, plan, journal = _stopped_after(tmp_path / "changed", "reset.wave1")
+    later = FakeClock(start=_at("2026-12-01T03:00").timestamp())
+    hooks = Recorder(later)
+    report = _executor(system, directory, later, hooks).apply(plan, resume=journal)
+    assert report.status is ApplyStatus.SUCCEEDED, report.message
+    assert not hooks.waits and "gate.wave1" in hooks.started and "window.wave1" not in hooks.started
+
+
 def test_the_planner_puts_each_wave_behind_its_window_and_fills_the_forecast() -> None:
     from reconciler.plan.planner import PlanOptions, build_plan
     from reconciler.state.store import StateSnapshot
