@@ -81,6 +81,14 @@ class DesiredState(StrictModel):
     def cluster(self, name: str) -> Cluster | None:
         return next((c for c in self.clusters if c.name == name), None)
 
+    def wave_scopes(self) -> tuple[str, ...]:
+        """Every scope the waves move, in wave order: the declared waves' scopes, or for canary growth
+        (``waves: {auto: ...}``) its ``scopes`` (default every scope of ``dhcp.scopes``)."""
+        auto = self.migration.auto
+        if auto is None:
+            return tuple(s for w in self.migration.wave_list for s in w.scopes)
+        return auto.scopes if auto.scopes is not None else tuple(s.name for s in self.dhcp.scopes)
+
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of the YAML, with ``$schema``/``$id``/``title`` set."""

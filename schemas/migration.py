@@ -1,6 +1,7 @@
 """The migration itself: source and target cluster, method (R9 bulk or manual R4–R8), rollback
 readiness (R11), SFTP settings for the bulk method, and the ordered waves of DHCP scopes, each with
-a verification gate (R12, R13).
+a verification gate (R12, R13) — declared one by one, or ``waves: {auto: ...}``: canary growth, expanded
+by the planner from the scopes' live phone counts (``CanaryGrowth``; docs/waves.md, "Canary growth").
 """
 
 from __future__ import annotations
@@ -8,14 +9,26 @@ from __future__ import annotations
 import enum
 import re
 from datetime import timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Discriminator, Field, Tag, field_validator
 
 from schemas.common import Duration, FilePath, Host, Name, Port, StrictModel
 from schemas.secret import Credential
 
-__all__ = ["Gate", "Method", "Migration", "OnFailure", "SftpSettings", "Wave", "Weekday", "Window"]
+__all__ = [
+    "AutoWaves",
+    "CanaryGrowth",
+    "Gate",
+    "Method",
+    "Migration",
+    "OnFailure",
+    "SftpSettings",
+    "Wave",
+    "Weekday",
+    "Window",
+]
 
 
 class Method(enum.StrEnum):
@@ -138,6 +151,60 @@ class Wave(StrictModel):
     )
 
 
+class CanaryGrowth(StrictModel):
+    """Waves generated from the scopes' live phone counts, smallest scopes first (R12: the scope is the
+    unit): the first wave holds about ``first_phones`` phones, each later one about ``growth`` times the
+    phones of the wave before it. Every generated wave (``<name>-1``, ``<name>-2``, ...) gets ``reset``,
+    ``gate``, ``max_stranded_share``, ``on_failure`` and ``window`` from here, and starts only after the
+    previous wave's gate passed (R13)."""
+
+    first_phones: int = Field(ge=1, description="about how many phones the first wave holds (>= 1)")
+    growth: float = Field(gt=1, le=100, description="each wave aims at this many times the one before (> 1)")
+    scopes: tuple[Name, ...] | None = Field(
+        default=None, min_length=1, description="the scopes to move (default: every scope of dhcp.scopes)"
+    )
+    name: Name = Field(default="canary", description="generated waves are named <name>-1, <name>-2, ...")
+    reset: bool = True
+    gate: Gate
+    max_stranded_share: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="0 <= share <= 1: phones the forecast strands in each generated wave, as a share of "
+        "its phones still to move, that the plan accepts (default 0)",
+    )
+    on_failure: OnFailure = OnFailure.REVERT
+    window: Window | None = Field(default=None, description="every generated wave's maintenance window")
+
+    def wave(self, *, name: str, scopes: tuple[str, ...]) -> Wave:
+        """One generated wave, with this declaration's defaults."""
+        return Wave(
+            name=name,
+            scopes=scopes,
+            reset=self.reset,
+            gate=self.gate,
+            max_stranded_share=self.max_stranded_share,
+            on_failure=self.on_failure,
+            window=self.window,
+        )
+
+
+class AutoWaves(StrictModel):
+    """``waves: {auto: {...}}``: canary growth instead of declared waves."""
+
+    auto: CanaryGrowth
+
+
+def _waves_kind(value: object) -> str:
+    return "auto" if isinstance(value, dict | AutoWaves) else "declared"
+
+
+Waves = Annotated[
+    Annotated[tuple[Wave, ...], Field(min_length=1), Tag("declared")] | Annotated[AutoWaves, Tag("auto")],
+    Discriminator(_waves_kind),
+]
+
+
 class Migration(StrictModel):
     source: Name
     target: Name
@@ -152,4 +219,19 @@ class Migration(StrictModel):
     window: Window | None = Field(
         default=None, description="The maintenance window of every wave that declares none of its own."
     )
-    waves: tuple[Wave, ...] = Field(min_length=1)
+    waves: Waves = Field(
+        description="The ordered waves, or {auto: {first_phones, growth, gate, ...}} (canary growth)."
+    )
+
+    @property
+    def auto(self) -> CanaryGrowth | None:
+        """The canary growth declaration, or None when the waves are declared."""
+        return self.waves.auto if isinstance(self.waves, AutoWaves) else None
+
+    @property
+    def wave_list(self) -> tuple[Wave, ...]:
+        """The declared waves. Canary growth (``auto``) has none until the planner expanded it from live
+        phone counts (the plan carries the expansion); asking before is a programming error."""
+        if isinstance(self.waves, AutoWaves):
+            raise ValueError("migration.waves is auto: expand it from live phone counts first")
+        return self.waves

@@ -58,12 +58,16 @@ def _duration(text: str) -> float:
 
 def _as_planned(desired: DesiredState, plan: Plan) -> DesiredState:
     """The desired state ``plan`` was built over: reversed for a rollback plan (``plan --rollback``), so
-    its gates wait for phones Registered on the source and live R3 watches the target's TVS."""
-    if plan.rollback is None:
-        return desired
-    from reconciler.plan.rollback import reverse_desired
+    its gates wait for phones Registered on the source and live R3 watches the target's TVS; and with
+    ``waves: {auto: ...}`` replaced by the waves the plan generated (``Plan.canary``), so apply runs
+    exactly those."""
+    from reconciler.plan.canary import with_expansion
 
-    return reverse_desired(desired, moved=plan.rollback)
+    if plan.rollback is not None:
+        from reconciler.plan.rollback import reverse_desired
+
+        desired = reverse_desired(desired, moved=plan.rollback)
+    return with_expansion(desired, plan.canary)
 
 
 def _is_plan(path: Path) -> bool:
@@ -221,6 +225,11 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
                 state=store.read(),
                 options=PlanOptions(parallelism=parallelism),
             )
+            if plan.canary is not None and not plan.errored:  # the resets and gates need the waves
+                wiring.close()
+                wiring = None
+                desired = _as_planned(desired, plan)
+                wiring = world.open_apply(desired, state_dir=opts.state_dir, parallelism=parallelism)
         if plan.errored:
             for d in plan.diagnostics:
                 err(

@@ -56,7 +56,7 @@ def init(
     nodes = sum(len(c.nodes) for c in state.clusters)
     typer.echo(
         f"wrote {out}: {len(state.clusters)} clusters, {nodes} nodes, {len(state.dhcp.scopes)} scopes, "
-        f"{len(state.migration.waves)} waves; review it, then: reconciler plan {out}"
+        f"{len(state.migration.wave_list)} waves; review it, then: reconciler plan {out}"
     )
 
 

@@ -231,7 +231,9 @@ def explain(state: DesiredState) -> Explanation:
         reverse = [_covered(r) for r in _required(state, into=target, owner=source, rule="R11")]
     scopes = {s.name: s for s in state.dhcp.scopes}
     waves = []
-    for wave in mig.waves:
+    auto = mig.auto
+    shown = mig.wave_list if auto is None else (auto.wave(name=auto.name, scopes=state.wave_scopes()),)
+    for wave in shown:
         rows = []
         for name in wave.scopes:
             scope = scopes[name]
@@ -244,7 +246,10 @@ def explain(state: DesiredState) -> Explanation:
             rows.append(ScopeSummary(name, str(scope.subnet), scope.server, addresses))
         waves.append(
             WaveSummary(
-                wave.name,
+                wave.name
+                if auto is None
+                else f"{auto.name}-1, {auto.name}-2, ... (auto: first {auto.first_phones} phones, growth "
+                f"x{auto.growth:g}; the plan sizes them from live phone counts)",
                 tuple(rows),
                 wave.reset,
                 wave.gate.min_registered_share,

@@ -16,7 +16,7 @@ from reconciler.diagnostics import Severity
 from schemas.cluster import Role, Service
 from schemas.dhcp import CucmDhcpServer, IosDhcpServer, KeaDhcpServer, TftpNodesOf
 from schemas.document import DesiredState
-from schemas.migration import Method
+from schemas.migration import CanaryGrowth, Method
 from schemas.version import CucmVersion
 
 __all__ = ["check_depends_on", "check_dhcp", "check_migration", "check_waves"]
@@ -171,12 +171,60 @@ def check_migration(report: Report, desired: DesiredState) -> None:
             )
 
 
+def _check_auto(report: Report, desired: DesiredState, auto: CanaryGrowth) -> dict[str, str]:
+    """Canary growth (``waves: {auto: ...}``): its scopes exist and appear once; no scopes at all is an
+    error. Returns the scopes it places (each → the generated waves' name prefix)."""
+    scopes = {s.name for s in desired.dhcp.scopes}
+    base: DataPath = ("migration", "waves", "auto")
+    placed: dict[str, str] = {}
+    if auto.scopes is None:
+        if not scopes:
+            report.add(
+                base,
+                "canary growth has no scopes to move: dhcp.scopes is empty",
+                rule="wave",
+                fix="declare the DHCP scopes (dhcp.scopes), or list them under waves.auto.scopes",
+            )
+        return dict.fromkeys(scopes, auto.name)
+    for si, scope in enumerate(auto.scopes):
+        if scope not in scopes:
+            report.unknown((*base, "scopes", si), what="scope", name=scope, known=scopes)
+        elif scope in placed:
+            report.add(
+                (*base, "scopes", si),
+                f"scope '{scope}' is listed twice",
+                rule="wave",
+                fix="a scope moves once: list it once",
+            )
+        else:
+            placed[scope] = auto.name
+    return placed
+
+
 def check_waves(report: Report, desired: DesiredState) -> None:
-    """Waves: duplicates, empty waves, unknown scopes, a scope in two waves, scopes in no wave (R12, R13)."""
-    waves = desired.migration.waves
+    """Waves: duplicates, empty waves, unknown scopes, a scope in two waves, scopes in no wave (R12, R13);
+    for canary growth (``waves: {auto: ...}``) its scopes (``_check_auto``)."""
+    auto = desired.migration.auto
+    placed: dict[str, str] = {}
+    if auto is not None:
+        placed = _check_auto(report, desired, auto)
+    else:
+        _check_declared(report, desired, placed)
+    for si, scope_decl in enumerate(desired.dhcp.scopes):
+        if scope_decl.name not in placed:
+            report.add(
+                ("dhcp", "scopes", si, "name"),
+                f"scope '{scope_decl.name}' is in no wave; its "
+                "option 150 would change without a gate (R12, R13)",
+                rule="R12",
+                severity=Severity.WARNING,
+            )
+
+
+def _check_declared(report: Report, desired: DesiredState, placed: dict[str, str]) -> None:
+    waves = desired.migration.wave_list
     scopes = {s.name for s in desired.dhcp.scopes}
     report.duplicates([w.name for w in waves], base=("migration", "waves"), field="name", what="wave")
-    placed: dict[str, str] = {}
     for wi, wave in enumerate(waves):
         base: DataPath = ("migration", "waves", wi)
         if not wave.scopes:
@@ -193,28 +241,21 @@ def check_waves(report: Report, desired: DesiredState) -> None:
                 )
             else:
                 placed[scope] = wave.name
-    for si, scope_decl in enumerate(desired.dhcp.scopes):
-        if scope_decl.name not in placed:
-            report.add(
-                ("dhcp", "scopes", si, "name"),
-                f"scope '{scope_decl.name}' is in no wave; its "
-                "option 150 would change without a gate (R12, R13)",
-                rule="R12",
-                severity=Severity.WARNING,
-            )
 
 
 def check_depends_on(report: Report, desired: DesiredState) -> None:
     """Every ``depends_on`` address names a known kind and a declared cluster, server or wave."""
     clusters = {c.name for c in desired.clusters}
+    auto = desired.migration.auto
+    waves = {w.name for w in desired.migration.wave_list} if auto is None else set()
     names = {
         "trust": clusters,
         "tvs": clusters,
         "param": clusters,
         "bulk": clusters,
         "option150": {s.name for s in desired.dhcp.servers},
-        "reset": {w.name for w in desired.migration.waves},
-        "gate": {w.name for w in desired.migration.waves},
+        "reset": waves,
+        "gate": waves,
     }
     for di, dep in enumerate(desired.depends_on):
         for path, address in [((*("depends_on", di), "address"), dep.address)] + [
@@ -222,7 +263,14 @@ def check_depends_on(report: Report, desired: DesiredState) -> None:
         ]:
             kind, _, rest = address.partition(".")
             head = rest.split(".", 1)[0]
+            if auto is not None and kind in ("reset", "gate") and _generated(head, prefix=auto.name):
+                continue  # a generated wave (<name>-<n>): how many there are, only the plan knows
             if kind not in names:
                 report.unknown(path, what="address kind", name=kind, known=names)
             elif head not in names[kind]:
                 report.unknown(path, what=f"{kind} name", name=head, known=names[kind])
+
+
+def _generated(name: str, *, prefix: str) -> bool:
+    number = name.removeprefix(f"{prefix}-")
+    return number != name and number.isdigit() and not number.startswith("0")

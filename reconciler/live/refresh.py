@@ -90,7 +90,7 @@ def refresh(state: DesiredState, estate: LiveEstate, *, parallelism: int = 4) ->
         c.name for c in state.clusters if c.name not in (mig.source, mig.target)
     ]
     wanted_params = desired_parameters(state)
-    wave_scopes = [s for w in mig.waves for s in w.scopes]
+    wave_scopes = list(state.wave_scopes())
     scopes = {s.name: s for s in state.dhcp.scopes}
     keys = [(scopes[s].server, s) for s in wave_scopes if s in scopes]
     pool = ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="refresh")

@@ -209,7 +209,7 @@ def forecast_verdict(
     forecast's. Only waves in ``moving`` (default: all) are judged: a plan restricted by ``--target``/
     ``--exclude`` that leaves a wave's option 150, reset and gate out moves none of its phones.
     Returns ``diags`` with the verdict appended."""
-    shares = {w.name: w.max_stranded_share for w in desired.migration.waves}
+    shares = {w.name: w.max_stranded_share for w in desired.migration.wave_list}
     accepted_waves = {
         f.wave
         for f in forecasts
@@ -355,7 +355,7 @@ def _phone_itls(*, desired: DesiredState, snap: LiveSnapshot, source: ClusterFac
     groups = snap.groups.get(source.name, {})
     seen: dict[tuple[object, str], list[Diagnostic]] = {}
     out: list[Diagnostic] = []
-    for wave in desired.migration.waves:
+    for wave in desired.migration.wave_list:
         counts: Counter[str] = Counter()
         sample: dict[str, tuple[Diagnostic, str]] = {}
         no_tvs: Counter[str] = Counter()

@@ -85,7 +85,7 @@ def declared_graph(state: DesiredState) -> MigrationGraph:
             reset=Address.of("reset", w.name) if w.reset else None,
             gate=Address.of("gate", w.name),
         )
-        for w in mig.waves
+        for w in mig.wave_list
     ]
     graph = build_migration_graph(tracks=tracks, params=params, waves=waves)
     by_text = {str(n): n for n in graph.nodes()}  # depends_on is written as text (not always well-formed)

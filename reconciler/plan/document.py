@@ -4,7 +4,8 @@
 ``Plan`` is what ``reconciler plan -o`` saves and ``apply PLAN`` executes; its JSON shape is documented
 in docs/plan-format.md and is the ``plan --json`` document. Built by ``reconciler.plan.planner``; executed by
 ``reconciler.apply.executor``; checked for staleness by ``reconciler.plan.fingerprint.check_fresh``. Pure
-data over the types of ``reconciler.model``; imports nothing else of ours but the kernel.
+data over the types of ``reconciler.model``; imports nothing else of ours but the kernel and the canary
+expansion's record (``reconciler.plan.canary.CanaryPlan``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from reconciler.diagnostics import Diagnostic, Severity, SourcePosition
 from reconciler.errors import PlanError
 from reconciler.model import Action, Address, Change, FrozenMap
+from reconciler.plan.canary import CanaryPlan
 
 __all__ = [
     "PLAN_FORMAT_VERSION",
@@ -316,6 +318,8 @@ class Plan:
     between the kept steps with their rule ids (empty in plans saved before they were recorded).
     ``rollback``: None for a forward plan; for ``plan --rollback`` the scopes it moves back to the
     source (``apply`` then reverses the desired state the same way, ``reconciler.plan.rollback``).
+    ``canary``: None for declared waves; for ``waves: {auto: ...}`` the generated waves (``apply``
+    runs exactly those, ``reconciler.plan.canary.with_expansion``).
     """
 
     plan_id: str
@@ -334,6 +338,7 @@ class Plan:
     targets: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
     rollback: tuple[str, ...] | None = None
+    canary: CanaryPlan | None = None
     format_version: int = PLAN_FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -399,6 +404,7 @@ class Plan:
             "targets": list(self.targets),
             "excludes": list(self.excludes),
             "rollback": None if self.rollback is None else {"scopes": list(self.rollback)},
+            "canary": None if self.canary is None else self.canary.to_dict(),
             "summary": self.summary.to_dict(),
             "steps": [s.to_dict() for s in self.steps],
             "edges": [e.to_dict() for e in self.edges],
@@ -443,6 +449,7 @@ class Plan:
                 targets=tuple(str(t) for t in data.get("targets", ())),
                 excludes=tuple(str(t) for t in data.get("excludes", ())),
                 rollback=_rollback_from(data.get("rollback")),
+                canary=CanaryPlan.from_dict(data.get("canary")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise PlanError(

@@ -179,7 +179,7 @@ def forecast(
     tvs_by_group: dict[str, _Servers] = {}
     decided: dict[tuple[object, ...], Outcome] = {}
     out: list[WaveForecast] = []
-    for wave in mig.waves:
+    for wave in mig.wave_list:
         phones = [p for s in wave.scopes for p in snap.phones.get(s, ())]
         already = 0
         stranded: Counter[tuple[str | None, str]] = Counter()

@@ -31,6 +31,7 @@ from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.live.protocol import LiveEstate
 from reconciler.live.refresh import LiveSnapshot, refresh
 from reconciler.model import Action, Address, Change, freeze
+from reconciler.plan.canary import plan_expansion
 from reconciler.plan.checks import (
     Coverage,
     coverage,
@@ -222,12 +223,13 @@ def plan_from_snapshot(
     """The plan for ``desired`` given what ``refresh`` read (pure; used directly by tests)."""
     opts = options or PlanOptions()
     created_at = opts.created_at or utc_now()  # also "now" for the maintenance windows
+    desired, canary, problems = plan_expansion(desired, phones=snap.phones)  # waves: {auto: ...}
     mig = desired.migration
-    diags: list[Diagnostic] = []
+    diags: list[Diagnostic] = list(problems)
     draft = Draft()
     source, target = snap.facts.get(mig.source), snap.facts.get(mig.target)
-    certs, problems = resolve_trust(desired, snap.facts, snap.pems)
-    diags.extend(problems)
+    certs, unresolved = resolve_trust(desired, snap.facts, snap.pems)
+    diags.extend(unresolved)
     option150 = desired_option150(desired)
     forecasts = []
     planned: dict[str, dict[str, frozenset[CertIdentity]]] = {}
@@ -335,6 +337,7 @@ def plan_from_snapshot(
         rollback_possible=rollback_possible,
         targets=opts.targets,
         excludes=opts.excludes,
+        canary=canary,
     )
 
 
@@ -349,7 +352,7 @@ def _order(
         for ct in (t.cluster(mig.source), t.cluster(mig.target))
     ]
     waves = []
-    for wave in mig.waves:
+    for wave in mig.wave_list:
         wt = t.waves.get(wave.name, WaveTrack())
         waves.append(
             WaveSpec(

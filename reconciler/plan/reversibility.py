@@ -85,5 +85,5 @@ def with_wave_policies(forecasts: Iterable[WaveForecast], *, desired: DesiredSta
 
 
 def _policy(desired: DesiredState, wave: str | None) -> OnFailure | None:
-    found = next((w for w in desired.migration.waves if w.name == wave), None)
+    found = next((w for w in desired.migration.wave_list if w.name == wave), None)
     return None if found is None else found.on_failure

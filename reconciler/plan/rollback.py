@@ -32,6 +32,7 @@ from reconciler.vocabulary import Service
 from schemas.cluster import Role
 from schemas.dhcp import TftpNodesOf
 from schemas.document import DesiredState
+from schemas.migration import AutoWaves, Wave
 
 __all__ = ["ESTABLISHING_KINDS", "build_rollback_plan", "moved_scopes", "reverse_desired", "target_tvs_ready"]
 
@@ -54,11 +55,10 @@ def moved_scopes(
     hosts = {n.host for n in target.nodes_running(Service.TFTP)} if target else set()
     servers = {s.name: s.server for s in desired.dhcp.scopes}
     out: list[str] = []
-    for wave in desired.migration.waves:
-        for scope in wave.scopes:
-            live = option150.get((servers.get(scope, ""), scope))
-            if live and set(live) <= hosts and scope not in out:
-                out.append(scope)
+    for scope in desired.wave_scopes():
+        live = option150.get((servers.get(scope, ""), scope))
+        if live and set(live) <= hosts and scope not in out:
+            out.append(scope)
     return tuple(out)
 
 
@@ -68,11 +68,16 @@ def reverse_desired(desired: DesiredState, *, moved: Iterable[str]) -> DesiredSt
     reverse of reverse trust (``allow_rollback`` off). ``PlanError`` when no scope moved."""
     mig = desired.migration
     back = set(moved)
-    waves = tuple(
-        w.model_copy(update={"scopes": tuple(s for s in w.scopes if s in back)})
-        for w in mig.waves
-        if any(s in back for s in w.scopes)
-    )
+    waves: tuple[Wave, ...] | AutoWaves
+    if mig.auto is not None:  # canary growth again, over the moved scopes (the planner expands it)
+        kept = tuple(s for s in desired.wave_scopes() if s in back)
+        waves = AutoWaves(auto=mig.auto.model_copy(update={"scopes": kept})) if kept else ()
+    else:
+        waves = tuple(
+            w.model_copy(update={"scopes": tuple(s for s in w.scopes if s in back)})
+            for w in mig.wave_list
+            if any(s in back for s in w.scopes)
+        )
     if not waves:
         raise PlanError(
             f"nothing to roll back: no scope of the waves has option 150 pointing at {mig.target} (R12)",
@@ -107,7 +112,7 @@ def build_rollback_plan(
     """Read the estate and plan moving the moved scopes' phones back to ``desired``'s source."""
     opts = options or PlanOptions()
     mig = desired.migration
-    every = [s for w in mig.waves for s in w.scopes]
+    every = desired.wave_scopes()
     snap = refresh(reverse_desired(desired, moved=every), estate, parallelism=opts.parallelism)
     moved = moved_scopes(desired, option150=snap.option150)
     reversed_state = reverse_desired(desired, moved=moved)

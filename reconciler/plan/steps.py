@@ -163,7 +163,7 @@ def wave_steps(
     scopes = {s.name: s for s in desired.dhcp.scopes}
     kinds = {s.name: s.kind for s in desired.dhcp.servers}
     mig = desired.migration
-    for wave in mig.waves:
+    for wave in mig.wave_list:
         keys: list[Address] = []
         for name in wave.scopes:
             scope = scopes.get(name)

@@ -171,9 +171,9 @@ def with_windows(
     wave declares a window; otherwise unchanged), and an error for every wave no opening can hold.
     The budget of a windowed wave is its ``window.<wave>`` step's; other waves' come from their cost."""
     mig = desired.migration
-    if mig.window is None and all(w.window is None for w in mig.waves):
+    if mig.window is None and all(w.window is None for w in mig.wave_list):
         return list(forecasts), []
-    waves = {w.name: w for w in mig.waves}
+    waves = {w.name: w for w in mig.wave_list}
     budgets = {
         s.address.name: float(s.change.after["budget_seconds"])
         for s in steps

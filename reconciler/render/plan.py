@@ -64,6 +64,8 @@ def render_plan(console: Console, plan: Plan) -> None:
     if plan.rollback is not None:
         scopes = ", ".join(plan.rollback)
         console.print(Text(f"Rollback plan: moves scopes {scopes} back to the source (R11).", style="bold"))
+    if plan.canary is not None:
+        console.print(Text(plan.canary.describe().capitalize() + " (R12, R13).", style="bold"))
     forward = [s for s in plan.steps if s.contingent_on is None]
     if forward:
         console.print(Text("reconciler will perform these steps, in this order:", style="bold"))

@@ -26,7 +26,7 @@ __all__ = ["gate_handler", "tvs_watch"]
 
 def tvs_watch(plan: Plan, desired: DesiredState, estate: LiveEstate, *, clock: Clock) -> TvsWatch:
     """Live R3 over ``estate``: the source TVS nodes serving each wave's CallManager groups."""
-    scopes = {w.name: w.scopes for w in desired.migration.waves}
+    scopes = {w.name: w.scopes for w in desired.migration.wave_list}
     waves = {w: scopes.get(w, ()) for w in sorted({s.wave for s in plan.steps if s.wave is not None})}
     source = desired.migration.source
     serving = serving_tvs_nodes(estate, source=source, waves=waves) if waves else {}
@@ -45,7 +45,7 @@ def gate_handler(
     """The ``GateHandler`` for every ``gate.<wave>`` (and ``revert-gate.<wave>``) step of ``plan``,
     reading ``estate``; ``watch`` (live R3) pauses a wave whose source TVS is down."""
     target, source = desired.migration.target, desired.migration.source
-    waves = {w.name: w.scopes for w in desired.migration.waves}
+    waves = {w.name: w.scopes for w in desired.migration.wave_list}
     gate_waves = [s.address.name for s in plan.steps if s.address.kind == "gate"]
     reverting = any(s.address.kind == "revert-gate" for s in plan.steps)
     phones: dict[str, tuple[str, ...]] = {}

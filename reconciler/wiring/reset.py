@@ -74,7 +74,7 @@ class ResetProvider(ProviderBase):
         return f"{self.cluster} (AXL)"
 
     def _wave(self, address: Address) -> tuple[str, ...]:
-        wave = next((w for w in self.desired.migration.waves if w.name == address.name), None)
+        wave = next((w for w in self.desired.migration.wave_list if w.name == address.name), None)
         if address.kind not in self.kinds or wave is None:
             raise PermanentError(f"{address}: no such wave in the desired state", hint="re-run plan")
         return tuple(wave.scopes)

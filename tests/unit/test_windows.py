@@ -114,7 +114,7 @@ def _desired(*, wave_window: Window | None, migration_window: Window | None = No
         type("W", (), {"name": "w1", "window": None, "gate": gate, "reset": True})(),
         type("W", (), {"name": "w2", "window": wave_window, "gate": gate, "reset": True})(),
     )
-    mig = type("M", (), {"window": migration_window, "waves": waves})()
+    mig = type("M", (), {"window": migration_window, "waves": waves, "wave_list": waves})()
     return type("D", (), {"migration": mig, "policy": Policy()})()
 
 

@@ -280,6 +280,8 @@ def _wave(plan: Plan, wave: str) -> Markup:
 def waves_section(plan: Plan) -> Markup:
     names = _wave_names(plan)
     body = [_wave(plan, w) for w in names] or [el("p", "No waves in this plan.")]
+    if plan.canary is not None:
+        body.insert(0, el("p", plan.canary.describe().capitalize() + " (R12, R13).", class_="canary"))
     return _section("waves", "Waves", body)
 
 
