@@ -38,8 +38,8 @@ AUTO = """  waves:
 """
 
 
-def auto_yaml(auto: str = AUTO) -> str:
-    text = desired_yaml()
+def auto_yaml(auto: str = AUTO, **kwargs: bool) -> str:
+    text = desired_yaml(**kwargs)
     assert DECLARED in text
     return text.replace(DECLARED, auto)
 
@@ -183,3 +183,24 @@ def test_semantic_checks_of_auto_waves() -> None:
     bad = "depends_on:\n  - {address: reset.wave-1, after: [gate.canary-1]}\n"
     _, heads = load(auto_yaml() + bad, ok=False)
     _error_at(heads, "test.yaml:", "wave-1")
+
+
+def test_a_rollback_of_auto_waves_expands_them_again_over_the_moved_scopes() -> None:
+    from reconciler.plan.rollback import build_rollback_plan, reverse_desired
+    from tests.unit.test_rollback_plan import migrated
+
+    world = migrated(reverse_trust_live=True)
+    state, _ = load(auto_yaml(allow_rollback=True, reverse=True))
+    assert state is not None
+    plan = build_rollback_plan(
+        desired=state, desired_path="test.yaml", desired_sha256="0" * 64, estate=FakeEstate(world),
+        state=StateSnapshot(),
+    )  # fmt: skip
+    assert not plan.errored, [d.headline() for d in plan.diagnostics if d.severity.value == "error"]
+    assert plan.rollback == ("scope-a", "scope-b") and plan.canary is not None
+    assert [w.scopes for w in plan.canary.waves] == [("scope-b",), ("scope-a",)]
+    order = [str(s.address) for s in plan.steps]
+    assert order.index("gate.canary-1") < order.index("option150.router.scope-a")
+    back = with_expansion(reverse_desired(state, moved=plan.rollback), plan.canary)  # what apply runs
+    assert [w.name for w in back.migration.wave_list] == ["canary-1", "canary-2"]
+    assert back.migration.target == "old"
