@@ -103,6 +103,9 @@ def test_the_expansion_is_in_the_plan_json_and_the_terminal_output() -> None:
         "Waves (auto: first 4 phones, growth x2): canary-1: 1 scope, 4 phones; canary-2: 1 scope, 8 phones"
         in buffer.getvalue()
     )
+    from reconciler.render.html.page import plan_page
+
+    assert "canary-1: 1 scope, 4 phones; canary-2: 1 scope, 8 phones" in plan_page(plan)  # the HTML report
     declared = plan_for(make_world(), text=desired_yaml())
     assert declared.canary is None and json.loads(declared.to_json())["canary"] is None
 
