@@ -27,8 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Self
 
-from reconciler.cucm import certs
 from reconciler.errors import LabError
+from simulator import labcerts
 from simulator.faces.https import Credentials, HttpFaceServer, Route
 from simulator.faces.node import FaceGroup
 from simulator.inventory import (
@@ -287,7 +287,7 @@ class LabRuntime:
             self.passwords.setdefault(name, secrets.token_urlsafe(18))
         for name, password in self.passwords.items():
             write_private(self.paths.credential(name), password + "\n")
-        write_public(self.paths.ca, certs.certificate_pem(self.lab.ca.cert).decode())
+        write_public(self.paths.ca, labcerts.pem(self.lab.ca.cert).decode())
 
     def _start_faces(self) -> None:
         ios = next((d.address for d in self.spec.dhcp if d.kind == "ios" and d.address), None)

@@ -17,10 +17,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.cucm import certs
-from reconciler.cucm.certs import IdentityKind
 from schemas.version import CucmVersion
 
+from .. import labcerts
+from ..labcerts import IdentityKind
 from ..spec import LabSpec, TrustSeed
 from . import services as svc
 from .clock import Clock, RealClock, Scheduler
@@ -56,11 +56,11 @@ def _stale_itl(cluster: Cluster, node: str, factory: IdentityFactory, now: float
 def _fill_trust_stores(clusters: Iterable[Cluster], count: int, now: float) -> None:
     """Seed ``count`` unrelated certificates (as a long-lived cluster accumulates) into CallManager-trust
     and Phone-SAST-trust of every node, then reload the TVS caches (which therefore hold them too)."""
-    key = certs.shared_lab_key("ec-p256", slot=999_983)
+    key = labcerts.lab_key("ec-p256", slot=999_983)
     when = datetime.fromtimestamp(now, UTC)
     for cluster in clusters:
         for i in range(count):
-            cert = certs.generate_identity(
+            cert = labcerts.mint_identity(
                 kind=IdentityKind.CALLMANAGER,
                 host=f"legacy-{i:04d}",
                 cluster=f"{cluster.name}-legacy",

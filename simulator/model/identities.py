@@ -1,10 +1,10 @@
-"""Identity certificates of simulated nodes and clusters, minted by ``reconciler.cucm.certs``.
+"""Identity certificates of simulated nodes and clusters, minted by the lab's own ``simulator.labcerts``.
 
 Per node: CallManager (RSA: it signs configuration files and, before 12.0, the ITL/CTL), TVS (the
 certificate TVS presents on port 2445), tomcat (the HTTPS faces' TLS certificate, issued by the lab CA,
 with the node's host name and IP as subjectAltNames) and CAPF on the publisher. ITLRecovery: one per
 cluster from 12.5 (generated on the publisher), one per node before. Keys come from a process-wide cache
-(``certs.shared_lab_key``) keyed by a stable slot per identity label, so rebuilding the same lab in one
+(``labcerts.lab_key``) keyed by a stable slot per identity label, so rebuilding the same lab in one
 process costs no key generation and each identity still has its own key; ``key_pool`` caps the number of
 distinct RSA keys for very large estates (certificates still differ by serial and subject).
 Called by ``simulator.model.cluster``.
@@ -16,8 +16,8 @@ import itertools
 import threading
 from datetime import UTC, datetime
 
-from reconciler.cucm import certs
-from reconciler.cucm.certs import IdentityKind, IssuedCert
+from simulator import labcerts
+from simulator.labcerts import IdentityKind, IssuedCert
 
 __all__ = ["IdentityFactory"]
 
@@ -41,22 +41,20 @@ class IdentityFactory:
         self.key_pool = key_pool
         self._ca: IssuedCert | None = None
 
-    def _rsa(self, label: str) -> certs.PrivateKey:
+    def _rsa(self, label: str) -> labcerts.PrivateKey:
         slot = _slot(f"{self.lab_name}/{label}")
         if self.key_pool:
             slot = slot % self.key_pool
-        return certs.shared_lab_key("rsa2048", slot=slot)
+        return labcerts.lab_key("rsa2048", slot=slot)
 
-    def _ec(self, label: str) -> certs.PrivateKey:
-        return certs.shared_lab_key("ec-p256", slot=_slot(f"{self.lab_name}/{label}"))
+    def _ec(self, label: str) -> labcerts.PrivateKey:
+        return labcerts.lab_key("ec-p256", slot=_slot(f"{self.lab_name}/{label}"))
 
     def ca(self, now: float) -> IssuedCert:
         """The lab CA that issues every tomcat (HTTPS face) certificate."""
         if self._ca is None:
-            self._ca = certs.generate_ca(
-                common_name=f"Reconciler Lab CA ({self.lab_name})",
-                key=self._rsa("ca"),
-                now=_dt(now),
+            self._ca = labcerts.mint_ca(
+                common_name=f"Reconciler Lab CA ({self.lab_name})", key=self._rsa("ca"), now=_dt(now)
             )
         return self._ca
 
@@ -67,12 +65,12 @@ class IdentityFactory:
         label = f"{cluster}/{host}/{kind.value}/{generation}"
         when = _dt(now)
         if kind is IdentityKind.TOMCAT:
-            return certs.generate_tls_server(
+            return labcerts.mint_tls_server(
                 host=host, issuer=self.ca(now), ips=(ip,), key=self._ec(label), now=when
             )
         signs_files = kind in (IdentityKind.CALLMANAGER, IdentityKind.ITLRECOVERY)
         key = self._rsa(label) if signs_files else self._ec(label)
-        return certs.generate_identity(kind=kind, host=host, cluster=cluster, key=key, now=when)
+        return labcerts.mint_identity(kind=kind, host=host, cluster=cluster, key=key, now=when)
 
 
 def _dt(epoch: float) -> datetime:
