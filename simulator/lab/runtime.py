@@ -74,7 +74,7 @@ def _move(ip: str, prefix: str) -> str:
 
 def relocate(spec: LabSpec, prefix: str) -> LabSpec:
     """The spec with every loopback address moved from 127.0.x.y to ``<prefix>.x.y`` (nodes, IOS router,
-    relays), so two labs with different prefixes listen side by side."""
+    relays, loopback addresses in option 150), so two labs with different prefixes listen side by side."""
     _check_prefix(prefix)
     if prefix == "127.0":
         return spec
@@ -82,7 +82,14 @@ def relocate(spec: LabSpec, prefix: str) -> LabSpec:
         replace(c, nodes=tuple(replace(n, ip=_move(n.ip, prefix)) for n in c.nodes)) for c in spec.clusters
     )
     dhcp = tuple(replace(d, address=_move(d.address, prefix)) if d.address else d for d in spec.dhcp)
-    scopes = tuple(replace(s, relay=_move(s.relay, prefix)) for s in spec.scopes)
+    scopes = tuple(
+        replace(
+            s,
+            relay=_move(s.relay, prefix),
+            option150=None if s.option150 is None else tuple(_move(a, prefix) for a in s.option150),
+        )
+        for s in spec.scopes
+    )
     return replace(spec, clusters=clusters, dhcp=dhcp, scopes=scopes)
 
 

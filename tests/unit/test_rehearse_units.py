@@ -1,5 +1,6 @@
 """``reconciler rehearse`` in pieces: the lab spec's trust seeds for nodes the snapshot could not reach
-(``labspec._trust_seeds``) and the rehearsal run when the plan has errors (``run.rehearse`` with the
+and for entries that are no cluster's identity (``labspec._trust_seeds``), the nodes' stand-in
+identities (``labspec._identities``) and the rehearsal run when the plan has errors (``run.rehearse`` with the
 child commands replaced by a small in-process fake: nothing is applied, the forecast is reported)."""
 
 from __future__ import annotations
@@ -61,6 +62,38 @@ def test_a_node_known_to_lack_a_certificate_still_lacks_it_in_the_lab() -> None:
     facts["old"] = ClusterFacts(name="old", version=old.version, nodes=(old.nodes[0], lacking, old.nodes[2]))
     seeds = labspec._trust_seeds(facts["old"], facts, TAKEN, [])
     assert [s.get("nodes") for s in seeds] == [["old-pub", "old-sub2"]]
+
+
+def test_trust_entries_that_are_no_identity_become_stand_ins_with_their_serial_and_issuer() -> None:
+    facts = _facts()
+    other = CertIdentity(serial=0x1A2B, issuer="CN=Corp Root;O=Corp")
+    pub = NodeFacts(name="old-pub", publisher=True, trust={"CallManager-trust": frozenset({other})})
+    facts["old"] = ClusterFacts(name="old", version=facts["old"].version, nodes=(pub,))
+    notes: list[str] = []
+    seeds = labspec._trust_seeds(facts["old"], facts, TAKEN, notes)
+    stand_in = {"subject": "CN=stand-in-1a2b", "serial": "1a2b", "issuer": "CN=Corp Root;O=Corp"}
+    assert seeds == [{"store": "CallManager-trust", "cert": stand_in}]
+    assert any("subjects are not in the snapshot" in n for n in notes)  # said, not silently invented
+
+
+def test_node_identities_stand_in_with_the_snapshots_subject_serial_and_issuer() -> None:
+    cm = CertRef(CertIdentity(serial=0x019A33, issuer="CN=Corp CA;O=Corp"), "CN=cm-pub;OU=voice")
+    recovery = CertRef(CertIdentity(serial=0x77, issuer="CN=ITLRECOVERY_cm-pub"), "CN=ITLRECOVERY_cm-pub")
+    pub = NodeFacts(name="cm-pub", publisher=True, callmanager=cm, services=frozenset({"Cisco CallManager"}))
+    down = NodeFacts(name="cm-sub", reachable=False)
+    cluster = ClusterFacts(name="c", version=CucmVersion.parse("14.0.1"), nodes=(pub, down),
+                           itl_recovery=recovery)  # fmt: skip
+    notes: list[str] = []
+    assert labspec._identities(cluster, "cm-pub", notes) == {
+        "callmanager": {"subject": "CN=cm-pub;OU=voice", "serial": "019a33", "issuer": "CN=Corp CA;O=Corp"},
+        "itlrecovery": {
+            "subject": "CN=ITLRECOVERY_cm-pub",
+            "serial": "77",
+            "issuer": "CN=ITLRECOVERY_cm-pub",
+        },
+    }  # no TVS stand-in: the node does not run TVS
+    assert labspec._identities(cluster, "cm-sub", notes) == {}
+    assert any("cm-sub" in n and "mints its own" in n for n in notes)
 
 
 def _errored_plan() -> dict[str, Any]:
