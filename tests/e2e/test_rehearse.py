@@ -88,7 +88,27 @@ def test_rehearsing_a_half_done_migration_strands_the_phones_the_real_run_strand
         assert not (lab.workdir / "rehearsal" / "lab" / "lab.pid").exists()
 
 
+def _certificates(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Per cluster and node, the certificates a snapshot read: identities by subject, serial and issuer
+    (not fingerprint: a stand-in has the lab's key), and the trust stores' identities."""
+
+    def ref(r: dict[str, Any] | None) -> tuple[str, str, str] | None:
+        return None if r is None else (r["subject"], r["identity"]["serial"], r["identity"]["issuer"])
+
+    out: dict[str, Any] = {}
+    for call in snapshot["calls"]:
+        if call["method"] != "clusters":
+            continue
+        for name, c in call["answer"].items():
+            nodes = {n["name"]: (ref(n["callmanager"]), ref(n["tvs"]), n["trust"]) for n in c["nodes"]}
+            out[name] = (ref(c["itl_recovery"]), nodes)
+    return out
+
+
 def test_lab_up_from_snapshot_starts_the_estate_for_exploration(tmp_path: Path, loopback: Loopback) -> None:
+    """... with the estate's certificates: read back through the product (``reconciler snapshot`` of the
+    copy), every node's CallManager, TVS and ITLRecovery certificate has the subject, serial and issuer
+    the original snapshot recorded, and every trust store the same identities (issue 17's stand-ins)."""
     with running_lab(tmp_path, loopback=loopback, spec=_half_done(2)) as lab:
         lab.write(lab_data(lab_dir=lab.lab_dir, prefix=lab.prefix))
         taken = lab.run("snapshot", "lab.yaml", "-o", "estate.json")
@@ -103,5 +123,13 @@ def test_lab_up_from_snapshot_starts_the_estate_for_exploration(tmp_path: Path, 
                 assert (lab.workdir / "copy" / "lab-spec.yaml").exists()
                 mirrored = sorted((p["scope"], p["cluster"], p["status"]) for p in copy.lab("phones"))
                 assert mirrored == real
+                (lab.workdir / "copy.yaml").write_text(
+                    yaml.safe_dump(lab_data(lab_dir=copy.lab_dir, prefix=lease.prefix))
+                )
+                again = lab.run("snapshot", "copy.yaml", "-o", "copy.json")
+                assert again.returncode == 0, again.stdout + again.stderr
+                original = _certificates(json.loads((lab.workdir / "estate.json").read_text()))
+                assert original and original["old"][1]["cucm-old-pub"][0] is not None
+                assert _certificates(json.loads((lab.workdir / "copy.json").read_text())) == original
             finally:
                 lab.run("lab", "down", "--dir", "copy", timeout=60)
