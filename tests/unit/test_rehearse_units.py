@@ -96,6 +96,23 @@ def test_node_identities_stand_in_with_the_snapshots_subject_serial_and_issuer()
     assert any("cm-sub" in n and "mints its own" in n for n in notes)
 
 
+def test_an_unread_nodes_callmanager_certificate_is_the_one_its_cluster_trusts_for_it_if_only_one() -> None:
+    """CUCM keeps every node's CallManager certificate in CallManager-trust: the one entry named after an
+    unread node is its certificate; two such entries leave it unknown (the lab mints its own)."""
+    sub2 = CertIdentity(serial=0x5B, issuer="CN=old-sub2;OU=old;O=Example")
+    pub = NodeFacts(name="old-pub", publisher=True, trust={"CallManager-trust": frozenset({sub2})})
+    old = ClusterFacts(name="old", version=CucmVersion.parse("11.5.1"),
+                       nodes=(pub, NodeFacts(name="old-sub2", reachable=False)))  # fmt: skip
+    notes: list[str] = []
+    inferred = labspec._infer_unread({"old": old}, notes)["old"].nodes[1]
+    assert inferred.callmanager == CertRef(sub2, "CN=old-sub2;OU=old;O=Example") and not inferred.reachable
+    assert any("old-sub2 was not read" in n for n in notes)
+    other = CertIdentity(serial=0x5C, issuer="CN=old-sub2;OU=elsewhere")
+    two = NodeFacts(name="old-pub", publisher=True, trust={"CallManager-trust": frozenset({sub2, other})})
+    ambiguous = ClusterFacts(name="old", version=old.version, nodes=(two, old.nodes[1]))
+    assert labspec._infer_unread({"old": ambiguous}, [])["old"].nodes[1].callmanager is None
+
+
 def _errored_plan() -> dict[str, Any]:
     return {
         "errored": True,

@@ -29,18 +29,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from ipaddress import IPv4Address
 from typing import Any
 
+from reconciler.certnames import dn_key
 from reconciler.cucm.certs import CertIdentity, serial_hex
 from reconciler.cucm.facts import CertRef, ClusterFacts
 from reconciler.cucm.tlv_format import Role
 from reconciler.errors import PlanError
 from reconciler.live.protocol import PhoneFacts
 from reconciler.live.snapshot import SnapshotEstate
-from reconciler.vocabulary import CucmService
+from reconciler.vocabulary import CucmService, ReadFace
 from schemas.document import DesiredState
 
 __all__ = ["LabSpecDraft", "lab_spec_data"]
@@ -49,6 +50,8 @@ __all__ = ["LabSpecDraft", "lab_spec_data"]
 _ROLLBACK_GUI = "Prepare Cluster for Rollback to pre 8.0"
 _RIS_GUI = "Allowed Device Queries Per Minute"
 _IOS_ADDRESS = "127.0.30.254"
+#: The lab face (``lab fault unreachable --face``) a failed read went through.
+_LAB_FACE = {ReadFace.CLI: "cli", ReadFace.TFTP: "tftp"}
 
 
 @dataclass(slots=True)
@@ -89,14 +92,39 @@ def _foreign(ident: CertIdentity) -> dict[str, Any]:
             "issuer": ident.issuer}  # fmt: skip
 
 
+def _infer_unread(facts: Mapping[str, ClusterFacts], notes: list[str]) -> dict[str, ClusterFacts]:
+    """An unread node's CallManager certificate, where its cluster's CallManager-trust (which CUCM keeps
+    every node's in) holds exactly one self-signed-looking entry named after it that is no read
+    identity: that one, so the rehearsal lab does not hold a certificate of its own for the node beside
+    the estate's. Anything less certain stays unknown (the lab mints its own)."""
+    known = set(_origins(facts))
+    out = dict(facts)
+    for name, c in facts.items():
+        held = {i for n in c.nodes if n.reachable for i in n.trust.get("CallManager-trust", ())} - known
+        nodes = []
+        for n in c.nodes:
+            cn = ("CN", n.name.lower())
+            named = [i for i in held if any(cn in rdn for rdn in dn_key(i.issuer))]
+            if n.reachable or n.callmanager is not None or len(named) != 1:
+                nodes.append(n)
+                continue
+            ref = CertRef(identity=named[0], subject=named[0].issuer)
+            notes.append(f"{name}: {n.name} was not read; its CallManager certificate is taken to be the "
+                         "one its cluster's CallManager-trust holds for it (serial "
+                         f"{ref.identity.serial_hex})")  # fmt: skip
+            nodes.append(replace(n, callmanager=ref))
+        out[name] = replace(c, nodes=tuple(nodes))
+    return out
+
+
 def _identities(cluster: ClusterFacts, node_name: str, notes: list[str]) -> dict[str, Any]:
     """The stand-ins of a node's CallManager, TVS and ITLRecovery certificates (R6: from 12.5 the
     publisher's ITLRecovery is the cluster's)."""
     n = next(x for x in cluster.nodes if x.name == node_name)
     if not n.reachable:
-        notes.append(f"{cluster.name}: the certificates of {n.name} were not read (unreachable); the lab "
-                     "mints its own for it")  # fmt: skip
-        return {}
+        notes.append(f"{cluster.name}: the TVS and ITLRecovery certificates of {n.name} were not read "
+                     "(unreachable); the lab mints its own for it")  # fmt: skip
+        return {"callmanager": _stand_in(n.callmanager)} if n.callmanager is not None else {}
     out: dict[str, Any] = {}
     if n.callmanager is not None:
         out["callmanager"] = _stand_in(n.callmanager)
@@ -195,6 +223,8 @@ def lab_spec_data(
     facts: dict[str, ClusterFacts] = {}
     for _, answer in estate.answers("clusters"):
         facts.update(answer)
+    notes: list[str] = []
+    facts = _infer_unread(facts, notes)
     missing = [c.name for c in desired.clusters if c.name not in facts]
     if missing:
         raise PlanError(
@@ -205,14 +235,14 @@ def lab_spec_data(
     for args, answer in estate.answers("callmanager_groups"):
         groups[str(args[0])] = dict(answer)
     rollback: dict[str, Any] = {}
-    draft = LabSpecDraft(spec={})
-    notes = draft.notes
+    draft = LabSpecDraft(spec={}, notes=notes)
     clusters: list[dict[str, Any]] = []
     faults: list[dict[str, Any]] = []
     served: dict[str, set[str]] = {}
     for args, answer in estate.answers("tftp_files"):
         ok = {node for node, files in answer.items() if all(f.error is None for f in files)}
         served.setdefault(str(args[0]), set()).update(ok)
+    failed = _failed_faces(estate, notes)
     for ci, dc in enumerate(desired.clusters):
         cf = facts[dc.name]
         nodes = []
@@ -220,7 +250,10 @@ def lab_spec_data(
             ip = f"127.0.{10 * (ci + 1)}.{ni + 1}"
             node: dict[str, Any] = {"name": n.name, "ip": ip, "publisher": n.publisher,
                                     "services": sorted(n.services)}  # fmt: skip
-            if not n.reachable:  # as the snapshot saw it: HTTPS (or every face) does not answer (R3)
+            faces = failed.get((dc.name, n.name))
+            if faces:  # as the snapshot recorded it: these faces did not answer (R3)
+                faults += [{"kind": "unreachable", "node": n.name, "face": f} for f in sorted(faces)]
+            elif not n.reachable:  # an older snapshot: HTTPS (or every face) did not answer
                 fault = {"kind": "unreachable", "node": n.name}
                 if n.name in served.get(dc.name, set()):
                     fault["face"] = "https"  # its TFTP files were read: only HTTPS was down
@@ -365,6 +398,21 @@ def _scopes(
         own = c["name"] == source
         c["device_pools"] = {pool: (sg if own else tg) for (sg, tg), pool in pools.items()}
     draft.spec = {"dhcp": dhcp, "scopes": scopes}
+
+
+def _failed_faces(estate: SnapshotEstate, notes: list[str]) -> dict[tuple[str, str], set[str]]:
+    """(cluster, node) -> the lab faces to make unreachable, from the reads the snapshot recorded as
+    failed; each failure is also a note (what that read would have said is unknown)."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for f in estate.read_failures():
+        if f.node is None:
+            continue
+        face = _LAB_FACE.get(f.face, "https")
+        out.setdefault((f.cluster, f.node), set()).add(face)
+        notes.append(f"{f.cluster}/{f.node}: {f.face} failed when the snapshot was taken ({f.error}: "
+                     f"{f.message}); the rehearsal lab's {face} face of it is unreachable and what it "
+                     "would have said is unknown")  # fmt: skip
+    return out
 
 
 def _lab_ip(clusters: Sequence[Mapping[str, Any]], cluster: str, node: str) -> str | None:
