@@ -1,9 +1,12 @@
 """The lab spec keys ``reconciler rehearse`` writes (docs/lab.md "Stand-ins"): node identities with a
 given subject/serial/issuer, trust entries that are no cluster's identity, option 150 naming any
-address, and phone groups that differ from their scope in ITL or CallManager group. Read through the
-one spec reader (``load_lab_text``) and built in process; errors are FILE:LINE:COL diagnostics."""
+address, and phone groups that differ from their scope in ITL or CallManager group: docs/lab.md's
+example, read through the one spec reader (``load_lab_text``) and built in process; errors are
+FILE:LINE:COL diagnostics."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -13,38 +16,10 @@ from simulator import labcerts
 from simulator.lab.specfile import load_lab_text
 from simulator.model import build_lab
 
-SPEC = """\
-base: default
-phones_per_scope: 6
-clusters:
-  - name: old
-    role: source
-    version: 11.5.1.21900-40
-    cm_groups: {old-cmg: [cucm-old-sub1, cucm-old-sub2], old-cmg2: [cucm-old-sub2]}
-    device_pools: {DP-PHONES: old-cmg, DP-2: old-cmg2}
-    nodes:
-      - name: cucm-old-pub
-        ip: 127.0.10.1
-        publisher: true
-        services: [Cisco CallManager, Cisco Trust Verification Service, Cisco CTL Provider, Cisco Tftp,
-                   Cisco Certificate Authority Proxy Function, Cisco AXL Web Service, Cisco Tomcat]
-        identities:
-          callmanager: {subject: "CN=cm-pub;OU=voice;O=Acme;C=US", serial: "01:9a:33",
-                        issuer: "CN=Acme Issuing CA;O=Acme"}
-          tvs: {subject: "CN=tvs-pub;OU=voice;O=Acme;C=US", serial: 2a}
-          itlrecovery: {subject: "CN=ITLRECOVERY_cm-pub;OU=voice;O=Acme;C=US", serial: "0777"}
-      - {name: cucm-old-sub1, ip: 127.0.10.2, services: [Cisco CallManager, Cisco Trust Verification Service,
-         Cisco Tftp]}
-      - {name: cucm-old-sub2, ip: 127.0.10.3, services: [Cisco CallManager, Cisco Trust Verification Service]}
-    trust:
-      - {store: CallManager-trust, cert: {subject: "CN=Acme Issuing CA;O=Acme", serial: "1234"}}
-      - {store: Phone-SAST-trust, nodes: [cucm-old-pub],
-         cert: {subject: "CN=stand-in-55", serial: "55", issuer: "CN=Elsewhere Root;O=Other"}}
-scopes:
-  - {name: scope-a, subnet: 192.0.2.0/24, relay: 127.0.30.1, dhcp: ios, pool: PHONES-A, phones: 6,
-     option150: [127.0.10.2, 10.20.30.40],
-     groups: [{phones: 2, itl: empty}, {phones: 1, device_pool: DP-2, itl: stale}]}
-"""
+ROOT = Path(__file__).resolve().parents[2]
+#: docs/lab.md's stand-ins example (the page shows what this test builds)
+_PAGE = (ROOT / "docs" / "lab.md").read_text()
+SPEC = _PAGE.split("```yaml\n# lab spec (stand-ins)\n", 1)[1].split("```", 1)[0]
 
 
 def _lab():  # type: ignore[no-untyped-def]
