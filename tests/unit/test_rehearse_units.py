@@ -16,6 +16,9 @@ import yaml
 
 from reconciler.cucm.certs import CertIdentity
 from reconciler.cucm.facts import CertRef, ClusterFacts, NodeFacts
+from reconciler.live.protocol import ReadFailure
+from reconciler.live.snapshot import SnapshotEstate
+from reconciler.vocabulary import ReadFace
 from reconciler.wiring.rehearse import labspec, run
 from schemas.version import CucmVersion
 
@@ -111,6 +114,18 @@ def test_an_unread_nodes_callmanager_certificate_is_the_one_its_cluster_trusts_f
     two = NodeFacts(name="old-pub", publisher=True, trust={"CallManager-trust": frozenset({sub2, other})})
     ambiguous = ClusterFacts(name="old", version=old.version, nodes=(two, old.nodes[1]))
     assert labspec._infer_unread({"old": ambiguous}, [])["old"].nodes[1].callmanager is None
+
+
+def test_a_failed_face_becomes_that_lab_face_unreachable_and_a_note() -> None:
+    failures = [
+        ReadFailure(cluster="new", node="n2", face=ReadFace.CERTMGR, error="UnreachableError", message="x"),
+        ReadFailure(cluster="old", node="o1", face=ReadFace.CLI, error="UnreachableError", message="y"),
+        ReadFailure(cluster="old", node="o1", face=ReadFace.TFTP, error="RemoteFaultError", message="z"),
+    ]
+    notes: list[str] = []
+    faces = labspec._failed_faces(SnapshotEstate({}, failures), notes)
+    assert faces == {("new", "n2"): {"https"}, ("old", "o1"): {"cli", "tftp"}}
+    assert any("new/n2: certmgr failed" in n and "unknown" in n for n in notes) and len(notes) == 3
 
 
 def _errored_plan() -> dict[str, Any]:
