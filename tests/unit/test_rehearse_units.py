@@ -1,12 +1,17 @@
 """``reconciler rehearse`` in pieces: the lab spec's trust seeds for nodes the snapshot could not reach
 and for entries that are no cluster's identity (``labspec._trust_seeds``), the nodes' stand-in
-identities (``labspec._identities``) and the rehearsal run when the plan has errors (``run.rehearse`` with the
-child commands replaced by a small in-process fake: nothing is applied, the forecast is reported)."""
+identities (``labspec._identities``, ``_infer_unread``), failed faces (``_failed_faces``), phone groups
+and option 150 of a recorded snapshot built into a lab (``lab_spec_data``), and the rehearsal run when
+the plan has errors (``run.rehearse`` with the child commands replaced by a small in-process fake:
+nothing is applied, the forecast is reported)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,10 +22,15 @@ import yaml
 from reconciler.cucm.certs import CertIdentity
 from reconciler.cucm.facts import CertRef, ClusterFacts, NodeFacts
 from reconciler.live.protocol import ReadFailure
-from reconciler.live.snapshot import SnapshotEstate
+from reconciler.live.snapshot import RecordingEstate, SnapshotEstate, from_document, to_document
+from reconciler.plan.planner import build_plan
+from reconciler.state.store import StateSnapshot
 from reconciler.vocabulary import ReadFace
 from reconciler.wiring.rehearse import labspec, run
 from schemas.version import CucmVersion
+from simulator.lab.specfile import parse_lab_file
+from simulator.model import build_lab
+from tests.unit.fake_estate import FakeEstate, desired, make_world, stale_itl_phone
 
 TAKEN = datetime(2026, 1, 1, tzinfo=UTC)
 NEW_CM = CertIdentity(serial=7, issuer="CN=cucm-new-pub;OU=new")
@@ -217,3 +227,36 @@ def test_an_apply_past_its_timeout_is_stopped_and_the_outcome_still_reported(
     assert "did not finish within 5 s" in result.notes[0]
     assert (tmp_path / "r" / "apply.log").read_text() == "run tvs.old.sub1 ..."
     assert result.waves[0].stranded_phones == ("SEP0", "SEP1", "SEP2", "SEP3")
+
+
+class _TwoGroups(FakeEstate):
+    def callmanager_groups(self, cluster: str) -> Mapping[str, tuple[str, ...]]:
+        groups = dict(super().callmanager_groups(cluster))
+        return {**groups, "G2": ("cucm-old-sub1",)} if cluster == "old" else groups
+
+
+def test_a_snapshots_phone_groups_and_foreign_option150_reach_a_spec_the_lab_builds() -> None:
+    """Phones of a scope in another CallManager group or with an empty ITL become phone groups, and an
+    option 150 naming an address no cluster has is kept as it is: no note, and the lab built from the
+    spec has them."""
+    world = make_world(phones_a=6, phones_b=2)
+    phones = world.phones["scope-a"]
+    phones[1] = replace(phones[1], cm_group="G2")
+    phones[2] = replace(phones[2], cm_group="G2")
+    phones[3] = stale_itl_phone(world, phones[3].name, "scope-a")
+    world.option150[("router", "scope-b")] = ("127.0.10.2", "10.9.9.9")
+    recording = RecordingEstate(_TwoGroups(world))
+    build_plan(desired=desired(), desired_path="t", desired_sha256="0", estate=recording,
+               state=StateSnapshot())  # fmt: skip
+    doc = json.loads(json.dumps(to_document(recording, source={"taken_at": TAKEN.isoformat()})))
+    draft = labspec.lab_spec_data(document=doc, estate=from_document(doc), desired=desired())
+    scopes = {s["name"]: s for s in draft.spec["scopes"]}
+    groups = scopes["scope-a"]["groups"]
+    assert sorted((g["phones"], "device_pool" in g, g.get("itl")) for g in groups) == [
+        (1, False, "empty"), (2, True, None)]  # fmt: skip
+    assert scopes["scope-b"]["option150"] == ["127.0.10.2", "10.9.9.9"]
+    assert not any("option 150" in n or "different ITLs" in n for n in draft.notes)
+    lab = build_lab(parse_lab_file(draft.spec).spec)
+    by_group = Counter((p.cm_group, p.itl is None) for p in lab.phones(scope="scope-a"))
+    assert by_group == Counter({("G1", False): 3, ("G2", False): 2, ("G1", True): 1})  # True: no ITL
+    assert lab.option150("scope-b") == ("127.0.10.2", "10.9.9.9")
