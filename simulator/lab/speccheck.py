@@ -216,6 +216,10 @@ def _dhcp_and_scopes(spec: LabSpec) -> Iterator[Problem]:
                 yield (*at, "option150", oi), f"'{address}' is not an IPv4 address", None
         if s.option150 is not None and not s.option150:
             yield (*at, "option150"), "name at least one address (or leave option150 out)", None
+        source = sources.get(s.dhcp)
+        if s.option150 and source is not None and source.kind == "cucm" and len(s.option150) > 2:
+            text = "a CUCM DhcpSubnet holds at most two TFTP servers (tftpServer1Ip, tftpServer2Ip)"
+            yield (*at, "option150"), text, None
         grouped = 0
         for gi, group in enumerate(s.groups):
             grouped += max(group.phones, 0)

@@ -98,3 +98,24 @@ def test_bad_stand_in_keys_are_errors_at_their_place(bad: str, written: str, say
         load_lab_text(text, file="lab.yaml")
     found = [f"{d.position}: {d.summary}" for d in caught.value.diagnostics]
     assert len(found) == 1 and found[0].startswith(f"lab.yaml:{line}:") and says in found[0], found
+
+
+def test_issuers_that_name_each_other_do_not_loop() -> None:
+    """A signs B and B signs A (a snapshot can say so): each is minted once, one of them over its own key."""
+    text = SPEC.replace(
+        '{subject: "CN=Acme Issuing CA;O=Acme", serial: "1234"}',
+        '{subject: "CN=Acme Issuing CA;O=Acme", serial: "1234", issuer: "CN=cm-pub;OU=voice;O=Acme;C=US"}',
+    )
+    lab = build_lab(load_lab_text(text, file="lab.yaml").spec)
+    cm = lab.identity("old", "cucm-old-pub", "CallManager").cert
+    ca = _trust(lab, "cucm-old-pub", "CallManager-trust")["CN=Acme Issuing CA;O=Acme"]
+    assert labcerts.dn_text(ca.issuer) == "CN=cm-pub;OU=voice;O=Acme;C=US"
+    assert labcerts.dn_text(cm.issuer) == "CN=Acme Issuing CA;O=Acme"
+    cm.verify_directly_issued_by(ca)  # minted first (its node's identity), it is signed by the CA's key
+
+
+def test_a_cucm_dhcp_scope_takes_at_most_two_option150_addresses() -> None:
+    text = SPEC.replace("pool: PHONES-A, phones: 6", "phones: 6", 1).replace("dhcp: ios", "dhcp: old-dhcp", 1)
+    text = text.replace("option150: [127.0.10.2, 10.20.30.40]", "option150: [10.0.0.1, 10.0.0.2, 10.0.0.3]")
+    with pytest.raises(LabSpecError, match="at most two TFTP servers"):
+        load_lab_text(text, file="lab.yaml")
