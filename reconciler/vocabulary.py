@@ -19,6 +19,8 @@ Public API (stable)::
     ROLLBACK_PARAMETER, ROLLBACK_ALIAS "rollback_to_pre8" (the short name a ``param`` address may use)
     ProviderKind(StrEnum)      who performs a plan step (``PlanStep.provider``): cucm_certs, ...; .dhcp(kind)
     StepStatus(StrEnum)        PENDING, RUNNING, DONE, FAILED, SKIPPED (one step during an apply)
+    ReadFace(StrEnum)          the face a read went through: AXL, CLI, certmgr, ControlCenterServices,
+                               RisPort70, TFTP, DHCP (where a snapshot says a read failed)
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ __all__ = [
     "Method",
     "OnFailure",
     "ProviderKind",
+    "ReadFace",
     "Service",
     "StepStatus",
     "TrustStore",
@@ -49,6 +52,18 @@ PHONE_TRUST_STORES: tuple[TrustStore, TrustStore] = (
     TrustStore.CALLMANAGER_TRUST,
     TrustStore.PHONE_SAST_TRUST,
 )
+
+
+class ReadFace(enum.StrEnum):
+    """The face of a node (or DHCP server) a read goes through, as CUCM names its interfaces."""
+
+    AXL = "AXL"
+    CLI = "CLI"
+    CERTMGR = "certmgr"
+    CONTROL_CENTER = "ControlCenterServices"
+    RISPORT = "RisPort70"
+    TFTP = "TFTP"
+    DHCP = "DHCP"
 
 
 class EnterpriseParameter(enum.StrEnum):

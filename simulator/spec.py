@@ -37,8 +37,11 @@ __all__ = [
     "LabSpec",
     "NodeLag",
     "NodeSpec",
+    "PhoneGroup",
     "ScopeSpec",
     "ServiceRef",
+    "StandIn",
+    "StandInName",
     "TrustSeed",
     "default_lab",
     "largest_estate",
@@ -54,7 +57,22 @@ _BASE = (CALLMANAGER, TVS, CTL_PROVIDER, *_PLATFORM)
 
 
 IdentityName = Literal["callmanager", "tvs", "tomcat", "itlrecovery", "capf"]
+StandInName = Literal["callmanager", "tvs", "itlrecovery", "capf"]
 ItlState = Literal["current", "stale", "empty"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StandIn:
+    """A certificate of a real estate the lab stands in for (``reconciler rehearse``): the lab mints a
+    certificate with exactly this subject, serial and issuer and a key of its own. When ``issuer`` is the
+    subject of another stand-in of the spec, that one's key signs it, so every trust relation holds."""
+
+    subject: str
+    """Distinguished name as CUCM prints it: ``CN=cucm-pub;OU=voice;O=Example;C=US`` (or ``,``-separated)."""
+    serial: str
+    """Serial number in hex as CUCM prints it (``019a335878ce16c1c1``; colons allowed)."""
+    issuer: str | None = None
+    """Issuer's distinguished name; default: the subject (self-signed, as CUCM's identities are)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +90,9 @@ class NodeSpec:
     tvs_started_ago: float | None = None
     """Seconds before the lab starts that TVS last started (its cache holds the trust stores as they
     were then, R8); default: when the lab starts."""
+    identities: Mapping[StandInName, StandIn] = field(default_factory=dict)
+    """Stand-ins for this node's identity certificates (subject, serial, issuer of a real estate's);
+    the others are the lab's own. ``itlrecovery`` from 12.5: the publisher's is the cluster's."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,11 +102,14 @@ class TrustSeed:
 
     store: str
     """The trust store (``CallManager-trust``, ``Phone-SAST-trust``, ``tomcat-trust``, ...)."""
-    cluster: str
-    """The cluster whose identity it is."""
-    identity: IdentityName
+    cluster: str | None = None
+    """The cluster whose identity it is (with ``identity``; or give ``cert``)."""
+    identity: IdentityName | None = None
     """Which identity of that cluster's ``node`` (``itlrecovery``: the cluster's from 12.5, else the
     node's)."""
+    cert: StandIn | None = None
+    """Instead of ``cluster``/``identity``: a certificate that is no cluster's identity (another CA, a
+    phone's LSC, ...), given by its subject, serial and issuer."""
     node: str | None = None
     """The node whose identity it is; default: that cluster's publisher."""
     nodes: tuple[str, ...] = ()
@@ -169,6 +193,24 @@ class ScopeSpec:
     on_target: int = 0
     """How many of the scope's phones (the first ones) already run on the target cluster: registered
     there with its CTL and ITL, as after an earlier wave."""
+    option150: tuple[str, ...] | None = None
+    """Option 150 as the scope's DHCP source serves it today, any IPv4 addresses (also ones that are no
+    lab node's); default: the TFTP nodes of ``tftp_cluster``."""
+    groups: tuple[PhoneGroup, ...] = ()
+    """Phones of the scope that differ from its ``device_pool``/``itl``: after the ``on_target`` ones,
+    in order, each group takes its ``phones``; the rest are as the scope says."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhoneGroup:
+    """Some phones of a scope with their own device pool (so CallManager group) or ITL."""
+
+    phones: int
+    """How many phones."""
+    device_pool: str | None = None
+    """Their device pool; default: the scope's."""
+    itl: ItlState | None = None
+    """What they hold (as ``ScopeSpec.itl``); default: the scope's."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,6 +13,8 @@ Public API (stable)::
     PhoneFacts(name, scope, cluster, cm_group, ctl=None, itl=None, tftp_node=None)
     Registration(name, cluster, node, status)         .registered
     TftpFile(cluster, node, name, data: bytes | None, error=None)
+    ReadFailure(cluster, node, face: ReadFace, error, message)   a read the estate survived
+    ReportsReadFailures (Protocol): read_failures() -> tuple[ReadFailure, ...]   (optional for an estate)
     LiveEstate (Protocol):
         clusters(names) -> Mapping[str, ClusterFacts]
         identity_pems(cluster) -> Mapping[tuple[str, str], str]       (node, identity) -> PEM
@@ -33,8 +35,9 @@ from typing import Protocol, runtime_checkable
 
 from reconciler.cucm.facts import ClusterFacts
 from reconciler.cucm.trust import TrustList
+from reconciler.vocabulary import ReadFace
 
-__all__ = ["LiveEstate", "PhoneFacts", "Registration", "TftpFile"]
+__all__ = ["LiveEstate", "PhoneFacts", "ReadFailure", "Registration", "ReportsReadFailures", "TftpFile"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,6 +85,27 @@ class TftpFile:
     name: str
     data: bytes | None
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadFailure:
+    """A read that failed and that the estate answered around (a subscriber that does not answer is
+    ``NodeFacts(reachable=False)``, a file that could not be fetched a ``TftpFile`` with ``error``): which
+    node, through which face, the error's class and its message (redacted). What it did not read is
+    unknown, not empty."""
+
+    cluster: str
+    node: str | None
+    face: ReadFace
+    error: str
+    message: str
+
+
+@runtime_checkable
+class ReportsReadFailures(Protocol):
+    """An estate that can say which reads failed (``ProviderEstate``, a snapshot of one)."""
+
+    def read_failures(self) -> tuple[ReadFailure, ...]: ...
 
 
 @runtime_checkable

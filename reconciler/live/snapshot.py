@@ -4,7 +4,10 @@
 (``reconciler.commands.snapshot``) builds a plan through it and writes ``to_document(recording)``.
 ``SnapshotEstate`` is a ``LiveEstate`` that answers the same calls from such a document (an unrecorded
 call is a ``PlanError``), so a plan can be rebuilt offline from a snapshot. The document format is
-``SNAPSHOT_VERSION`` and ``snapshot_schema()`` (committed as docs/snapshot.schema.json).
+``SNAPSHOT_VERSION`` and ``snapshot_schema()`` (committed as docs/snapshot.schema.json). Version 2 adds
+``read_failures``: the reads the estate answered around (``ReportsReadFailures``: node, face, error
+class, redacted message), so what was not read stays unknown in a rehearsal; version 1 documents
+(without it) are still read.
 
 Sanitised by construction: a LiveEstate answers only public facts (identity certificates as PEM,
 trust-store identities, TVS start times, option 150, phones, the signed CTL/ITL files, registrations);
@@ -27,12 +30,22 @@ from reconciler.cucm.facts import CertRef, ClusterFacts, NodeFacts
 from reconciler.cucm.tlv_format import Role
 from reconciler.cucm.trust import TrustEntry, TrustList
 from reconciler.errors import PlanError
-from reconciler.live.protocol import LiveEstate, PhoneFacts, Registration, TftpFile
+from reconciler.live.protocol import (
+    LiveEstate,
+    PhoneFacts,
+    ReadFailure,
+    Registration,
+    ReportsReadFailures,
+    TftpFile,
+)
+from reconciler.vocabulary import ReadFace
 from schemas.version import CucmVersion
 
 __all__ = ["SNAPSHOT_VERSION", "RecordingEstate", "SnapshotEstate", "from_document", "to_document"]
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
+#: The versions ``from_document`` reads (1: before ``read_failures``).
+READABLE_VERSIONS = (1, 2)
 METHODS = (
     "clusters",
     "identity_pems",
@@ -192,6 +205,15 @@ def _registration_of(d: Mapping[str, Any]) -> Registration:
     return Registration(name=d["name"], cluster=d["cluster"], node=d["node"], status=d["status"])
 
 
+def _failure(f: ReadFailure) -> dict[str, Any]:
+    return {"cluster": f.cluster, "node": f.node, "face": str(f.face), "error": f.error, "message": f.message}
+
+
+def _failure_of(d: Mapping[str, Any]) -> ReadFailure:
+    return ReadFailure(cluster=str(d["cluster"]), node=d["node"], face=ReadFace(d["face"]),
+                       error=str(d["error"]), message=str(d["message"]))  # fmt: skip
+
+
 _ENCODE: dict[str, Any] = {
     "clusters": lambda r: {k: _cluster(v) for k, v in r.items()},
     "identity_pems": lambda r: [[list(k), v] for k, v in r.items()],
@@ -240,6 +262,10 @@ class RecordingEstate:
             self.calls.append({"method": method, "args": _args(args), "answer": _ENCODE[method](answer)})
         return answer
 
+    def read_failures(self) -> tuple[ReadFailure, ...]:
+        """The inner estate's failed reads (none when it cannot say)."""
+        return self.inner.read_failures() if isinstance(self.inner, ReportsReadFailures) else ()
+
     def clusters(self, names: Sequence[str]) -> Mapping[str, ClusterFacts]:
         return self._record("clusters", tuple(names))  # type: ignore[no-any-return]
 
@@ -270,7 +296,9 @@ class RecordingEstate:
 def to_document(recording: RecordingEstate, *, source: Mapping[str, Any]) -> dict[str, Any]:
     """The snapshot document (``source``: what it was taken from, e.g. the desired state's path and
     SHA-256 and the time). Refuses text that holds a private key."""
-    doc = {"snapshot_version": SNAPSHOT_VERSION, "source": dict(source), "calls": list(recording.calls)}
+    failures = [_failure(f) for f in recording.read_failures()]
+    doc = {"snapshot_version": SNAPSHOT_VERSION, "source": dict(source), "calls": list(recording.calls),
+           "read_failures": failures}  # fmt: skip
     if "PRIVATE KEY" in json.dumps(doc):
         raise PlanError("the snapshot would hold a private key: refused", hint="report this: an estate "
                         "answer must never carry one")  # fmt: skip
@@ -280,8 +308,13 @@ def to_document(recording: RecordingEstate, *, source: Mapping[str, Any]) -> dic
 class SnapshotEstate:
     """A ``LiveEstate`` answering from a snapshot document (see ``from_document``)."""
 
-    def __init__(self, calls: Mapping[tuple[str, str], Any]) -> None:
+    def __init__(self, calls: Mapping[tuple[str, str], Any], failures: Sequence[ReadFailure] = ()) -> None:
         self._calls = calls
+        self._failures = tuple(failures)
+
+    def read_failures(self) -> tuple[ReadFailure, ...]:
+        """The reads that failed when the snapshot was taken."""
+        return self._failures
 
     def _answer(self, method: str, *args: Any) -> Any:
         key = (method, json.dumps(_args(args)))
@@ -327,12 +360,13 @@ class SnapshotEstate:
 def from_document(doc: Mapping[str, Any]) -> SnapshotEstate:
     """A ``SnapshotEstate`` from a document ``to_document`` wrote; ``PlanError`` for another version."""
     version = doc.get("snapshot_version")
-    if version != SNAPSHOT_VERSION:
-        raise PlanError(f"snapshot version {version!r} is not supported (this tool reads {SNAPSHOT_VERSION})")
+    if version not in READABLE_VERSIONS:
+        raise PlanError(f"snapshot version {version!r} is not supported (this tool reads "
+                        f"{', '.join(map(str, READABLE_VERSIONS))})")  # fmt: skip
     calls: dict[tuple[str, str], Any] = {}
     for call in doc["calls"]:
         method = str(call["method"])
         if method not in _DECODE:
             raise PlanError(f"the snapshot holds an unknown call {method!r}")
         calls[(method, json.dumps(call["args"]))] = _DECODE[method](call["answer"])
-    return SnapshotEstate(calls)
+    return SnapshotEstate(calls, [_failure_of(f) for f in doc.get("read_failures", ())])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.live.snapshot import METHODS, SNAPSHOT_VERSION
+from reconciler.vocabulary import ReadFace
 
 __all__ = ["snapshot_schema"]
 
@@ -120,6 +121,20 @@ _ANSWERS: dict[str, Any] = {
 }
 
 
+_FAILURE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["cluster", "node", "face", "error", "message"],
+    "properties": {
+        "cluster": _STR,
+        "node": _NSTR,
+        "face": {"enum": [str(f) for f in ReadFace]},
+        "error": _STR,
+        "message": _STR,
+    },
+}
+
+
 def snapshot_schema() -> dict[str, Any]:
     """The schema (draft 2020-12) of ``reconciler.live.snapshot.to_document``'s output."""
     calls = [
@@ -146,6 +161,11 @@ def snapshot_schema() -> dict[str, Any]:
             "snapshot_version": {"const": SNAPSHOT_VERSION},
             "source": {"type": "object"},
             "calls": {"type": "array", "items": {"oneOf": calls}},
+            "read_failures": {
+                "type": "array",
+                "description": "Reads that failed and were answered around: node, face, error.",
+                "items": _FAILURE,
+            },
         },
         "$defs": {"identity": _IDENTITY, "ref": _REF},
     }

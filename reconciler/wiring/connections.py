@@ -60,6 +60,11 @@ class LockedCertClient:
     def node(self) -> str:
         return self._inner.node
 
+    @property
+    def inner(self) -> CertStoreClient:
+        """The client it serialises (which face it reads through: ``readfailures.certs_face``)."""
+        return self._inner
+
     def trust(self, stores: Collection[str] | None = None) -> Sequence[StoredCert]:
         with self._lock:
             return self._inner.trust(stores)

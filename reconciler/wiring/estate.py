@@ -16,7 +16,9 @@ Where each fact comes from:
   Each node's own ITLRecovery is kept (``NodeFacts.itl_recovery``: one per node before 12.5, R6); the
   cluster's is the publisher's. A subscriber that is unreachable (``UnreachableError``) becomes
   ``NodeFacts(reachable=False)`` for the rules (R3: groups without a reachable TVS); an unreachable
-  publisher still ends the read.
+  publisher still ends the read. Each such failure is kept by node and face (certmgr or CLI,
+  ControlCenterServices, TFTP; ``read_failures()``, ``reconciler.wiring.readfailures``) so a snapshot
+  says which face of a node failed.
   ``trust_changed_at`` is left unknown: neither certmgr nor the CLI reports when a store changed, so a
   stale TVS (R8) is found from the plan's own trust changes, not from live timestamps.
 - CallManager groups and device pools: AXL. Option 150: each scope's DHCP server, the scope found by
@@ -53,9 +55,10 @@ from reconciler.cucm.certs import CertIdentity, load_certificate
 from reconciler.cucm.facts import ROLLBACK_PARAMETER, CertRef, ClusterFacts, NodeFacts
 from reconciler.errors import CertificateError, ReconcilerError, UnreachableError
 from reconciler.live.progress import ReadHooks, ReadPhase, ReadProgress
-from reconciler.live.protocol import PhoneFacts, Registration, TftpFile
-from reconciler.vocabulary import PHONE_TRUST_STORES
+from reconciler.live.protocol import PhoneFacts, ReadFailure, Registration, TftpFile
+from reconciler.vocabulary import PHONE_TRUST_STORES, ReadFace
 from reconciler.wiring.connections import Connections
+from reconciler.wiring.readfailures import ReadFailureLog, certs_face
 from reconciler.wiring.readwait import DEFAULT_TIMEOUT, ReadWaiter
 from schemas.version import CucmVersion
 
@@ -130,6 +133,11 @@ class ProviderEstate:
         self._identities: dict[tuple[str, str], tuple[float, tuple[StoredCert, ...]]] = {}
         self._scope_members: dict[str, tuple[PhoneFacts, ...]] | None = None
         self._listings: dict[str, tuple[float, tuple[RisRecord, ...]]] = {}
+        self._failures = ReadFailureLog()
+
+    def read_failures(self) -> tuple[ReadFailure, ...]:
+        """The reads that failed and were answered around so far (``ReportsReadFailures``)."""
+        return self._failures.all()
 
     # --- helpers ----------------------------------------------------------------------------------
     def _map(self, fn: Callable[[str], _T], items: Sequence[str]) -> dict[str, _T]:
@@ -221,9 +229,11 @@ class ProviderEstate:
                     reachable=False,
                 )
             running = frozenset(services.get(node, ()))
+            face = ReadFace.CLI
             try:
-                ids = {identity_key(e.store): e for e in self._node_identities(name, node)}
                 client = next(c for c in self.conns.certs(name) if c.node == node)
+                face = certs_face(client)
+                ids = {identity_key(e.store): e for e in self._node_identities(name, node)}
                 trust: dict[str, set[CertIdentity]] = {s: set() for s in PHONE_TRUST_STORES}
                 for entry in client.trust(PHONE_TRUST_STORES):
                     ident = entry.identity()
@@ -232,9 +242,11 @@ class ProviderEstate:
                 stores_read(node)
                 started: dt.datetime | None = None
                 if TVS_SERVICE in running:
+                    face = ReadFace.CONTROL_CENTER
                     status = self.conns.control(name, node).status(TVS_SERVICE)
                     started = status.start_time if status.started else None
-            except UnreachableError:
+            except UnreachableError as exc:
+                self._failures.record(cluster=name, node=node, face=face, error=exc)
                 if info.publisher:  # trust uploads go through the publisher: nothing to plan without it
                     raise
                 # R3: a subscriber that does not answer is a fact for the rules (its CallManager
@@ -280,7 +292,9 @@ class ProviderEstate:
         def read(node: str) -> tuple[StoredCert, ...]:
             try:
                 return self._node_identities(cluster, node)
-            except UnreachableError:
+            except UnreachableError as exc:
+                client = next((c for c in self.conns.certs(cluster) if c.node == node), None)
+                self._failures.record(cluster=cluster, node=node, face=certs_face(client), error=exc)
                 if node == publisher:
                     raise
                 return ()  # an unreachable subscriber: the cluster read reports it (R3)
@@ -430,6 +444,7 @@ class ProviderEstate:
                 try:
                     pair.append(TftpFile(cluster=cluster, node=node, name=name, data=client.fetch(name)))
                 except ReconcilerError as exc:
+                    self._failures.record(cluster=cluster, node=node, face=ReadFace.TFTP, error=exc)
                     pair.append(TftpFile(cluster=cluster, node=node, name=name, data=None, error=str(exc)))
             return pair[0], pair[1]
 

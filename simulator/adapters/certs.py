@@ -15,11 +15,11 @@ import threading
 import weakref
 from collections.abc import Sequence
 
-from reconciler.cucm import certs
-from reconciler.cucm.certs import IdentityKind
-from reconciler.errors import CertificateError, RemoteFaultError
+from reconciler.errors import RemoteFaultError
+from simulator import labcerts
 from simulator.adapters.common import trust_store_name
 from simulator.faces.backends import CertEntry, CertSnapshot
+from simulator.labcerts import IdentityKind
 from simulator.model import Lab, UploadResult
 from simulator.model.certview import view_of
 from simulator.model.truststore import ALL_STORES
@@ -56,7 +56,7 @@ class NodeCerts:
             if kind is IdentityKind.ITLRECOVERY and not self._holds_recovery():
                 continue
             text = "Certificate signed by the lab CA" if kind is IdentityKind.TOMCAT else _OWN_DESCRIPTION
-            pem = certs.certificate_pem(issued.cert).decode()
+            pem = labcerts.pem(issued.cert).decode()
             out.append(CertEntry(kind.value, f"{kind.value}.pem", pem, text))
         return out
 
@@ -81,9 +81,9 @@ class NodeCerts:
         if store is None:
             raise RemoteFaultError(f"Invalid unit {unit!r}: not a trust store", code="400")
         try:
-            cert = certs.load_certificate(pem.encode())
-        except CertificateError as exc:
-            raise RemoteFaultError(f"Invalid certificate: {exc.message}", code="400") from exc
+            cert = labcerts.load_cert(pem.encode())
+        except ValueError as exc:
+            raise RemoteFaultError(f"Invalid certificate: {exc}", code="400") from exc
         view = view_of(cert)
         result = self.lab.upload_trust(cluster=self.cluster, node=self.node, store=store, cert=cert)
         if result is UploadResult.KEPT_NEWER:

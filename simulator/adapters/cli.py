@@ -21,13 +21,13 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from reconciler.cucm import certs
-from reconciler.cucm.certs import IdentityKind
 from reconciler.errors import RemoteFaultError, TlvError, UnreachableError
+from simulator import labcerts
 from simulator.adapters.axl import ModelAxl
 from simulator.adapters.certs import NodeCerts
 from simulator.adapters.services import ModelServices
 from simulator.faces.backends import BulkFile, CertEntry, SqlResult, TrustFile
+from simulator.labcerts import IdentityKind
 from simulator.model import CALLMANAGER_TRUST, PHONE_SAST_TRUST, TOMCAT_TRUST, Lab, labtlv
 from simulator.model.labtlv import LabDigest
 from simulator.model.services import TFTP
@@ -145,7 +145,7 @@ class ModelCli(ModelServices):
                     issued = self.lab.identity(self.cluster, node.name, kind)
                     if issued is None:
                         continue
-                    pem = certs.certificate_pem(issued.cert).decode().strip()
+                    pem = labcerts.pem(issued.cert).decode().strip()
                     head = f"# reconciler-lab bulk: kind={kind.value} cluster={self.cluster} node={node.name}"
                     blocks.setdefault(pem, f"{head}\n{pem}\n")
             files.append(BulkFile(f"{info.publisher}_{name}.pem", "".join(blocks.values()).encode()))

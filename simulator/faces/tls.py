@@ -1,5 +1,5 @@
 """TLS material of the HTTPS faces: a server ``ssl.SSLContext`` from PEM, plus PEM-level wrappers around
-``reconciler.cucm.certs`` (the lab CA and the CA-signed tomcat-like server certificates with IP SANs).
+``simulator.labcerts`` (the lab CA and the CA-signed tomcat-like server certificates with IP SANs).
 
 ``server_context`` is what the faces use; ``LabCa.create`` / ``issue_server_cert`` are conveniences for
 tests and for ``simulator/lab/runtime.py`` when it needs PEM files (the CA bundle of the inventory).
@@ -11,8 +11,11 @@ import os
 import ssl
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from reconciler.cucm import certs
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from simulator import labcerts
 
 __all__ = ["LabCa", "ServerIdentity", "issue_server_cert", "server_context"]
 
@@ -30,17 +33,21 @@ class LabCa:
 
     @classmethod
     def create(cls, common_name: str = "reconciler lab CA") -> LabCa:
-        issued = certs.generate_ca(common_name=common_name, key_type="ec-p256")
-        return cls(certs.certificate_pem(issued.cert), certs.private_key_pem(issued.key))
+        key = ec.generate_private_key(ec.SECP256R1())
+        issued = labcerts.mint_ca(common_name=common_name, key=key, now=datetime.now(UTC))
+        return cls(labcerts.pem(issued.cert), labcerts.key_pem(issued.key))
 
-    def issued(self) -> certs.IssuedCert:
-        return certs.IssuedCert(certs.load_certificate(self.cert_pem), certs.load_private_key(self.key_pem))
+    def issued(self) -> labcerts.IssuedCert:
+        return labcerts.IssuedCert(labcerts.load_cert(self.cert_pem), labcerts.load_key(self.key_pem))
 
 
 def issue_server_cert(ca: LabCa, *, hostname: str, ip: str) -> ServerIdentity:
     """A tomcat-like server certificate for ``hostname`` with DNS and IP SANs, signed by ``ca``."""
-    issued = certs.generate_tls_server(host=hostname, issuer=ca.issued(), ips=[ip], key_type="ec-p256")
-    return ServerIdentity(certs.certificate_pem(issued.cert), certs.private_key_pem(issued.key))
+    key = ec.generate_private_key(ec.SECP256R1())
+    issued = labcerts.mint_tls_server(
+        host=hostname, issuer=ca.issued(), ips=[ip], key=key, now=datetime.now(UTC)
+    )
+    return ServerIdentity(labcerts.pem(issued.cert), labcerts.key_pem(issued.key))
 
 
 def server_context(identity: ServerIdentity) -> ssl.SSLContext:

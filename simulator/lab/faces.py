@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.cucm import certs
-from reconciler.cucm.certs import IdentityKind
 from reconciler.errors import LabError
+from simulator import labcerts
 from simulator.adapters import (
     ModelAxl,
     ModelCertmgr,
@@ -41,6 +40,7 @@ from simulator.faces.ssh import SshFaceServer, generate_host_key
 from simulator.faces.tftp_http import tftp_http_server
 from simulator.faces.tls import ServerIdentity, server_context
 from simulator.faces.tvs import TVS_PORT, TvsFaceServer
+from simulator.labcerts import IdentityKind
 from simulator.model import ClusterInfo, Lab, NodeInfo
 from simulator.spec import LabSpec
 
@@ -86,7 +86,7 @@ def _tls(lab: Lab, cluster: str, node: str) -> Any:
     tomcat = lab.identity(cluster, node, IdentityKind.TOMCAT)
     if tomcat is None:
         raise LabError(f"{cluster}/{node} has no tomcat identity")
-    pem, key = certs.certificate_pem(tomcat.cert), certs.private_key_pem(tomcat.key)
+    pem, key = labcerts.pem(tomcat.cert), labcerts.key_pem(tomcat.key)
     return server_context(ServerIdentity(pem, key))
 
 
@@ -168,9 +168,7 @@ class _Starter:
             tvs = lab.identity(c, n, IdentityKind.TVS)
             if tvs is None:
                 raise LabError(f"{c}/{n} runs TVS but has no TVS identity")
-            tvs_tls = server_context(
-                ServerIdentity(certs.certificate_pem(tvs.cert), certs.private_key_pem(tvs.key))
-            )
+            tvs_tls = server_context(ServerIdentity(labcerts.pem(tvs.cert), labcerts.key_pem(tvs.key)))
             self.start(
                 build_server(
                     TvsFaceServer,

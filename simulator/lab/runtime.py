@@ -27,8 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Self
 
-from reconciler.cucm import certs
 from reconciler.errors import LabError
+from simulator import labcerts
 from simulator.faces.https import Credentials, HttpFaceServer, Route
 from simulator.faces.node import FaceGroup
 from simulator.inventory import (
@@ -74,7 +74,7 @@ def _move(ip: str, prefix: str) -> str:
 
 def relocate(spec: LabSpec, prefix: str) -> LabSpec:
     """The spec with every loopback address moved from 127.0.x.y to ``<prefix>.x.y`` (nodes, IOS router,
-    relays), so two labs with different prefixes listen side by side."""
+    relays, loopback addresses in option 150), so two labs with different prefixes listen side by side."""
     _check_prefix(prefix)
     if prefix == "127.0":
         return spec
@@ -82,7 +82,14 @@ def relocate(spec: LabSpec, prefix: str) -> LabSpec:
         replace(c, nodes=tuple(replace(n, ip=_move(n.ip, prefix)) for n in c.nodes)) for c in spec.clusters
     )
     dhcp = tuple(replace(d, address=_move(d.address, prefix)) if d.address else d for d in spec.dhcp)
-    scopes = tuple(replace(s, relay=_move(s.relay, prefix)) for s in spec.scopes)
+    scopes = tuple(
+        replace(
+            s,
+            relay=_move(s.relay, prefix),
+            option150=None if s.option150 is None else tuple(_move(a, prefix) for a in s.option150),
+        )
+        for s in spec.scopes
+    )
     return replace(spec, clusters=clusters, dhcp=dhcp, scopes=scopes)
 
 
@@ -287,7 +294,7 @@ class LabRuntime:
             self.passwords.setdefault(name, secrets.token_urlsafe(18))
         for name, password in self.passwords.items():
             write_private(self.paths.credential(name), password + "\n")
-        write_public(self.paths.ca, certs.certificate_pem(self.lab.ca.cert).decode())
+        write_public(self.paths.ca, labcerts.pem(self.lab.ca.cert).decode())
 
     def _start_faces(self) -> None:
         ios = next((d.address for d in self.spec.dhcp if d.kind == "ios" and d.address), None)

@@ -16,9 +16,11 @@ from collections.abc import Iterable, Iterator
 from reconciler.errors import ReconcilerError
 from reconciler.yamlsource import DataPath
 from schemas.version import CucmVersion
+from simulator.labcerts import parse_dn
+from simulator.model.identities import parse_serial
 from simulator.model.services import KNOWN_SERVICES, TFTP, TVS
 from simulator.model.truststore import ALL_STORES
-from simulator.spec import ClusterSpec, LabSpec
+from simulator.spec import ClusterSpec, LabSpec, StandIn
 
 __all__ = ["LIMITS", "Problem", "check_spec"]
 
@@ -55,6 +57,22 @@ def _loopback(ip: str) -> str | None:
     return None if addr in _LOOPBACK else f"'{ip}' is not a loopback address (the lab listens on 127.0.0.0/8)"
 
 
+def _stand_in(at: DataPath, cert: StandIn) -> Iterator[Problem]:
+    """A stand-in's subject and issuer must be distinguished names, its serial hex."""
+    for key in ("subject", "issuer"):
+        text = getattr(cert, key)
+        if text is None:
+            continue
+        try:
+            parse_dn(text)
+        except ValueError as exc:
+            yield (*at, key), f"not a distinguished name ({exc})", "e.g. CN=cucm-pub;OU=voice;O=Example;C=US"
+    try:
+        parse_serial(cert.serial)
+    except ValueError:
+        yield (*at, "serial"), f"'{cert.serial}' is not a positive hex serial", "e.g. 019a335878ce16c1c1"
+
+
 def _cluster(ci: int, c: ClusterSpec) -> Iterator[Problem]:
     at: DataPath = ("clusters", ci)
     try:
@@ -81,6 +99,13 @@ def _cluster(ci: int, c: ClusterSpec) -> Iterator[Problem]:
                 )
         if n.tvs_started_ago is not None and n.tvs_started_ago < 0:
             yield (*at, "nodes", i, "tvs_started_ago"), "must not be negative", None
+        for kind, cert in n.identities.items():
+            where: DataPath = (*at, "nodes", i, "identities", kind)
+            yield from _stand_in(where, cert)
+            if kind == "capf" and not n.publisher:
+                yield where, "only the publisher has a CAPF identity", None
+            elif kind == "tvs" and TVS not in n.services:
+                yield where, f"{n.name} does not run TVS", None
     if not c.cm_groups:
         yield (*at, "cm_groups"), "a cluster needs at least one CallManager group", None
     for group, members in c.cm_groups.items():
@@ -115,6 +140,14 @@ def _trust(spec: LabSpec) -> Iterator[Problem]:
                     yield (*at, "nodes", ni), f"no node '{node}' in {c.name}", _suggest(node, own)
             if seed.added_ago is not None and seed.added_ago < 0:
                 yield (*at, "added_ago"), "must not be negative", None
+            if seed.cert is not None:
+                if seed.cluster is not None or seed.identity is not None or seed.node is not None:
+                    yield at, "give either 'cert' or 'cluster'/'identity'/'node', not both", None
+                yield from _stand_in((*at, "cert"), seed.cert)
+                continue
+            if seed.cluster is None or seed.identity is None:
+                yield at, "a trust entry names 'cluster' and 'identity', or gives 'cert'", None
+                continue
             origin = clusters.get(seed.cluster)
             if origin is None:
                 yield (*at, "cluster"), f"no cluster '{seed.cluster}'", _suggest(seed.cluster, clusters)
@@ -176,6 +209,35 @@ def _dhcp_and_scopes(spec: LabSpec) -> Iterator[Problem]:
         home = clusters.get(s.tftp_cluster or spec.home)
         if s.tftp_cluster is not None and home is None:
             yield (*at, "tftp_cluster"), f"no cluster '{s.tftp_cluster}'", _suggest(s.tftp_cluster, clusters)
+        for oi, address in enumerate(s.option150 or ()):
+            try:
+                ipaddress.IPv4Address(address)
+            except ValueError:
+                yield (*at, "option150", oi), f"'{address}' is not an IPv4 address", None
+        if s.option150 is not None and not s.option150:
+            yield (*at, "option150"), "name at least one address (or leave option150 out)", None
+        source = sources.get(s.dhcp)
+        if s.option150 and source is not None and source.kind == "cucm" and len(s.option150) > 2:
+            text = "a CUCM DhcpSubnet holds at most two TFTP servers (tftpServer1Ip, tftpServer2Ip)"
+            yield (*at, "option150"), text, None
+        grouped = 0
+        for gi, group in enumerate(s.groups):
+            grouped += max(group.phones, 0)
+            if group.phones < 0:
+                yield (*at, "groups", gi, "phones"), "must not be negative", None
+            pools = clusters[spec.home].device_pools if spec.home in clusters else {}
+            if group.device_pool is not None and pools and group.device_pool not in pools:
+                yield (
+                    (*at, "groups", gi, "device_pool"),
+                    f"no device pool '{group.device_pool}' in {spec.home}",
+                    _suggest(group.device_pool, pools),
+                )
+        if s.groups and grouped + s.on_target > s.phones:
+            yield (
+                (*at, "groups"),
+                f"{grouped} grouped + {s.on_target} on target > the scope's {s.phones}",
+                None,
+            )
         if home is not None and not any(TFTP in n.services for n in home.nodes):
             yield (*at, "tftp_cluster"), f"cluster {home.name} has no node running Cisco Tftp", None
         for c in {

@@ -1,7 +1,9 @@
 """The in-process model of two secure CUCM clusters, their trust stores, ITL/CTL, TVS caches, phones and
 DHCP sources. It is the other side of every test, the engine behind ``reconciler lab`` and the
 network faces, and it fails exactly where the procedure (R1–R14) says real clusters fail. It imports
-``reconciler.cucm`` (certificates, TLV codec, the phone's trust decision), the kernel and ``schemas``.
+none of ``reconciler.cucm``: certificates come from ``simulator.labcerts``, the TLV codec is
+``labtlv``, the phone's trust decision ``phonetrust``; from the product only the kernel's ``errors``,
+``vocabulary``, ``dhcpwire`` and ``schemas``.
 
 Build and drive::
 

@@ -26,10 +26,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from reconciler.cucm.certs import IdentityKind
 from reconciler.errors import ProviderError
 
 from ..knobs import TrustKnobs
+from ..labcerts import IdentityKind
 from . import services as svc
 from .cluster import Cluster, Node
 from .dhcp import DhcpSource, Scope

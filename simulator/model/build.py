@@ -4,8 +4,10 @@ Creates the clusters (identities, services, trust stores, CM groups), the DHCP s
 initial option 150 (the home cluster's TFTP nodes), and the phone fleet: every phone registered to the
 home cluster with the CTL/ITL its first TFTP node serves (shared objects), or — ``on_target`` — already
 on the target. Applies the spec's initial state (enterprise parameters, certificates already in trust
-stores with their upload times, TVS start times, stale or empty ITLs, R1) and defects (services that
-fail to start, per-node replication lag). Nothing here is
+stores with their upload times, TVS start times, stale or empty ITLs, R1, phone groups with their own
+device pool or ITL, option 150 values naming any address) and defects (services that fail to start,
+per-node replication lag). Stand-in certificates (``StandIn``: an estate's subject, serial, issuer) are
+minted by the ``IdentityFactory``. Nothing here is
 logged in the operation log (building is not an operation). Called by the lab CLI, tests and bench.
 """
 
@@ -17,11 +19,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.cucm import certs
-from reconciler.cucm.certs import IdentityKind
 from schemas.version import CucmVersion
 
-from ..spec import LabSpec, TrustSeed
+from .. import labcerts
+from ..labcerts import IdentityKind, IssuedCert
+from ..spec import ItlState, LabSpec, ScopeSpec, StandIn, TrustSeed
 from . import services as svc
 from .clock import Clock, RealClock, Scheduler
 from .cluster import Cluster, NodeSetup
@@ -56,11 +58,11 @@ def _stale_itl(cluster: Cluster, node: str, factory: IdentityFactory, now: float
 def _fill_trust_stores(clusters: Iterable[Cluster], count: int, now: float) -> None:
     """Seed ``count`` unrelated certificates (as a long-lived cluster accumulates) into CallManager-trust
     and Phone-SAST-trust of every node, then reload the TVS caches (which therefore hold them too)."""
-    key = certs.shared_lab_key("ec-p256", slot=999_983)
+    key = labcerts.lab_key("ec-p256", slot=999_983)
     when = datetime.fromtimestamp(now, UTC)
     for cluster in clusters:
         for i in range(count):
-            cert = certs.generate_identity(
+            cert = labcerts.mint_identity(
                 kind=IdentityKind.CALLMANAGER,
                 host=f"legacy-{i:04d}",
                 cluster=f"{cluster.name}-legacy",
@@ -74,8 +76,36 @@ def _fill_trust_stores(clusters: Iterable[Cluster], count: int, now: float) -> N
                 node.services[svc.TVS].load_on_start(now)
 
 
+def _seed_cert(
+    seed: TrustSeed, clusters: dict[str, Cluster], factory: IdentityFactory, now: float
+) -> IssuedCert:
+    """The certificate a trust seed places: a cluster's identity, or a stand-in that is none."""
+    if seed.cert is not None:
+        return factory.stand_in(seed.cert, now=now)
+    if seed.cluster is None or seed.identity is None:
+        raise ValueError(f"a trust seed of {seed.store} names neither cluster/identity nor cert")
+    origin = clusters[seed.cluster]
+    kind = IdentityKind[seed.identity.upper()]
+    node = seed.node or origin.publisher.name
+    ident = origin.identity(node, kind)
+    if ident is None:
+        raise ValueError(f"{node} of {origin.name} has no {kind.value} identity")
+    return ident
+
+
+def _stand_ins(spec: LabSpec) -> tuple[dict[tuple[str, str, IdentityKind], StandIn], tuple[StandIn, ...]]:
+    identities = {
+        (cs.name, ns.name, IdentityKind[name.upper()]): stand_in
+        for cs in spec.clusters
+        for ns in cs.nodes
+        for name, stand_in in ns.identities.items()
+    }
+    extra = tuple(dict.fromkeys(seed.cert for cs in spec.clusters for seed in cs.trust if seed.cert))
+    return identities, extra
+
+
 def _seed_trust(
-    spec: LabSpec, clusters: dict[str, Cluster], now: float
+    spec: LabSpec, clusters: dict[str, Cluster], factory: IdentityFactory, now: float
 ) -> list[tuple[float, Callable[[], None]]]:
     """The spec's certificates already in trust stores. Those without ``added_ago`` are placed now (long
     before any TVS start); the others come back as (when, place) events for ``_replay``."""
@@ -83,12 +113,7 @@ def _seed_trust(
     for cs in spec.clusters:
         cluster = clusters[cs.name]
         for seed in cs.trust:
-            origin = clusters[seed.cluster]
-            kind = IdentityKind[seed.identity.upper()]
-            node = seed.node or origin.publisher.name
-            ident = origin.identity(node, kind)
-            if ident is None:
-                raise ValueError(f"{node} of {origin.name} has no {kind.value} identity")
+            ident = _seed_cert(seed, clusters, factory, now)
             targets = seed.nodes or tuple(cluster.nodes)
             if seed.added_ago is None:
                 for target in targets:
@@ -133,7 +158,8 @@ def build_lab(spec: LabSpec, *, clock: Clock | None = None) -> Lab:
     clock = clock or RealClock()
     now = clock.now()
     scheduler = Scheduler()
-    factory = IdentityFactory(lab_name=spec.name, key_pool=spec.key_pool)
+    identities, extra = _stand_ins(spec)
+    factory = IdentityFactory(lab_name=spec.name, key_pool=spec.key_pool, stand_ins=identities, extra=extra)
     interner = TvsInterner(spec.trust)
     clusters: dict[str, Cluster] = {}
     for cs in spec.clusters:
@@ -157,7 +183,7 @@ def build_lab(spec: LabSpec, *, clock: Clock | None = None) -> Lab:
     if spec.filler_trust_certs:
         _fill_trust_stores(clusters.values(), spec.filler_trust_certs, now)
     _set_parameters(spec, clusters)
-    _replay(spec, clusters, _seed_trust(spec, clusters, now), now)
+    _replay(spec, clusters, _seed_trust(spec, clusters, factory, now), now)
     for lag in spec.defects.node_lag:
         clusters[lag.cluster].trust.node_lag[lag.node] = lag.seconds
     for ref in spec.defects.failing_services:
@@ -202,7 +228,7 @@ def _dhcp(spec: LabSpec, clusters: dict[str, Cluster]) -> dict[str, DhcpSource]:
         else:
             raise ValueError(f"unknown DHCP kind {ds.kind!r}")
     for ss in spec.scopes:
-        tftp = _tftp_ips(clusters[ss.tftp_cluster or spec.home])
+        tftp = ss.option150 if ss.option150 is not None else _tftp_ips(clusters[ss.tftp_cluster or spec.home])
         source = sources[ss.dhcp]
         if isinstance(source, IosRouter):
             source.put_pool(name=ss.pool or f"POOL-{ss.name}", network=ss.subnet, option150=tftp)
@@ -220,28 +246,23 @@ def _phones(spec: LabSpec, clusters: dict[str, Cluster], factory: IdentityFactor
     first_tftp = next(n for n in home.nodes.values() if n.has(svc.TFTP))
     itl, ctl = home.files(first_tftp.name, now)
     fleet = PhoneFleet()
-    stale: ServedFile | None = None
+    files: dict[str, ServedFile | None] = {"current": itl, "empty": None}
     for si, ss in enumerate(spec.scopes):
-        state = spec.itl_state(ss)
-        phone_itl: ServedFile | None = itl
-        if state == "stale":
-            stale = stale or _stale_itl(home, first_tftp.name, factory, now)
-            phone_itl = stale
-        elif state == "empty":
-            phone_itl = None
-        group = home.group_of(ss.device_pool)
-        reg_node = _first_running(home, group)
-        for pi in range(ss.phones):
+        for pi, (device_pool, state) in enumerate(_phone_shapes(spec, ss)):
+            if state not in files:
+                files[state] = _stale_itl(home, first_tftp.name, factory, now)
+            group = home.group_of(device_pool)
+            reg_node = _first_running(home, group)
             phone = Phone(
                 mac=mac_for(si, pi),
                 model=ss.model,
                 scope=ss.name,
                 ip=host_ip(ss.subnet, pi),
-                device_pool=ss.device_pool,
+                device_pool=device_pool,
                 cluster=home.name,
                 cm_group=group,
                 ctl=ctl,
-                itl=phone_itl,
+                itl=files[state],
             )
             phone.status = RegStatus.REGISTERED if reg_node else RegStatus.UNREGISTERED
             phone.node = reg_node
@@ -251,6 +272,17 @@ def _phones(spec: LabSpec, clusters: dict[str, Cluster], factory: IdentityFactor
                 _move_to(phone, target, now)
             fleet.add(phone)
     return fleet
+
+
+def _phone_shapes(spec: LabSpec, scope: ScopeSpec) -> list[tuple[str, ItlState]]:
+    """(device pool, ITL state) of each phone of ``scope``: the ``on_target`` ones, then its groups in
+    order, then the rest, as the scope says."""
+    default = (scope.device_pool, spec.itl_state(scope))
+    shapes = [default] * min(scope.on_target, scope.phones)
+    for group in scope.groups:
+        shapes += [(group.device_pool or default[0], group.itl or default[1])] * group.phones
+    shapes += [default] * (scope.phones - len(shapes))
+    return shapes[: scope.phones]
 
 
 def _first_running(cluster: Cluster, group: str) -> str | None:

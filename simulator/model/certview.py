@@ -2,7 +2,7 @@
 
 Trust stores, TVS caches and the ITL/CTL builder all need subject, issuer, serial (``CertIdentity``,
 what TVS keys its cache by), notBefore (CUCM's "replace only if newer") and a fingerprint. They come from
-``reconciler.cucm.certs`` — the model never parses certificates itself. Called by the model's modules.
+the lab's own ``simulator.labcerts``. Called by the model's modules.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime
 
 from cryptography import x509
 
-from reconciler.cucm import certs
+from .. import labcerts
 
 __all__ = ["CertView", "view_of"]
 
@@ -20,7 +20,7 @@ __all__ = ["CertView", "view_of"]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CertView:
     cert: x509.Certificate
-    identity: certs.CertIdentity
+    identity: labcerts.CertKey
     subject: str
     issuer: str
     not_before: datetime
@@ -40,12 +40,12 @@ class CertView:
 def view_of(cert: x509.Certificate) -> CertView:
     return CertView(
         cert=cert,
-        identity=certs.identity_of(cert),
-        subject=certs.subject_of(cert),
-        issuer=certs.issuer_of(cert),
-        not_before=certs.not_valid_before(cert),
-        fingerprint=certs.sha256_hex(cert),
-        file_name=certs.trust_file_name(cert),
-        file_names=certs.trust_file_names(cert),
-        pem_bytes=certs.certificate_pem(cert),
+        identity=labcerts.cert_key(cert),
+        subject=labcerts.dn_text(cert.subject),
+        issuer=labcerts.dn_text(cert.issuer),
+        not_before=cert.not_valid_before_utc,
+        fingerprint=labcerts.sha256(cert),
+        file_name=labcerts.trust_file_name(cert),
+        file_names=labcerts.trust_file_names(cert),
+        pem_bytes=labcerts.pem(cert),
     )

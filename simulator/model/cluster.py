@@ -11,12 +11,12 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from reconciler.cucm.certs import IdentityKind, IssuedCert
 from reconciler.errors import RemoteFaultError
 from reconciler.vocabulary import EnterpriseParameter
 from schemas.version import CucmVersion
 
 from ..knobs import DEFAULT_KNOBS, TrustKnobs
+from ..labcerts import IdentityKind, IssuedCert
 from . import labtlv
 from . import services as svc
 from .certview import CertView, view_of

@@ -18,10 +18,10 @@ from typing import Any, ParamSpec, TypeVar
 
 from cryptography import x509
 
-from reconciler.cucm.certs import IdentityKind, IssuedCert
 from reconciler.errors import RemoteFaultError, UnreachableError
 
 from ..knobs import TrustKnobs
+from ..labcerts import IdentityKind, IssuedCert
 from . import services as svc
 from .boot import BootStats, boot_phones
 from .clock import Clock, Scheduler

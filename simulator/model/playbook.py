@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import time
 
-from reconciler.cucm.certs import IdentityKind
 from reconciler.errors import VerificationError
 
+from ..labcerts import IdentityKind
 from .clock import ManualClock
 from .lab import Lab
 from .services import TFTP, TVS, ServiceAction, ServiceStatus

@@ -24,8 +24,7 @@ from typing import cast
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from reconciler.cucm.certs import IssuedCert
-
+from ..labcerts import IssuedCert
 from . import labtlv
 from .labtlv import LabDigest, LabRole, LabTlvFile
 

@@ -88,11 +88,40 @@ def test_rehearsing_a_half_done_migration_strands_the_phones_the_real_run_strand
         assert not (lab.workdir / "rehearsal" / "lab" / "lab.pid").exists()
 
 
+def _certificates(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Per cluster and node, the certificates a snapshot read: identities by subject, serial and issuer
+    (not fingerprint: a stand-in has the lab's key), and the trust stores' identities."""
+
+    def ref(r: dict[str, Any] | None) -> tuple[str, str, str] | None:
+        return None if r is None else (r["subject"], r["identity"]["serial"], r["identity"]["issuer"])
+
+    out: dict[str, Any] = {}
+    for call in snapshot["calls"]:
+        if call["method"] != "clusters":
+            continue
+        for name, c in call["answer"].items():
+            nodes = {n["name"]: (ref(n["callmanager"]), ref(n["tvs"]), n["trust"]) for n in c["nodes"]}
+            out[name] = (ref(c["itl_recovery"]), nodes)
+    return out
+
+
+def _failures(snapshot: dict[str, Any]) -> set[tuple[str, str, str, str]]:
+    return {(f["cluster"], f["node"], f["face"], f["error"]) for f in snapshot["read_failures"]}
+
+
 def test_lab_up_from_snapshot_starts_the_estate_for_exploration(tmp_path: Path, loopback: Loopback) -> None:
+    """... with the estate's certificates: read back through the product (``reconciler snapshot`` of the
+    copy), every node's CallManager, TVS and ITLRecovery certificate has the subject, serial and issuer
+    the original snapshot recorded, and every trust store the same identities (issue 17's stand-ins).
+    A node whose certmgr face did not answer is recorded as such (node, face, error class), and the
+    copy makes that face unreachable, so its snapshot records the same failure."""
     with running_lab(tmp_path, loopback=loopback, spec=_half_done(2)) as lab:
         lab.write(lab_data(lab_dir=lab.lab_dir, prefix=lab.prefix))
+        lab.fault("unreachable", "--node", "cucm-new-sub2", "--face", "https")
         taken = lab.run("snapshot", "lab.yaml", "-o", "estate.json")
         assert taken.returncode == 0, taken.stdout + taken.stderr
+        failed = _failures(json.loads((lab.workdir / "estate.json").read_text()))
+        assert failed == {("new", "cucm-new-sub2", "certmgr", "UnreachableError")}
         real = sorted((p["scope"], p["cluster"], p["status"]) for p in lab.lab("phones"))
         with loopback.lease() as lease:
             copy = RunningLab(workdir=lab.workdir, lab_dir=lab.workdir / "copy", prefix=lease.prefix)
@@ -103,5 +132,15 @@ def test_lab_up_from_snapshot_starts_the_estate_for_exploration(tmp_path: Path, 
                 assert (lab.workdir / "copy" / "lab-spec.yaml").exists()
                 mirrored = sorted((p["scope"], p["cluster"], p["status"]) for p in copy.lab("phones"))
                 assert mirrored == real
+                (lab.workdir / "copy.yaml").write_text(
+                    yaml.safe_dump(lab_data(lab_dir=copy.lab_dir, prefix=lease.prefix))
+                )
+                again = lab.run("snapshot", "copy.yaml", "-o", "copy.json")
+                assert again.returncode == 0, again.stdout + again.stderr
+                original = _certificates(json.loads((lab.workdir / "estate.json").read_text()))
+                assert original and original["old"][1]["cucm-old-pub"][0] is not None
+                mirrored_doc = json.loads((lab.workdir / "copy.json").read_text())
+                assert _certificates(mirrored_doc) == original
+                assert _failures(mirrored_doc) == failed
             finally:
                 lab.run("lab", "down", "--dir", "copy", timeout=60)

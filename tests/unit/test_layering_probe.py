@@ -29,6 +29,7 @@ INJECTIONS = (
     ("reconciler/certnames.py", "reconciler.cucm.certs"),
     ("providers/sftp.py", "reconciler.plan.planner"),
     ("simulator/model/phones.py", "providers.sftp"),
+    ("simulator/model/truststore.py", "reconciler.cucm.certs"),
     ("schemas/cluster.py", "reconciler.errors"),
 )
 

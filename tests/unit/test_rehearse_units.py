@@ -1,11 +1,17 @@
 """``reconciler rehearse`` in pieces: the lab spec's trust seeds for nodes the snapshot could not reach
-(``labspec._trust_seeds``) and the rehearsal run when the plan has errors (``run.rehearse`` with the
-child commands replaced by a small in-process fake: nothing is applied, the forecast is reported)."""
+and for entries that are no cluster's identity (``labspec._trust_seeds``), the nodes' stand-in
+identities (``labspec._identities``, ``_infer_unread``), failed faces (``_failed_faces``), phone groups
+and option 150 of a recorded snapshot built into a lab (``lab_spec_data``), and the rehearsal run when
+the plan has errors (``run.rehearse`` with the child commands replaced by a small in-process fake:
+nothing is applied, the forecast is reported)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,8 +21,16 @@ import yaml
 
 from reconciler.cucm.certs import CertIdentity
 from reconciler.cucm.facts import CertRef, ClusterFacts, NodeFacts
+from reconciler.live.protocol import ReadFailure
+from reconciler.live.snapshot import RecordingEstate, SnapshotEstate, from_document, to_document
+from reconciler.plan.planner import build_plan
+from reconciler.state.store import StateSnapshot
+from reconciler.vocabulary import ReadFace
 from reconciler.wiring.rehearse import labspec, run
 from schemas.version import CucmVersion
+from simulator.lab.specfile import parse_lab_file
+from simulator.model import build_lab
+from tests.unit.fake_estate import FakeEstate, desired, make_world, stale_itl_phone
 
 TAKEN = datetime(2026, 1, 1, tzinfo=UTC)
 NEW_CM = CertIdentity(serial=7, issuer="CN=cucm-new-pub;OU=new")
@@ -61,6 +75,67 @@ def test_a_node_known_to_lack_a_certificate_still_lacks_it_in_the_lab() -> None:
     facts["old"] = ClusterFacts(name="old", version=old.version, nodes=(old.nodes[0], lacking, old.nodes[2]))
     seeds = labspec._trust_seeds(facts["old"], facts, TAKEN, [])
     assert [s.get("nodes") for s in seeds] == [["old-pub", "old-sub2"]]
+
+
+def test_trust_entries_that_are_no_identity_become_stand_ins_with_their_serial_and_issuer() -> None:
+    facts = _facts()
+    other = CertIdentity(serial=0x1A2B, issuer="CN=Corp Root;O=Corp")
+    pub = NodeFacts(name="old-pub", publisher=True, trust={"CallManager-trust": frozenset({other})})
+    facts["old"] = ClusterFacts(name="old", version=facts["old"].version, nodes=(pub,))
+    notes: list[str] = []
+    seeds = labspec._trust_seeds(facts["old"], facts, TAKEN, notes)
+    stand_in = {"subject": "CN=stand-in-1a2b", "serial": "1a2b", "issuer": "CN=Corp Root;O=Corp"}
+    assert seeds == [{"store": "CallManager-trust", "cert": stand_in}]
+    assert any("subjects are not in the snapshot" in n for n in notes)  # said, not silently invented
+
+
+def test_node_identities_stand_in_with_the_snapshots_subject_serial_and_issuer() -> None:
+    cm = CertRef(CertIdentity(serial=0x019A33, issuer="CN=Corp CA;O=Corp"), "CN=cm-pub;OU=voice")
+    recovery = CertRef(CertIdentity(serial=0x77, issuer="CN=ITLRECOVERY_cm-pub"), "CN=ITLRECOVERY_cm-pub")
+    pub = NodeFacts(name="cm-pub", publisher=True, callmanager=cm, services=frozenset({"Cisco CallManager"}))
+    down = NodeFacts(name="cm-sub", reachable=False)
+    cluster = ClusterFacts(name="c", version=CucmVersion.parse("14.0.1"), nodes=(pub, down),
+                           itl_recovery=recovery)  # fmt: skip
+    notes: list[str] = []
+    assert labspec._identities(cluster, "cm-pub", notes) == {
+        "callmanager": {"subject": "CN=cm-pub;OU=voice", "serial": "019a33", "issuer": "CN=Corp CA;O=Corp"},
+        "itlrecovery": {
+            "subject": "CN=ITLRECOVERY_cm-pub",
+            "serial": "77",
+            "issuer": "CN=ITLRECOVERY_cm-pub",
+        },
+    }  # no TVS stand-in: the node does not run TVS
+    assert labspec._identities(cluster, "cm-sub", notes) == {}
+    assert any("cm-sub" in n and "mints its own" in n for n in notes)
+
+
+def test_an_unread_nodes_callmanager_certificate_is_the_one_its_cluster_trusts_for_it_if_only_one() -> None:
+    """CUCM keeps every node's CallManager certificate in CallManager-trust: the one entry named after an
+    unread node is its certificate; two such entries leave it unknown (the lab mints its own)."""
+    sub2 = CertIdentity(serial=0x5B, issuer="CN=old-sub2;OU=old;O=Example")
+    pub = NodeFacts(name="old-pub", publisher=True, trust={"CallManager-trust": frozenset({sub2})})
+    old = ClusterFacts(name="old", version=CucmVersion.parse("11.5.1"),
+                       nodes=(pub, NodeFacts(name="old-sub2", reachable=False)))  # fmt: skip
+    notes: list[str] = []
+    inferred = labspec._infer_unread({"old": old}, notes)["old"].nodes[1]
+    assert inferred.callmanager == CertRef(sub2, "CN=old-sub2;OU=old;O=Example") and not inferred.reachable
+    assert any("old-sub2 was not read" in n for n in notes)
+    other = CertIdentity(serial=0x5C, issuer="CN=old-sub2;OU=elsewhere")
+    two = NodeFacts(name="old-pub", publisher=True, trust={"CallManager-trust": frozenset({sub2, other})})
+    ambiguous = ClusterFacts(name="old", version=old.version, nodes=(two, old.nodes[1]))
+    assert labspec._infer_unread({"old": ambiguous}, [])["old"].nodes[1].callmanager is None
+
+
+def test_a_failed_face_becomes_that_lab_face_unreachable_and_a_note() -> None:
+    failures = [
+        ReadFailure(cluster="new", node="n2", face=ReadFace.CERTMGR, error="UnreachableError", message="x"),
+        ReadFailure(cluster="old", node="o1", face=ReadFace.CLI, error="UnreachableError", message="y"),
+        ReadFailure(cluster="old", node="o1", face=ReadFace.TFTP, error="RemoteFaultError", message="z"),
+    ]
+    notes: list[str] = []
+    faces = labspec._failed_faces(SnapshotEstate({}, failures), notes)
+    assert faces == {("new", "n2"): {"https"}, ("old", "o1"): {"cli", "tftp"}}
+    assert any("new/n2: certmgr failed" in n and "unknown" in n for n in notes) and len(notes) == 3
 
 
 def _errored_plan() -> dict[str, Any]:
@@ -152,3 +227,36 @@ def test_an_apply_past_its_timeout_is_stopped_and_the_outcome_still_reported(
     assert "did not finish within 5 s" in result.notes[0]
     assert (tmp_path / "r" / "apply.log").read_text() == "run tvs.old.sub1 ..."
     assert result.waves[0].stranded_phones == ("SEP0", "SEP1", "SEP2", "SEP3")
+
+
+class _TwoGroups(FakeEstate):
+    def callmanager_groups(self, cluster: str) -> Mapping[str, tuple[str, ...]]:
+        groups = dict(super().callmanager_groups(cluster))
+        return {**groups, "G2": ("cucm-old-sub1",)} if cluster == "old" else groups
+
+
+def test_a_snapshots_phone_groups_and_foreign_option150_reach_a_spec_the_lab_builds() -> None:
+    """Phones of a scope in another CallManager group or with an empty ITL become phone groups, and an
+    option 150 naming an address no cluster has is kept as it is: no note, and the lab built from the
+    spec has them."""
+    world = make_world(phones_a=6, phones_b=2)
+    phones = world.phones["scope-a"]
+    phones[1] = replace(phones[1], cm_group="G2")
+    phones[2] = replace(phones[2], cm_group="G2")
+    phones[3] = stale_itl_phone(world, phones[3].name, "scope-a")
+    world.option150[("router", "scope-b")] = ("127.0.10.2", "10.9.9.9")
+    recording = RecordingEstate(_TwoGroups(world))
+    build_plan(desired=desired(), desired_path="t", desired_sha256="0", estate=recording,
+               state=StateSnapshot())  # fmt: skip
+    doc = json.loads(json.dumps(to_document(recording, source={"taken_at": TAKEN.isoformat()})))
+    draft = labspec.lab_spec_data(document=doc, estate=from_document(doc), desired=desired())
+    scopes = {s["name"]: s for s in draft.spec["scopes"]}
+    groups = scopes["scope-a"]["groups"]
+    assert sorted((g["phones"], "device_pool" in g, g.get("itl")) for g in groups) == [
+        (1, False, "empty"), (2, True, None)]  # fmt: skip
+    assert scopes["scope-b"]["option150"] == ["127.0.10.2", "10.9.9.9"]
+    assert not any("option 150" in n or "different ITLs" in n for n in draft.notes)
+    lab = build_lab(parse_lab_file(draft.spec).spec)
+    by_group = Counter((p.cm_group, p.itl is None) for p in lab.phones(scope="scope-a"))
+    assert by_group == Counter({("G1", False): 3, ("G2", False): 2, ("G1", True): 1})  # True: no ITL
+    assert lab.option150("scope-b") == ("127.0.10.2", "10.9.9.9")

@@ -1,6 +1,7 @@
 """The estate snapshot: recorded through the planner's own reads, it replays to the same plan, validates
-against the committed JSON Schema (which must be current), holds no private key, and refuses another
-version. Runs on the in-process ``FakeEstate`` world (real certificates, really signed ITL/CTL)."""
+against the committed JSON Schema (which must be current), holds no private key, records the reads that
+failed by node and face (redacted), and refuses an unknown version. Runs on the in-process
+``FakeEstate`` world (real certificates, really signed ITL/CTL)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from typing import Any
 import jsonschema
 import pytest
 
-from reconciler.errors import PlanError
+from reconciler.errors import PlanError, UnreachableError
+from reconciler.live.protocol import ReadFailure
 from reconciler.live.snapshot import SNAPSHOT_VERSION, RecordingEstate, from_document, to_document
 from reconciler.live.snapshot_schema import snapshot_schema
 from reconciler.plan.planner import build_plan
 from reconciler.state.store import StateSnapshot
+from reconciler.vocabulary import ReadFace
+from reconciler.wiring.readfailures import ReadFailureLog
 from tests.unit.fake_estate import FakeEstate, desired, make_world
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "snapshot.schema.json"
@@ -71,3 +75,33 @@ def test_another_version_or_an_unrecorded_read_is_an_error() -> None:
         from_document({**document, "snapshot_version": 99})
     with pytest.raises(PlanError, match="no answer"):
         from_document(document).parameters("old", ["SomethingElse"])
+
+
+class _FailingEstate(FakeEstate):
+    """The fake world, plus one read the estate answered around (as ``ProviderEstate`` reports it)."""
+
+    def read_failures(self) -> tuple[ReadFailure, ...]:
+        log = ReadFailureLog()
+        error = UnreachableError("https://axl:s3cret@10.0.0.3:8443 did not answer")
+        log.record(cluster="old", node="old-sub2", face=ReadFace.CONTROL_CENTER, error=error)
+        log.record(cluster="old", node="old-sub2", face=ReadFace.CONTROL_CENTER, error=error)  # kept once
+        return log.all()
+
+
+def test_the_snapshot_records_which_face_of_which_node_failed_redacted() -> None:
+    recording = RecordingEstate(_FailingEstate(make_world()))
+    build_plan(desired=desired(), desired_path="t", desired_sha256="0", estate=recording,
+               state=StateSnapshot())  # fmt: skip
+    document = json.loads(json.dumps(to_document(recording, source={})))
+    jsonschema.Draft202012Validator(snapshot_schema()).validate(document)
+    [failure] = document["read_failures"]
+    assert failure == {"cluster": "old", "node": "old-sub2", "face": "ControlCenterServices",
+                       "error": "UnreachableError", "message": failure["message"]}  # fmt: skip
+    assert "s3cret" not in json.dumps(document) and "10.0.0.3" in failure["message"]
+    assert from_document(document).read_failures() == recording.read_failures()
+
+
+def test_a_version_1_snapshot_is_still_read_with_no_failures_known() -> None:
+    _, document = _record()
+    old = {k: v for k, v in document.items() if k != "read_failures"} | {"snapshot_version": 1}
+    assert from_document(old).read_failures() == ()

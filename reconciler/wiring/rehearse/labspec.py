@@ -6,33 +6,42 @@
 It imports nothing of the simulator: the lab spec is plain data here.
 
 What is carried over: each cluster's version, mixed mode and nodes (names, activated services, TVS start
-times relative to when the snapshot was taken), CallManager groups, the rollback parameter (R2), the
-certificates of one cluster found in another's trust stores (per node, with the time that node's stores
-last changed, so a TVS started before does not know them, R8), every scope's phones (how many, how many
-already on the target, the ITL they hold: current, stale or empty, R1) and whose TFTP nodes option 150
-names today (R12). Node and relay addresses are the lab's own (``127.0.x.y``, moved by ``--prefix``).
+times relative to when the snapshot was taken), the nodes' CallManager, TVS and ITLRecovery certificates
+as stand-ins (the estate's subject, serial and issuer over a key the lab mints; an issuer that is another
+stand-in signs with its key, so trust relations hold), CallManager groups, the rollback parameter (R2),
+the certificates of one cluster found in another's trust stores and the trust entries that are no
+cluster's identity (as stand-ins; per node, with the time that node's stores last changed, so a TVS
+started before does not know them, R8), every scope's phones (how many, how many already on the target,
+the ITL they hold: current, stale or empty, R1, and their CallManager group on the source, as phone
+groups when they differ) and option 150 today (R12): whose TFTP nodes it names, or the addresses as
+they are when they are no one cluster's nodes. Node and relay addresses are the lab's own (``127.0.x.y``,
+moved by ``--prefix``).
 
-What a lab spec cannot say yet is returned as ``notes`` (one line each) rather than silently dropped:
-certificates the lab mints itself (stand-in keys with the estate's subject/serial/issuer are not in the
-spec language), trust entries that are no cluster's identity, option 150 values naming other addresses,
-scopes whose phones differ in ITL or CallManager group, and Kea scopes (served by the lab's IOS router).
+What cannot be carried over is returned as ``notes`` (one line each) rather than silently dropped: the
+subjects of trust entries that are no cluster's identity (a snapshot records their serial and issuer
+only: the lab names them ``CN=stand-in-<serial>``), certificates of nodes the snapshot could not read (the
+lab mints its own), CAPF and tomcat certificates (the lab's own: tomcat is its HTTPS faces' certificate),
+phones on the target in several CallManager groups, option 150 values that are host names, faces the
+snapshot recorded as failed (``read_failures``), and Kea scopes (served by the lab's IOS router).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from ipaddress import IPv4Address
 from typing import Any
 
-from reconciler.cucm.certs import CertIdentity
-from reconciler.cucm.facts import ClusterFacts
+from reconciler.certnames import dn_key
+from reconciler.cucm.certs import CertIdentity, serial_hex
+from reconciler.cucm.facts import CertRef, ClusterFacts
 from reconciler.cucm.tlv_format import Role
 from reconciler.errors import PlanError
 from reconciler.live.protocol import PhoneFacts
 from reconciler.live.snapshot import SnapshotEstate
-from reconciler.vocabulary import CucmService
+from reconciler.vocabulary import CucmService, ReadFace
 from schemas.document import DesiredState
 
 __all__ = ["LabSpecDraft", "lab_spec_data"]
@@ -41,6 +50,8 @@ __all__ = ["LabSpecDraft", "lab_spec_data"]
 _ROLLBACK_GUI = "Prepare Cluster for Rollback to pre 8.0"
 _RIS_GUI = "Allowed Device Queries Per Minute"
 _IOS_ADDRESS = "127.0.30.254"
+#: The lab face (``lab fault unreachable --face``) a failed read went through.
+_LAB_FACE = {ReadFace.CLI: "cli", ReadFace.TFTP: "tftp"}
 
 
 @dataclass(slots=True)
@@ -70,6 +81,61 @@ def _origins(facts: Mapping[str, ClusterFacts]) -> dict[CertIdentity, tuple[str,
     return out
 
 
+def _stand_in(ref: CertRef) -> dict[str, Any]:
+    """A lab spec ``StandIn`` for a certificate the snapshot names (subject, serial, issuer)."""
+    return {"subject": ref.subject, "serial": ref.identity.serial_hex, "issuer": ref.identity.issuer}
+
+
+def _foreign(ident: CertIdentity) -> dict[str, Any]:
+    """A stand-in for a trust entry that is no cluster's identity: the snapshot has no subject for it."""
+    return {"subject": f"CN=stand-in-{serial_hex(ident.serial)}", "serial": serial_hex(ident.serial),
+            "issuer": ident.issuer}  # fmt: skip
+
+
+def _infer_unread(facts: Mapping[str, ClusterFacts], notes: list[str]) -> dict[str, ClusterFacts]:
+    """An unread node's CallManager certificate, where its cluster's CallManager-trust (which CUCM keeps
+    every node's in) holds exactly one self-signed-looking entry named after it that is no read
+    identity: that one, so the rehearsal lab does not hold a certificate of its own for the node beside
+    the estate's. Anything less certain stays unknown (the lab mints its own)."""
+    known = set(_origins(facts))
+    out = dict(facts)
+    for name, c in facts.items():
+        held = {i for n in c.nodes if n.reachable for i in n.trust.get("CallManager-trust", ())} - known
+        nodes = []
+        for n in c.nodes:
+            cn = ("CN", n.name.lower())
+            named = [i for i in held if any(cn in rdn for rdn in dn_key(i.issuer))]
+            if n.reachable or n.callmanager is not None or len(named) != 1:
+                nodes.append(n)
+                continue
+            ref = CertRef(identity=named[0], subject=named[0].issuer)
+            notes.append(f"{name}: {n.name} was not read; its CallManager certificate is taken to be the "
+                         "one its cluster's CallManager-trust holds for it (serial "
+                         f"{ref.identity.serial_hex})")  # fmt: skip
+            nodes.append(replace(n, callmanager=ref))
+        out[name] = replace(c, nodes=tuple(nodes))
+    return out
+
+
+def _identities(cluster: ClusterFacts, node_name: str, notes: list[str]) -> dict[str, Any]:
+    """The stand-ins of a node's CallManager, TVS and ITLRecovery certificates (R6: from 12.5 the
+    publisher's ITLRecovery is the cluster's)."""
+    n = next(x for x in cluster.nodes if x.name == node_name)
+    if not n.reachable:
+        notes.append(f"{cluster.name}: the TVS and ITLRecovery certificates of {n.name} were not read "
+                     "(unreachable); the lab mints its own for it")  # fmt: skip
+        return {"callmanager": _stand_in(n.callmanager)} if n.callmanager is not None else {}
+    out: dict[str, Any] = {}
+    if n.callmanager is not None:
+        out["callmanager"] = _stand_in(n.callmanager)
+    if n.tvs is not None and CucmService.TVS in n.services:
+        out["tvs"] = _stand_in(n.tvs)
+    recovery = n.itl_recovery or (cluster.itl_recovery if n.publisher else None)
+    if recovery is not None:
+        out["itlrecovery"] = _stand_in(recovery)
+    return out
+
+
 def _trust_seeds(
     cluster: ClusterFacts, facts: Mapping[str, ClusterFacts], taken: datetime, notes: list[str]
 ) -> list[dict[str, Any]]:
@@ -81,7 +147,7 @@ def _trust_seeds(
     origins = _origins(facts)
     own = {i for i, (c, _, _) in origins.items() if c == cluster.name}
     grouped: dict[tuple[str, str, str | None, str, float | None], list[str]] = {}
-    foreign = 0
+    foreign: dict[tuple[str, CertIdentity, float | None], list[str]] = {}
     publisher = cluster.publisher
     unread = [n.name for n in cluster.nodes if not n.reachable and n is not publisher]
     if unread and publisher is not None:
@@ -100,18 +166,26 @@ def _trust_seeds(
                     continue
                 origin = origins.get(ident)
                 if origin is None:
-                    foreign += 1
+                    foreign.setdefault((store, ident, added), []).append(node.name)
                     continue
                 key = (store, origin[0], origin[1], origin[2], added)
                 grouped.setdefault(key, []).append(node.name)
     if foreign:
-        notes.append(f"{cluster.name}: {foreign} trust entries are no cluster's identity (other CAs, "
-                     "phones' LSCs, ...): the lab does not hold them")  # fmt: skip
-    seeds = []
+        notes.append(f"{cluster.name}: {len({i for _, i, _ in foreign})} trust entries are no cluster's "
+                     "identity (other CAs, phones' LSCs, ...): the lab holds stand-ins with their serial "
+                     "and issuer; their subjects are not in the snapshot (CN=stand-in-<serial>)")  # fmt: skip
+    seeds: list[dict[str, Any]] = []
     for (store, cluster_of, node_of, identity, added), holders in sorted(grouped.items(), key=repr):
         seed: dict[str, Any] = {"store": store, "cluster": cluster_of, "identity": identity}
         if node_of is not None:
             seed["node"] = node_of
+        if len(holders) < len(cluster.nodes):
+            seed["nodes"] = sorted(holders)
+        if added is not None:
+            seed["added_ago"] = added
+        seeds.append(seed)
+    for (store, ident, added), holders in sorted(foreign.items(), key=repr):
+        seed = {"store": store, "cert": _foreign(ident)}
         if len(holders) < len(cluster.nodes):
             seed["nodes"] = sorted(holders)
         if added is not None:
@@ -149,6 +223,8 @@ def lab_spec_data(
     facts: dict[str, ClusterFacts] = {}
     for _, answer in estate.answers("clusters"):
         facts.update(answer)
+    notes: list[str] = []
+    facts = _infer_unread(facts, notes)
     missing = [c.name for c in desired.clusters if c.name not in facts]
     if missing:
         raise PlanError(
@@ -159,14 +235,14 @@ def lab_spec_data(
     for args, answer in estate.answers("callmanager_groups"):
         groups[str(args[0])] = dict(answer)
     rollback: dict[str, Any] = {}
-    draft = LabSpecDraft(spec={})
-    notes = draft.notes
+    draft = LabSpecDraft(spec={}, notes=notes)
     clusters: list[dict[str, Any]] = []
     faults: list[dict[str, Any]] = []
     served: dict[str, set[str]] = {}
     for args, answer in estate.answers("tftp_files"):
         ok = {node for node, files in answer.items() if all(f.error is None for f in files)}
         served.setdefault(str(args[0]), set()).update(ok)
+    failed = _failed_faces(estate, notes)
     for ci, dc in enumerate(desired.clusters):
         cf = facts[dc.name]
         nodes = []
@@ -174,7 +250,10 @@ def lab_spec_data(
             ip = f"127.0.{10 * (ci + 1)}.{ni + 1}"
             node: dict[str, Any] = {"name": n.name, "ip": ip, "publisher": n.publisher,
                                     "services": sorted(n.services)}  # fmt: skip
-            if not n.reachable:  # as the snapshot saw it: HTTPS (or every face) does not answer (R3)
+            faces = failed.get((dc.name, n.name))
+            if faces:  # as the snapshot recorded it: these faces did not answer (R3)
+                faults += [{"kind": "unreachable", "node": n.name, "face": f} for f in sorted(faces)]
+            elif not n.reachable:  # an older snapshot: HTTPS (or every face) did not answer
                 fault = {"kind": "unreachable", "node": n.name}
                 if n.name in served.get(dc.name, set()):
                     fault["face"] = "https"  # its TFTP files were read: only HTTPS was down
@@ -182,6 +261,9 @@ def lab_spec_data(
             started = _ago(taken, n.tvs_started_at)
             if started is not None and CucmService.TVS in n.services:
                 node["tvs_started_ago"] = started
+            identities = _identities(cf, n.name, notes)
+            if identities:
+                node["identities"] = identities
             nodes.append(node)
         cm_groups = groups.get(dc.name) or {}
         if not cm_groups:
@@ -212,8 +294,9 @@ def lab_spec_data(
     draft.spec = {"name": "rehearsal", "home": migration.source, "clusters": clusters, **draft.spec}
     if faults:
         draft.spec["faults"] = faults
-    notes.append("certificates are the lab's own (minted per node); subjects, serials and issuers are "
-                 "not the estate's (the lab spec cannot carry stand-in identities yet)")  # fmt: skip
+    notes.append("CAPF and tomcat certificates are the lab's own (tomcat is the lab's HTTPS "
+                 "certificate); CallManager, TVS and ITLRecovery stand in with the estate's subject, "
+                 "serial and issuer")  # fmt: skip
     return draft
 
 
@@ -235,6 +318,7 @@ def _scopes(
     for _, answer in estate.answers("option150"):
         option150.update({scope: value for (_, scope), value in answer.items()})
     hosts = {c.name: {n.host for n in c.nodes} for c in desired.clusters}
+    lab_ips = {n.host: _lab_ip(clusters, c.name, n.name) for c in desired.clusters for n in c.nodes}
     by_name = {c["name"]: c for c in clusters}
     pools: dict[tuple[str, str], str] = {}
     dhcp: list[dict[str, Any]] = []
@@ -252,19 +336,31 @@ def _scopes(
         on_source = [p for p in mine if p.cluster == source]
         on_target = [p for p in mine if p.cluster == target]
         src_groups = list(by_name[source]["cm_groups"])
-        src_group, mixed = _majority([p.cm_group for p in on_source], src_groups[0])
         tgt_groups = list(by_name[target]["cm_groups"])
-        index = src_groups.index(src_group) if src_group in src_groups else 0
-        tgt_default = tgt_groups[index % len(tgt_groups)]
-        tgt_group, mixed_t = _majority([p.cm_group for p in on_target], tgt_default)
-        if mixed or mixed_t:
-            draft.notes.append(f"scope {scope.name}: its phones are in several CallManager groups; the lab "
-                               f"puts all in {src_group} / {tgt_group}")  # fmt: skip
+
+        def target_of(group: str, src: list[str] = src_groups, tgt: list[str] = tgt_groups) -> str:
+            return str(tgt[(src.index(group) if group in src else 0) % len(tgt)])
+
+        shapes = [(p.cm_group if p.cm_group in src_groups else src_groups[0],
+                   _itl_state(p, facts[source])) for p in on_source]  # fmt: skip
+        src_group = _majority([g for g, _ in shapes], src_groups[0])[0]
+        itl = _majority([s for _, s in shapes], "current")[0]
+        tgt_group, mixed_t = _majority([p.cm_group for p in on_target], target_of(src_group))
+        if mixed_t:
+            draft.notes.append(f"scope {scope.name}: its phones on {target} are in several CallManager "
+                               f"groups; the lab puts all in {tgt_group}")  # fmt: skip
         pool = pools.setdefault((src_group, tgt_group), f"DP-{len(pools) + 1}")
-        itl, mixed_i = _majority([_itl_state(p, facts[source]) for p in on_source], "current")
-        if mixed_i:
-            draft.notes.append(f"scope {scope.name}: its phones hold different ITLs; the lab gives all "
-                               f"a {itl} one")  # fmt: skip
+        groups: list[dict[str, Any]] = []
+        for (group, state), count in sorted(Counter(shapes).items()):
+            if (group, state) == (src_group, itl):
+                continue
+            entry_group: dict[str, Any] = {"phones": count}
+            if group != src_group:
+                key = (group, target_of(group))
+                entry_group["device_pool"] = pools.setdefault(key, f"DP-{len(pools) + 1}")
+            if state != itl:
+                entry_group["itl"] = state
+            groups.append(entry_group)
         relay = f"127.0.{30 + k // 250}.{k % 250 + 1}"
         draft.relays[scope.name] = relay
         kind = kinds.get(scope.server, "ios")
@@ -278,6 +374,8 @@ def _scopes(
             "itl": itl,
             "on_target": len(on_target),
         }
+        if groups:
+            entry["groups"] = groups
         if kind != "cucm":
             entry["pool"] = getattr(scope, "pool", None) or f"POOL-{scope.name}"
         today = option150.get(scope.name)
@@ -285,8 +383,13 @@ def _scopes(
         if owner is not None:
             entry["tftp_cluster"] = owner
         elif today:
-            draft.notes.append(f"scope {scope.name}: option 150 today ({', '.join(today)}) names no one "
-                               f"cluster's nodes; the lab's names {source}'s TFTP nodes")  # fmt: skip
+            addresses = [lab_ips.get(a, a) for a in today]
+            if all(_is_ipv4(a) for a in addresses):
+                entry["option150"] = addresses
+            else:
+                draft.notes.append(f"scope {scope.name}: option 150 today ({', '.join(today)}) names "
+                                   f"hosts that are no lab node; the lab's names {source}'s TFTP "
+                                   "nodes")  # fmt: skip
         if on_target and mine and mine[0].cluster != target:
             draft.notes.append(f"scope {scope.name}: the lab puts its first {len(on_target)} phones on "
                                f"{target}; phone names are the lab's")  # fmt: skip
@@ -295,3 +398,31 @@ def _scopes(
         own = c["name"] == source
         c["device_pools"] = {pool: (sg if own else tg) for (sg, tg), pool in pools.items()}
     draft.spec = {"dhcp": dhcp, "scopes": scopes}
+
+
+def _failed_faces(estate: SnapshotEstate, notes: list[str]) -> dict[tuple[str, str], set[str]]:
+    """(cluster, node) -> the lab faces to make unreachable, from the reads the snapshot recorded as
+    failed; each failure is also a note (what that read would have said is unknown)."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for f in estate.read_failures():
+        if f.node is None:
+            continue
+        face = _LAB_FACE.get(f.face, "https")
+        out.setdefault((f.cluster, f.node), set()).add(face)
+        notes.append(f"{f.cluster}/{f.node}: {f.face} failed when the snapshot was taken ({f.error}: "
+                     f"{f.message}); the rehearsal lab's {face} face of it is unreachable and what it "
+                     "would have said is unknown")  # fmt: skip
+    return out
+
+
+def _lab_ip(clusters: Sequence[Mapping[str, Any]], cluster: str, node: str) -> str | None:
+    spec = next((c for c in clusters if c["name"] == cluster), None)
+    return next((n["ip"] for n in spec["nodes"] if n["name"] == node), None) if spec else None
+
+
+def _is_ipv4(text: str | None) -> bool:
+    try:
+        IPv4Address(str(text))
+    except ValueError:
+        return False
+    return True
