@@ -313,7 +313,7 @@ def fault(
         None, "--cluster", help="Cluster (axl-throttle, axl-queue, replication-lag, ris-exhausted)."
     ),
     node: str | None = typer.Option(None, "--node", help="Node name or IP, or 'ios' / 'sftp'."),
-    face: str | None = typer.Option(None, "--face", help="latency, unreachable: https|tftp|cli (all)."),
+    face: str | None = typer.Option(None, "--face", help="latency, unreachable: https|tftp|cli|tvs (all)."),
     seconds: float | None = typer.Option(None, "--seconds", help="latency / replication-lag seconds."),
     count: int | None = typer.Option(None, "--count", help="drop-ssh commands; tvs-fail starts (-1: all)."),
     off: bool = typer.Option(False, "--off", help="Clear the fault."),
