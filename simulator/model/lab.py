@@ -2,7 +2,8 @@
 
 One re-entrant lock guards everything; every public method first settles due timed events (replication,
 service transitions, TVS cache loads) against the lab's ``Clock``; every mutating method records one
-``Operation`` in ``operation_log`` (reads record nothing). Returned values are immutable snapshots
+``Operation`` in ``operation_log`` (reads record nothing; a wire boot's commit is the phone's own doing and
+goes to the boot worker's log instead). Returned values are immutable snapshots
 (``ClusterInfo``, ``NodeInfo``, ``ServiceSnapshot``, ``TrustEntry``, ``PhoneView``, ``Registration``) or
 bytes, so callers never hold live model state. Built by ``simulator.model.build.build_lab``.
 """
