@@ -103,8 +103,14 @@ class WireBooter:
             if self._stopped:
                 return
             self._running += len(names)
-        for name in names:
-            future: Future[None] = self._pool.submit(self._boot, name)
+        for i, name in enumerate(names):
+            try:
+                future: Future[None] = self._pool.submit(self._boot, name)
+            except RuntimeError:  # stopped meanwhile (lab down): these phones stay rebooting
+                with self._lock:
+                    self._running -= len(names) - i
+                    self._idle.notify_all()
+                return
             future.add_done_callback(self._done)
 
     def _done(self, _future: Future[None]) -> None:

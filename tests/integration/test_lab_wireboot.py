@@ -154,3 +154,18 @@ def test_boot_model_boots_at_once_without_the_faces(tmp_path: Path, loopback: Lo
             assert {p.tftp for p in runtime.lab.phones(scope="scope-a")} == {first}
         finally:
             runtime.stop()
+
+
+def test_stopping_the_lab_mid_boot_leaves_no_boot_thread(tmp_path: Path, loopback: Loopback) -> None:
+    """``lab down`` during a mass reset: queued boots are dropped, running ones finish, threads joined."""
+    with loopback.lease() as lease:
+        runtime = _lab(tmp_path, lease.prefix)
+        try:
+            for node in ("cucm-old-pub", "cucm-old-sub1"):
+                runtime.apply_fault(Fault(kind="latency", node=node, face="tftp", seconds=0.2))
+            runtime.lab.reset_phones()
+            assert runtime.lab.boots_pending() > 0
+        finally:
+            runtime.stop()
+        runtime.lab.reset_phones()  # after stop: the model path again, nothing queued anywhere
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("lab-boot")]
