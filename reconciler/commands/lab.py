@@ -248,6 +248,10 @@ def status(
         typer.echo(f"  {name}: " + ", ".join(f"{n} {s}" for s, n in sorted(per.items())))
     for fault in answer["faults"]:
         typer.echo("  fault: " + " ".join(f"{k}={v}" for k, v in fault.items()))
+    if answer.get("boot") == "wire":
+        typer.echo(f"  phones boot over the wire ({answer.get('booting', 0)} rebooting now)")
+    elif answer.get("boot"):
+        typer.echo("  phones boot in the model, at once")
     typer.echo(f"  {answer['operations']} operation(s) recorded by the model")
 
 

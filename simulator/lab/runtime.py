@@ -226,6 +226,14 @@ class LabRuntime:
             for e in self.lab.operation_log
         ]
 
+    def boots(self) -> list[dict[str, Any]]:
+        """The wire boots, oldest first: per phone boot its DHCP, TFTP and TVS requests (empty on the
+        model path)."""
+        entries = self.booter.log if self.booter is not None else ()
+        return [
+            {"seq": e.seq, "at": e.at, "op": e.op, "target": e.target, "detail": e.detail} for e in entries
+        ]
+
     def status(self) -> dict[str, Any]:
         counts: dict[str, dict[str, int]] = {}
         for p in self.lab.phones():
@@ -245,6 +253,8 @@ class LabRuntime:
             "faults": self.faults.state(),
             "operations": len(self.lab.operation_log),
             "kea": self._kea is not None,
+            "boot": "wire" if self.booter is not None else "model",
+            "booting": self.lab.boots_pending(),
         }
 
     # -- building blocks ----------------------------------------------------------------------------
@@ -332,6 +342,7 @@ class LabRuntime:
             phones=self.phones,
             faults=self.faults.state,
             operations=self.operations,
+            boots=self.boots,
             apply_fault=lambda body: self.faults.apply(Fault.from_mapping(body)),
         )
         control = build_server(

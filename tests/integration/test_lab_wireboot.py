@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from simulator.lab.control import control_request
 from simulator.lab.faults import Fault
 from simulator.lab.runtime import LabRuntime
 from simulator.model import RegStatus
@@ -62,7 +63,11 @@ def test_a_reset_boots_each_phone_over_dhcp_tftp_and_tvs_and_the_boot_log_shows_
             runtime.lab.reset_phones()
             rebooting = runtime.lab.phones()
             assert any(p.status is RegStatus.UNREGISTERED and "rebooting" in p.reason for p in rebooting)
+            status = control_request(runtime.inventory["control"], "GET", "/status")
+            assert status["boot"] == "wire" and status["booting"] > 0
             assert runtime.wait_booted(BOOT_WAIT)
+            boots = control_request(runtime.inventory["control"], "GET", "/boots")
+            assert {b["target"] for b in boots} == {p.name for p in rebooting}
             phones = runtime.lab.phones()
             assert {(p.cluster, p.status) for p in phones} == {("old", RegStatus.REGISTERED)}
             log = _by_phone(runtime)
