@@ -27,7 +27,7 @@ from . import services as svc
 from .boot import BootOutcome, BootStats, apply_outcome, boot_phones, register, rule_for, unregister
 from .clock import Clock, Scheduler
 from .cluster import Cluster
-from .dhcp import CucmDhcpServer, DhcpSource, IosRouter, Scope
+from .dhcp import CucmDhcpServer, DhcpKind, DhcpSource, IosRouter, Scope
 from .oplog import OperationLog
 from .phones import PhoneFleet, PhoneView, Registration
 from .phonetrust import Verdict
@@ -336,10 +336,13 @@ class Lab:
         return self._sources[name]
 
     def option150(self, scope: str) -> tuple[str, ...]:
-        """What a phone in ``scope`` gets as option 150 now (asks Kea over the wire for Kea scopes)."""
+        """What a phone in ``scope`` gets as option 150 now (asks Kea over the wire for Kea scopes, with the
+        lock released: booting phones ask it at once; the model's IOS and CUCM sources under the lock)."""
         with self._lock:
             target = self._scopes[scope]
             source = self._sources[target.source]
+            if source.kind is not DhcpKind.KEA:
+                return tuple(source.option150(target))
         return tuple(source.option150(target))
 
     @_locked
