@@ -10,12 +10,11 @@ bytes, so callers never hold live model state. Built by ``simulator.model.build.
 
 from __future__ import annotations
 
-import functools
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from cryptography import x509
 
@@ -24,22 +23,19 @@ from reconciler.errors import RemoteFaultError, UnreachableError
 
 from ..knobs import TrustKnobs
 from . import services as svc
-from .boot import BootOutcome, BootStats, apply_outcome, boot_phones, register, rule_for, unregister
+from .boot import BootStats, boot_phones
 from .clock import Clock, Scheduler
 from .cluster import Cluster
 from .dhcp import CucmDhcpServer, DhcpKind, DhcpSource, IosRouter, Scope
+from .lablock import locked as _locked
+from .labwire import WireBoots
 from .oplog import OperationLog
 from .phones import PhoneFleet, PhoneView, Registration
-from .phonetrust import Verdict
-from .reboot import BootContext, boot_context
-from .trustfiles import ServedFile
 from .truststore import TrustEntry, UploadResult
 from .tvs import LabTvsCache
 
 __all__ = ["ClusterInfo", "Lab", "NodeInfo"]
 
-P = ParamSpec("P")
-R = TypeVar("R")
 _PER_PHONE = re.compile(r"^(CTL|ITL)SEP[0-9A-F]{12}\.tlv$", re.IGNORECASE)
 
 
@@ -74,18 +70,7 @@ class ClusterInfo:
         return tuple(n for n in self.nodes if service in n.services)
 
 
-def _locked(method: Callable[P, R]) -> Callable[P, R]:
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        lab: Lab = args[0]  # type: ignore[assignment]
-        with lab._lock:
-            lab._settle()
-            return method(*args, **kwargs)
-
-    return wrapper
-
-
-class Lab:
+class Lab(WireBoots):
     """Two (or more) clusters, DHCP sources, scopes and a phone fleet behind one lock."""
 
     def __init__(
@@ -115,9 +100,7 @@ class Lab:
         self._fleet = fleet
         self.ca = ca
         self.last_boot: BootStats | None = None
-        self._booter: Callable[[tuple[str, ...]], None] | None = None  # the wire path, when attached
-        self._boot_gen: dict[str, int] = {}  # phone -> reset count (a newer reset supersedes a boot)
-        self._booting: set[str] = set()
+        self._init_boots()
 
     # -- plumbing ------------------------------------------------------------------------------------
 
@@ -405,14 +388,7 @@ class Lab:
         phones show as rebooting (unregistered) and the booter boots them over the faces later."""
         chosen = self._fleet.select(names, scope=scope)
         self._log("reset_phones", scope or "*", f"{len(chosen)} phones")
-        if self._booter is not None:
-            now = self.clock.now()
-            for phone in chosen:
-                self._boot_gen[phone.name] = self._boot_gen.get(phone.name, 0) + 1
-                self._booting.add(phone.name)
-                phone.timestamp, phone.rule, phone.tftp = now, None, None
-                unregister(phone, "rebooting (reset)")
-            self._booter(tuple(p.name for p in chosen))
+        if self._boot_later(chosen):
             return BootStats(phones=len(chosen), distinct_decisions=0, registered=0)
         stats = boot_phones(
             chosen,
@@ -424,101 +400,6 @@ class Lab:
         )
         self.last_boot = stats
         return stats
-
-    # -- the wire path (simulator.lab.wireboot): the network phase runs outside the lock --------------
-
-    def attach_booter(self, booter: Callable[[tuple[str, ...]], None] | None) -> None:
-        """From now on ``reset_phones`` hands the phones' names to ``booter`` (None: the model path)."""
-        with self._lock:
-            self._booter = booter
-
-    @_locked
-    def boot_context(self, name: str) -> BootContext:
-        """What phone ``name`` knows when it starts booting (a snapshot, read outside the lock)."""
-        phone = self._fleet.get(name)
-        if phone is None:
-            raise KeyError(name)
-        return boot_context(
-            phone,
-            clusters=self._clusters,
-            generation=self._boot_gen.get(name, 0),
-            now=self.clock.now(),
-            knobs=self.knobs,
-        )
-
-    @_locked
-    def boot_rule(
-        self, verdict: Verdict, *, kind: str, held_itl: ServedFile | None, context: BootContext
-    ) -> tuple[str, str]:
-        """The lab's reading of a rejection (``boot.rule_for``) for a phone booting over the wire."""
-        return rule_for(
-            verdict,
-            kind=kind,
-            held_itl=self._canonical(held_itl),
-            clusters=self._clusters,
-            cluster=context.cluster,
-            group=context.cm_group,
-            now=self.clock.now(),
-        )
-
-    @_locked
-    def boot_commit(
-        self,
-        context: BootContext,
-        *,
-        tftp: str | None = None,
-        outcome: BootOutcome | None = None,
-        reason: str = "",
-        dhcp_error: str = "",
-    ) -> bool:
-        """Commit a wire boot: the outcome (from TFTP ``tftp``), or no TFTP (``reason``), or no DHCP
-        answer. False (nothing changed) when the phone was reset again meanwhile."""
-        phone = self._fleet.get(context.name)
-        if phone is None or self._boot_gen.get(context.name, 0) != context.generation:
-            return False
-        self._booting.discard(context.name)
-        phone.timestamp, phone.rule, phone.tftp = self.clock.now(), None, tftp
-        if dhcp_error:
-            unregister(phone, dhcp_error)
-        elif outcome is None:
-            register(phone, self._clusters, reason)
-        else:
-            canonical = BootOutcome(
-                ctl=self._canonical(outcome.ctl),
-                itl=self._canonical(outcome.itl),
-                config_cluster=outcome.config_cluster,
-                reason=outcome.reason,
-                rule=outcome.rule,
-                learned=outcome.learned,
-            )
-            apply_outcome(phone, canonical, clusters=self._clusters, now=self.clock.now())
-        return True
-
-    @_locked
-    def boots_pending(self) -> int:
-        """Phones reset on the wire path that have not finished booting."""
-        return len(self._booting)
-
-    def _canonical(self, file: ServedFile | None) -> ServedFile | None:
-        """The model's own object for a file a phone downloaded (same bytes), so that identical phones
-        stay identical for the model path's memo; the downloaded one when TFTP no longer serves it."""
-        c = self._clusters.get(file.cluster) if file is not None else None
-        if file is None or c is None or file.node not in c.nodes:
-            return file
-        itl, ctl = c.files(file.node, self.clock.now())
-        for served in (itl, ctl):
-            if served is not None and served is not file and served.data == file.data:
-                return served
-        return file
-
-    @_locked
-    def tftp_config(self, cluster: str, node: str, mac: str) -> bytes:
-        """``SEP<MAC>.cnf.xml.sgn`` as TFTP on ``node`` serves it; ``UnreachableError`` when Cisco Tftp is
-        not running there."""
-        c, n = self._node(cluster, node)
-        if not c.nodes[n].runs(svc.TFTP):
-            raise UnreachableError(f"Cisco Tftp is not running on {n}", endpoint=n)
-        return c.config_bytes(n, mac=mac, now=self.clock.now())
 
     @_locked
     def registrations(
