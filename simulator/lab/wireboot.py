@@ -23,6 +23,7 @@ and joins every worker thread (``lab down`` leaves no thread behind).
 from __future__ import annotations
 
 import http.client
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -39,6 +40,8 @@ from simulator.model.reboot import BootContext
 from simulator.model.trustfiles import ServedFile
 
 __all__ = ["DEFAULT_WORKERS", "WireBooter"]
+
+_LOG = logging.getLogger("simulator.lab.wireboot")
 
 DEFAULT_WORKERS = 8  # concurrent boots (real phones boot in parallel; the lab has 2 cores to share)
 
@@ -146,6 +149,10 @@ class WireBooter:
         trace: list[str] = []
         try:
             self._boot_phone(context, trace)
+        except Exception as exc:  # a lab defect: the phone must not stay "rebooting" for ever
+            _LOG.exception("boot of %s failed", name)
+            trace.append(f"lab error: {exc!r}")
+            self.lab.boot_commit(context, unregistered=f"the lab could not boot this phone: {exc!r}")
         finally:
             self.log.record(at=self.lab.clock.now(), op="boot", target=name, detail="; ".join(trace))
 
@@ -155,7 +162,7 @@ class WireBooter:
             addresses = self.lab.option150(context.scope)
         except ProviderError as exc:
             trace.append(f"dhcp {source}: no answer")
-            self.lab.boot_commit(context, dhcp_error=f"DHCP source {source} did not answer: {exc}")
+            self.lab.boot_commit(context, unregistered=f"DHCP source {source} did not answer: {exc}")
             return
         trace.append(f"dhcp {source}: option 150 {' '.join(addresses) or '(none)'}")
         got = None

@@ -103,17 +103,18 @@ class WireBoots:
         tftp: str | None = None,
         outcome: BootOutcome | None = None,
         reason: str = "",
-        dhcp_error: str = "",
+        unregistered: str = "",
     ) -> bool:
-        """Commit a wire boot: the outcome (from TFTP ``tftp``), or no TFTP (``reason``), or no DHCP
-        answer. False (nothing changed) when the phone was reset again meanwhile."""
+        """Commit a wire boot: the outcome (from TFTP ``tftp``), or no TFTP (registers with ``reason``), or
+        ``unregistered`` (why: no DHCP answer, or the boot itself failed). False (nothing changed) when the
+        phone was reset again meanwhile."""
         phone = self._fleet.get(context.name)
         if phone is None or self._boot_gen.get(context.name, 0) != context.generation:
             return False
         self._booting.discard(context.name)
         phone.timestamp, phone.rule, phone.tftp = self.clock.now(), None, tftp
-        if dhcp_error:
-            unregister(phone, dhcp_error)
+        if unregistered:
+            unregister(phone, unregistered)
         elif outcome is None:
             register(phone, self._clusters, reason)
         else:
