@@ -29,6 +29,8 @@ __all__ = [
     "CTL_PROVIDER",
     "TFTP",
     "TVS",
+    "WIRE_BOOT_MAX_PHONES",
+    "BootPath",
     "ClusterSpec",
     "DhcpSpec",
     "IdentityName",
@@ -59,6 +61,8 @@ _BASE = (CALLMANAGER, TVS, CTL_PROVIDER, *_PLATFORM)
 IdentityName = Literal["callmanager", "tvs", "tomcat", "itlrecovery", "capf"]
 StandInName = Literal["callmanager", "tvs", "itlrecovery", "capf"]
 ItlState = Literal["current", "stale", "empty"]
+BootPath = Literal["auto", "wire", "model"]
+WIRE_BOOT_MAX_PHONES = 5000  # ``boot: auto`` boots labs up to this size over the wire (docs/lab.md)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -266,6 +270,10 @@ class LabSpec:
     trust: TrustKnobs = field(default_factory=TrustKnobs)
     """The trust model's uncertain points as lab knobs (``simulator.knobs``): how the lab's phones and TVS
     behave where the model is not certain."""
+    boot: BootPath = "auto"
+    """How a running lab's phones boot on reset: ``wire`` (each phone asks DHCP, downloads its files from
+    the TFTP face and asks TVS over TLS, asynchronously), ``model`` (at once, identical phones batched and
+    memoized, same phone code, no sockets) or ``auto`` (wire up to ``WIRE_BOOT_MAX_PHONES`` phones)."""
 
     def cluster(self, name: str) -> ClusterSpec:
         return next(c for c in self.clusters if c.name == name)

@@ -248,6 +248,10 @@ def status(
         typer.echo(f"  {name}: " + ", ".join(f"{n} {s}" for s, n in sorted(per.items())))
     for fault in answer["faults"]:
         typer.echo("  fault: " + " ".join(f"{k}={v}" for k, v in fault.items()))
+    if answer.get("boot") == "wire":
+        typer.echo(f"  phones boot over the wire ({answer.get('booting', 0)} rebooting now)")
+    elif answer.get("boot"):
+        typer.echo("  phones boot in the model, at once")
     typer.echo(f"  {answer['operations']} operation(s) recorded by the model")
 
 
@@ -313,7 +317,7 @@ def fault(
         None, "--cluster", help="Cluster (axl-throttle, axl-queue, replication-lag, ris-exhausted)."
     ),
     node: str | None = typer.Option(None, "--node", help="Node name or IP, or 'ios' / 'sftp'."),
-    face: str | None = typer.Option(None, "--face", help="latency, unreachable: https|tftp|cli (all)."),
+    face: str | None = typer.Option(None, "--face", help="latency, unreachable: https|tftp|cli|tvs (all)."),
     seconds: float | None = typer.Option(None, "--seconds", help="latency / replication-lag seconds."),
     count: int | None = typer.Option(None, "--count", help="drop-ssh commands; tvs-fail starts (-1: all)."),
     off: bool = typer.Option(False, "--off", help="Clear the fault."),

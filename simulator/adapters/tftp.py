@@ -2,7 +2,9 @@
 
 ``ModelTftp`` serves what ``Lab.tftp_file`` serves (``ITLFile.tlv``, ``CTLFile.tlv``, the per-phone
 ``ITLSEP<MAC>.tlv``/``CTLSEP<MAC>.tlv``) plus ``SEP<MAC>.cnf.xml`` for phones the lab knows: a small
-unsigned configuration naming the CallManager group of the phone's device pool on this cluster. When
+unsigned configuration naming the CallManager group of the phone's device pool on this cluster, and
+``SEP<MAC>.cnf.xml.sgn``, the signed configuration a secure phone downloads and judges on boot
+(``Lab.tftp_config``). When
 ``Cisco Tftp`` is not running on the node the model raises ``UnreachableError``; over HTTP that is a 404
 here (the runtime starts the TFTP-over-HTTP face only on nodes where TFTP is activated, so a node without
 it refuses the connection). ``ModelIos`` is the ``IosBackend`` of one IOS router of the lab.
@@ -23,6 +25,7 @@ from simulator.model.dhcp import IosRouter
 __all__ = ["ModelIos", "ModelTftp"]
 
 _CONFIG = re.compile(r"^SEP([0-9A-F]{12})\.cnf\.xml$")
+_SIGNED = re.compile(r"^SEP([0-9A-F]{12})\.cnf\.xml\.sgn$")
 
 
 class ModelTftp:
@@ -35,9 +38,18 @@ class ModelTftp:
         try:
             if (m := _CONFIG.match(name)) is not None:
                 return self._config(f"SEP{m.group(1)}")
+            if (m := _SIGNED.match(name)) is not None:
+                return self._signed(f"SEP{m.group(1)}")
             return self.lab.tftp_file(self.cluster, self.node, name)
         except UnreachableError:
             return None
+
+    def _signed(self, device: str) -> bytes | None:
+        try:
+            phone = self.lab.phone(device)
+        except KeyError:
+            return None
+        return self.lab.tftp_config(self.cluster, self.node, phone.mac)
 
     def _config(self, device: str) -> bytes | None:
         if not any(n.name == self.node for n in self.lab.cluster(self.cluster).nodes_running("Cisco Tftp")):

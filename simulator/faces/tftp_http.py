@@ -1,6 +1,7 @@
 """TFTP over HTTP (port 6970, plain HTTP): the files a phone fetches from a TFTP node.
 
-Serves ``ITLFile.tlv``, ``CTLFile.tlv``, ``ITLSEP<MAC>.tlv``, ``CTLSEP<MAC>.tlv`` and ``SEP<MAC>.cnf.xml``
+Serves ``ITLFile.tlv``, ``CTLFile.tlv``, ``ITLSEP<MAC>.tlv``, ``CTLSEP<MAC>.tlv``, ``SEP<MAC>.cnf.xml`` and
+the signed ``SEP<MAC>.cnf.xml.sgn``
 from a ``TftpBackend``; any other name, or a name the backend does not hold, is a 404. No authentication,
 as on CUCM. ``tftp_http_server`` builds the ready-to-start ``HttpFaceServer`` for one node.
 """
@@ -16,7 +17,7 @@ from simulator.faces.https import HttpFaceServer, Request, Response, Route
 __all__ = ["TFTP_FILE", "TftpHttpFace", "tftp_http_server"]
 
 TFTP_FILE = re.compile(
-    r"^(?:ITLFile\.tlv|CTLFile\.tlv|(?:ITL|CTL)SEP[0-9A-F]{12}\.tlv|SEP[0-9A-F]{12}\.cnf\.xml)$"
+    r"^(?:ITLFile\.tlv|CTLFile\.tlv|(?:ITL|CTL)SEP[0-9A-F]{12}\.tlv|SEP[0-9A-F]{12}\.cnf\.xml(?:\.sgn)?)$"
 )
 
 

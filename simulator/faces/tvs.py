@@ -8,8 +8,9 @@ connection, each message one line of JSON (at most ``MAX_LINE`` bytes):
     phone → TVS   {"serial": "<hex of the serial's bytes>", "issuer": "<issuer, printed the CUCM way>"}
     TVS → phone   {"roles": [<role>, ...], "certificate": "<base64 DER, empty when unknown>"}
 
-An empty role list means "unknown". When the service is not running on the node, the face accepts the TCP
-connection and closes it before the handshake (the phone sees an unreachable TVS). A malformed request is
+An empty role list means "unknown". When the service is not running on the node, or the node's ``tvs`` face
+is faulted unreachable (``FaceFaults``), the face accepts the TCP connection and closes it before the
+handshake (the phone sees an unreachable TVS); a latency fault delays each answer. A malformed request is
 answered ``{"error": ...}`` and closed.
 
 ``TvsFaceServer`` is started by ``simulator.lab.faces`` on every node that runs TVS, with a backend from
@@ -24,8 +25,11 @@ import socket
 import socketserver
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from simulator.faces.faults import FaceFaults
 
 __all__ = ["MAX_LINE", "TVS_PORT", "TvsBackend", "TvsFaceServer", "TvsReply", "tvs_query"]
 
@@ -60,8 +64,10 @@ class _Handler(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         face = self.server.face
-        if not face.backend.running():
+        if face.faults.unreachable or not face.backend.running():
             return  # closed before the handshake
+        if face.faults.latency_s > 0:
+            time.sleep(face.faults.latency_s)
         try:
             conn = face.context.wrap_socket(self.request, server_side=True)
         except (ssl.SSLError, OSError):
@@ -101,8 +107,10 @@ class TvsFaceServer:
         context: ssl.SSLContext,
         backend: TvsBackend,
         timeout: float = 10.0,
+        faults: FaceFaults | None = None,
     ) -> None:
         self.name = name
+        self.faults = faults or FaceFaults()
         self.context = context
         self.backend = backend
         self.timeout = timeout

@@ -7,6 +7,8 @@ inventory, password in ``credentials/control.password``)::
     GET  /status   the lab's summary (clusters, phones per status, active faults, operations)
     GET  /phones   every phone: name, scope, cluster, node, status, reason, rule, ip, tftp
     GET  /operations  the operation log: seq, at (lab clock), op, target, detail (tests check apply's order)
+    GET  /boots    the wire boots, one entry per phone boot: seq, at, phone (target), detail (its DHCP,
+                   TFTP and TVS requests; docs/lab.md#how-phones-boot)
     POST /faults   {"kind": ..., "cluster"/"node"/"face"/"seconds"/"count"/"off"}  -> {"applied": text}
     GET  /faults   the active faults
 
@@ -42,8 +44,10 @@ class ControlHandler:
         apply_fault: Callable[[Mapping[str, Any]], str],
         faults: Callable[[], list[dict[str, Any]]],
         operations: Callable[[], list[dict[str, Any]]] = list,
+        boots: Callable[[], list[dict[str, Any]]] = list,
     ) -> None:
         self._status = status
+        self._boots = boots
         self._operations = operations
         self._phones = phones
         self._apply = apply_fault
@@ -58,6 +62,8 @@ class ControlHandler:
                 return _json(200, self._phones())
             if key == ("GET", "/operations"):
                 return _json(200, self._operations())
+            if key == ("GET", "/boots"):
+                return _json(200, self._boots())
             if key == ("GET", "/faults"):
                 return _json(200, self._faults())
             if key == ("POST", "/faults"):

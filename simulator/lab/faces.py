@@ -41,6 +41,7 @@ from simulator.faces.tftp_http import tftp_http_server
 from simulator.faces.tls import ServerIdentity, server_context
 from simulator.faces.tvs import TVS_PORT, TvsFaceServer
 from simulator.labcerts import IdentityKind
+from simulator.lab.faults import FACES
 from simulator.model import ClusterInfo, Lab, NodeInfo
 from simulator.spec import LabSpec
 
@@ -129,7 +130,7 @@ class _Starter:
         self, cluster: ClusterInfo, node: NodeInfo, *, axl: ModelAxl, ris: ModelRis, allowance: QueryAllowance
     ) -> None:
         lab, c, n, listen = self.lab, cluster.name, node.name, self.listen
-        switches = {face: FaceFaults() for face in ("https", "tftp", "cli")}
+        switches = {face: FaceFaults() for face in FACES}
         self.out.node_faults[(c, n)] = switches
         app = Credentials(USERS["axl"], self.passwords[f"{c}-axl"])
         admin = Credentials(USERS["os"], self.passwords[f"{c}-os"])
@@ -178,6 +179,7 @@ class _Starter:
                     port=listen.tvs,
                     context=tvs_tls,
                     backend=ModelTvsBackend(lab, cluster=c, node=n),
+                    faults=switches["tvs"],
                 )
             )
         cli = build_server(

@@ -4,7 +4,7 @@
 on the faces (``simulator.faces.faults.FaceFaults`` per node and face, the RisPort70 ``QueryAllowance``
 per cluster) or a call on the model (TVS failing to start, replication lag). Kinds:
 
-* ``latency`` — node (+ ``face`` https|tftp|cli), ios or sftp: each request/command waits ``seconds``;
+* ``latency`` — node (+ ``face`` https|tftp|cli|tvs), ios or sftp: each request/command waits ``seconds``;
 * ``axl-throttle`` — cluster or node: AXL writes answer HTTP 503;
 * ``axl-queue`` — cluster: AXL writes answer HTTP 503 while the change-notification queue holds
   ``count`` (default 20) or more, drained at one notification per ``seconds`` (default 0.05), as CUCM;
@@ -42,7 +42,7 @@ FaultKind = Literal[
     "unreachable",
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
-Face = Literal["https", "tftp", "cli"]
+Face = Literal["https", "tftp", "cli", "tvs"]
 FACES: tuple[str, ...] = get_args(Face)  # per CUCM node; the IOS router and SFTP server have one face each
 ROUTERS = ("ios", "sftp")
 

@@ -43,8 +43,9 @@ from simulator.inventory import (
 from simulator.lab.control import ControlHandler
 from simulator.lab.faces import USERS, Listen, build_server, start_faces
 from simulator.lab.faults import Fault, FaultBoard
+from simulator.lab.wireboot import WireBooter
 from simulator.model import Clock, Lab, RegStatus, build_lab
-from simulator.spec import DhcpSpec, LabSpec, default_lab
+from simulator.spec import WIRE_BOOT_MAX_PHONES, BootPath, DhcpSpec, LabSpec, default_lab
 
 __all__ = ["LabPorts", "LabRuntime", "relocate", "serve_scopes_from_kea"]
 
@@ -118,6 +119,7 @@ class LabRuntime:
         restart_duration: float | None = None,
         faults: Sequence[Fault] = (),
         clock: Clock | None = None,
+        boot: BootPath | None = None,
     ) -> None:
         self.paths = LabPaths.at(directory)
         self.prefix = _check_prefix(prefix)
@@ -129,6 +131,8 @@ class LabRuntime:
             clusters = tuple(replace(c, restart_duration=restart_duration) for c in self.spec.clusters)
             self.spec = replace(self.spec, clusters=clusters)
         self.initial_faults = tuple(faults)
+        self.boot: BootPath = boot or self.spec.boot
+        self.booter: WireBooter | None = None  # the wire path of phone resets (simulator.lab.wireboot)
         self._clock = clock
         self._group = FaceGroup()
         self._kea: Any = None  # simulator.kea.KeaInstance when with_kea
@@ -161,6 +165,7 @@ class LabRuntime:
             self._lab = build_lab(self.spec, clock=self._clock)
             self._write_secrets()
             self._start_faces()
+            self._start_booter()
             for fault in self.initial_faults:
                 self.faults.apply(fault)
             self._write_inventory()
@@ -176,8 +181,13 @@ class LabRuntime:
         write_public(self.paths.ready, f"pid={pid or os.getpid()} startup_s={self.startup_seconds:.3f}\n")
 
     def stop(self) -> None:
-        """Stop every server and Kea (idempotent); remove the ``ready`` file."""
+        """Stop the boot workers, every server and Kea (idempotent); remove the ``ready`` file."""
         try:
+            if self.booter is not None:
+                if self._lab is not None:
+                    self._lab.attach_booter(None)
+                self.booter.stop()
+                self.booter = None
             self._group.stop()
         finally:
             if self._kea is not None:
@@ -191,6 +201,10 @@ class LabRuntime:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def wait_booted(self, timeout: float = 60.0) -> bool:
+        """Wait until every phone reset over the wire has booted (True at once on the model path)."""
+        return self.booter.wait(timeout) if self.booter is not None else True
 
     def apply_fault(self, fault: Fault) -> str:
         return self.faults.apply(fault)
@@ -219,6 +233,14 @@ class LabRuntime:
             for e in self.lab.operation_log
         ]
 
+    def boots(self) -> list[dict[str, Any]]:
+        """The wire boots, oldest first: per phone boot its DHCP, TFTP and TVS requests (empty on the
+        model path)."""
+        entries = self.booter.log if self.booter is not None else ()
+        return [
+            {"seq": e.seq, "at": e.at, "op": e.op, "target": e.target, "detail": e.detail} for e in entries
+        ]
+
     def status(self) -> dict[str, Any]:
         counts: dict[str, dict[str, int]] = {}
         for p in self.lab.phones():
@@ -238,6 +260,8 @@ class LabRuntime:
             "faults": self.faults.state(),
             "operations": len(self.lab.operation_log),
             "kea": self._kea is not None,
+            "boot": "wire" if self.booter is not None else "model",
+            "booting": self.lab.boots_pending(),
         }
 
     # -- building blocks ----------------------------------------------------------------------------
@@ -325,6 +349,7 @@ class LabRuntime:
             phones=self.phones,
             faults=self.faults.state,
             operations=self.operations,
+            boots=self.boots,
             apply_fault=lambda body: self.faults.apply(Fault.from_mapping(body)),
         )
         control = build_server(
@@ -339,6 +364,13 @@ class LabRuntime:
         )
         self._group.start(control)
         self.control_url = control.base_url + "/"
+
+    def _start_booter(self) -> None:
+        """``boot: wire`` (``auto`` up to ``WIRE_BOOT_MAX_PHONES``): resets boot over the faces."""
+        wire = self.boot == "wire" or (self.boot == "auto" and self.lab.phone_count() <= WIRE_BOOT_MAX_PHONES)
+        if wire:
+            self.booter = WireBooter(self.lab, tftp_port=self.listen.tftp_http, tvs_port=self.listen.tvs)
+            self.lab.attach_booter(self.booter)
 
     def _write_inventory(self) -> None:
         ports = Ports(https=self.ports.https, tftp_http=self.ports.tftp_http, ssh=self.ports.ssh)

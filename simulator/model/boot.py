@@ -40,7 +40,18 @@ from .trustfiles import ServedFile
 from .truststore import CALLMANAGER_TRUST, PHONE_SAST_TRUST
 from .tvs import key_of
 
-__all__ = ["BootOutcome", "BootStats", "ModelTvs", "boot_phones", "file_under_test", "rule_for"]
+__all__ = [
+    "BootOutcome",
+    "BootStats",
+    "ModelTvs",
+    "apply_outcome",
+    "boot_phones",
+    "decide_boot",
+    "file_under_test",
+    "register",
+    "rule_for",
+    "unregister",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,7 +118,6 @@ class _Batch:
         self._opt150: dict[str, tuple[tuple[str, ...], str]] = {}
         self._tftp: dict[tuple[str, ...], tuple[Cluster, Node] | None] = {}
         self._tvs: dict[tuple[str, str], tuple[TvsContact, ...]] = {}
-        self._cm: dict[tuple[str, str], Node | None] = {}
         self._config: dict[tuple[str, str], LabTlvFile] = {}
         self.memo: dict[tuple[object, ...], BootOutcome] = {}
 
@@ -150,15 +160,6 @@ class _Batch:
         if key not in self._config:
             self._config[key] = cluster.config_file(node.name, mac="", now=self.now)
         return self._config[key]
-
-    def callmanager(self, cluster: str, group: str) -> Node | None:
-        key = (cluster, group)
-        if key not in self._cm:
-            c = self.clusters[cluster]
-            self._cm[key] = next(
-                (c.nodes[n] for n in c.cm_groups.get(group, ()) if c.nodes[n].runs(svc.CALLMANAGER)), None
-            )
-        return self._cm[key]
 
 
 def rule_for(
@@ -331,7 +332,7 @@ def boot_phones(
         phone.timestamp = now
         phone.rule = None
         if dhcp_error:
-            _unregister(phone, dhcp_error)
+            unregister(phone, dhcp_error)
             continue
         hit = batch.tftp(addresses)
         if hit is None:
@@ -341,7 +342,7 @@ def boot_phones(
                 else f"no TFTP server reachable at {', '.join(addresses)}"
             )
             phone.tftp = None
-            registered += _register(phone, batch, f"{why}; using the cached configuration")
+            registered += register(phone, clusters, f"{why}; using the cached configuration")
             continue
         cluster, node = hit
         phone.tftp = node.ip
@@ -351,31 +352,50 @@ def boot_phones(
         if outcome is None:
             outcome = _decide_boot(phone, batch, cluster, node)
             batch.memo[key] = outcome
-        phone.learn(outcome.learned, now)
-        phone.ctl = outcome.ctl
-        phone.itl = outcome.itl
-        if outcome.config_cluster is not None and outcome.config_cluster != phone.cluster:
-            old_cluster, old_node = phone.cluster, phone.node
-            phone.cluster = outcome.config_cluster
-            phone.cm_group = clusters[outcome.config_cluster].group_of(phone.device_pool)
-            phone.left_cluster, phone.left_node, phone.left_at = old_cluster, old_node, now
-            if on_moved is not None:
-                on_moved(phone, old_cluster, old_node)
-        phone.rule = outcome.rule
-        registered += _register(phone, batch, outcome.reason)
+        registered += apply_outcome(phone, outcome, clusters=clusters, now=now, on_moved=on_moved)
     return BootStats(phones=len(phones), distinct_decisions=len(batch.memo), registered=registered)
 
 
-def _unregister(phone: Phone, reason: str) -> None:
+def apply_outcome(
+    phone: Phone,
+    outcome: BootOutcome,
+    *,
+    clusters: Mapping[str, Cluster],
+    now: float,
+    on_moved: Callable[[Phone, str, str | None], None] | None = None,
+) -> int:
+    """Install what the phone accepted, move it when it took another cluster's configuration, and
+    register it (1) or not (0). Shared by the model path and the wire path (``simulator.lab.wireboot``)."""
+    phone.learn(outcome.learned, now)
+    phone.ctl = outcome.ctl
+    phone.itl = outcome.itl
+    if outcome.config_cluster is not None and outcome.config_cluster != phone.cluster:
+        old_cluster, old_node = phone.cluster, phone.node
+        phone.cluster = outcome.config_cluster
+        phone.cm_group = clusters[outcome.config_cluster].group_of(phone.device_pool)
+        phone.left_cluster, phone.left_node, phone.left_at = old_cluster, old_node, now
+        if on_moved is not None:
+            on_moved(phone, old_cluster, old_node)
+    phone.rule = outcome.rule
+    return register(phone, clusters, outcome.reason)
+
+
+def unregister(phone: Phone, reason: str) -> None:
     phone.status = RegStatus.UNREGISTERED
     phone.node = None
     phone.reason = reason
 
 
-def _register(phone: Phone, batch: _Batch, reason: str) -> int:
-    node = batch.callmanager(phone.cluster, phone.cm_group)
+def callmanager_of(clusters: Mapping[str, Cluster], cluster: str, group: str) -> Node | None:
+    """The first node of ``group`` whose CallManager is running (where the phone registers)."""
+    c = clusters[cluster]
+    return next((c.nodes[n] for n in c.cm_groups.get(group, ()) if c.nodes[n].runs(svc.CALLMANAGER)), None)
+
+
+def register(phone: Phone, clusters: Mapping[str, Cluster], reason: str) -> int:
+    node = callmanager_of(clusters, phone.cluster, phone.cm_group)
     if node is None:
-        _unregister(
+        unregister(
             phone,
             "; ".join(
                 filter(

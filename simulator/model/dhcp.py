@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -233,19 +234,21 @@ class KeaDhcpSource:
         self.client_port = client_port
         self.timeout = timeout
         self._query = query or self._query_wire
+        self._wire = threading.Lock()  # one client port: phones booting at once ask one after another
 
     @property
     def name(self) -> str:
         return self._name
 
     def _query_wire(self, scope: Scope) -> tuple[str, ...]:
-        offer = query_relayed(
-            server=self.server,
-            giaddr=scope.relay,
-            client_port=self.client_port,
-            mac="00:1b:54:00:00:01",
-            timeout=self.timeout,
-        )
+        with self._wire:
+            offer = query_relayed(
+                server=self.server,
+                giaddr=scope.relay,
+                client_port=self.client_port,
+                mac="00:1b:54:00:00:01",
+                timeout=self.timeout,
+            )
         return tuple(str(a) for a in offer.option150)
 
     def option150(self, scope: Scope) -> tuple[str, ...]:

@@ -2,19 +2,19 @@
 
 One re-entrant lock guards everything; every public method first settles due timed events (replication,
 service transitions, TVS cache loads) against the lab's ``Clock``; every mutating method records one
-``Operation`` in ``operation_log`` (reads record nothing). Returned values are immutable snapshots
+``Operation`` in ``operation_log`` (reads record nothing; a wire boot's commit is the phone's own doing and
+goes to the boot worker's log instead). Returned values are immutable snapshots
 (``ClusterInfo``, ``NodeInfo``, ``ServiceSnapshot``, ``TrustEntry``, ``PhoneView``, ``Registration``) or
 bytes, so callers never hold live model state. Built by ``simulator.model.build.build_lab``.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from cryptography import x509
 
@@ -26,7 +26,9 @@ from . import services as svc
 from .boot import BootStats, boot_phones
 from .clock import Clock, Scheduler
 from .cluster import Cluster
-from .dhcp import CucmDhcpServer, DhcpSource, IosRouter, Scope
+from .dhcp import CucmDhcpServer, DhcpKind, DhcpSource, IosRouter, Scope
+from .lablock import locked as _locked
+from .labwire import WireBoots
 from .oplog import OperationLog
 from .phones import PhoneFleet, PhoneView, Registration
 from .truststore import TrustEntry, UploadResult
@@ -34,8 +36,6 @@ from .tvs import LabTvsCache
 
 __all__ = ["ClusterInfo", "Lab", "NodeInfo"]
 
-P = ParamSpec("P")
-R = TypeVar("R")
 _PER_PHONE = re.compile(r"^(CTL|ITL)SEP[0-9A-F]{12}\.tlv$", re.IGNORECASE)
 
 
@@ -70,18 +70,7 @@ class ClusterInfo:
         return tuple(n for n in self.nodes if service in n.services)
 
 
-def _locked(method: Callable[P, R]) -> Callable[P, R]:
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        lab: Lab = args[0]  # type: ignore[assignment]
-        with lab._lock:
-            lab._settle()
-            return method(*args, **kwargs)
-
-    return wrapper
-
-
-class Lab:
+class Lab(WireBoots):
     """Two (or more) clusters, DHCP sources, scopes and a phone fleet behind one lock."""
 
     def __init__(
@@ -111,6 +100,7 @@ class Lab:
         self._fleet = fleet
         self.ca = ca
         self.last_boot: BootStats | None = None
+        self._init_boots()
 
     # -- plumbing ------------------------------------------------------------------------------------
 
@@ -329,10 +319,13 @@ class Lab:
         return self._sources[name]
 
     def option150(self, scope: str) -> tuple[str, ...]:
-        """What a phone in ``scope`` gets as option 150 now (asks Kea over the wire for Kea scopes)."""
+        """What a phone in ``scope`` gets as option 150 now (asks Kea over the wire for Kea scopes, with the
+        lock released: booting phones ask it at once; the model's IOS and CUCM sources under the lock)."""
         with self._lock:
             target = self._scopes[scope]
             source = self._sources[target.source]
+            if source.kind is not DhcpKind.KEA:
+                return tuple(source.option150(target))
         return tuple(source.option150(target))
 
     @_locked
@@ -390,9 +383,13 @@ class Lab:
 
     @_locked
     def reset_phones(self, names: Iterable[str] | None = None, *, scope: str | None = None) -> BootStats:
-        """Reset phones (by name and/or scope; all when both None): each boots as boot.py describes."""
+        """Reset phones (by name and/or scope; all when both None): each boots as boot.py describes —
+        at once on the model path; with a booter attached (the wire path, ``simulator.lab.wireboot``) the
+        phones show as rebooting (unregistered) and the booter boots them over the faces later."""
         chosen = self._fleet.select(names, scope=scope)
         self._log("reset_phones", scope or "*", f"{len(chosen)} phones")
+        if self._boot_later(chosen):
+            return BootStats(phones=len(chosen), distinct_decisions=0, registered=0)
         stats = boot_phones(
             chosen,
             clusters=self._clusters,

@@ -271,6 +271,7 @@ def test_resets_by_name_by_uuid_and_by_device_reference_boot_the_phone(rt: LabRu
         untouched = rt.lab.phone(mine[0].name).timestamp if phone is not mine[0] else None
         answer = call(phone)
         assert answer["return"] == uuids[phone.name]
+        assert rt.wait_booted(60.0)  # the phone reboots over the wire (the manual clock stands still)
         assert rt.lab.phone(phone.name).timestamp == clock(rt).now()
         if untouched is not None:
             assert rt.lab.phone(mine[0].name).timestamp == untouched  # only the named phone

@@ -554,6 +554,7 @@ def test_phones_move_when_trust_tvs_option150_and_reset_go_through_the_faces(rt:
     try:
         for name in phones:
             axl.doDeviceReset(deviceName=name, isHardReset=False, deviceResetType="Reset")
+        assert rt.wait_booted(60.0)  # the phones reboot over the wire: DHCP, TFTP face, TVS face
         rt.faults.allowances["new"].reset()
         moved = ris_names(ris_query(soap(rt, "new", "cucm-new-pub", "risport"), status="Registered"))
         assert sorted(moved) == sorted(phones)

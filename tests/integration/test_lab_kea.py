@@ -36,8 +36,12 @@ def _run_with_kea(tmp_path: Path, *, prefix: str) -> None:
         old_tftp = tuple(n.ip for n in runtime.lab.cluster("old").nodes_running("Cisco Tftp"))
         assert runtime.lab.option150("scope-c") == old_tftp  # a relayed DISCOVER answered by Kea
         stats = runtime.lab.reset_phones(scope="scope-c")
-        assert stats is not None
+        assert stats.phones == 5
+        assert runtime.wait_booted(60.0)  # the phones boot over the wire, asking Kea each
         assert {p.status for p in runtime.lab.phones(scope="scope-c")} == {RegStatus.REGISTERED}
+        assert runtime.booter is not None
+        traces = [e.detail for e in runtime.booter.log if e.op == "boot"]
+        assert len(traces) == 5 and all(t.startswith(f"dhcp kea: option 150 {old_tftp[0]}") for t in traces)
         pids = list(runtime._kea.pids().values())
         assert pids and all(alive(p) for p in pids)
     finally:
