@@ -40,8 +40,8 @@ from simulator.faces.ssh import SshFaceServer, generate_host_key
 from simulator.faces.tftp_http import tftp_http_server
 from simulator.faces.tls import ServerIdentity, server_context
 from simulator.faces.tvs import TVS_PORT, TvsFaceServer
-from simulator.labcerts import IdentityKind
 from simulator.lab.faults import FACES
+from simulator.labcerts import IdentityKind
 from simulator.model import ClusterInfo, Lab, NodeInfo
 from simulator.spec import LabSpec
 
