@@ -196,3 +196,21 @@ def test_the_renderer_is_silent_outside_its_block_and_each_block_is_a_read_of_it
     with renderer:
         renderer.read_progress(trust)  # a second read (apply's stale-plan check) says it again
     assert out.getvalue().splitlines() == ["trust stores of new: 0 of 2 nodes read"] * 2
+
+
+def test_a_retry_that_would_end_past_the_timeout_is_not_started() -> None:
+    """An endpoint that accepts and stays silent fails each attempt only at its wait limit: a retry that
+    could take as long again after its pause would end past ``--timeout``, so the read ends now."""
+    hooks = Recorder()
+    policy = RetryPolicy(attempts=5, initial_backoff=0.0)
+    waiter = ReadWaiter(hooks=hooks, policy=policy, sleep=lambda s: None, slow_after=60, timeout=1.0)
+    calls: list[int] = []
+
+    def silent() -> str:
+        calls.append(1)
+        time.sleep(0.3)  # then the transport's read timeout
+        raise TemporaryError("no answer within the read timeout")
+
+    with pytest.raises(TemporaryError):
+        waiter.read("pub", silent)
+    assert len(calls) == 1 and hooks.waits == []  # 0.3 s + the 0.5 s pause + 0.3 s again > 1 s
