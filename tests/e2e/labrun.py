@@ -100,10 +100,13 @@ def running_lab(
     loopback: Loopback,
     spec: Mapping[str, Any] | None = None,
     with_kea: bool = False,
-    restart_seconds: float = 1.0,
+    restart_seconds: float = 0.0,
 ) -> Iterator[RunningLab]:
     """``lab up --detach`` on a leased prefix in ``workdir/lab`` (``spec`` as ``--spec``); ``lab down``
-    after, then the prefix goes back."""
+    after, then the prefix goes back. ``restart_seconds``: how long the lab's service restarts take; 0
+    by default (a restarted TVS reports Started, with its new start time, at the provider's first poll
+    instead of after its 2 s poll interval: R8 freshness is still checked). A test that must catch a
+    restart while it runs passes a duration."""
     with loopback.lease() as lease:
         lab = RunningLab(workdir=workdir, lab_dir=workdir / "lab", prefix=lease.prefix)
         args = ["lab", "up", "--detach", "--dir", str(lab.lab_dir), "--prefix", lease.prefix,

@@ -75,7 +75,7 @@ def test_rehearsing_a_half_done_migration_strands_the_phones_the_real_run_strand
 
         with loopback.lease() as lease:
             args = ["--prefix", lease.prefix, "--dir", "rehearsal", "--gate-deadline", GATE_DEADLINE,
-                    "--apply-timeout", "200", "--json"]  # fmt: skip
+                    "--apply-timeout", "200", "--restart-seconds", "0", "--json"]  # fmt: skip
             result = lab.run("rehearse", "lab.yaml", "--snapshot", "estate.json", *args, timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr
         report = json.loads(result.stdout)
