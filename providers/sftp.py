@@ -13,14 +13,12 @@ import stat
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Self
 
 import paramiko
 from cryptography.hazmat.primitives.serialization import pkcs12
 from pydantic import SecretStr
 
-from providers.transports.ssh import SshConnection, SshTarget, connect, map_ssh_error
+from providers.transports.ssh import SshClientBase, SshTarget, connect, map_ssh_error
 from reconciler.cucm.certs import (
     issuer_of,
     load_certificates,
@@ -101,22 +99,21 @@ def inspect_bundle(name: str, data: bytes, *, password: SecretStr | None = None)
     return BundleReport(name, "pkcs12", tuple(_cert(c) for c in found), key is not None)
 
 
-class SftpExchange:
+class SftpExchange(SshClientBase[paramiko.SFTPClient]):
     """One SFTP server directory; connects lazily, reconnects after a drop."""
 
     def __init__(self, *, target: SshTarget, directory: str = "/") -> None:
         self.target = target
         self.directory = directory.rstrip("/") or "/"
-        self._conn: SshConnection | None = None
-        self._sftp: paramiko.SFTPClient | None = None
+        self._conn, self._channel = None, None
 
     def _client(self) -> paramiko.SFTPClient:
-        if self._sftp is not None and self._conn is not None and self._conn.active:
-            return self._sftp
+        if self._channel is not None and self._conn is not None and self._conn.active:
+            return self._channel
         self.close()
         self._conn = connect(self.target)
-        self._sftp = self._conn.open_sftp()
-        return self._sftp
+        self._channel = self._conn.open_sftp()
+        return self._channel
 
     def _path(self, name: str) -> str:
         if "/" in name or name in ("", ".", ".."):
@@ -186,18 +183,3 @@ class SftpExchange:
                 endpoint=self.target.name,
             )
         return reports
-
-    def close(self) -> None:
-        if self._sftp is not None:
-            self._sftp.close()
-        if self._conn is not None:
-            self._conn.close()
-        self._sftp, self._conn = None, None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()

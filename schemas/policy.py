@@ -1,4 +1,5 @@
-"""Operational knobs: concurrency per API, retries, RisPort70 pacing, certificate-expiry warnings.
+"""Operational knobs: concurrency per API, retries, RisPort70 pacing, certificate-expiry warnings, how
+often a wave's gate polls.
 
 Read by the executor and drift; every field has a safe default so ``policy`` may be omitted.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from schemas.common import Duration, StrictModel
 
@@ -49,3 +50,15 @@ class Policy(StrictModel):
         default=15, ge=1, le=60, description="RisPort70 allowance per cluster (about 15/min on CUCM)"
     )
     cert_expiry_warning_days: int = Field(default=30, ge=0, le=3650)
+    gate_poll_interval: Duration = Field(
+        default=timedelta(seconds=15),
+        description="how often a wave's gate asks RisPort70 whether its phones registered (R13; each poll "
+        "spends the allowance, the live R3 check runs with it); 1s to 10m",
+    )
+
+    @field_validator("gate_poll_interval")
+    @classmethod
+    def _poll_bounds(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(minutes=10):
+            raise ValueError("gate_poll_interval must be between 1s and 10m")
+        return value

@@ -34,8 +34,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
 import paramiko
 from pydantic import SecretStr
@@ -54,7 +53,7 @@ from providers.cucm_cli.parse import (
     parse_sql_table,
     parse_trust_file_report,
 )
-from providers.transports.ssh import SshConnection, SshTarget, connect, map_ssh_error
+from providers.transports.ssh import SshClientBase, SshConnection, SshTarget, connect, map_ssh_error
 from reconciler.errors import RemoteFaultError, TemporaryError
 
 __all__ = [
@@ -82,7 +81,7 @@ _CONFIRM = re.compile(r"\((yes\|no|y/n)\)\s*\??\s*:?\s*$", re.IGNORECASE)
 _IMPORTED = re.compile(r"Successfully imported certificate", re.IGNORECASE)
 
 
-class CliSession:
+class CliSession(SshClientBase[paramiko.Channel]):
     """One ``admin:`` session to one node, opened lazily and re-opened after a drop."""
 
     def __init__(
@@ -97,8 +96,7 @@ class CliSession:
         self.command_timeout = command_timeout
         self.login_timeout = login_timeout
         self._connector = connector
-        self._conn: SshConnection | None = None
-        self._chan: paramiko.Channel | None = None
+        self._conn, self._channel = None, None
         self.prompt: str | None = None
         #: the cleaned screen when the last read ended without a recognised prompt (``reconciler doctor``
         #: shows it: an unknown prompt or banner on a real node)
@@ -111,29 +109,15 @@ class CliSession:
     # -- session -------------------------------------------------------------------------------
     def open(self) -> None:
         """Connect, wait for the first prompt, turn pagination off (idempotent)."""
-        if self._chan is not None and not self._chan.closed and self._conn is not None and self._conn.active:
+        chan, conn = self._channel, self._conn
+        if chan is not None and not chan.closed and conn is not None and conn.active:
             return
         self.close()
         self._conn = self._connector(self.target)
-        self._chan = self._conn.open_shell()
-        self._chan.settimeout(0.1)
+        self._channel = self._conn.open_shell()
+        self._channel.settimeout(0.1)
         self._read(command=None, timeout=self.login_timeout)
         self.run("set cli pagination off", check=False)  # unsupported somewhere: the pager is handled
-
-    def close(self) -> None:
-        if self._chan is not None:
-            self._chan.close()
-        if self._conn is not None:
-            self._conn.close()
-        self._chan, self._conn = None, None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def run(
         self,
@@ -150,10 +134,10 @@ class CliSession:
         ``answers`` are (regex, reply) pairs for the command's own prompts, each used once, in order;
         replies are never logged (``set cert bulk sftp`` asks for a password)."""
         self.open()
-        assert self._chan is not None
+        assert self._channel is not None
         log.debug("cli %s: %s", self.node, command)
         try:
-            self._chan.sendall((command + "\n").encode())
+            self._channel.sendall((command + "\n").encode())
         except (OSError, EOFError, paramiko.SSHException) as exc:
             self.close()
             raise map_ssh_error(exc, target=self.target, during=f"sending {command!r}") from exc
@@ -184,7 +168,7 @@ class CliSession:
         on_line: Callable[[str], None] | None = None,
         answers: list[tuple[str, str]] | None = None,
     ) -> str:
-        chan = self._chan
+        chan = self._channel
         assert chan is not None
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         raw = ""

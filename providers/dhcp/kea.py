@@ -9,11 +9,9 @@ per-subnet update command in the stock hooks (docs/providers.md, "Running a real
 
 Rules this module keeps:
 
-- Option 150 is matched by **code 150** in space ``dhcp4`` — an entry with ``"code": 150``, or one whose
-  ``name`` an ``option-def`` maps to code 150; ``data`` in CSV (``"10.0.0.1, 10.0.0.2"``) or raw hex
-  (``"csv-format": false``) form is read, and a rewritten entry keeps its form. The effective value of a
-  subnet is its own entry, else its shared network's, else the global one; a change is written on the
-  subnet itself.
+- Option 150 is read and edited in the configuration document by ``providers.dhcp.keaconfig`` (matched by
+  code 150, CSV or raw hex, inherited subnet → shared network → global; a change is written on the
+  subnet itself).
 - The configuration is otherwise sent back untouched — ``control-socket`` above all (omitting it would cut
   the control channel); a guard refuses to send a config whose control socket differs.
 - Kea can accept a ``config-set`` yet stop serving DHCP (a failed ``config-set`` closes its sockets while
@@ -31,23 +29,21 @@ Rules this module keeps:
 
 from __future__ import annotations
 
-import copy
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address
 from types import TracebackType
 from typing import Any, Self
 
 import requests
 
+from providers.dhcp import keaconfig
 from providers.dhcp.base import DhcpScope, Option150Check, SetResult, Wants, find_scope
 from reconciler.dhcpwire import DhcpOffer, query_relayed
 from reconciler.errors import PermanentError, RemoteFaultError, TemporaryError, VerificationError
 
 __all__ = ["KeaDhcpBackend", "KeaProbe"]
-
-OPTION_CODE = 150
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,36 +56,6 @@ class KeaProbe:
     client_port: int
     timeout: float = 2.0
     mac: str = "02:00:00:00:01:50"
-
-
-def _decode(entry: dict[str, Any]) -> tuple[IPv4Address, ...]:
-    data = str(entry.get("data", "")).strip()
-    if not data:
-        return ()
-    try:
-        if entry.get("csv-format", True):
-            return tuple(IPv4Address(p.strip()) for p in data.split(",") if p.strip())
-        raw = bytes.fromhex(data.lower().removeprefix("0x").replace(":", "").replace(" ", ""))
-    except ValueError as exc:
-        raise RemoteFaultError(f"Kea option 150 data {data!r} is not a list of IPv4 addresses") from exc
-    if len(raw) % 4:
-        raise RemoteFaultError(f"Kea option 150 raw data {data!r} is not a multiple of 4 bytes")
-    return tuple(IPv4Address(raw[i : i + 4]) for i in range(0, len(raw), 4))
-
-
-def _encode(template: dict[str, Any] | None, addresses: Sequence[IPv4Address],
-            names: frozenset[str]) -> dict[str, Any]:  # fmt: skip
-    if template is None:
-        if names:
-            template = {"name": sorted(names)[0], "code": OPTION_CODE, "space": "dhcp4"}
-        else:
-            template = {"code": OPTION_CODE, "space": "dhcp4", "csv-format": False}
-    entry = dict(template)
-    if entry.get("csv-format", True):
-        entry["data"] = ", ".join(str(a) for a in addresses)
-    else:
-        entry["data"] = b"".join(a.packed for a in addresses).hex().upper()
-    return entry
 
 
 class KeaDhcpBackend:
@@ -161,86 +127,18 @@ class KeaDhcpBackend:
             raise RemoteFaultError(f"Kea {self._name}: config-get returned no Dhcp4", endpoint=self._name)
         return {"Dhcp4": args["Dhcp4"]}
 
-    # --- reading the configuration -----------------------------------------------------------------
-
-    @staticmethod
-    def _option_names(dhcp4: dict[str, Any]) -> frozenset[str]:
-        return frozenset(
-            d["name"]
-            for d in dhcp4.get("option-def", [])
-            if d.get("code") == OPTION_CODE and d.get("space", "dhcp4") == "dhcp4" and "name" in d
-        )
-
-    @staticmethod
-    def _find_entry(option_data: list[dict[str, Any]], names: frozenset[str]) -> int | None:
-        for i, entry in enumerate(option_data):
-            if entry.get("space", "dhcp4") != "dhcp4":
-                continue
-            if entry.get("code") == OPTION_CODE or (entry.get("code") is None and entry.get("name") in names):
-                return i
-        return None
-
-    @staticmethod
-    def _subnets(dhcp4: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
-        for subnet in dhcp4.get("subnet4", []):
-            yield subnet, None
-        for network in dhcp4.get("shared-networks", []):
-            for subnet in network.get("subnet4", []):
-                yield subnet, network
-
-    def _scope(self, dhcp4: dict[str, Any], subnet: dict[str, Any],
-               network: dict[str, Any] | None) -> DhcpScope:  # fmt: skip
-        names = self._option_names(dhcp4)
-        value: tuple[IPv4Address, ...] = ()
-        for level in (subnet, network or {}, dhcp4):
-            options = level.get("option-data", [])
-            index = self._find_entry(options, names)
-            if index is not None:
-                value = _decode(options[index])
-                break
-        relays: list[str] = []
-        for level in (subnet, network or {}):
-            relay = level.get("relay") or {}
-            relays = relay.get("ip-addresses") or ([relay["ip-address"]] if relay.get("ip-address") else [])
-            if relays:
-                break
-        context = subnet.get("user-context") or {}
-        name = context.get("name") if isinstance(context, dict) else None
-        return DhcpScope(
-            name=str(name or subnet["subnet"]),
-            subnet=IPv4Network(subnet["subnet"], strict=False),
-            option150=value,
-            relay=IPv4Address(relays[0]) if relays else None,
-        )
+    # --- reading the configuration (providers.dhcp.keaconfig) -------------------------------------
 
     def list_scopes(self) -> tuple[DhcpScope, ...]:
         """Every subnet (top level and in shared networks) with its effective option 150; read-only."""
-        dhcp4 = self.get_config()["Dhcp4"]
-        return tuple(self._scope(dhcp4, s, n) for s, n in self._subnets(dhcp4))
+        return keaconfig.scopes(self.get_config()["Dhcp4"])
 
     # --- changing option 150 -----------------------------------------------------------------------
 
     def edit(self, config: dict[str, Any], *, scope: str,
              addresses: Sequence[IPv4Address]) -> dict[str, Any]:  # fmt: skip
         """A copy of ``config`` where only the option 150 entry of ``scope`` differs (pure)."""
-        new = copy.deepcopy(config)
-        dhcp4 = new["Dhcp4"]
-        names = self._option_names(dhcp4)
-        for subnet, network in self._subnets(dhcp4):
-            if not self._scope(dhcp4, subnet, network).matches(scope):
-                continue
-            options: list[dict[str, Any]] = subnet.setdefault("option-data", [])
-            index = self._find_entry(options, names)
-            if not addresses:
-                if index is not None:
-                    del options[index]
-                return new
-            if index is None:
-                options.append(_encode(None, addresses, names))
-            else:
-                options[index] = _encode(options[index], addresses, names)
-            return new
-        raise RemoteFaultError(f"Kea {self._name} has no scope {scope!r}", endpoint=self._name)
+        return keaconfig.edit(config, scope=scope, addresses=addresses, server=self._name)
 
     def _ask(self, scope: DhcpScope) -> tuple[IPv4Address, ...]:
         """Option 150 of a real DHCP offer for ``scope`` (``TemporaryError`` when Kea does not answer)."""
@@ -279,48 +177,49 @@ class KeaDhcpBackend:
         shown = ", ".join(map(str, offered)) or "none"
         return f"the previous configuration was restored and Kea answers again (option 150: {shown})"
 
+    def _send(self, old: dict[str, Any], new: dict[str, Any], *, what: str, probe: DhcpScope,
+              want: tuple[IPv4Address, ...]) -> None:  # fmt: skip
+        """``config-test`` and ``config-set`` of ``new`` (changing ``what``), the DHCP probe of scope
+        ``probe`` (it must now announce ``want``), then ``config-write``. A refusal or a wrong answer
+        re-sends ``old`` and raises, saying how that went; nothing reaches the disk before the probe."""
+        if new["Dhcp4"].get("control-socket") != old["Dhcp4"].get("control-socket"):
+            raise PermanentError("refusing to send a Kea config without the original control-socket",
+                                 endpoint=self._name)  # fmt: skip
+        self.command("config-test", new)
+        answer = self.command("config-set", new, check=False)
+        if answer["result"] != 0:
+            raise RemoteFaultError(
+                f"Kea {self._name} refused config-set for {what}: {answer.get('text', '')}; "
+                f"{self._restore(old, probe)}",
+                endpoint=self._name,
+                code=str(answer["result"]),
+            )
+        if self.probe is not None and probe.relay is not None:
+            try:
+                got: tuple[IPv4Address, ...] | None = self._ask(probe)
+                problem = f"Kea answers with option 150 {', '.join(map(str, got or ())) or 'none'}"
+            except TemporaryError as exc:
+                got, problem = None, f"Kea stopped answering DHCP ({exc})"
+            if got != want:
+                where = "" if what == f"scope {probe.name}" else f" for scope {probe.name}"
+                raise VerificationError(
+                    f"after config-set for {what} on Kea {self._name}, {problem}{where} instead of "
+                    f"{', '.join(map(str, want)) or 'none'}; {self._restore(old, probe)}",
+                    endpoint=self._name,
+                    hint=f"see the kea-dhcp4 log of {self._name}; nothing was written to disk",
+                )
+        self._persist(old, probe)
+
     def set_option150(self, *, scope: str, addresses: Sequence[IPv4Address]) -> SetResult:
         """Make ``scope`` announce exactly ``addresses``; see the module docstring for the sequence."""
         want = tuple(IPv4Address(a) for a in addresses)
         with self._lock:
             old = self.get_config()
-            dhcp4 = old["Dhcp4"]
-            current = find_scope([self._scope(dhcp4, s, n) for s, n in self._subnets(dhcp4)], scope,
-                                 server=self._name)  # fmt: skip
+            current = find_scope(keaconfig.scopes(old["Dhcp4"]), scope, server=self._name)
             if current.option150 == want:
                 return SetResult(scope=current, changed=False, previous=current.option150)
             new = self.edit(old, scope=scope, addresses=want)
-            if new["Dhcp4"].get("control-socket") != dhcp4.get("control-socket"):
-                raise PermanentError("refusing to send a Kea config without the original control-socket",
-                                     endpoint=self._name)  # fmt: skip
-            self.command("config-test", new)
-            answer = self.command("config-set", new, check=False)
-            if answer["result"] != 0:
-                restored = self._restore(old, current)
-                raise RemoteFaultError(
-                    f"Kea {self._name} refused config-set for scope {current.name}: "
-                    f"{answer.get('text', '')}; {restored}",
-                    endpoint=self._name,
-                    code=str(answer["result"]),
-                )
-            if self.probe is not None and current.relay is not None:
-                offered: tuple[IPv4Address, ...] | None = None
-                try:
-                    got = self._ask(current)
-                except TemporaryError as exc:
-                    problem = f"Kea stopped answering DHCP ({exc})"
-                else:
-                    offered = got
-                    problem = f"Kea answers with option 150 {', '.join(map(str, got)) or 'none'}"
-                if offered != want:
-                    restored = self._restore(old, current)
-                    raise VerificationError(
-                        f"after config-set for scope {current.name} on Kea {self._name}, {problem} "
-                        f"instead of {', '.join(map(str, want)) or 'none'}; {restored}",
-                        endpoint=self._name,
-                        hint=f"see the kea-dhcp4 log of {self._name}; nothing was written to disk",
-                    )
-            self._persist(old, current)
+            self._send(old, new, what=f"scope {current.name}", probe=current, want=want)
             changed = DhcpScope(name=current.name, subnet=current.subnet, option150=want,
                                 relay=current.relay)  # fmt: skip
             return SetResult(scope=changed, changed=True, previous=current.option150)
@@ -332,8 +231,7 @@ class KeaDhcpBackend:
         wanted = [(key, tuple(IPv4Address(a) for a in want)) for key, want in wants]
         with self._lock:
             old = self.get_config()
-            dhcp4 = old["Dhcp4"]
-            scopes = [self._scope(dhcp4, s, n) for s, n in self._subnets(dhcp4)]
+            scopes = keaconfig.scopes(old["Dhcp4"])
             current = [find_scope(scopes, key, server=self._name) for key, _ in wanted]
             todo = [(c, w) for c, (_, w) in zip(current, wanted, strict=True) if c.option150 != w]
             if not todo:
@@ -341,36 +239,9 @@ class KeaDhcpBackend:
             new = old
             for scope, want in todo:
                 new = self.edit(new, scope=scope.name, addresses=want)
-            if new["Dhcp4"].get("control-socket") != dhcp4.get("control-socket"):
-                raise PermanentError("refusing to send a Kea config without the original control-socket",
-                                     endpoint=self._name)  # fmt: skip
-            self.command("config-test", new)
             probe = next((c for c, _ in todo if c.relay is not None), todo[0][0])
             names = f"{len(todo)} scope(s) ({', '.join(c.name for c, _ in todo[:5])})"
-            answer = self.command("config-set", new, check=False)
-            if answer["result"] != 0:
-                raise RemoteFaultError(
-                    f"Kea {self._name} refused config-set for {names}: {answer.get('text', '')}; "
-                    f"{self._restore(old, probe)}",
-                    endpoint=self._name,
-                    code=str(answer["result"]),
-                )
-            want = dict((c.name, w) for c, w in todo)[probe.name]
-            if self.probe is not None and probe.relay is not None:
-                try:
-                    got: tuple[IPv4Address, ...] | None = self._ask(probe)
-                    problem = f"Kea answers with option 150 {', '.join(map(str, got or ())) or 'none'}"
-                except TemporaryError as exc:
-                    got, problem = None, f"Kea stopped answering DHCP ({exc})"
-                if got != want:
-                    raise VerificationError(
-                        f"after config-set for {names} on Kea {self._name}, {problem} for scope "
-                        f"{probe.name} instead of {', '.join(map(str, want)) or 'none'}; "
-                        f"{self._restore(old, probe)}",
-                        endpoint=self._name,
-                        hint=f"see the kea-dhcp4 log of {self._name}; nothing was written to disk",
-                    )
-            self._persist(old, probe)
+            self._send(old, new, what=names, probe=probe, want=dict((c.name, w) for c, w in todo)[probe.name])
             changed = {c.name: w for c, w in todo}
             return tuple(
                 SetResult(

@@ -29,7 +29,8 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from types import TracebackType
+from typing import Generic, Literal, Protocol, Self, TypeVar
 
 import paramiko
 from pydantic import SecretStr
@@ -49,6 +50,7 @@ from schemas.secret import SecretRef
 __all__ = [
     "AuthMethod",
     "HostKeyVerifier",
+    "SshClientBase",
     "SshConnection",
     "SshTarget",
     "connect",
@@ -336,3 +338,35 @@ def connect(target: SshTarget) -> SshConnection:
         raise
     log.debug("ssh: connected to %s as %s", target.label, target.username)
     return SshConnection(target, transport)
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+_Channel = TypeVar("_Channel", bound=_Closable)
+
+
+class SshClientBase(Generic[_Channel]):
+    """A client that holds one ``SshConnection`` and one channel on it (the admin CLI's shell in
+    ``providers.cucm_cli.session``, an SFTP session in ``providers.sftp``): ``close()`` closes the channel,
+    then the connection (idempotent), and the client is a context manager that closes on exit. The
+    subclass opens both and keeps them in ``_conn`` and ``_channel``."""
+
+    _conn: SshConnection | None = None
+    _channel: _Channel | None = None
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+        if self._conn is not None:
+            self._conn.close()
+        self._channel, self._conn = None, None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -15,7 +15,8 @@ Exit codes: 0 applied, 1 error or a failed step, 3 a wave paused (live R3: its s
 ``--resume`` continues), 130 interrupted. Heavy imports happen inside the command body; the estate and
 the providers come only from the global options' wiring factory (``open_apply``), the wave gates and the
 live R3 watch from ``reconciler.wiring.gates``; state and journals live in the state directory
-(``--state-dir``, else the global options').
+(``--state-dir``, else the global options'). Its own refresh (FILE) and the stale-plan check (PLAN,
+``--resume``) show their read progress on stderr as ``plan`` does (off with ``--quiet``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from reconciler.boundedio import MAX_PLAN_BYTES, read_bounded
-from reconciler.commands.common import DEFAULT_STATE_DIR, global_options, load_desired
+from reconciler.commands.common import DEFAULT_STATE_DIR, global_options, load_desired, reading
 
 if TYPE_CHECKING:
     from reconciler.plan.document import Plan
@@ -175,6 +176,7 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
         console.print(text, markup=False, soft_wrap=True)
 
     timeout = _duration(lock_timeout)
+    progress, _ = reading(opts)  # shown only inside its blocks: the refresh, the stale-plan check
     store = StateStore(opts.state_dir)
     cancel = threading.Event()
     clock = SystemClock(cancel=cancel)
@@ -197,7 +199,9 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
             desired = _as_planned(
                 load_desired(Path(plan.desired_path), expect_sha256=plan.desired_sha256).desired, plan
             )
-            wiring = world.open_apply(desired, state_dir=opts.state_dir, parallelism=parallelism)
+            wiring = world.open_apply(
+                desired, state_dir=opts.state_dir, parallelism=parallelism, hooks=progress
+            )
         elif source is None:
             err("error: give a desired-state FILE or a saved PLAN (or --resume)")
             raise typer.Exit(1)
@@ -210,26 +214,33 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
                 load_desired(Path(plan.desired_path), expect_sha256=plan.desired_sha256).desired, plan
             )
             check_state(plan, store.read(), path=store.path)
-            wiring = world.open_apply(desired, state_dir=opts.state_dir, parallelism=parallelism)
+            wiring = world.open_apply(
+                desired, state_dir=opts.state_dir, parallelism=parallelism, hooks=progress
+            )
         else:
             from reconciler.plan.planner import PlanOptions, build_plan
 
             loaded = load_desired(source)
             desired = loaded.desired
-            wiring = world.open_apply(desired, state_dir=opts.state_dir, parallelism=parallelism)
-            plan = build_plan(
-                desired=desired,
-                desired_path=str(source),
-                desired_sha256=loaded.sha256,
-                estate=wiring.estate,
-                state=store.read(),
-                options=PlanOptions(parallelism=parallelism),
+            wiring = world.open_apply(
+                desired, state_dir=opts.state_dir, parallelism=parallelism, hooks=progress
             )
+            with progress:  # apply's own refresh, shown as plan shows it
+                plan = build_plan(
+                    desired=desired,
+                    desired_path=str(source),
+                    desired_sha256=loaded.sha256,
+                    estate=wiring.estate,
+                    state=store.read(),
+                    options=PlanOptions(parallelism=parallelism),
+                )
             if plan.canary is not None and not plan.errored:  # the resets and gates need the waves
                 wiring.close()
                 wiring = None
                 desired = _as_planned(desired, plan)
-                wiring = world.open_apply(desired, state_dir=opts.state_dir, parallelism=parallelism)
+                wiring = world.open_apply(
+                    desired, state_dir=opts.state_dir, parallelism=parallelism, hooks=progress
+                )
         if plan.errored:
             for d in plan.diagnostics:
                 err(
@@ -281,7 +292,8 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
             from reconciler.plan.fingerprint import check_fresh
 
             # R14: a resumed apply changed trust, TVS and option 150 itself; identities must not move
-            check_fresh(p, estate, kinds=("identity", "itlrecovery") if journal is not None else None)
+            with progress:  # the stale-plan check reads the estate again
+                check_fresh(p, estate, kinds=("identity", "itlrecovery") if journal is not None else None)
 
         with _sigint_finishes_step(cancel):
             report = executor.apply(

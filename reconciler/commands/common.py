@@ -51,7 +51,7 @@ class GlobalOptions:
     json: bool = False
     state_dir: Path = DEFAULT_STATE_DIR
     wiring: WiringFactory | None = None
-    quiet: bool = False  # no progress display while reading (plan, drift)
+    quiet: bool = False  # no progress display while reading (plan, drift, apply, doctor)
     timeout: float | None = None  # seconds: cap of every connect/read wait, and of each read's retries
 
     def world(self) -> WiringFactory:

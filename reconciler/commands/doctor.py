@@ -1,6 +1,7 @@
 """``reconciler doctor FILE [--json] [--bundle FILE] [--slow SECONDS] [--probe-writes]``.
 
-Loads the desired state, runs every read-only check (``reconciler.wiring.doctor``), prints the table
+Loads the desired state, runs every read-only check (``reconciler.wiring.doctor``; their progress on
+stderr as ``plan`` shows its read, off with ``--quiet``), prints the table
 (or the JSON report) and exits 0 when nothing failed, 1 otherwise. ``--bundle`` also writes a support
 bundle (zip, secrets scrubbed). docs/first-contact.md explains each check; engine imports stay inside
 the body.
@@ -34,14 +35,16 @@ def doctor(  # noqa: PLR0917 - typer passes options positionally
     ),
 ) -> None:
     """Check access and capabilities of every endpoint, changing nothing (exit 0 ok, 1 a check failed)."""
-    from reconciler.commands.common import global_options, load_or_exit
+    from reconciler.commands.common import global_options, load_or_exit, reading
     from reconciler.commands.plan import _fail
     from reconciler.wiring.doctor import run_doctor, table_lines, write_bundle
 
     opts = global_options(ctx, json_flag=json_output)
     color, as_json = opts.color, opts.json
     desired = load_or_exit(file, opts).desired
-    result = run_doctor(desired, slow_s=slow, probe_writes=probe_writes)
+    progress, _ = reading(opts)  # its checks as a read's progress (stderr; off with --quiet)
+    with progress:
+        result = run_doctor(desired, slow_s=slow, probe_writes=probe_writes, hooks=progress)
     report = result.report
     if bundle is not None:
         try:

@@ -1,11 +1,13 @@
 """Showing a refresh while it reads: ``ReadProgressRenderer``, a ``reconciler.live.progress.ReadHooks``.
 
-Used by ``reconciler plan``, ``drift`` and ``apply FILE`` (``reconciler.commands``) around the read;
+Used by ``reconciler plan``, ``drift``, ``apply`` (its own refresh of ``apply FILE``, the stale-plan check of
+``apply PLAN``) and ``doctor`` (``reconciler.commands``) around the read;
 always on stderr, so ``--json`` output on stdout stays clean, and off with ``--quiet``.
 
 - On a terminal: a live display (rich) with one line per phase — the phones RisPort70 listed so far
   per cluster out of the total, with the time the query allowance still needs (R13); the trust stores
-  read per node; the DHCP scopes read — and a status line while an endpoint is slow or unreachable.
+  read per node; the DHCP scopes read; doctor's checks per cluster and of the DHCP servers, with the
+  check running now — and a status line while an endpoint is slow or unreachable.
   It disappears when the read ends.
 - Otherwise (CI logs): one line per phase, printed when its size is first known, and one line per wait
   on an endpoint (its name, the attempt n of m, why, the time of the next attempt).
@@ -49,6 +51,10 @@ def describe_progress(p: ReadProgress) -> str:
     if p.phase is ReadPhase.TRUST:
         node = "node" if p.total == 1 else "nodes"
         return f"trust stores of {p.subject}: {p.done} of {p.total} {node} read"
+    if p.phase is ReadPhase.CHECKS:
+        unit = ("server" if p.subject == "DHCP" else "node") + ("" if p.total == 1 else "s")
+        text = f"checks of {p.subject}: {p.done} of {p.total} {unit} done"
+        return text if p.finished or not p.doing else f"{text}; now {p.doing}"
     scope = "scope" if p.total == 1 else "scopes"
     return f"DHCP: {p.done} of {p.total} {scope} read"
 
@@ -67,7 +73,9 @@ def describe_wait(w: ReadWait) -> str:
 
 class ReadProgressRenderer(ReadHooks):
     """Renders read progress on ``console`` (stderr): live on a terminal, else line by line. Use as a
-    context manager around the read; ``enabled=False`` (``--quiet``) renders nothing."""
+    context manager around the read: it renders only inside the block (an estate that outlives the read,
+    as ``apply``'s does for its gates, stays silent after it), and each block is a read of its own;
+    ``enabled=False`` (``--quiet``) renders nothing."""
 
     def __init__(self, console: Console, *, enabled: bool = True, live: bool | None = None) -> None:
         self._console = console
@@ -79,8 +87,15 @@ class ReadProgressRenderer(ReadHooks):
         self._waits: dict[str, ReadWait] = {}
         self._told: set[tuple[str, int, bool]] = set()  # (endpoint, attempt, slow) printed line by line
         self._live: Live | None = None
+        self._inside = False
 
     def __enter__(self) -> ReadProgressRenderer:
+        with self._lock:
+            self._inside = True
+            self._phases.clear()
+            self._announced.clear()
+            self._waits.clear()
+            self._told.clear()
         if self._enabled and self._live_wanted:
             self._live = Live(
                 Text(""), console=self._console, transient=True, refresh_per_second=4, auto_refresh=True
@@ -93,6 +108,7 @@ class ReadProgressRenderer(ReadHooks):
     ) -> None:
         with self._lock:
             live, self._live = self._live, None
+            self._inside = False
         if live is not None:
             live.stop()
 
@@ -106,7 +122,7 @@ class ReadProgressRenderer(ReadHooks):
         self._live.update(Group(*rows))
 
     def read_progress(self, progress: ReadProgress) -> None:
-        if not self._enabled:
+        if not (self._enabled and self._inside):
             return
         with self._lock:
             self._phases[progress.key] = progress
@@ -119,7 +135,7 @@ class ReadProgressRenderer(ReadHooks):
             self._line(describe_progress(progress))
 
     def read_waiting(self, wait: ReadWait) -> None:
-        if not self._enabled:
+        if not (self._enabled and self._inside):
             return
         with self._lock:
             self._waits[wait.endpoint] = wait
@@ -132,7 +148,7 @@ class ReadProgressRenderer(ReadHooks):
                 self._line(describe_wait(wait), style="yellow")
 
     def read_recovered(self, endpoint: str) -> None:
-        if not self._enabled:
+        if not (self._enabled and self._inside):
             return
         with self._lock:
             self._waits.pop(endpoint, None)

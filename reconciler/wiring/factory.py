@@ -56,8 +56,16 @@ class WiringFactory(Protocol):
         with its retries."""
         ...
 
-    def open_apply(self, desired: DesiredState, *, state_dir: Path, parallelism: int = 4) -> ApplyWiring:
-        """The estate and the executor's providers for ``desired``; ``owned`` reads ``state_dir``."""
+    def open_apply(
+        self,
+        desired: DesiredState,
+        *,
+        state_dir: Path,
+        parallelism: int = 4,
+        hooks: ReadHooks | None = None,
+    ) -> ApplyWiring:
+        """The estate and the executor's providers for ``desired``; ``owned`` reads ``state_dir``;
+        ``hooks`` hear the estate's reads (``apply``'s own refresh and its stale-plan check)."""
         ...
 
 
@@ -108,17 +116,25 @@ class ProviderWiring:
             estate.stop()
             conns.close()
 
-    def open_apply(self, desired: DesiredState, *, state_dir: Path, parallelism: int = 4) -> ApplyWiring:
+    def open_apply(
+        self,
+        desired: DesiredState,
+        *,
+        state_dir: Path,
+        parallelism: int = 4,
+        hooks: ReadHooks | None = None,
+    ) -> ApplyWiring:
         """One set of connections for the plan, the providers, the resets and the gates: one client,
         one SSH session and one RisPort70 pacer per endpoint, so together they stay inside each
-        cluster's query allowance (R13). ``close()`` on any provider closes them all."""
+        cluster's query allowance (R13). ``close()`` on any provider closes them all. ``hooks`` hear
+        the estate's reads (the renderer shows only those inside its block)."""
         from reconciler.wiring import registry as registry_mod  # noqa: PLC0415 - heavy
         from reconciler.wiring.connections import Connections  # noqa: PLC0415 - heavy
         from reconciler.wiring.estate import ProviderEstate  # noqa: PLC0415 - heavy
 
         conns = Connections(desired)
         try:
-            estate = ProviderEstate(conns, parallelism=parallelism)
+            estate = ProviderEstate(conns, parallelism=parallelism, hooks=hooks)
             registry = registry_mod.build_registry(
                 desired, conns=conns, estate=estate, owned=owned_in(state_dir)
             )

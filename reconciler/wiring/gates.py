@@ -4,8 +4,9 @@ R3 watch over the source TVS nodes that serve each wave.
 Called by ``reconciler apply`` (``reconciler.commands.apply``) once the plan is known: the phones of
 each gated wave come from the estate (``phones(scopes)``), the target's call-processing nodes from its
 facts (R13; the source's too when the plan can revert a wave), the pacing from the policy's RisPort70
-allowance. The handler itself and the gate specs are ``reconciler.apply.gates`` and
-``reconciler.apply.gate_specs``; the watch is ``reconciler.apply.tvswatch``.
+allowance, the time between polls from ``policy.gate_poll_interval``. The handler itself and the gate
+specs are ``reconciler.apply.gates`` and ``reconciler.apply.gate_specs``; the watch is
+``reconciler.apply.tvswatch``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from reconciler.live.protocol import LiveEstate
 from reconciler.plan.document import Plan
 from schemas.document import DesiredState
 
-__all__ = ["gate_handler", "tvs_watch"]
+__all__ = ["WATCH_TTL", "gate_handler", "tvs_watch", "watch_ttl"]
+
+WATCH_TTL = 10.0  # seconds live R3 reuses a read of the source TVS nodes (docs/waves.md#live-r3)
 
 
 def tvs_watch(plan: Plan, desired: DesiredState, estate: LiveEstate, *, clock: Clock) -> TvsWatch:
@@ -30,7 +33,13 @@ def tvs_watch(plan: Plan, desired: DesiredState, estate: LiveEstate, *, clock: C
     waves = {w: scopes.get(w, ()) for w in sorted({s.wave for s in plan.steps if s.wave is not None})}
     source = desired.migration.source
     serving = serving_tvs_nodes(estate, source=source, waves=waves) if waves else {}
-    return TvsWatch(estate, source=source, serving=serving, clock=clock, ttl=10.0)
+    return TvsWatch(estate, source=source, serving=serving, clock=clock, ttl=watch_ttl(desired))
+
+
+def watch_ttl(desired: DesiredState) -> float:
+    """How long live R3 reuses a read of the source TVS nodes: ten seconds, or one gate poll interval
+    when the gates poll more often (each poll then sees a fresh read)."""
+    return min(WATCH_TTL, desired.policy.gate_poll_interval.total_seconds())
 
 
 def gate_handler(
@@ -66,4 +75,5 @@ def gate_handler(
         source_reader=EstateRegistrations(estate, cluster=source) if reverting else None,
         source_pacer=RisPacer(per_minute=per_minute, clock=clock),
         watch=watch,
+        poll_interval=desired.policy.gate_poll_interval.total_seconds(),
     )

@@ -4,7 +4,9 @@ Used by ``reconciler.wiring.estate.ProviderEstate`` around every read of a clust
 RisPort70. A ``TemporaryError`` (unreachable, timed out, busy, the RisPort70 allowance used up) is
 retried with the policy's backoff (``reconciler.apply.retry.backoff_delay``; a server's delay hint wins)
 — at most ``attempts`` times, or ``HINTED_ATTEMPTS`` when the server said when to come back — and never
-past ``timeout`` seconds after the read began (the CLI's ``--timeout``). Before each retry the hooks
+past ``timeout`` seconds after the read began (the CLI's ``--timeout``): a retry starts only when,
+after its pause, it could take as long as the attempt that failed and still end in time (an endpoint
+that accepts and stays silent fails each attempt at the transports' wait limit). Before each retry the hooks
 hear which endpoint, the attempt (n of m), why, and when the next attempt starts
 (``reconciler.live.progress.ReadWait``); a read still waiting for its first answer after ``SLOW_AFTER``
 seconds is reported too. ``stop()`` (the estate is closing: another read failed) ends every wait at
@@ -93,13 +95,15 @@ class ReadWaiter:
         attempt, seen = 1, [False]
         while True:
             timer = self._watch(endpoint, attempt, attempts, seen)
+            began = time.monotonic()
             try:
                 value = fn()
             except TemporaryError as exc:
                 limit = HINTED_ATTEMPTS if exc.delay is not None else attempts
                 delay = backoff_delay(self.policy, retry=attempt, error=exc)
                 delay = min(max(delay, _MIN_PAUSE), _MAX_PAUSE)
-                if attempt >= limit or time.monotonic() + delay > deadline or self._stopped.is_set():
+                took = time.monotonic() - began  # a retry may wait as long (a silent endpoint: its timeout)
+                if attempt >= limit or time.monotonic() + delay + took > deadline or self._stopped.is_set():
                     raise
                 self.hooks.read_waiting(
                     ReadWait(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from simulator.faces.axl import AxlFace
@@ -67,7 +68,8 @@ def node_https_server(
 
 
 class FaceGroup:
-    """Servers started together and stopped together (reverse order, every one even if one fails)."""
+    """Servers started together and stopped together: all at once (each waits up to one poll of its
+    serve loop, so one by one the default lab's 17 listeners took 0.75 s), every one even if one fails."""
 
     def __init__(self) -> None:
         self._started: list[Startable] = []
@@ -78,12 +80,17 @@ class FaceGroup:
         return server
 
     def stop(self) -> None:
-        errors: list[BaseException] = []
-        while self._started:
+        servers, self._started = self._started[::-1], []
+
+        def stop_one(server: Startable) -> Exception | None:
             try:
-                self._started.pop().stop()
+                server.stop()
             except Exception as exc:  # keep stopping the others
-                errors.append(exc)
+                return exc
+            return None
+
+        with ThreadPoolExecutor(max_workers=max(1, len(servers)), thread_name_prefix="face-stop") as pool:
+            errors = [e for e in pool.map(stop_one, servers) if e is not None]
         if errors:
             raise errors[0]
 

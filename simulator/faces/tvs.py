@@ -127,7 +127,9 @@ class TvsFaceServer:
         return int(self._server.server_address[1])
 
     def start(self) -> TvsFaceServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name=self.name, daemon=True)
+        self._thread = threading.Thread(  # a short poll: ``stop()`` waits for it (0.5 s by default)
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=self.name, daemon=True
+        )
         self._thread.start()
         return self
 

@@ -2,7 +2,8 @@
 from the ``loopback`` session fixture (``tests.loopback``; held until ``lab down``, so tests that
 pytest-xdist runs at once each get their own addresses), the CLI in subprocesses, and ``lab down`` always.
 
-Used by tests/e2e/test_lab_failures.py, test_lab_resume.py, test_lab_kea.py and test_lab_migration.py.
+Used by tests/e2e/test_lab_failures.py, test_lab_resume.py, test_lab_kea.py, test_lab_migration.py and
+others; ``gated_lab`` is the wave tests' lab (test_lab_live_r3.py, test_lab_revert.py).
 The desired-state YAML comes from ``tests.e2e.labdoc``; commands run in the lab's working directory, so
 ``.reconciler/`` (state, journal) lands there.
 """
@@ -23,7 +24,7 @@ import yaml
 
 from tests.loopback import Loopback
 
-__all__ = ["ROOT", "RunningLab", "raise_ris_allowance", "running_lab"]
+__all__ = ["ROOT", "RunningLab", "gated_lab", "raise_ris_allowance", "running_lab"]
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND_TIMEOUT = 120.0
@@ -99,10 +100,13 @@ def running_lab(
     loopback: Loopback,
     spec: Mapping[str, Any] | None = None,
     with_kea: bool = False,
-    restart_seconds: float = 1.0,
+    restart_seconds: float = 0.0,
 ) -> Iterator[RunningLab]:
     """``lab up --detach`` on a leased prefix in ``workdir/lab`` (``spec`` as ``--spec``); ``lab down``
-    after, then the prefix goes back."""
+    after, then the prefix goes back. ``restart_seconds``: how long the lab's service restarts take; 0
+    by default (a restarted TVS reports Started, with its new start time, at the provider's first poll
+    instead of after its 2 s poll interval: R8 freshness is still checked). A test that must catch a
+    restart while it runs passes a duration."""
     with loopback.lease() as lease:
         lab = RunningLab(workdir=workdir, lab_dir=workdir / "lab", prefix=lease.prefix)
         args = ["lab", "up", "--detach", "--dir", str(lab.lab_dir), "--prefix", lease.prefix,
@@ -120,6 +124,29 @@ def running_lab(
         finally:
             down = lab.run("lab", "down", "--dir", str(lab.lab_dir), timeout=60)
             assert down.returncode == 0, down.stdout + down.stderr
+
+
+@contextlib.contextmanager
+def gated_lab(
+    workdir: Path, *, loopback: Loopback, spec: Mapping[str, Any], gate_deadline: str
+) -> Iterator[RunningLab]:
+    """``running_lab`` with ``lab.yaml`` written for wave tests: every wave resets its phones, each gate
+    has ``gate_deadline``, and the RisPort70 allowance is 60 per minute on both the clusters and in the
+    policy (so gates poll every second, the lab's ``policy.gate_poll_interval`` from ``tests.e2e.labdoc``)."""
+    from tests.e2e.labdoc import lab_data
+
+    with running_lab(workdir, loopback=loopback, spec=spec) as running:
+        running.write(
+            lab_data(
+                lab_dir=running.lab_dir,
+                prefix=running.prefix,
+                reset_every_wave=True,
+                gate_deadline=gate_deadline,
+                ris_queries_per_minute=60,
+            )
+        )
+        raise_ris_allowance(running.yaml)
+        yield running
 
 
 def raise_ris_allowance(doc: Path, *, per_minute: int = 60) -> None:

@@ -51,6 +51,9 @@ def test_doctor_passes_on_the_lab_changes_nothing_and_the_bundle_has_no_secret(l
     human = lab.run("doctor", "lab.yaml", "--bundle", "bundle.zip")
     assert human.returncode == 0, human.stdout + human.stderr
     assert "0 failed" in human.stdout
+    # its progress as plan shows a read: off a terminal one line per cluster and for the DHCP servers
+    assert "checks of old: 0 of 3 nodes done" in human.stderr and "checks of new: 0 of" in human.stderr
+    assert "checks of DHCP: 0 of" in human.stderr and "checks of" not in human.stdout
     code, report = _doctor(lab)
     assert code == 0 and report["ok"], _failed(report)
     assert lab.operations() == before  # read-only: the lab model recorded no mutation

@@ -268,6 +268,7 @@ def test_r13_gate_missed_when_moved_phones_cannot_register_stops_later_waves(lab
     assert result.returncode == 1, result.stdout + result.stderr
     out = result.stderr
     assert "failed gate.wave-1" in out and "deadline 6s passed (R13)" in out
+    assert "phones of old: " in out and " listed" in out  # apply's own refresh, shown as plan shows it
     phones = _phones(lab)
     wave1 = {n for n, p in phones.items() if p["scope"] == "scope-a"}
     assert _off_target(lab) - {n for n, p in phones.items() if p["cluster"] == "old"} == wave1

@@ -3,7 +3,8 @@ pauses the wave — apply exits 3, resets no more phones, starts no revert — a
 the fault is cleared continues from the gate (the option 150 change and the reset are not redone).
 
 scope-b's phones hold a stale ITL (``defects: {stale_itl_scopes: [scope-b]}``), so wave-2's gate keeps
-polling until its deadline: long enough to outlast the watch's ten-second cache. The faulted nodes are the
+polling until its deadline: long enough to outlast the watch's cache (one gate poll interval, 1 s in the
+tests' ``policy.gate_poll_interval``; ten seconds at most). The faulted nodes are the
 source TVS nodes that serve the CallManager groups of wave-2's phones, as the lab's inventory and phone
 list tell them (the lab spec's CallManager group ``old-cmg``), all of them, through ``lab fault
 unreachable``. After the resume the wave ends as it would have without the fault: its gate fails by the
@@ -23,29 +24,18 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.labdoc import lab_data
-from tests.e2e.labrun import RunningLab, raise_ris_allowance, running_lab
+from tests.e2e.labrun import RunningLab, gated_lab
 from tests.loopback import Loopback
 
 pytestmark = pytest.mark.lab
 SPEC = {"base": "default", "phones_per_scope": 3, "defects": {"stale_itl_scopes": ["scope-b"]}}
-GATE_DEADLINE = 40  # seconds: wave-2's gate polls this long (stale ITL), the watch caches for 10
+GATE_DEADLINE = 12  # seconds wave-2's gate polls (stale ITL); it polls, and the watch re-reads, every 1 s
 WAIT = 150.0
 
 
 @pytest.fixture
 def lab(tmp_path: Path, loopback: Loopback) -> Iterator[RunningLab]:
-    with running_lab(tmp_path, loopback=loopback, spec=SPEC) as running:
-        running.write(
-            lab_data(
-                lab_dir=running.lab_dir,
-                prefix=running.prefix,
-                reset_every_wave=True,
-                gate_deadline=f"{GATE_DEADLINE}s",
-                ris_queries_per_minute=60,
-            )
-        )
-        raise_ris_allowance(running.yaml)
+    with gated_lab(tmp_path, loopback=loopback, spec=SPEC, gate_deadline=f"{GATE_DEADLINE}s") as running:
         yield running
 
 

@@ -61,7 +61,8 @@ KILL_POINTS = (
 @pytest.fixture
 def lab(tmp_path: Path, loopback: Loopback) -> Iterator[RunningLab]:
     spec = {"base": "default", "phones_per_scope": 3}
-    with running_lab(tmp_path, loopback=loopback, spec=spec) as running:
+    # restarts that take a second: the "tvs" kill point lands while the rolling restart runs
+    with running_lab(tmp_path, loopback=loopback, spec=spec, restart_seconds=1.0) as running:
         running.write(
             lab_data(
                 lab_dir=running.lab_dir,

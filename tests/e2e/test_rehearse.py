@@ -34,10 +34,15 @@ def _half_done(phones: int) -> dict[str, Any]:
     return dict(spec)
 
 
+#: A wave that strands phones waits its gate out: long enough for the lab's phones to register (within
+#: a second of a reset; the gates poll every second, ``tests.e2e.labdoc``), short for the failing waves.
+GATE_DEADLINE = "8s"
+
+
 def _relaxed(doc: dict[str, Any]) -> dict[str, Any]:
     for wave in doc["migration"]["waves"]:
         wave.update(reset=True, on_failure="continue", max_stranded_share=1.0)
-        wave["gate"]["deadline"] = "20s"
+        wave["gate"]["deadline"] = GATE_DEADLINE
     return doc
 
 
@@ -69,8 +74,8 @@ def test_rehearsing_a_half_done_migration_strands_the_phones_the_real_run_strand
         assert applied.returncode != 0 and real  # stranded phones made a gate fail
 
         with loopback.lease() as lease:
-            args = ["--prefix", lease.prefix, "--dir", "rehearsal", "--gate-deadline", "20s",
-                    "--apply-timeout", "200", "--json"]  # fmt: skip
+            args = ["--prefix", lease.prefix, "--dir", "rehearsal", "--gate-deadline", GATE_DEADLINE,
+                    "--apply-timeout", "200", "--restart-seconds", "0", "--json"]  # fmt: skip
             result = lab.run("rehearse", "lab.yaml", "--snapshot", "estate.json", *args, timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr
         report = json.loads(result.stdout)

@@ -27,6 +27,7 @@ class FakeWiring:
         self._estate = estate
         self._apply = apply
         self.state_dirs: list[Path] = []
+        self.hooks: Any = None  # the read hooks ``apply`` handed over
 
     @contextlib.contextmanager
     def open_estate(
@@ -34,8 +35,11 @@ class FakeWiring:
     ) -> Iterator[Any]:
         yield self._estate(desired)
 
-    def open_apply(self, desired: Any, *, state_dir: Path, parallelism: int = 4) -> ApplyWiring:
+    def open_apply(
+        self, desired: Any, *, state_dir: Path, parallelism: int = 4, hooks: Any = None
+    ) -> ApplyWiring:
         self.state_dirs.append(state_dir)
+        self.hooks = hooks
         if self._apply is None:
             raise PlanError("this test wiring has no providers that change anything")
         return self._apply(desired, state_dir=state_dir)

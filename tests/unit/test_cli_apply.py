@@ -333,3 +333,37 @@ def test_json_apply_with_nothing_to_do_prints_one_document(world: dict[str, Any]
     assert document["event"] == "apply_finished" and document["status"] == "succeeded"
     assert document["outcomes"] == [] and set(document["counts"].values()) == {0}
     assert "No changes" in document["message"]
+
+
+def test_the_stale_plan_check_shows_its_read_progress_and_nothing_after_it(world: dict[str, Any]) -> None:
+    """``apply PLAN`` re-reads the fingerprint's facts (R14) as ``plan`` reads: the estate's progress goes
+    through the read hooks ``apply`` hands the wiring, one line per phase on stderr off a terminal. The
+    gates read the same estate later: the renderer stays silent outside the check; ``--quiet`` silences
+    it."""
+    from reconciler.live.progress import ReadPhase, ReadProgress
+    from reconciler.plan.fingerprint import _digest  # the planner's digest of a fact
+
+    estate, wiring = world["estate"], world["wiring"]
+    world["plan_file"].write_text(replace(world["plan"], fingerprint={"param/old/X": _digest("1")}).to_json())
+    parameters, registrations = estate.parameters, estate.registrations
+
+    def read_parameters(cluster: str, names: Sequence[str]) -> Mapping[str, str | None]:
+        wiring.hooks.read_progress(ReadProgress(phase=ReadPhase.TRUST, subject=cluster, done=0, total=3))
+        return parameters(cluster, names)
+
+    def read_registrations(cluster: str, names: Sequence[str]) -> Mapping[str, Registration]:
+        wiring.hooks.read_progress(ReadProgress(phase=ReadPhase.PHONES, subject=cluster, done=0, total=9))
+        return registrations(cluster, names)
+
+    estate.parameters, estate.registrations = read_parameters, read_registrations
+    result = _run(world, "--no-color", "apply", str(world["plan_file"]), "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert "trust stores of old: 0 of 3 nodes read" in result.stderr  # the check, while it read
+    assert "phones of new" not in result.output  # the gates' reads: after the check's block
+    assert "trust stores of" not in result.stdout  # progress never on stdout
+    (world["dir"] / ".reconciler" / "state.json").unlink()
+    for journal in (world["dir"] / ".reconciler" / "journal").iterdir():
+        journal.unlink()
+    quiet = _run(world, "--no-color", "--quiet", "apply", str(world["plan_file"]), "--auto-approve")
+    assert quiet.exit_code == 0, quiet.output
+    assert "trust stores of" not in quiet.output

@@ -158,3 +158,59 @@ def test_pacer_eta_follows_the_allowance() -> None:
     assert pacer.eta(3) == 0.0  # the burst is there
     assert pacer.eta(15) == pytest.approx(12 / pacer.rate)  # 12 more tokens at 12 per minute
     assert 59 < pacer.eta(15) < 61
+
+
+def test_doctor_reports_its_checks_as_read_progress_with_the_check_running_now() -> None:
+    from reconciler.wiring.doctor.runner import Doctor
+
+    seen: list[ReadProgress] = []
+
+    class Progress(ReadHooks):
+        def read_progress(self, progress: ReadProgress) -> None:
+            seen.append(progress)
+
+    doc = Doctor(hooks=Progress())
+    doc.run(endpoint="old/pub", check="tcp.https", body=lambda: "before any progress: not reported")
+    doc.progress(subject="old", done=0, total=2)
+    doc.run(endpoint="old/pub", check="axl", body=lambda: "ok")
+    doc.progress(subject="old", done=2, total=2)
+    doc.run(endpoint="old/pub", check="late", body=lambda: "after the cluster finished: not reported")
+    assert [describe_progress(p) for p in seen] == [
+        "checks of old: 0 of 2 nodes done",
+        "checks of old: 0 of 2 nodes done; now old/pub axl",
+        "checks of old: 2 of 2 nodes done",
+    ]
+    assert seen[-1].finished and [f.check for f in doc.report.findings] == ["tcp.https", "axl", "late"]
+    one = ReadProgress(phase=ReadPhase.CHECKS, subject="DHCP", done=0, total=1)
+    assert describe_progress(one) == "checks of DHCP: 0 of 1 server done"
+
+
+def test_the_renderer_is_silent_outside_its_block_and_each_block_is_a_read_of_its_own() -> None:
+    console, out = _console()
+    renderer = ReadProgressRenderer(console)
+    trust = ReadProgress(phase=ReadPhase.TRUST, subject="new", done=0, total=2)
+    renderer.read_progress(trust)  # before the block: nothing
+    with renderer:
+        renderer.read_progress(trust)
+    renderer.read_progress(trust)  # after it (apply's gates read the same estate): nothing
+    with renderer:
+        renderer.read_progress(trust)  # a second read (apply's stale-plan check) says it again
+    assert out.getvalue().splitlines() == ["trust stores of new: 0 of 2 nodes read"] * 2
+
+
+def test_a_retry_that_would_end_past_the_timeout_is_not_started() -> None:
+    """An endpoint that accepts and stays silent fails each attempt only at its wait limit: a retry that
+    could take as long again after its pause would end past ``--timeout``, so the read ends now."""
+    hooks = Recorder()
+    policy = RetryPolicy(attempts=5, initial_backoff=0.0)
+    waiter = ReadWaiter(hooks=hooks, policy=policy, sleep=lambda s: None, slow_after=60, timeout=1.0)
+    calls: list[int] = []
+
+    def silent() -> str:
+        calls.append(1)
+        time.sleep(0.3)  # then the transport's read timeout
+        raise TemporaryError("no answer within the read timeout")
+
+    with pytest.raises(TemporaryError):
+        waiter.read("pub", silent)
+    assert len(calls) == 1 and hooks.waits == []  # 0.3 s + the 0.5 s pause + 0.3 s again > 1 s

@@ -112,6 +112,24 @@ def test_bad_durations(bad: object) -> None:
         Gate.model_validate({"min_registered_share": 0.5, "deadline": bad})
 
 
+def test_gate_poll_interval_defaults_to_15s_is_bounded_and_sets_the_live_r3_cache() -> None:
+    """R13: how often a gate spends the RisPort70 allowance; live R3 reads at most once per poll, at most
+    every ten seconds (reconciler.wiring.gates)."""
+    from reconciler.wiring.gates import WATCH_TTL, watch_ttl
+    from schemas.policy import Policy
+
+    assert Policy().gate_poll_interval == timedelta(seconds=15)
+    assert Policy.model_validate({"gate_poll_interval": "2s"}).gate_poll_interval == timedelta(seconds=2)
+    for bad in ("0s", 0.5, "11m"):
+        with pytest.raises(pydantic.ValidationError):
+            Policy.model_validate({"gate_poll_interval": bad})
+    desired = load_yaml(VALID).state
+    assert desired is not None
+    assert watch_ttl(desired) == WATCH_TTL == 10.0
+    policy = desired.policy.model_copy(update={"gate_poll_interval": timedelta(seconds=2)})
+    assert watch_ttl(desired.model_copy(update={"policy": policy})) == 2.0
+
+
 @pytest.mark.parametrize("share", [0, 1.5, -0.1])
 def test_gate_share_is_a_fraction(share: float) -> None:
     with pytest.raises(pydantic.ValidationError):

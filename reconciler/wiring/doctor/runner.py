@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reconciler.errors import (
     AuthenticationError,
@@ -23,6 +23,7 @@ from reconciler.errors import (
     TlsVerificationError,
     UnreachableError,
 )
+from reconciler.live.progress import ReadHooks, ReadPhase, ReadProgress
 from reconciler.wiring.doctor.report import Capture, DoctorReport, Finding, Status
 
 __all__ = ["Check", "Doctor", "Verdict", "fix_for"]
@@ -73,12 +74,23 @@ def _class_fix(exc: ReconcilerError) -> str | None:
 
 
 class Doctor:
-    """Collects findings for one run. ``slow_s``: a single check slower than this fails (latency)."""
+    """Collects findings for one run. ``slow_s``: a single check slower than this fails (latency).
+    ``hooks`` hear the run's progress (``progress`` per cluster and for the DHCP servers, and each check
+    as it starts), as a refresh's read progress (``reconciler.live.progress``)."""
 
-    def __init__(self, *, slow_s: float = 5.0) -> None:
+    def __init__(self, *, slow_s: float = 5.0, hooks: ReadHooks | None = None) -> None:
         self.report = DoctorReport()
         self.slow_s = slow_s
         self.secrets: list[str] = []  # values resolved during the run, scrubbed from the bundle
+        self._hooks = hooks or ReadHooks()
+        self._progress: ReadProgress | None = None
+
+    def progress(self, *, subject: str, done: int, total: int) -> None:
+        """``done`` of the ``total`` nodes of cluster ``subject`` (or DHCP servers) are checked."""
+        self._progress = ReadProgress(
+            phase=ReadPhase.CHECKS, subject=subject, done=done, total=total, finished=done >= total
+        )
+        self._hooks.read_progress(self._progress)
 
     def capture(self, *, endpoint: str, what: str, text: str) -> None:
         self.report.captures.append(Capture(endpoint=endpoint, what=what, text=text))
@@ -90,6 +102,8 @@ class Doctor:
 
     def run(self, *, endpoint: str, check: str, body: Check, role: str | None = None) -> Verdict:
         """Run ``body`` as the check ``check`` of ``endpoint``; record and return its verdict."""
+        if self._progress is not None and not self._progress.finished:
+            self._hooks.read_progress(replace(self._progress, doing=f"{endpoint} {check}"))
         started = time.monotonic()
         try:
             outcome = body()
