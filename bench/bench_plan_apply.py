@@ -31,10 +31,13 @@ Writes its section of docs/performance.md between the ``bench_plan_apply`` marke
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import json
 import math
 import os
 import platform
+import pstats
 import resource
 import signal
 import statistics
@@ -80,6 +83,36 @@ _WORDS = {
     "Cisco CTL Provider": "ctl_provider",
     "Cisco Certificate Authority Proxy Function": "capf",
 }
+
+
+class ThreadProfiles:
+    """cProfile of every thread started while it runs (cProfile alone sees one thread; the plan's reads
+    run in many). ``stop`` merges them and returns the top functions by internal and cumulative time."""
+
+    def __init__(self) -> None:
+        self.profiles: list[cProfile.Profile] = []
+        self.main = cProfile.Profile()
+
+    def _hook(self, *_: object) -> None:
+        prof = cProfile.Profile()
+        self.profiles.append(prof)
+        prof.enable()  # replaces this hook for the calling thread
+
+    def start(self) -> None:
+        threading.setprofile(self._hook)
+        self.main.enable()
+
+    def stop(self) -> str:
+        self.main.disable()
+        threading.setprofile(None)  # type: ignore[arg-type]
+        out = io.StringIO()
+        stats = pstats.Stats(self.main, stream=out)
+        for prof in self.profiles:
+            prof.disable()  # only stops it on this thread; the others have ended or are idle
+            stats.add(prof)
+        stats.sort_stats("tottime").print_stats(60)
+        stats.sort_stats("cumulative").print_stats(120)
+        return out.getvalue()
 
 
 def rss_mib() -> float:
@@ -473,6 +506,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if attempt:
                     time.sleep(61.0)  # the previous plan's RisPort70 queries age out of the allowance
                     before = meter.snapshot()
+                profiler = ThreadProfiles() if args.profile and not attempt else None
+                if profiler is not None:
+                    profiler.start()
                 t0 = time.perf_counter()
                 cpu_plan = time.process_time()
                 with ProviderWiring().open_estate(desired, parallelism=args.parallelism) as estate:
@@ -486,6 +522,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     )
                 runs.append(time.perf_counter() - t0)
                 cpus.append(time.process_time() - cpu_plan)
+                if profiler is not None:
+                    args.profile.write_text(profiler.stop())
                 print(f"plan run {attempt + 1}: {runs[-1]:.1f} s", flush=True)
                 if attempt == 0:
                     counts = meter.since(before)
@@ -853,6 +891,11 @@ def main() -> None:
         "--plan-runs", type=int, default=3, help="plan this many times; the median is recorded"
     )
     parser.add_argument("--no-apply", action="store_true")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="cProfile every thread during the first plan run and write the summary here",
+    )
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--progress", type=float, default=0.0, help="print request counts every N s")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
