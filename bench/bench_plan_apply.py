@@ -571,6 +571,32 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _count_batches(*, stop: bool = False) -> list[tuple[str, int, float, float]]:
+    """Record every ``apply_batch`` the registry's DHCP providers get (endpoint, changes, start, end):
+    the measured number of batches, not the one the plan implies."""
+    from reconciler.wiring import registry as reg
+
+    cls: Any = reg._LazyBatch
+    if stop:
+        if hasattr(cls, "_bench_original"):
+            cls.apply_batch = cls._bench_original
+            del cls._bench_original
+        return []
+    calls: list[tuple[str, int, float, float]] = []
+    original = cls.apply_batch
+    cls._bench_original = original
+
+    def apply_batch(self: Any, changes: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(self, changes)
+        finally:
+            calls.append((str(getattr(self, "endpoint", "")), len(changes), start, time.perf_counter()))
+
+    cls.apply_batch = apply_batch
+    return calls
+
+
 def run_apply(
     args: argparse.Namespace,
     *,
@@ -584,12 +610,15 @@ def run_apply(
     deps: tuple[Any, ...],
 ) -> dict[str, Any]:
     gate_handler, world, apply_options, executor_cls, plan_options, build_plan, system_clock = deps
+    from reconciler.plan.cost import LAB, wave_cost
+
     out: dict[str, Any] = {}
     cancel = threading.Event()
     clock = system_clock(cancel=cancel)
     steps = StepClock()
     before = meter.snapshot()
     t0 = time.perf_counter()
+    batch_calls = _count_batches()
     wiring = world.open_apply(desired, state_dir=store.directory, parallelism=args.parallelism)
     try:
         plan = build_plan(
@@ -626,7 +655,13 @@ def run_apply(
         out["reset_pacing"] = {k: v for q in resets if hasattr(q, "pacing") for k, v in q.pacing().items()}
     finally:
         wiring.close()
+        _count_batches(stop=True)
     out["apply_total_s"] = time.perf_counter() - t0
+    # what the DHCP providers were really handed: one apply_batch per call (endpoint, steps, seconds)
+    out["option150_batch_calls"] = [
+        {"endpoint": e, "steps": n, "start_s": round(a - t0, 2), "seconds": round(b - a, 3)}
+        for e, n, a, b in batch_calls
+    ]
     out["apply_ok"] = report.ok
     out["apply_status"] = str(report.status)
     counts = meter.since(before)
@@ -657,6 +692,14 @@ def run_apply(
             "resets_s": steps.total_of(f"reset.{w}"),
             "gate_s": steps.total_of(f"gate.{w}"),
             "forecast_cost": dict(f.cost or {}),
+            "lab_cost": wave_cost(
+                option150_servers=[st.address.parts[1] for st in ws if st.address.kind == "option150"],
+                server_kinds={str(d.name): str(d.kind) for d in desired.dhcp.servers},
+                phones_to_move=f.pending,
+                phones_in_wave=f.phones,
+                policy=desired.policy,
+                calibration=LAB,
+            ),
         }
         for w, ws in wave_steps.items()
         for f in plan.forecast
@@ -804,21 +847,34 @@ def section(r: dict[str, Any]) -> str:
     if "per_wave" in r:
         lines += [
             "",
-            "The plan's cost model (`WaveForecast.cost`) against what apply measured, per wave (seconds, "
-            "estimate / measured):",
+            "The plan's cost model (`reconciler/plan/cost.py`) against what apply measured, per wave and "
+            "phase (seconds, plan's estimate / the model with the lab's `write memory` and re-registration "
+            "(`LAB`) / measured; the plan's estimate keeps real-system values for those two):",
             "",
             "| wave | option 150 | resets | gate | total of the three |",
             "|---|---|---|---|---|",
         ]
         for wave, m in r["per_wave"].items():
-            c = m["forecast_cost"]
-            measured = m["option150_s"] + m["resets_s"] + m["gate_s"]
-            lines.append(
-                f"| {wave} | {c.get('option150_seconds', 0):.1f} / {m['option150_s']:.1f} | "
-                f"{c.get('resets_seconds', 0):.1f} / {m['resets_s']:.1f} | "
-                f"{c.get('gate_seconds', 0):.1f} / {m['gate_s']:.1f} | "
-                f"{c.get('total_seconds', 0):.1f} / {measured:.1f} |"
-            )
+            c, lab = m["forecast_cost"], m.get("lab_cost", {})
+            measured = {
+                "option150": m["option150_s"],
+                "resets": m["resets_s"],
+                "gate": m["gate_s"],
+                "total": m["option150_s"] + m["resets_s"] + m["gate_s"],
+            }
+            cells = [
+                f"{c.get(f'{k}_seconds', 0):.1f} / {lab.get(f'{k}_seconds', 0):.1f} / {v:.1f}"
+                for k, v in measured.items()
+            ]
+            lines.append(f"| {wave} | " + " | ".join(cells) + " |")
+        calls = r.get("option150_batch_calls") or []
+        if calls:
+            sizes = ", ".join(f"{c['steps']} pools in {c['seconds']:.2f} s" for c in calls)
+            lines += [
+                "",
+                f"Option 150 batches as the DHCP provider received them ({len(calls)} `apply_batch` "
+                f"calls): {sizes}.",
+            ]
     if "apply_total_s" in r:
         lines += [
             "",

@@ -76,3 +76,20 @@ def test_the_cost_travels_on_the_forecast_through_json_and_into_the_human_line()
     assert WaveForecast.from_dict(_forecast("w2", 1).to_dict()).cost is None, "older plans carry no cost"
     line = describe(forecast.cost)
     assert line.startswith("≈ ") and "resets 25 s" in line and "gate 34 s" in line
+
+
+def test_the_lab_calibration_differs_only_in_what_the_lab_cannot_show() -> None:
+    from reconciler.plan.cost import CALIBRATION, LAB
+
+    def cost(calibration: object) -> dict[str, float]:
+        return wave_cost(option150_servers=["ios"] * 63, server_kinds={"ios": "ios"}, phones_to_move=2_000,
+                         phones_in_wave=2_000, policy=_policy(), calibration=calibration)  # type: ignore[arg-type]  # fmt: skip
+
+    real, lab = cost(CALIBRATION), cost(LAB)
+    # one write memory per router and wave, and the phones' re-registration: nothing else
+    gap = CALIBRATION.ios_write_memory - LAB.ios_write_memory
+    assert math.isclose(real["option150_seconds"] - lab["option150_seconds"], gap, abs_tol=0.11)
+    assert real["gate_seconds"] - lab["gate_seconds"] == REGISTER_SECONDS
+    assert real["resets_seconds"] == lab["resets_seconds"]
+    # the batch's per-pool term as measured (0.55-1.5 s for a 63-pool wave on the lab's router)
+    assert 0.5 <= lab["option150_seconds"] <= 1.5
