@@ -610,7 +610,7 @@ def run_apply(
     deps: tuple[Any, ...],
 ) -> dict[str, Any]:
     gate_handler, world, apply_options, executor_cls, plan_options, build_plan, system_clock = deps
-    from reconciler.plan.cost import LAB, wave_cost
+    from reconciler.plan.cost import LAB, ris_devices_per_query, wave_cost
 
     out: dict[str, Any] = {}
     cancel = threading.Event()
@@ -699,6 +699,7 @@ def run_apply(
                 phones_in_wave=f.phones,
                 policy=desired.policy,
                 calibration=LAB,
+                devices_per_query=ris_devices_per_query(desired),
             ),
         }
         for w, ws in wave_steps.items()

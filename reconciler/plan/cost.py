@@ -60,11 +60,12 @@ class Calibration:
 
 
 #: Measured on the lab by ``bench/bench_plan_apply.py`` (docs/performance.md, "The cost model"): a
-#: wave's IOS batch took 0.27-0.3 s for 6-7 pools and 0.55-1.5 s for 63; ``write memory`` and
-#: re-registration at typical real-system values (the lab has neither).
+#: wave's IOS phase took 0.3 s for 7 pools and 0.33-0.48 s for 61-63 (``apply_batch`` 0.23-0.33 s,
+#: then verify and settle); ``write memory`` and re-registration at typical real-system values (the
+#: lab has neither).
 CALIBRATION = Calibration(
     ios_session=0.25,
-    ios_pool=0.012,
+    ios_pool=0.003,
     ios_write_memory=1.5,
     kea_round_trip=0.05,
     kea_probe=0.2,
@@ -77,6 +78,17 @@ LAB = replace(CALIBRATION, ios_write_memory=0.05, register_seconds=0.0)
 IOS_WRITE_MEMORY = CALIBRATION.ios_write_memory
 REGISTER_SECONDS = CALIBRATION.register_seconds
 RIS_DEVICES_PER_QUERY = 1000
+
+
+def ris_devices_per_query(desired: Any) -> int:
+    """Devices per RisPort70 reply of the migration's target, whose listing the gate reads: 1,000,
+    2,000 from CUCM 14 ([I], docs/cucm-interfaces.md; the RisPort70 client's ``ris_max_devices``)."""
+    target = desired.cluster(desired.migration.target)
+    return (
+        2 * RIS_DEVICES_PER_QUERY
+        if target is not None and target.version.at_least(14)
+        else RIS_DEVICES_PER_QUERY
+    )
 
 
 def _server_seconds(kind: str, scopes: int, cal: Calibration) -> float:
@@ -98,6 +110,7 @@ def wave_cost(
     phones_in_wave: int,
     policy: Any,
     calibration: Calibration = CALIBRATION,
+    devices_per_query: int = RIS_DEVICES_PER_QUERY,
 ) -> dict[str, float]:
     """The wave's estimated seconds per phase and ``total_seconds`` (module docstring).
     ``option150_servers``: the server of each option 150 step of the wave (one entry per scope)."""
@@ -116,7 +129,7 @@ def wave_cost(
     lanes = max(1, int(policy.concurrency.dhcp))
     option150 = _parallel(times, lanes)
     resets = phones_to_move / float(policy.resets.ceiling_per_second) if phones_to_move else 0.0
-    queries = math.ceil(phones_in_wave / RIS_DEVICES_PER_QUERY) if phones_to_move else 0
+    queries = math.ceil(phones_in_wave / max(1, devices_per_query)) if phones_to_move else 0
     gate = (queries * 60.0 / float(policy.ris_queries_per_minute) + cal.register_seconds) if queries else 0.0
     cost = {
         "option150_seconds": round(option150, 1),
@@ -136,7 +149,8 @@ def with_costs(
     for f in forecasts:
         servers = [s.address.parts[1] for s in steps if s.wave == f.wave and s.address.kind == "option150"]
         cost = wave_cost(option150_servers=servers, server_kinds=kinds, phones_to_move=f.pending,
-                         phones_in_wave=f.phones, policy=desired.policy)  # fmt: skip
+                         phones_in_wave=f.phones, policy=desired.policy,
+                         devices_per_query=ris_devices_per_query(desired))  # fmt: skip
         out.append(replace(f, cost=cost))
     return out
 
