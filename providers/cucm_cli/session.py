@@ -203,9 +203,11 @@ class CliSession:
         what = repr(command) if command else "login"
         while True:
             cut = pending.rfind("\n")
-            if cut >= 0 and "\x1b]" not in pending[: cut + 1]:  # an OSC sequence may span lines
-                piece = clean_output(pending[: cut + 1])
-                settled_pages += count_pager_prompts(pending[: cut + 1])
+            head = pending[: cut + 1]
+            osc = head.rfind("\x1b]")  # an OSC sequence (up to BEL) may span lines: settle after it ends
+            if cut >= 0 and (osc < 0 or head.find("\x07", osc) >= 0):
+                piece = clean_output(head)
+                settled_pages += count_pager_prompts(head)
                 settled.append(piece)
                 settled_len += len(piece)
                 pending = pending[cut + 1 :]
@@ -216,6 +218,10 @@ class CliSession:
             rest = clean_output(pending)
             more, _, tail = rest.rpartition("\n")
             if self._is_prompt(tail) and (command is None or settled_len > 1 or more):
+                if on_line is not None and more:  # complete lines not settled (an unterminated OSC)
+                    for line in more.split("\n"):
+                        if not (command and line.strip() == command):
+                            on_line(line)
                 break
             pages = settled_pages + count_pager_prompts(pending)
             if pages > paged:
@@ -246,8 +252,8 @@ class CliSession:
                 raise TemporaryError(
                     f"{self.target.label}: no prompt within {timeout:.0f} s after {what}", endpoint=self.node
                 )
-            silent = not rest.strip() and not "".join(settled).strip()
-            if command is None and silent and elapsed - nudged > 2.0:
+            login = command is None and elapsed - nudged > 2.0
+            if login and not rest.strip() and not "".join(settled).strip():
                 chan.sendall(b"\n")  # a silent login sometimes needs a newline nudge (§2.1)
                 nudged = elapsed
             try:
