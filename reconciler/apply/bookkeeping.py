@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.errors import StalePlanError, StateError
@@ -100,7 +100,20 @@ class StateKeeper:
 
     def record(self, change: Change, observed: Value) -> StateSnapshot:
         """Write the state after a verified step: essence and ownership (atomic, serial + 1)."""
+        self.snapshot = self.store.write(self._with(self.snapshot, change, observed))
+        return self.snapshot
+
+    def record_many(self, verified: Sequence[tuple[Change, Value]]) -> StateSnapshot:
+        """Write the state after several verified steps of one batch in one atomic write (serial + one
+        per step, as one write each would leave it): a wave's 63 option 150 pools cost one write, not
+        63 (each rewrites and fsyncs the whole state and its backup)."""
         snap = self.snapshot
+        for change, observed in verified:
+            snap = self._with(snap, change, observed)
+        self.snapshot = self.store.write(snap, steps=len(verified))
+        return self.snapshot
+
+    def _with(self, snap: StateSnapshot, change: Change, observed: Value) -> StateSnapshot:
         address = change.address
         if change.action is Action.DELETE:
             snap = snap.without_essence(address)
@@ -116,8 +129,7 @@ class StateKeeper:
                     snap = snap.with_essence(address, {"applied": True})
             if address.kind == "trust" and change.action in (Action.CREATE, Action.REPLACE):
                 snap = snap.with_owned(self._owned(change, observed))
-        self.snapshot = self.store.write(snap)
-        return self.snapshot
+        return snap
 
     def _owned(self, change: Change, observed: Value) -> OwnedCertificate:
         _, cluster, store, cert_id = change.address.parts

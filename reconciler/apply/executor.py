@@ -298,8 +298,7 @@ class Executor:
                     for future in sorted(finished, key=lambda f: index[running[f][0].address]):
                         batch = running.pop(future)
                         self._release(run, batch[0])
-                        for step, result in zip(batch, future.result(), strict=True):
-                            self._settle(run, step, result)
+                        self._settle_batch(run, batch, future.result())
             finally:
                 if running:  # a crash (BaseException) escaped: let the running steps end, journal nothing
                     self._cancel.set()
@@ -411,10 +410,20 @@ class Executor:
         for k, _ in self._runner.limit_keys(step):
             run.in_flight[k] -= 1
 
-    def _settle(self, run: _Run, step: PlanStep, result: StepRun) -> None:
+    def _settle_batch(self, run: _Run, batch: tuple[PlanStep, ...], results: tuple[StepRun, ...]) -> None:
+        """A batch's verified steps go to the state in one write (the serial still moves by one per
+        step: resume counts them), then each step is journaled and settled in plan order."""
+        done = [(s, r) for s, r in zip(batch, results, strict=True) if r.ok]
+        recorded = len(done) > 1
+        if recorded:
+            run.keeper.record_many([(s.change, r.outcome(s).observed) for s, r in done])
+        for step, result in zip(batch, results, strict=True):
+            self._settle(run, step, result, recorded=recorded)
+
+    def _settle(self, run: _Run, step: PlanStep, result: StepRun, *, recorded: bool = False) -> None:
         key = step.address
         if result.ok:
-            self._record_success(run, step, result)
+            self._record_success(run, step, result, recorded=recorded)
         elif result.interrupted:
             run.status[key] = StepStatus.PENDING  # cut short: left in doubt (no finished record)
             observed = result.observed()
@@ -436,10 +445,13 @@ class Executor:
             )
         self._hooks.step_finished(change=step.change, outcome=run.outcomes[key])
 
-    def _record_success(self, run: _Run, step: PlanStep, result: StepRun, *, detail_prefix: str = "") -> None:
+    def _record_success(
+        self, run: _Run, step: PlanStep, result: StepRun, *, detail_prefix: str = "", recorded: bool = False
+    ) -> None:
         key = step.address
         outcome = result.outcome(step, detail_prefix=detail_prefix)
-        run.keeper.record(step.change, outcome.observed)  # state first: the resume check counts on it
+        if not recorded:  # a batch's steps were recorded together (``_settle_batch``)
+            run.keeper.record(step.change, outcome.observed)  # state first: the resume check counts on it
         run.writer.finished(step.address, outcome=outcome.status, verified=True, detail=outcome.detail)
         run.outcomes[key] = outcome
         run.status[key] = StepStatus.DONE

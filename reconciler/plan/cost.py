@@ -16,42 +16,90 @@ Per wave, in seconds (docs/performance.md, "The cost model"):
   query, ``policy.ris_queries_per_minute``) plus the time phones take to re-register after a reset;
 - ``total_seconds`` — their sum (the phases run one after another within a wave).
 
-The constants below are round trips measured on the lab and typical figures of the real systems; they
-are estimates, and the bench (``bench/bench_plan_apply.py``) compares them with what apply measured.
+The figures are a ``Calibration``. ``CALIBRATION`` (the default) holds the round trips the bench
+(``bench/bench_plan_apply.py``) measured against the lab's faces per phase, and two physical terms the
+lab cannot show, kept at typical real-system values: ``write memory`` on a router with a large
+configuration (the lab's router writes no flash) and the time a reset phone takes to download its
+files and register again (the lab's phones register as they are reset). ``LAB`` is the same with
+those two as the lab has them; the bench prints both models beside what apply measured.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from reconciler.plan.document import PlanStep, WaveForecast
 
-__all__ = ["IOS_WRITE_MEMORY", "REGISTER_SECONDS", "describe", "wave_cost", "with_costs"]
+__all__ = [
+    "CALIBRATION",
+    "IOS_WRITE_MEMORY",
+    "LAB",
+    "REGISTER_SECONDS",
+    "Calibration",
+    "describe",
+    "wave_cost",
+    "with_costs",
+]
 
-IOS_ROUND_TRIP = 0.15  # one command on an IOS SSH session
-IOS_CONNECT = 1.0  # SSH + netmiko session preparation
-IOS_WRITE_MEMORY = 1.5  # ``write memory`` on a router with a large configuration
-IOS_LINE = 0.01  # one configuration line inside a session
-KEA_ROUND_TRIP = 0.05  # one control-agent command
-KEA_PROBE = 0.2  # one relayed DHCP exchange
-AXL_WRITE = 0.1  # one AXL write (updateDhcpSubnet)
-REGISTER_SECONDS = 30.0  # a reset phone downloads its files and registers again (typical)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Calibration:
+    """Seconds per operation of the cost model (module docstring)."""
+
+    ios_session: float  # per wave and router: the pools' read, the configuration block, read-back
+    ios_pool: float  # per pool inside that batch: three lines, their echo, its read-back rows
+    ios_write_memory: float  # one ``write memory`` per router per wave
+    kea_round_trip: float  # one control-agent command
+    kea_probe: float  # one relayed DHCP exchange
+    axl_write: float  # one AXL write (updateDhcpSubnet)
+    register_seconds: float  # a reset phone downloads its files and registers again
+
+
+#: Measured on the lab by ``bench/bench_plan_apply.py`` (docs/performance.md, "The cost model"): a
+#: wave's IOS phase took 0.3 s for 7 pools and 0.33-0.48 s for 61-63 (``apply_batch`` 0.23-0.33 s,
+#: then verify and settle); ``write memory`` and re-registration at typical real-system values (the
+#: lab has neither).
+CALIBRATION = Calibration(
+    ios_session=0.25,
+    ios_pool=0.003,
+    ios_write_memory=1.5,
+    kea_round_trip=0.05,
+    kea_probe=0.2,
+    axl_write=0.1,
+    register_seconds=30.0,
+)
+#: ``CALIBRATION`` with the lab's own ``write memory`` (no flash: one round trip) and re-registration
+#: (phones register as they are reset, within the reset step): what the bench compares against.
+LAB = replace(CALIBRATION, ios_write_memory=0.05, register_seconds=0.0)
+IOS_WRITE_MEMORY = CALIBRATION.ios_write_memory
+REGISTER_SECONDS = CALIBRATION.register_seconds
 RIS_DEVICES_PER_QUERY = 1000
 
 
-def _server_seconds(kind: str, scopes: int) -> float:
+def ris_devices_per_query(desired: Any) -> int:
+    """Devices per RisPort70 reply of the migration's target, whose listing the gate reads: 1,000,
+    2,000 from CUCM 14 ([I], docs/cucm-interfaces.md; the RisPort70 client's ``ris_max_devices``)."""
+    target = desired.cluster(desired.migration.target)
+    return (
+        2 * RIS_DEVICES_PER_QUERY
+        if target is not None and target.version.at_least(14)
+        else RIS_DEVICES_PER_QUERY
+    )
+
+
+def _server_seconds(kind: str, scopes: int, cal: Calibration) -> float:
     if scopes <= 0:
         return 0.0
     if kind == "kea":
-        return 4 * KEA_ROUND_TRIP + KEA_PROBE + KEA_ROUND_TRIP + KEA_PROBE  # apply, then verify
+        return 4 * cal.kea_round_trip + cal.kea_probe + cal.kea_round_trip + cal.kea_probe  # apply, verify
     if kind == "cucm":
-        return 3 * AXL_WRITE + scopes * AXL_WRITE  # listings, then updates (concurrency applied by caller)
-    # ios: connect, read, one session with 3 lines a pool, write memory, read-back, verify read-back
-    return IOS_CONNECT + 3 * IOS_ROUND_TRIP + 3 * scopes * IOS_LINE + IOS_WRITE_MEMORY
+        return 3 * cal.axl_write + scopes * cal.axl_write  # listings, then updates (caller: concurrency)
+    # ios: one batch on the router's one session: reads, the block of lines, write memory, read-back
+    return cal.ios_session + scopes * cal.ios_pool + cal.ios_write_memory
 
 
 def wave_cost(
@@ -61,9 +109,12 @@ def wave_cost(
     phones_to_move: int,
     phones_in_wave: int,
     policy: Any,
+    calibration: Calibration = CALIBRATION,
+    devices_per_query: int = RIS_DEVICES_PER_QUERY,
 ) -> dict[str, float]:
     """The wave's estimated seconds per phase and ``total_seconds`` (module docstring).
     ``option150_servers``: the server of each option 150 step of the wave (one entry per scope)."""
+    cal = calibration
     per_server: dict[str, int] = {}
     for server in option150_servers:
         per_server[server] = per_server.get(server, 0) + 1
@@ -71,15 +122,15 @@ def wave_cost(
     times = []
     for server, scopes in per_server.items():
         kind = server_kinds.get(server, "ios")
-        seconds = _server_seconds(kind, scopes)
+        seconds = _server_seconds(kind, scopes, cal)
         if kind == "cucm":
-            seconds = 3 * AXL_WRITE + math.ceil(scopes / axl) * AXL_WRITE
+            seconds = 3 * cal.axl_write + math.ceil(scopes / axl) * cal.axl_write
         times.append(seconds)
     lanes = max(1, int(policy.concurrency.dhcp))
     option150 = _parallel(times, lanes)
     resets = phones_to_move / float(policy.resets.ceiling_per_second) if phones_to_move else 0.0
-    queries = math.ceil(phones_in_wave / RIS_DEVICES_PER_QUERY) if phones_to_move else 0
-    gate = (queries * 60.0 / float(policy.ris_queries_per_minute) + REGISTER_SECONDS) if queries else 0.0
+    queries = math.ceil(phones_in_wave / max(1, devices_per_query)) if phones_to_move else 0
+    gate = (queries * 60.0 / float(policy.ris_queries_per_minute) + cal.register_seconds) if queries else 0.0
     cost = {
         "option150_seconds": round(option150, 1),
         "resets_seconds": round(resets, 1),
@@ -98,7 +149,8 @@ def with_costs(
     for f in forecasts:
         servers = [s.address.parts[1] for s in steps if s.wave == f.wave and s.address.kind == "option150"]
         cost = wave_cost(option150_servers=servers, server_kinds=kinds, phones_to_move=f.pending,
-                         phones_in_wave=f.phones, policy=desired.policy)  # fmt: skip
+                         phones_in_wave=f.phones, policy=desired.policy,
+                         devices_per_query=ris_devices_per_query(desired))  # fmt: skip
         out.append(replace(f, cost=cost))
     return out
 

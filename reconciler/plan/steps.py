@@ -16,7 +16,7 @@ from reconciler.diagnostics import Diagnostic
 from reconciler.insync import in_sync
 from reconciler.live.refresh import LiveSnapshot
 from reconciler.model import Action, Address, Change, freeze
-from reconciler.plan.cost import wave_cost
+from reconciler.plan.cost import ris_devices_per_query, wave_cost
 from reconciler.plan.document import PlanStep
 from reconciler.plan.windows import WindowSpec, format_seconds
 from reconciler.vocabulary import OnFailure, ProviderKind
@@ -241,6 +241,7 @@ def window_budget(desired: DesiredState, *, wave: Wave, option150_servers: list[
         phones_to_move=pending if wave.reset else 0,
         phones_in_wave=phones,
         policy=desired.policy,
+        devices_per_query=ris_devices_per_query(desired),
     )
     budget = cost["option150_seconds"] + cost["resets_seconds"] + wave.gate.deadline.total_seconds()
     return round(budget, 1), cost["total_seconds"]

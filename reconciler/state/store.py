@@ -263,10 +263,12 @@ class StateStore:
             ) from exc
         return StateSnapshot.from_json(data, source=self.path)
 
-    def write(self, snapshot: StateSnapshot) -> StateSnapshot:
+    def write(self, snapshot: StateSnapshot, *, steps: int = 1) -> StateSnapshot:
         """Persist ``snapshot`` as the next serial and return what was written. Requires the lock.
 
         ``snapshot`` must derive from the current file (same lineage and serial), else ``StateError``.
+        ``steps``: how many verified steps the write records (a batch's: one write, the serial moves by
+        one per step, as ``apply --resume`` counts them).
         """
         if self._lock_fd is None:
             raise StateError("state written without holding the lock", hint="use `with store.lock(...)`")
@@ -280,7 +282,7 @@ class StateStore:
         new = replace(
             snapshot,
             lineage=snapshot.lineage or str(uuid.uuid4()),
-            serial=snapshot.serial + 1,
+            serial=snapshot.serial + max(1, steps),
             updated_at=utc_now(),
         )
         data = (json.dumps(new.to_json(), indent=2, sort_keys=True) + "\n").encode()

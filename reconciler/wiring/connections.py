@@ -140,6 +140,7 @@ class Connections:
         self._service_timing = dict(service_timing or {})
         self._lock = threading.RLock()
         self._cache: dict[tuple[str, ...], Any] = {}
+        self._making: dict[tuple[str, ...], threading.RLock] = {}
         self._closers: list[Callable[[], None]] = []
         self._closed = False
 
@@ -151,15 +152,32 @@ class Connections:
         return found
 
     def _get(self, key: tuple[str, ...], make: Callable[[], _T], close: Callable[[Any], None]) -> _T:
+        """The cached client of ``key``, made once. Making one (a WSDL to load, a TLS context, an SSH
+        login) holds only that key's lock: the refresh's other readers get their clients meanwhile."""
         with self._lock:
-            if self._closed:
-                raise ConfigError("the connections were already closed")
-            if key not in self._cache:
-                client = make()
+            self._check_open()
+            if key in self._cache:
+                found: _T = self._cache[key]
+                return found
+            making = self._making.setdefault(key, threading.RLock())
+        with making:
+            with self._lock:
+                self._check_open()
+                if key in self._cache:
+                    made: _T = self._cache[key]
+                    return made
+            client = make()
+            with self._lock:
+                if self._closed:
+                    close(client)
+                    self._check_open()
                 self._cache[key] = client
                 self._closers.append(lambda: close(client))
-            value: _T = self._cache[key]
-            return value
+            return client
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConfigError("the connections were already closed")
 
     # --- CUCM -------------------------------------------------------------------------------------
     def axl(self, cluster: str) -> AxlClient:

@@ -41,14 +41,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Network
 from typing import TypeVar
 
 from providers.cucm_axl import is_rollback_alias
 from providers.cucm_certs import StoredCert
 from providers.cucm_serviceability import TVS_SERVICE, dedupe
 from providers.cucm_serviceability import Registration as RisRecord
-from providers.dhcp.base import DhcpScope
 from providers.transports.soap import CucmEndpoint
 from reconciler.apply.retry import RetryPolicy
 from reconciler.cucm.certs import CertIdentity, load_certificate
@@ -58,6 +57,7 @@ from reconciler.live.progress import ReadHooks, ReadPhase, ReadProgress
 from reconciler.live.protocol import PhoneFacts, ReadFailure, Registration, TftpFile
 from reconciler.vocabulary import PHONE_TRUST_STORES, ReadFace
 from reconciler.wiring.connections import Connections
+from reconciler.wiring.indexes import ScopeIndex, SubnetIndex
 from reconciler.wiring.readfailures import ReadFailureLog, certs_face
 from reconciler.wiring.readwait import DEFAULT_TIMEOUT, ReadWaiter
 from schemas.version import CucmVersion
@@ -131,6 +131,7 @@ class ProviderEstate:
         self.parallelism = max(1, parallelism)
         self._lock = threading.Lock()
         self._identities: dict[tuple[str, str], tuple[float, tuple[StoredCert, ...]]] = {}
+        self._identity_reads: dict[tuple[str, str], threading.Lock] = {}
         self._scope_members: dict[str, tuple[PhoneFacts, ...]] | None = None
         self._listings: dict[str, tuple[float, tuple[RisRecord, ...]]] = {}
         self._failures = ReadFailureLog()
@@ -150,16 +151,18 @@ class ProviderEstate:
 
     def _node_identities(self, cluster: str, node: str) -> tuple[StoredCert, ...]:
         key = (cluster, node)
-        now = time.monotonic()
         with self._lock:
-            cached = self._identities.get(key)
-        if cached is not None and now - cached[0] < IDENTITY_TTL:
-            return cached[1]
-        client = next((c for c in self.conns.certs(cluster) if c.node == node), None)
-        found = tuple(client.identities()) if client is not None else ()
-        with self._lock:
-            self._identities[key] = (time.monotonic(), found)
-        return found
+            reading = self._identity_reads.setdefault(key, threading.Lock())
+        with reading:  # clusters() and identity_pems() ask at once: the second waits for the first's read
+            with self._lock:
+                cached = self._identities.get(key)
+            if cached is not None and time.monotonic() - cached[0] < IDENTITY_TTL:
+                return cached[1]
+            client = next((c for c in self.conns.certs(cluster) if c.node == node), None)
+            found = tuple(client.identities()) if client is not None else ()
+            with self._lock:
+                self._identities[key] = (time.monotonic(), found)
+            return found
 
     def stop(self) -> None:
         """End every wait of a read now (the command is ending: another read failed)."""
@@ -340,7 +343,7 @@ class ProviderEstate:
         listed = self._map(
             lambda s: self.waiter.read(f"DHCP server {s}", lambda: self.conns.dhcp(s).list_scopes()), servers
         )
-        index = {server: _ScopeIndex(found) for server, found in listed.items()}
+        index = {server: ScopeIndex(found) for server, found in listed.items()}
         out: dict[tuple[str, str], tuple[str, ...] | None] = {}
         for server, scope in scopes:
             decl = declared.get(scope)
@@ -384,7 +387,7 @@ class ProviderEstate:
                 if rec.registered:
                     owner[rec.name.upper()] = cluster
         latest = dedupe(records)
-        subnets = _SubnetIndex((s.name, IPv4Network(str(s.subnet))) for s in desired.dhcp.scopes)
+        subnets = SubnetIndex((s.name, IPv4Network(str(s.subnet))) for s in desired.dhcp.scopes)
         out: dict[str, list[PhoneFacts]] = {}
         for rec in latest:
             scope = subnets.scope_of(rec.ip)
@@ -472,53 +475,3 @@ class ProviderEstate:
             for r in found
             if r.name.upper() in wanted
         }
-
-
-class _ScopeIndex:
-    """A server's listed scopes by name and by subnet: ``first(keys)`` is the first listed scope that
-    ``DhcpScope.matches`` one of ``keys`` (as a scan of the listing would find it), by lookup."""
-
-    def __init__(self, listed: Sequence[DhcpScope]) -> None:
-        self._listed = listed
-        self._by_name: dict[str, int] = {}
-        self._by_net: dict[IPv4Network, int] = {}
-        for i, scope in enumerate(listed):
-            self._by_name.setdefault(scope.name, i)
-            self._by_net.setdefault(scope.subnet, i)
-
-    def first(self, keys: Iterable[str]) -> DhcpScope | None:
-        hits: list[int] = []
-        for key in keys:
-            if key in self._by_name:
-                hits.append(self._by_name[key])
-            try:
-                net = IPv4Network(key, strict=False)
-            except ValueError:
-                continue
-            if net in self._by_net:
-                hits.append(self._by_net[net])
-        return self._listed[min(hits)] if hits else None
-
-
-class _SubnetIndex:
-    """Which declared scope a phone's address falls in: the first declared subnet containing it, found
-    with one dictionary lookup per prefix length (not a scan of 1,000 subnets per phone)."""
-
-    def __init__(self, subnets: Iterable[tuple[str, IPv4Network]]) -> None:
-        self._by_len: dict[int, dict[int, tuple[int, str]]] = {}
-        for order, (name, net) in enumerate(subnets):
-            table = self._by_len.setdefault(net.prefixlen, {})
-            table.setdefault(int(net.network_address), (order, name))
-
-    def scope_of(self, ip: str) -> str | None:
-        try:
-            addr = int(IPv4Address(ip))
-        except ValueError:
-            return None
-        best: tuple[int, str] | None = None
-        for length, table in self._by_len.items():
-            mask = (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF
-            hit = table.get(addr & mask)
-            if hit is not None and (best is None or hit < best):
-                best = hit
-        return None if best is None else best[1]

@@ -76,6 +76,21 @@ class NodeCerts:
                 out.append(CertEntry(store, name, entry.view.pem().decode(), description))
         return out
 
+    def trust_entry(self, *, unit: str, filename: str) -> CertEntry | None:
+        """One trust certificate (``show cert trust <unit>/<file>``; no file name: the store's first),
+        without building every store's listing (a plan asks for ~1,000 of them per cluster)."""
+        store = trust_store_name(unit)
+        if store is None or store != unit:  # the listing's unit exactly, as ``certificates`` matched it
+            return None
+        for entry in self.lab.trust_store(self.cluster, self.node, store):
+            name = entry.view.file_name
+            if filename and name != filename:
+                continue
+            with _lock:
+                description = self._descriptions.get((self.cluster, store, name), _TRUST_DESCRIPTION)
+            return CertEntry(store, name, entry.view.pem().decode(), description)
+        return None
+
     def upload(self, *, unit: str, pem: str, description: str) -> CertEntry:
         store = trust_store_name(unit)
         if store is None:

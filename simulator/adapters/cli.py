@@ -103,6 +103,14 @@ class ModelCli(ModelServices):
     def certificates(self, kind: str) -> Sequence[CertEntry]:
         return self.certs.own() if kind == "own" else self.certs.trust()
 
+    def certificate(self, kind: str, *, unit: str, filename: str) -> CertEntry | None:
+        if kind == "trust":
+            return self.certs.trust_entry(unit=unit, filename=filename)
+        return next(
+            (e for e in self.certs.own() if e.unit == unit and (not filename or e.filename == filename)),
+            None,
+        )
+
     def import_trust(self, *, unit: str, pem: str) -> CertEntry:
         return self.certs.upload(unit=unit, pem=pem, description="")
 

@@ -16,6 +16,7 @@ the next row, or ``admin:``, follows the prompt's erase-line without a newline.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -55,7 +56,13 @@ def _dn(name: x509.Name, style: str) -> str:
 
 def describe_certificate(pem: str, *, dialect: WireDialect | None = None, with_pem: bool = True) -> str:
     """The ``show cert own|trust NAME`` body: a bracketed summary, then the PEM when ``with_pem``."""
-    dialect = dialect or WireDialect()
+    return _describe(pem, dialect or WireDialect(), with_pem)
+
+
+@functools.lru_cache(maxsize=4096)
+def _describe(pem: str, dialect: WireDialect, with_pem: bool) -> str:
+    """A certificate's description is a function of its PEM: the 21 nodes of a cluster that hold one
+    replicated certificate describe it once (a plan asks for ~1,000 of them)."""
     cert = x509.load_pem_x509_certificate(pem.encode())
     algorithm = cert.signature_hash_algorithm.name.upper() if cert.signature_hash_algorithm else "UNKNOWN"
     key_kind = type(cert.public_key()).__name__.removesuffix("PublicKey").removeprefix("_")
@@ -154,8 +161,14 @@ class CucmCli:
                 "Active Version Installed Software Options:\nNo Installed Software Options Found.\n"
             )
         elif low[:3] == ["show", "cert", "list"] and len(low) in (4, 5) and low[-1] in ("own", "trust"):
-            for entry in self.backend.certificates(low[-1]):
-                term.write(f"{entry.unit}/{entry.filename}: {entry.description}\n")
+            # one write, as a node's sshd sends a command's output in as few packets as fit: a line per
+            # write was an SSH packet per certificate (1,000 for a listing) on both ends of the wire
+            term.write(
+                "".join(
+                    f"{entry.unit}/{entry.filename}: {entry.description}\n"
+                    for entry in self.backend.certificates(low[-1])
+                )
+            )
         elif low[:2] == ["show", "cert"] and len(low) == 4 and low[2] in ("own", "trust"):
             self._show_cert(low[2], words[3], term)
         elif low[:4] == ["set", "cert", "import", "trust"] and len(low) == 5:
@@ -204,11 +217,11 @@ class CucmCli:
 
     def _show_cert(self, kind: str, name: str, term: Terminal) -> None:
         unit, _, filename = name.partition("/")
-        for entry in self.backend.certificates(kind):
-            if entry.unit == unit and (not filename or entry.filename == filename):
-                with_pem = kind == "own" or self.dialect.show_cert_trust_pem
-                term.write(describe_certificate(entry.pem, dialect=self.dialect, with_pem=with_pem))
-                return
+        entry = self.backend.certificate(kind, unit=unit, filename=filename)
+        if entry is not None:
+            with_pem = kind == "own" or self.dialect.show_cert_trust_pem
+            term.write(describe_certificate(entry.pem, dialect=self.dialect, with_pem=with_pem))
+            return
         term.write(f"{FAILED}\nCertificate {name} not found\n")
 
     def _service(self, action: ControlAction, name: str, term: Terminal) -> None:

@@ -229,6 +229,10 @@ class FakeNode:
     def certificates(self, kind: str) -> Sequence[CertEntry]:
         return self.own if kind == "own" else self.trust
 
+    def certificate(self, kind: str, *, unit: str, filename: str) -> CertEntry | None:
+        found = [e for e in self.certificates(kind) if e.unit == unit]
+        return next((e for e in found if not filename or e.filename == filename), None)
+
     def import_trust(self, *, unit: str, pem: str) -> CertEntry:
         return self.upload_trust(services=[unit], pems=[pem], description="Trust Certificate")[0]
 

@@ -129,3 +129,53 @@ def test_a_kill_in_the_middle_of_a_batch_resumes_per_step_and_converges(tmp_path
     assert batch.batches == [["b", "c"]], "only c runs again (alone: a batch of one is a plain apply)"
     assert all(thaw(system.data["option150"][s]) == TARGET_TFTP for s in ("a", "b", "c"))
     assert all(p["node"] == "new-sub1" for p in system.data["phones"].values())
+
+
+def test_a_batch_is_one_state_write_that_moves_the_serial_by_one_per_step(tmp_path: Path) -> None:
+    system = FakeSystem()
+    ex, _ = _executor(tmp_path, system)
+    store = StateStore(tmp_path / ".reconciler")
+    plan = migration_plan()
+    writes: list[int] = []
+    original = StateStore.write
+
+    def counting(self: StateStore, snapshot: Any, *, steps: int = 1) -> Any:
+        writes.append(steps)
+        return original(self, snapshot, steps=steps)
+
+    StateStore.write = counting  # type: ignore[method-assign]
+    try:
+        report = ex.apply(plan)
+    finally:
+        StateStore.write = original  # type: ignore[method-assign]
+    assert report.status is ApplyStatus.SUCCEEDED, report.message
+    assert 2 in writes, "wave2's two option 150 steps: one write recording both"
+    verified = sum(1 for o in report.outcomes if o.status is not OutcomeStatus.SKIPPED)
+    # as many serials as verified steps, whatever the number of writes (apply --resume counts them, R13)
+    assert store.read().serial == sum(writes) == verified
+    essences = store.read().to_json()
+    assert "option150.lab-ios.b" in str(essences) and "option150.lab-ios.c" in str(essences)
+
+
+def test_a_crash_between_a_batchs_state_write_and_its_journal_lines_resumes(tmp_path: Path) -> None:
+    system = FakeSystem()
+    ex, _ = _executor(tmp_path, system)
+    plan = migration_plan()
+    original = StateStore.write
+
+    def dies_after_a_batch_write(self: StateStore, snapshot: Any, *, steps: int = 1) -> Any:
+        written = original(self, snapshot, steps=steps)
+        if steps > 1:
+            raise Crash("the process dies after the batch's state write, before its journal lines")
+        return written
+
+    StateStore.write = dies_after_a_batch_write  # type: ignore[method-assign]
+    try:
+        with pytest.raises(Crash):
+            ex.apply(plan)
+    finally:
+        StateStore.write = original  # type: ignore[method-assign]
+    journal = next((tmp_path / ".reconciler" / "journal").glob("*.jsonl"))
+    resumed = ex.apply(plan, resume=journal)
+    assert resumed.status is ApplyStatus.SUCCEEDED, resumed.message
+    assert all(thaw(system.data["option150"][s]) == TARGET_TFTP for s in ("a", "b", "c"))

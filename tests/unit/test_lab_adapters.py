@@ -229,6 +229,20 @@ def test_own_certificates_itlrecovery_only_on_the_publisher_from_12_5(lab: Lab) 
     assert "ITLRecovery" in units("old", "cucm-old-sub1", axl_old)  # 11.5: one per node
 
 
+def test_one_certificate_is_the_listing_entry_of_that_unit_and_file(lab: Lab) -> None:
+    cli = ModelCli(lab, cluster="old", node="cucm-old-sub1", axl=ModelAxl(lab, cluster="old"))
+    for kind in ("trust", "own"):
+        listed = cli.certificates(kind)
+        assert listed
+        for entry in listed:
+            assert cli.certificate(kind, unit=entry.unit, filename=entry.filename) == entry
+        first = listed[0]
+        assert cli.certificate(kind, unit=first.unit, filename="absent.pem") is None
+    trust = cli.certificates("trust")[0]
+    # the unit as listed, not a short form: ``show cert trust CallManager/...`` does not name a store
+    assert cli.certificate("trust", unit=trust.unit.removesuffix("-trust"), filename=trust.filename) is None
+
+
 def test_show_itl_description_parses_and_verifies(lab: Lab) -> None:
     data = lab.tftp_file("new", "cucm-new-pub", "ITLFile.tlv")
     assert data is not None

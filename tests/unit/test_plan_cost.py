@@ -58,6 +58,13 @@ def test_the_cost_travels_on_the_forecast_through_json_and_into_the_human_line()
         class dhcp:  # noqa: N801 - the shape of schemas.dhcp.Dhcp
             servers = ()
 
+        class migration:  # noqa: N801 - the shape of schemas.migration.Migration
+            target = "new"
+
+        @staticmethod
+        def cluster(name: str) -> None:  # an undeclared target: 1,000 devices a RisPort70 reply
+            return None
+
     step = PlanStep(
         change=Change(
             address=Address.of("option150", "lab-ios", "a"), action=Action.UPDATE, after=["10.0.0.1"]
@@ -76,3 +83,36 @@ def test_the_cost_travels_on_the_forecast_through_json_and_into_the_human_line()
     assert WaveForecast.from_dict(_forecast("w2", 1).to_dict()).cost is None, "older plans carry no cost"
     line = describe(forecast.cost)
     assert line.startswith("≈ ") and "resets 25 s" in line and "gate 34 s" in line
+
+
+def test_the_lab_calibration_differs_only_in_what_the_lab_cannot_show() -> None:
+    from reconciler.plan.cost import CALIBRATION, LAB
+
+    def cost(calibration: object) -> dict[str, float]:
+        return wave_cost(option150_servers=["ios"] * 63, server_kinds={"ios": "ios"}, phones_to_move=2_000,
+                         phones_in_wave=2_000, policy=_policy(), calibration=calibration)  # type: ignore[arg-type]  # fmt: skip
+
+    real, lab = cost(CALIBRATION), cost(LAB)
+    # one write memory per router and wave, and the phones' re-registration: nothing else
+    gap = CALIBRATION.ios_write_memory - LAB.ios_write_memory
+    assert math.isclose(real["option150_seconds"] - lab["option150_seconds"], gap, abs_tol=0.11)
+    assert real["gate_seconds"] - lab["gate_seconds"] == REGISTER_SECONDS
+    assert real["resets_seconds"] == lab["resets_seconds"]
+    # the batch's per-pool term as measured (0.55-1.5 s for a 63-pool wave on the lab's router)
+    assert 0.5 <= lab["option150_seconds"] <= 1.5
+
+
+def test_the_gate_reads_2000_devices_a_reply_from_a_cucm_14_target() -> None:
+    from reconciler.plan.cost import ris_devices_per_query
+    from tests.unit.fake_estate import desired
+
+    state = desired()
+    target = state.cluster(state.migration.target)
+    assert target is not None
+    expected = 2000 if target.version.at_least(14) else 1000
+    assert ris_devices_per_query(state) == expected
+    kw = {"option150_servers": [], "server_kinds": {}, "phones_to_move": 5_000, "phones_in_wave": 5_000}
+    per_1000 = wave_cost(**kw, policy=_policy(), devices_per_query=1000)  # type: ignore[arg-type]
+    per_2000 = wave_cost(**kw, policy=_policy(), devices_per_query=2000)  # type: ignore[arg-type]
+    assert per_1000["gate_seconds"] - REGISTER_SECONDS == 5 * 60 / 15  # 5 queries at 15/min
+    assert per_2000["gate_seconds"] - REGISTER_SECONDS == 3 * 60 / 15  # 3 queries

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from ipaddress import IPv4Address, IPv4Network
 
-from reconciler.wiring.estate import _SubnetIndex
+from reconciler.wiring.indexes import SubnetIndex as _SubnetIndex
 
 
 def _scan(ip: str, subnets: list[tuple[str, IPv4Network]]) -> str | None:
@@ -44,7 +44,7 @@ def test_overlap_prefers_the_first_declared_and_bad_addresses_are_none() -> None
 
 def test_scope_index_finds_what_a_scan_of_the_listing_finds() -> None:
     from providers.dhcp.base import DhcpScope
-    from reconciler.wiring.estate import _ScopeIndex
+    from reconciler.wiring.indexes import ScopeIndex as _ScopeIndex
 
     listed = [
         DhcpScope(name="P-A", subnet=IPv4Network("10.0.1.0/24"), option150=()),

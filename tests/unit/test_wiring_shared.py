@@ -103,3 +103,38 @@ def test_the_lazy_batch_entry_hands_batches_to_the_provider_it_builds() -> None:
     entry.apply_batch([1, 2, 3])
     entry.verify_batch([1, 2, 3])
     assert calls == ["apply 3", "verify 3"] and built == [1]
+
+
+def test_making_one_client_does_not_hold_up_the_others_and_each_is_made_once() -> None:
+    """The refresh's readers get their clients while another one is being made (a WSDL load, an SSH
+    login): ``Connections`` locks per key, not around every ``make``."""
+    import threading
+
+    loaded = load(ROOT / "examples" / "lab.yaml")
+    assert loaded.state is not None
+    conns = Connections(loaded.state)
+    slow_started, release = threading.Event(), threading.Event()
+    made: list[str] = []
+
+    def slow() -> str:
+        slow_started.set()
+        release.wait(10)
+        made.append("slow")
+        return "slow client"
+
+    try:
+        first = threading.Thread(target=lambda: conns._get(("a",), slow, lambda _c: None))
+        second = threading.Thread(target=lambda: conns._get(("a",), slow, lambda _c: None))
+        first.start()
+        assert slow_started.wait(10)
+        second.start()  # the same key: waits for the first make, does not make again
+        quick = conns._get(("b",), lambda: "quick client", lambda _c: None)
+        assert quick == "quick client" and not release.is_set(), "key b was not held up by key a"
+        release.set()
+        first.join(10)
+        second.join(10)
+        assert made == ["slow"]
+        assert conns._get(("a",), slow, lambda _c: None) == "slow client"
+    finally:
+        release.set()
+        conns.close()
