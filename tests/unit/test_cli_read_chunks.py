@@ -37,7 +37,7 @@ class ChunkedChannel:
 def _session(channel: ChunkedChannel) -> CliSession:
     target = SshTarget(name="node", host="node.invalid", username="admin", password=SecretStr("unused"))
     session = CliSession(target)
-    session._chan = channel  # type: ignore[assignment]
+    session._channel = channel  # type: ignore[assignment]
     session.prompt = "admin:"
     return session
 
