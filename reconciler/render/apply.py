@@ -64,9 +64,29 @@ def outcome_label(change: Change, outcome: Outcome) -> str:
     return outcome.status.value
 
 
+_NOT_NEEDED = "not needed: "
+
+
+def _count_texts(report: ApplyReport) -> list[str]:
+    """Per outcome status, how many; a skipped step whose trigger passed (a revert step of a wave whose
+    gate passed, R13) is counted as "not needed", apart from steps skipped because something failed."""
+    texts = []
+    for status in OutcomeStatus:
+        if status is OutcomeStatus.SKIPPED:
+            skipped = [o for o in report.outcomes if o.status is status]
+            unneeded = sum(1 for o in skipped if o.detail.startswith(_NOT_NEEDED))
+            if len(skipped) > unneeded:
+                texts.append(f"{len(skipped) - unneeded} {status.value}")
+            if unneeded:
+                texts.append(f"{unneeded} not needed (revert steps of passed gates)")
+        elif report.count(status):
+            texts.append(f"{report.count(status)} {status.value}")
+    return texts
+
+
 def summary_lines(report: ApplyReport) -> list[str]:
     """The final summary as plain lines (also used by tests)."""
-    counts = ", ".join(f"{report.count(s)} {s.value}" for s in OutcomeStatus if report.count(s))
+    counts = ", ".join(_count_texts(report))
     head = {
         ApplyStatus.SUCCEEDED: "Apply complete!",
         ApplyStatus.FAILED: "Apply failed.",
