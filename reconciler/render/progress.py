@@ -9,8 +9,8 @@ always on stderr, so ``--json`` output on stdout stays clean, and off with ``--q
   read per node; the DHCP scopes read; doctor's checks per cluster and of the DHCP servers, with the
   check running now — and a status line while an endpoint is slow or unreachable.
   It disappears when the read ends.
-- Otherwise (CI logs): one line per phase, printed when its size is first known, and one line per wait
-  on an endpoint (its name, the attempt n of m, why, the time of the next attempt).
+- Otherwise (CI logs): one line per phase when its size is first known and one when it finishes, and
+  one line per wait on an endpoint (its name, the attempt n of m, why, the time of the next attempt).
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ class ReadProgressRenderer(ReadHooks):
         self._lock = threading.Lock()
         self._phases: dict[tuple[str, str], ReadProgress] = {}
         self._announced: set[tuple[str, str]] = set()
+        self._closed: set[tuple[str, str]] = set()  # phases whose finishing line was printed
         self._waits: dict[str, ReadWait] = {}
         self._told: set[tuple[str, int, bool]] = set()  # (endpoint, attempt, slow) printed line by line
         self._live: Live | None = None
@@ -94,6 +95,7 @@ class ReadProgressRenderer(ReadHooks):
             self._inside = True
             self._phases.clear()
             self._announced.clear()
+            self._closed.clear()
             self._waits.clear()
             self._told.clear()
         if self._enabled and self._live_wanted:
@@ -129,10 +131,16 @@ class ReadProgressRenderer(ReadHooks):
             if self._live is not None:
                 self._refresh()
                 return
-            if progress.total is None or progress.key in self._announced:
+            if progress.total is None:
                 return
-            self._announced.add(progress.key)
-            self._line(describe_progress(progress))
+            if progress.key not in self._announced:
+                self._announced.add(progress.key)
+                self._line(describe_progress(progress))
+                if progress.finished:  # known and done at once (e.g. 0 of 0): one line says it all
+                    self._closed.add(progress.key)
+            elif progress.finished and progress.key not in self._closed:
+                self._closed.add(progress.key)
+                self._line(describe_progress(progress))
 
     def read_waiting(self, wait: ReadWait) -> None:
         if not (self._enabled and self._inside):

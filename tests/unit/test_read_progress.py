@@ -214,3 +214,22 @@ def test_a_retry_that_would_end_past_the_timeout_is_not_started() -> None:
     with pytest.raises(TemporaryError):
         waiter.read("pub", silent)
     assert len(calls) == 1 and hooks.waits == []  # 0.3 s + the 0.5 s pause + 0.3 s again > 1 s
+
+
+def test_a_log_shows_each_phase_when_it_starts_and_when_it_finishes() -> None:
+    console, out = _console()
+    renderer = ReadProgressRenderer(console)
+    with renderer:
+        renderer.read_progress(ReadProgress(phase=ReadPhase.TRUST, subject="old", done=0, total=3))
+        renderer.read_progress(ReadProgress(phase=ReadPhase.TRUST, subject="old", done=2, total=3))
+        done = ReadProgress(phase=ReadPhase.TRUST, subject="old", done=3, total=3, finished=True)
+        renderer.read_progress(done)
+        renderer.read_progress(done)  # said once
+        renderer.read_progress(
+            ReadProgress(phase=ReadPhase.DHCP, subject="dhcp", done=0, total=0, finished=True)
+        )
+    assert out.getvalue().splitlines() == [
+        "trust stores of old: 0 of 3 nodes read",
+        "trust stores of old: 3 of 3 nodes read",
+        "DHCP: 0 of 0 scopes read",
+    ]
