@@ -159,7 +159,7 @@ class WireBooter:
     def _boot_phone(self, context: BootContext, trace: list[str]) -> None:
         source = self._sources.get(context.scope, "?")
         try:
-            addresses = self.lab.option150(context.scope)
+            addresses = self.lab.option150(context.scope, mac=context.mac)
         except ProviderError as exc:
             trace.append(f"dhcp {source}: no answer")
             self.lab.boot_commit(context, unregistered=f"DHCP source {source} did not answer: {exc}")
