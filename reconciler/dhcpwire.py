@@ -36,6 +36,7 @@ __all__ = [
     "parse_options",
     "parse_reply",
     "query_relayed",
+    "relay_port_lock",
 ]
 
 DHCPDISCOVER = 1
@@ -198,6 +199,13 @@ def parse_reply(data: bytes) -> DhcpOffer:
 def _lock_for(key: tuple[str, int]) -> threading.Lock:
     with _port_locks_guard:
         return _port_locks.setdefault(key, threading.Lock())
+
+
+def relay_port_lock(relay: IPv4Address | str, client_port: int) -> threading.Lock:
+    """The lock ``query_relayed`` holds while it listens on ``relay:client_port``: another listener in
+    this process (the lab's relay agent, ``simulator.model.dhcprelay``) holds it while its socket is
+    bound, so the two never try to bind the same address at once."""
+    return _lock_for((str(ipaddress.IPv4Address(relay)), client_port))
 
 
 def query_relayed(

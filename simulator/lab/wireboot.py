@@ -54,9 +54,16 @@ class _Traced(TvsContact):
         self._inner = inner
         self._trace = trace
 
+    def close(self) -> None:
+        self._inner.close()
+
     def presented(self) -> tuple[bytes, str] | None:
+        before = self._inner.connections
         found = self._inner.presented()
-        self._trace.append(f"tvs {self.name}: {'TLS up' if found else 'unreachable'}")
+        if found is None:
+            self._trace.append(f"tvs {self.name}: unreachable")
+        elif self._inner.connections > before:
+            self._trace.append(f"tvs {self.name}: TLS up")
         return found
 
     def query(self, signer: tuple[bytes, str]) -> TvsAnswer | None:
@@ -159,7 +166,7 @@ class WireBooter:
     def _boot_phone(self, context: BootContext, trace: list[str]) -> None:
         source = self._sources.get(context.scope, "?")
         try:
-            addresses = self.lab.option150(context.scope)
+            addresses = self.lab.option150(context.scope, mac=context.mac)
         except ProviderError as exc:
             trace.append(f"dhcp {source}: no answer")
             self.lab.boot_commit(context, unregistered=f"DHCP source {source} did not answer: {exc}")
@@ -228,20 +235,24 @@ class WireBooter:
         def annotate(verdict: Verdict, kind: str, held: ServedFile | None) -> tuple[str, str]:
             return self.lab.boot_rule(verdict, kind=kind, held_itl=held, context=context)
 
-        return decide_boot(
-            phone_ctl=context.ctl,
-            phone_itl=context.itl,
-            served_ctl=served_ctl,
-            served_itl=served_itl,
-            config=config,
-            tvs=contacts,
-            knobs=context.knobs,
-            where=where,
-            keep=keep,
-            target=cluster,
-            annotate=annotate,
-            remembered=context.remembered,
-        )
+        try:
+            return decide_boot(
+                phone_ctl=context.ctl,
+                phone_itl=context.itl,
+                served_ctl=served_ctl,
+                served_itl=served_itl,
+                config=config,
+                tvs=contacts,
+                knobs=context.knobs,
+                where=where,
+                keep=keep,
+                target=cluster,
+                annotate=annotate,
+                remembered=context.remembered,
+            )
+        finally:
+            for contact in contacts:  # the phone closes its TVS connections once the boot is judged
+                contact.close()
 
 
 def _served(

@@ -3,7 +3,8 @@
 Three kinds, as in the lab (lab.md): the CUCM DHCP server of a cluster (its ``DhcpSubnet`` objects, two
 TFTP addresses at most, as AXL has ``tftpServer1Ip``/``tftpServer2Ip``), an IOS router (``ip dhcp pool``
 with ``option 150 ip …``), and a real Kea server asked with a relayed DHCP DISCOVER (giaddr = the scope's
-relay address, via ``reconciler.dhcpwire.query_relayed``). The model's phones call ``option150(scope)``;
+relay address, the phone's own MAC, via ``simulator.model.dhcprelay``). The model's phones call
+``option150(scope)``;
 mutations go through ``simulator.model.lab.Lab`` so that they are locked and logged.
 """
 
@@ -16,8 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from reconciler.dhcpwire import query_relayed
 from reconciler.errors import RemoteFaultError
+
+from .dhcprelay import DhcpRelay
 
 __all__ = [
     "CucmDhcpServer",
@@ -207,15 +209,18 @@ class IosRouter:
 
 # -- Kea (real server, relayed query) ----------------------------------------------------------------
 
-QueryFunction = Callable[[Scope], tuple[str, ...]]
+QueryFunction = Callable[[Scope, str], tuple[str, ...]]
+SCOPE_MAC = "00:1b:54:00:00:01"  # who asks when no phone does (the scope's option 150 for reads and tests)
 
 
 class KeaDhcpSource:
     """Asks a real kea-dhcp4 on loopback with a relayed DISCOVER (giaddr = ``scope.relay``).
 
-    Kea itself is configured by ``simulator.kea`` / the Kea provider (its control agent), never through
-    the model, so changes to Kea do not appear in the model's operation log. ``query`` can be replaced in
-    unit tests; the default uses ``reconciler.dhcpwire.query_relayed`` against ``server``.
+    Each phone asks with its own MAC (``option150(scope, mac=...)``) through the scope's relay
+    (``simulator.model.dhcprelay.DhcpRelay``), so phones booting at once ask concurrently and Kea's log
+    shows each of them. Kea itself is configured by ``simulator.kea`` / the Kea provider (its control
+    agent), never through the model, so changes to Kea do not appear in the model's operation log.
+    ``query`` can be replaced in unit tests.
     """
 
     kind = DhcpKind.KEA
@@ -234,22 +239,25 @@ class KeaDhcpSource:
         self.client_port = client_port
         self.timeout = timeout
         self._query = query or self._query_wire
-        self._wire = threading.Lock()  # one client port: phones booting at once ask one after another
+        self._relays: dict[str, DhcpRelay] = {}
+        self._relays_lock = threading.Lock()
 
     @property
     def name(self) -> str:
         return self._name
 
-    def _query_wire(self, scope: Scope) -> tuple[str, ...]:
-        with self._wire:
-            offer = query_relayed(
-                server=self.server,
-                giaddr=scope.relay,
-                client_port=self.client_port,
-                mac="00:1b:54:00:00:01",
-                timeout=self.timeout,
-            )
+    def relay(self, address: str) -> DhcpRelay:
+        """The relay agent of one relay address (one per scope's ``relay``)."""
+        with self._relays_lock:
+            found = self._relays.get(address)
+            if found is None:
+                found = DhcpRelay(server=self.server, relay=address, client_port=self.client_port)
+                self._relays[address] = found
+            return found
+
+    def _query_wire(self, scope: Scope, mac: str) -> tuple[str, ...]:
+        offer = self.relay(scope.relay).discover(mac=mac, timeout=self.timeout)
         return tuple(str(a) for a in offer.option150)
 
-    def option150(self, scope: Scope) -> tuple[str, ...]:
-        return self._query(scope)
+    def option150(self, scope: Scope, *, mac: str = SCOPE_MAC) -> tuple[str, ...]:
+        return self._query(scope, mac)

@@ -26,7 +26,7 @@ from . import services as svc
 from .boot import BootStats, boot_phones
 from .clock import Clock, Scheduler
 from .cluster import Cluster
-from .dhcp import CucmDhcpServer, DhcpKind, DhcpSource, IosRouter, Scope
+from .dhcp import CucmDhcpServer, DhcpSource, IosRouter, KeaDhcpSource, Scope
 from .lablock import locked as _locked
 from .labwire import WireBoots
 from .oplog import OperationLog
@@ -318,15 +318,16 @@ class Lab(WireBoots):
         """The source object (read its pools/subnets; change them only through the Lab methods)."""
         return self._sources[name]
 
-    def option150(self, scope: str) -> tuple[str, ...]:
+    def option150(self, scope: str, *, mac: str | None = None) -> tuple[str, ...]:
         """What a phone in ``scope`` gets as option 150 now (asks Kea over the wire for Kea scopes, with the
-        lock released: booting phones ask it at once; the model's IOS and CUCM sources under the lock)."""
+        lock released: booting phones ask it at once, each with its own ``mac``; the model's IOS and CUCM
+        sources under the lock)."""
         with self._lock:
             target = self._scopes[scope]
             source = self._sources[target.source]
-            if source.kind is not DhcpKind.KEA:
+            if not isinstance(source, KeaDhcpSource):
                 return tuple(source.option150(target))
-        return tuple(source.option150(target))
+        return source.option150(target) if mac is None else source.option150(target, mac=mac)
 
     @_locked
     def set_option150(self, *, scope: str, addresses: Iterable[str]) -> None:

@@ -6,9 +6,11 @@ and the tool must show it.
   early and reset its phones (through AXL, as an admin would): they asked the source TVS about the target's
   signer, got "unknown", stayed, and — in this lab — remember that answer. The plan cannot see a phone's
   memory: it uploads the certificates, restarts TVS (R8) and forecasts every phone moving. The pilot wave
-  (scope-b) is reset, its phones reuse the remembered "unknown" and stay on the source; the gate fails
-  (R13); ``lab phones`` shows each phone's own reason (the cached answer); nothing beyond the pilot is
-  touched (scope-a and scope-c keep option 150 on the source's TFTP nodes, their phones never reset).
+  (scope-b) is reset, its phones boot over the wire (DHCP, TFTP, TVS), reuse the remembered "unknown" and
+  stay on the source; the gate fails (R13); ``lab phones`` shows each phone's own reason (the cached
+  answer); nothing beyond the pilot is touched (scope-a and scope-c keep option 150 on the source's TFTP
+  nodes, the lab's boot log has only the pilot's phones and its operation log no DHCP change outside
+  scope-b's subnet).
   The pilot says ``on_failure: stop`` so the phones' reasons are still there after apply; the default
   revert on a failed pilot is covered by tests/e2e/test_lab_revert.py.
 - ``itl_recovery_cluster_wide_from: [15, 0]``: the lab's 14.0 target has one ITLRecovery per node (the
@@ -29,6 +31,7 @@ from typing import Any
 
 import pytest
 
+from simulator.lab.control import control_request
 from tests.e2e.labdoc import lab_data
 from tests.e2e.labrun import RunningLab, raise_ris_allowance, running_lab
 from tests.loopback import Loopback
@@ -125,6 +128,9 @@ def test_cached_tvs_answers_fail_the_pilot_with_the_phones_own_reasons(
         for wave in plan["forecast"]:  # the planner's model: every phone moves
             assert (wave["move"], wave["stranded"], wave["unknown"]) == (3, 0, 0), wave
 
+        control = lab.inventory()["control"]
+        ops_before = len(control_request(control, "GET", "/operations"))
+        boots_before = len(control_request(control, "GET", "/boots"))
         result = lab.run("--json", "apply", "plan.json", "--auto-approve", timeout=240)
         assert result.returncode == 1, result.stdout + result.stderr
         events = _events(result.stdout)
@@ -149,6 +155,15 @@ def test_cached_tvs_answers_fail_the_pilot_with_the_phones_own_reasons(
                 )
         old_tftp = [f"{lab.prefix}.10.1", f"{lab.prefix}.10.2"]
         assert _option150(lab) == {"scope-a": old_tftp, "scope-c": old_tftp}  # scope-b is done: not listed
+
+        # the lab's own records: the pilot's phones booted over the wire, no other phone booted, and no
+        # DHCP change touched scope-a (IOS pool PHONES-A) or scope-c (PHONES-C)
+        boots = control_request(control, "GET", "/boots")[boots_before:]
+        assert {b["target"] for b in boots} == {p["name"] for p in pilot}, boots
+        assert all(b["detail"].startswith("dhcp ") and "tftp " in b["detail"] for b in boots), boots
+        operations = control_request(control, "GET", "/operations")[ops_before:]
+        dhcp = [o for o in operations if o["op"] in ("set_ios_pool_option150", "set_cucm_dhcp_subnet")]
+        assert dhcp and all("198.51.100.0" in o["target"] for o in dhcp), operations  # scope-b's subnet only
 
 
 def test_itl_recovery_per_node_is_seen_by_the_plan_before_anything_changes(

@@ -42,6 +42,10 @@ def _run_with_kea(tmp_path: Path, *, prefix: str) -> None:
         assert runtime.booter is not None
         traces = [e.detail for e in runtime.booter.log if e.op == "boot"]
         assert len(traces) == 5 and all(t.startswith(f"dhcp kea: option 150 {old_tftp[0]}") for t in traces)
+        kea_log = runtime._kea.log_path("kea-dhcp4").read_text(errors="replace").lower()
+        for phone in runtime.lab.phones(scope="scope-c"):  # each phone did its own exchange, with its MAC
+            mac = ":".join(phone.mac[i : i + 2] for i in range(0, 12, 2)).lower()
+            assert f"[hwtype=1 {mac}]" in kea_log, phone.name  # DHCP4_LEASE_ADVERT names the client
         pids = list(runtime._kea.pids().values())
         assert pids and all(alive(p) for p in pids)
     finally:

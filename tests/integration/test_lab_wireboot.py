@@ -5,6 +5,7 @@ about (the node's TFTP and TVS services stay Started) change what the phones do 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from pathlib import Path
@@ -86,6 +87,9 @@ def test_a_reset_boots_each_phone_over_dhcp_tftp_and_tvs_and_the_boot_log_shows_
             moved = runtime.lab.phones()
             assert {(p.cluster, p.status) for p in moved} == {("new", RegStatus.REGISTERED)}
             assert all(" query " in trace for trace in _by_phone(runtime).values())  # TVS vouched (R5)
+            for trace in _by_phone(runtime).values():  # one TLS connection per TVS server and boot
+                asked = set(re.findall(r"tvs (\S+): query", trace))
+                assert asked and all(trace.count(f"tvs {n}: TLS up") == 1 for n in asked), trace
         finally:
             runtime.stop()
     assert not [t.name for t in threading.enumerate() if t.name.startswith("lab-boot")]

@@ -89,6 +89,36 @@ def test_the_face_presents_the_node_tvs_certificate_and_answers_from_its_cache(s
     assert answer.certificate == recovery.public_bytes(Encoding.DER)
 
 
+def test_a_phone_pins_and_asks_all_its_queries_over_one_connection(served: Served) -> None:
+    lab = served.lab
+    pb.establish_trust(lab, source=SOURCE, target="new")
+    pb.wait(lab, 120)
+    pb.restart_tvs_everywhere(lab, cluster=SOURCE)
+    tvs = lab.identity(SOURCE, NODE, IdentityKind.TVS)
+    assert tvs is not None
+    contact = served.contact()
+    recovery = _recovery(lab).cert
+    assert contact.presented() == key_of(tvs.cert)  # the handshake: pinned against the ITL
+    first = contact.query(key_of(recovery))
+    assert contact.presented() == key_of(tvs.cert)  # the next file of the boot: same connection
+    unknown = contact.query((b"\x01", "CN=nobody"))
+    again = contact.query(key_of(recovery))
+    assert first is not None and first.roles == frozenset({0, 3})
+    assert unknown is not None and unknown.roles == frozenset()
+    assert again == first
+    assert served.face.handshakes == 1 and contact.connections == 1
+    contact.close()
+
+    contact.presented()  # a new boot opens a new connection
+    assert contact.query(key_of(recovery)) == first and served.face.handshakes == 2
+    lab.control_service(cluster=SOURCE, node=NODE, name=TVS, action=ServiceAction.STOP)
+    pb.wait(lab, 30)
+    assert contact.query(key_of(recovery)) is None  # stopped while connected: the connection drops
+    assert contact.query(key_of(recovery)) is None  # a broken connection is not silently replaced
+    assert contact.presented() is None and served.face.handshakes == 2  # and the stopped TVS is unreachable
+    contact.close()
+
+
 def test_a_stopped_tvs_closes_before_the_handshake(served: Served) -> None:
     served.lab.control_service(cluster=SOURCE, node=NODE, name=TVS, action=ServiceAction.STOP)
     pb.wait(served.lab, 30)

@@ -7,6 +7,9 @@ cache. The files are written with the product's codec and read by each side with
 phone (``simulator.model.phonetrust.judge``) and ``reconciler.cucm.trust.decide`` must agree on every
 situation when the lab's knobs are the model's defaults, and each single flipped knob must produce a
 disagreement hypothesis can find — so the lab can contradict the planner, and does only on purpose.
+The one knob the phone does not read, ``itl_recovery_cluster_wide_from`` (which certificate signs each
+TFTP node's ITL, R6), is compared at the cluster: every CUCM release train, the lab's served ITL against
+the planner's ``itl_recovery_per_node``.
 """
 
 from __future__ import annotations
@@ -22,14 +25,19 @@ from hypothesis import strategies as st
 
 from reconciler.cucm import certs, tlv
 from reconciler.cucm.certs import IdentityKind
+from reconciler.cucm.signers import itl_recovery_per_node
 from reconciler.cucm.trust import FileKind, SignedFile, TrustList, TrustPolicy, TvsCache, TvsServer, decide
+from schemas.version import CucmVersion
 from simulator.knobs import CCM_ROLE, TrustKnobs
 from simulator.model import labtlv
 from simulator.model.boot import file_under_test
+from simulator.model.build import build_lab
 from simulator.model.certview import CertView, view_of
+from simulator.model.clock import ManualClock
 from simulator.model.phonetrust import PhoneTrust, TvsAnswer, TvsContact, judge
 from simulator.model.truststore import CALLMANAGER_TRUST, PHONE_SAST_TRUST
 from simulator.model.tvs import LabTvsCache, TvsInterner, key_of
+from simulator.spec import default_lab
 
 POOL = 4  # file-signing certificates
 TVS_POOL = 3
@@ -240,3 +248,40 @@ def test_each_flipped_knob_makes_the_lab_phone_disagree(knob: str) -> None:
     )
     assert lab_accepts(found, knobs) != planner_accepts(found)
     assert lab_accepts(found, MATCHING) == planner_accepts(found)  # the knob alone made the difference
+
+
+# -- ``itl_recovery_cluster_wide_from``: a knob of the cluster, not of the phone ---------------------------
+# It decides which certificate signs each TFTP node's ITL, so the situations are CUCM versions: the lab
+# cluster built at that version (its subscriber's served ITL, read with the lab's reader) against the
+# planner's ``itl_recovery_per_node`` (R6). Every release train from 10.5 to 15 is a situation.
+VERSIONS = ("10.5.2.10000-5", "11.0.1.10000-10", "11.5.1.21900-40", "12.0.1.10000-10", "12.5.1.10000-22",
+            "14.0.1.11900-132", "15.0.1.10000-1")  # fmt: skip
+ITL_RECOVERY_FLIPPED = replace(MATCHING, itl_recovery_cluster_wide_from=(15, 0))
+
+
+def lab_signs_subscriber_itl_with_its_own_recovery(version: str, knobs: TrustKnobs) -> bool:
+    spec = default_lab(phones_per_scope=1)
+    spec = replace(spec, trust=knobs, clusters=tuple(replace(c, version=version) for c in spec.clusters))
+    lab = build_lab(spec, clock=ManualClock())
+    served = lab.tftp_file("new", "cucm-new-sub1", "ITLFile.tlv")
+    assert served is not None
+    return labtlv.read(served).signer_name.startswith("CN=ITLRECOVERY_cucm-new-sub1;")
+
+
+def planner_per_node(version: str) -> bool:
+    return itl_recovery_per_node(CucmVersion.parse(version))
+
+
+def test_with_matching_knobs_the_lab_cluster_signs_itls_as_the_planner_expects() -> None:
+    for version in VERSIONS:
+        assert lab_signs_subscriber_itl_with_its_own_recovery(version, MATCHING) == planner_per_node(version)
+
+
+def test_a_flipped_itl_recovery_knob_makes_the_lab_cluster_disagree() -> None:
+    flipped = ITL_RECOVERY_FLIPPED
+    found = [
+        v
+        for v in VERSIONS
+        if lab_signs_subscriber_itl_with_its_own_recovery(v, flipped) != planner_per_node(v)
+    ]
+    assert found == ["12.5.1.10000-22", "14.0.1.11900-132"]  # per node in the lab, cluster-wide in the plan

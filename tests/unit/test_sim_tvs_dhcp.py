@@ -77,14 +77,15 @@ def test_cucm_dhcp_server_holds_two_tftp_servers_at_most() -> None:
 def test_kea_adapter_asks_with_the_scope_relay_and_a_silent_server_makes_phones_unregistered() -> None:
     asked: list[str] = []
 
-    def fake(scope: Scope) -> tuple[str, ...]:
-        asked.append(scope.relay)
+    def fake(scope: Scope, mac: str) -> tuple[str, ...]:
+        asked.append(f"{scope.relay} {mac}")
         raise TemporaryError("no DHCP offer", endpoint="dhcp://127.0.0.1:1")
 
     kea = KeaDhcpSource(name="kea", server=("127.0.0.1", 1), client_port=2, query=fake)
     with pytest.raises(TemporaryError):
-        kea.option150(Scope(name="c", subnet="203.0.113.0/24", relay="127.0.30.3", source="kea"))
-    assert asked == ["127.0.30.3"]
+        kea.option150(Scope(name="c", subnet="203.0.113.0/24", relay="127.0.30.3", source="kea"),
+                      mac="00:1b:54:00:00:2a")  # fmt: skip
+    assert asked == ["127.0.30.3 00:1b:54:00:00:2a"]  # the phone's own MAC through the scope's relay
 
 
 def test_lab_routes_option150_changes_to_the_scopes_source() -> None:
