@@ -166,6 +166,20 @@ def snapshot_schema() -> dict[str, Any]:
                 "description": "Reads that failed and were answered around: node, face, error.",
                 "items": _FAILURE,
             },
+            "unknown_reads": {
+                "type": "array",
+                "description": "Whole reads that failed (no answer in calls): unknown, not empty.",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["method", "args", "failure"],
+                    "properties": {
+                        "method": {"enum": list(METHODS)},
+                        "args": {"type": "array"},
+                        "failure": _FAILURE,
+                    },
+                },
+            },
         },
         "$defs": {"identity": _IDENTITY, "ref": _REF},
     }

@@ -21,6 +21,7 @@ import yaml
 
 from reconciler.cucm.certs import CertIdentity
 from reconciler.cucm.facts import CertRef, ClusterFacts, NodeFacts
+from reconciler.errors import PlanError
 from reconciler.live.protocol import ReadFailure
 from reconciler.live.snapshot import RecordingEstate, SnapshotEstate, from_document, to_document
 from reconciler.plan.planner import build_plan
@@ -260,3 +261,16 @@ def test_a_snapshots_phone_groups_and_foreign_option150_reach_a_spec_the_lab_bui
     by_group = Counter((p.cm_group, p.itl is None) for p in lab.phones(scope="scope-a"))
     assert by_group == Counter({("G1", False): 3, ("G2", False): 2, ("G1", True): 1})  # True: no ITL
     assert lab.option150("scope-b") == ("127.0.10.2", "10.9.9.9")
+
+
+def test_a_snapshot_with_unknown_reads_is_refused_rather_than_rehearsed_with_made_up_phones() -> None:
+    recording = RecordingEstate(FakeEstate(make_world()))
+    build_plan(desired=desired(), desired_path="t", desired_sha256="0", estate=recording,
+               state=StateSnapshot())  # fmt: skip
+    doc = json.loads(json.dumps(to_document(recording, source={"taken_at": TAKEN.isoformat()})))
+    doc["calls"] = [c for c in doc["calls"] if c["method"] != "phones"]
+    doc["unknown_reads"] = [{"method": "phones", "args": [["scope-a", "scope-b"]], "failure": {
+        "cluster": "scopes scope-a, scope-b", "node": None, "face": "RisPort70",
+        "error": "TemporaryError", "message": "RisPort70 allowance exhausted"}}]  # fmt: skip
+    with pytest.raises(PlanError, match=r"incomplete.*RisPort70 allowance exhausted"):
+        labspec.lab_spec_data(document=doc, estate=from_document(doc), desired=desired())

@@ -22,7 +22,8 @@ subjects of trust entries that are no cluster's identity (a snapshot records the
 only: the lab names them ``CN=stand-in-<serial>``), certificates of nodes the snapshot could not read (the
 lab mints its own), CAPF and tomcat certificates (the lab's own: tomcat is its HTTPS faces' certificate),
 phones on the target in several CallManager groups, option 150 values that are host names, faces the
-snapshot recorded as failed (``read_failures``), and Kea scopes (served by the lab's IOS router).
+snapshot recorded as failed (``read_failures``), and Kea scopes (served by the lab's IOS router). A
+snapshot with ``unknown_reads`` (whole reads that failed: clusters, phones, option 150, ...) is refused.
 """
 
 from __future__ import annotations
@@ -219,6 +220,13 @@ def lab_spec_data(
     migration = desired.migration
     if migration is None:
         raise PlanError("rehearse needs a desired state with a migration (source, target, waves)")
+    unknown = estate.unknown_reads()
+    if unknown:  # a lab built around them would invent clusters, phones or scopes that were not read
+        raise PlanError(
+            "the snapshot is incomplete, a rehearsal of it would make up what was not read: "
+            + "; ".join(u.describe() for u in unknown),
+            hint="fix the failed reads (reconciler doctor FILE) and take the snapshot again",
+        )
     taken = datetime.fromisoformat(str(document.get("source", {}).get("taken_at")))
     facts: dict[str, ClusterFacts] = {}
     for _, answer in estate.answers("clusters"):
