@@ -9,7 +9,8 @@ call is a ``PlanError``), so a plan can be rebuilt offline from a snapshot. The 
 class, redacted message), so what was not read stays unknown in a rehearsal. Version 3 adds
 ``unknown_reads``: whole reads that failed (a publisher's AXL, RisPort70, a DHCP server) while a
 *tolerant* ``RecordingEstate`` kept reading the rest; such a call has no answer in ``calls``, and
-``SnapshotEstate`` refuses it with what failed (unknown is not empty). Versions 1 and 2 are still read.
+``SnapshotEstate`` refuses it with what failed (unknown is not empty); it also keeps each node's own
+ITLRecovery (``NodeFacts.itl_recovery``, 12.0-12.4, R6). Versions 1 and 2 are still read.
 
 Sanitised by construction: a LiveEstate answers only public facts (identity certificates as PEM,
 trust-store identities, TVS start times, option 150, phones, the signed CTL/ITL files, registrations);
@@ -103,6 +104,7 @@ def _node(n: NodeFacts) -> dict[str, Any]:
         "services": sorted(n.services),
         "callmanager": _ref(n.callmanager),
         "tvs": _ref(n.tvs),
+        "itl_recovery": _ref(n.itl_recovery),  # a node's own before 12.5 (R6); version 3
         "trust": {
             store: sorted((_identity(i) for i in ids), key=json.dumps) for store, ids in n.trust.items()
         },
@@ -121,6 +123,7 @@ def _node_of(d: Mapping[str, Any]) -> NodeFacts:
         services=frozenset(d["services"]),
         callmanager=_ref_of(d["callmanager"]),
         tvs=_ref_of(d["tvs"]),
+        itl_recovery=_ref_of(d.get("itl_recovery")),
         trust={store: frozenset(_identity_of(i) for i in ids) for store, ids in d["trust"].items()},
         tvs_started_at=_time_of(d["tvs_started_at"]),
         trust_changed_at=_time_of(d["trust_changed_at"]),

@@ -36,6 +36,7 @@ _NODE = {
         "services": {"type": "array", "items": _STR},
         "callmanager": {"$ref": "#/$defs/ref"},
         "tvs": {"$ref": "#/$defs/ref"},
+        "itl_recovery": {"$ref": "#/$defs/ref"},
         "trust": {
             "type": "object",
             "additionalProperties": {"type": "array", "items": {"$ref": "#/$defs/identity"}},

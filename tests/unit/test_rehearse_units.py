@@ -274,3 +274,58 @@ def test_a_snapshot_with_unknown_reads_is_refused_rather_than_rehearsed_with_mad
         "error": "TemporaryError", "message": "RisPort70 allowance exhausted"}}]  # fmt: skip
     with pytest.raises(PlanError, match=r"incomplete.*RisPort70 allowance exhausted"):
         labspec.lab_spec_data(document=doc, estate=from_document(doc), desired=desired())
+
+
+def _self_signed(cn: str, serial: int) -> str:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(serial).not_valid_before(TAKEN).not_valid_after(TAKEN.replace(year=2030))
+            .sign(key, hashes.SHA256()))  # fmt: skip
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_each_nodes_own_itlrecovery_before_12_5_stands_in_and_is_a_trust_origin() -> None:
+    """R6: 12.0-12.4 nodes each have an ITLRecovery; the lab keeps each one's subject, serial and
+    issuer, and another cluster's store holding a subscriber's is seeded with that node's identity."""
+    mine = CertRef(CertIdentity(serial=0x31, issuer="CN=ITLRECOVERY_c-sub"), "CN=ITLRECOVERY_c-sub")
+    sub = NodeFacts(name="c-sub", itl_recovery=mine, services=frozenset({"Cisco CallManager"}))
+    pub = NodeFacts(name="c-pub", publisher=True)
+    older = ClusterFacts(name="c", version=CucmVersion.parse("12.0.1"), nodes=(pub, sub))
+    assert labspec._identities(older, "c-sub", [])["itlrecovery"] == {
+        "subject": "CN=ITLRECOVERY_c-sub", "serial": "31", "issuer": "CN=ITLRECOVERY_c-sub"}  # fmt: skip
+    newer = replace(older, version=CucmVersion.parse("12.5.1"))  # one cluster-wide: a subscriber has none
+    assert "itlrecovery" not in labspec._identities(newer, "c-sub", [])
+    other = NodeFacts(name="o-pub", publisher=True, trust={"Phone-SAST-trust": frozenset({mine.identity})})
+    facts = {"c": older, "o": ClusterFacts(name="o", version=older.version, nodes=(other,))}
+    seed = {"store": "Phone-SAST-trust", "cluster": "c", "identity": "itlrecovery", "node": "c-sub"}
+    assert labspec._trust_seeds(facts["o"], facts, TAKEN, []) == [seed]
+
+
+def test_the_publishers_capf_stands_in_from_the_snapshots_identity_pem() -> None:
+    pem = _self_signed("CAPF-c-pub", 0x4242)
+    pub = NodeFacts(name="c-pub", publisher=True)
+    sub = NodeFacts(name="c-sub")
+    cluster = ClusterFacts(name="c", version=CucmVersion.parse("14.0.1"), nodes=(pub, sub))
+    pems = {("c-pub", "capf"): pem, ("c-sub", "capf"): pem}
+    capf = labspec._identities(cluster, "c-pub", [], pems=pems)["capf"]
+    assert capf["subject"] == "CN=CAPF-c-pub" and capf["serial"] == "4242"
+    assert capf["issuer"] == "CN=CAPF-c-pub"
+    assert "capf" not in labspec._identities(cluster, "c-sub", [], pems=pems)  # a publisher's only
+    assert "capf" not in labspec._identities(cluster, "c-pub", [], pems={("c-pub", "capf"): "garbage"})
+
+
+def test_a_snapshot_keeps_each_nodes_itlrecovery_and_a_version_2_node_has_none() -> None:
+    from reconciler.live import snapshot
+
+    mine = CertRef(CertIdentity(serial=0x31, issuer="CN=ITLRECOVERY_c-sub"), "CN=ITLRECOVERY_c-sub")
+    node = NodeFacts(name="c-sub", itl_recovery=mine)
+    encoded = json.loads(json.dumps(snapshot._node(node)))
+    assert snapshot._node_of(encoded).itl_recovery == mine
+    del encoded["itl_recovery"]
+    assert snapshot._node_of(encoded).itl_recovery is None

@@ -20,7 +20,8 @@ moved by ``--prefix``).
 What cannot be carried over is returned as ``notes`` (one line each) rather than silently dropped: the
 subjects of trust entries that are no cluster's identity (a snapshot records their serial and issuer
 only: the lab names them ``CN=stand-in-<serial>``), certificates of nodes the snapshot could not read (the
-lab mints its own), CAPF and tomcat certificates (the lab's own: tomcat is its HTTPS faces' certificate),
+lab mints its own), tomcat certificates (the lab's own: its HTTPS faces' certificate; CAPF stands in from
+the publisher's identity PEM, each node's ITLRecovery before 12.5 from the node's facts),
 phones on the target in several CallManager groups, option 150 values that are host names, faces the
 snapshot recorded as failed (``read_failures``), and Kea scopes (served by the lab's IOS router). A
 snapshot with ``unknown_reads`` (whole reads that failed: clusters, phones, option 150, ...) is refused.
@@ -36,10 +37,10 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from reconciler.certnames import dn_key
-from reconciler.cucm.certs import CertIdentity, serial_hex
+from reconciler.cucm.certs import CertIdentity, load_certificate, serial_hex
 from reconciler.cucm.facts import CertRef, ClusterFacts
 from reconciler.cucm.tlv_format import Role
-from reconciler.errors import PlanError
+from reconciler.errors import CertificateError, PlanError
 from reconciler.live.protocol import PhoneFacts
 from reconciler.live.snapshot import SnapshotEstate
 from reconciler.vocabulary import CucmService, ReadFace
@@ -77,6 +78,8 @@ def _origins(facts: Mapping[str, ClusterFacts]) -> dict[CertIdentity, tuple[str,
                 out[n.callmanager.identity] = (c.name, n.name, "callmanager")
             if n.tvs is not None:
                 out[n.tvs.identity] = (c.name, n.name, "tvs")
+            if n.itl_recovery is not None and c.itl_recovery_per_node and not n.publisher:
+                out[n.itl_recovery.identity] = (c.name, n.name, "itlrecovery")  # 12.0-12.4 (R6)
         if c.itl_recovery is not None:
             out[c.itl_recovery.identity] = (c.name, None, "itlrecovery")
     return out
@@ -118,9 +121,26 @@ def _infer_unread(facts: Mapping[str, ClusterFacts], notes: list[str]) -> dict[s
     return out
 
 
-def _identities(cluster: ClusterFacts, node_name: str, notes: list[str]) -> dict[str, Any]:
+def _capf(pems: Mapping[tuple[str, str], str], node: str) -> CertRef | None:
+    """The publisher's CAPF certificate, from the identity PEMs the snapshot holds (None: not read)."""
+    pem = pems.get((node, "capf"))
+    if pem is None:
+        return None
+    try:
+        return CertRef.of(load_certificate(pem.encode()))
+    except CertificateError:
+        return None
+
+
+def _identities(
+    cluster: ClusterFacts,
+    node_name: str,
+    notes: list[str],
+    *,
+    pems: Mapping[tuple[str, str], str] | None = None,
+) -> dict[str, Any]:
     """The stand-ins of a node's CallManager, TVS and ITLRecovery certificates (R6: from 12.5 the
-    publisher's ITLRecovery is the cluster's)."""
+    publisher's ITLRecovery is the cluster's, before each node has its own) and the publisher's CAPF."""
     n = next(x for x in cluster.nodes if x.name == node_name)
     if not n.reachable:
         notes.append(f"{cluster.name}: the TVS and ITLRecovery certificates of {n.name} were not read "
@@ -132,8 +152,11 @@ def _identities(cluster: ClusterFacts, node_name: str, notes: list[str]) -> dict
     if n.tvs is not None and CucmService.TVS in n.services:
         out["tvs"] = _stand_in(n.tvs)
     recovery = n.itl_recovery or (cluster.itl_recovery if n.publisher else None)
-    if recovery is not None:
+    if recovery is not None and (n.publisher or cluster.itl_recovery_per_node):
         out["itlrecovery"] = _stand_in(recovery)
+    capf = _capf(pems or {}, n.name) if n.publisher else None
+    if capf is not None:
+        out["capf"] = _stand_in(capf)
     return out
 
 
@@ -251,6 +274,7 @@ def lab_spec_data(
         ok = {node for node, files in answer.items() if all(f.error is None for f in files)}
         served.setdefault(str(args[0]), set()).update(ok)
     failed = _failed_faces(estate, notes)
+    pems = {str(args[0]): answer for args, answer in estate.answers("identity_pems")}
     for ci, dc in enumerate(desired.clusters):
         cf = facts[dc.name]
         nodes = []
@@ -269,7 +293,7 @@ def lab_spec_data(
             started = _ago(taken, n.tvs_started_at)
             if started is not None and CucmService.TVS in n.services:
                 node["tvs_started_ago"] = started
-            identities = _identities(cf, n.name, notes)
+            identities = _identities(cf, n.name, notes, pems=pems.get(dc.name, {}))
             if identities:
                 node["identities"] = identities
             nodes.append(node)
@@ -302,9 +326,10 @@ def lab_spec_data(
     draft.spec = {"name": "rehearsal", "home": migration.source, "clusters": clusters, **draft.spec}
     if faults:
         draft.spec["faults"] = faults
-    notes.append("CAPF and tomcat certificates are the lab's own (tomcat is the lab's HTTPS "
-                 "certificate); CallManager, TVS and ITLRecovery stand in with the estate's subject, "
-                 "serial and issuer")  # fmt: skip
+    notes.append("tomcat certificates are the lab's own (its HTTPS certificate), and so is CAPF where "
+                 "the snapshot holds no CAPF PEM of the publisher; CallManager, TVS, ITLRecovery (each "
+                 "node's before 12.5) and CAPF stand in with the estate's subject, serial and "
+                 "issuer")  # fmt: skip
     return draft
 
 
