@@ -291,7 +291,7 @@ def _self_signed(cn: str, serial: int) -> str:
 
 
 def test_each_nodes_own_itlrecovery_before_12_5_stands_in_and_is_a_trust_origin() -> None:
-    """R6: 12.0-12.4 nodes each have an ITLRecovery; the lab keeps each one's subject, serial and
+    """R6: before 12.5 each node has an ITLRecovery; the lab keeps each one's subject, serial and
     issuer, and another cluster's store holding a subscriber's is seeded with that node's identity."""
     mine = CertRef(CertIdentity(serial=0x31, issuer="CN=ITLRECOVERY_c-sub"), "CN=ITLRECOVERY_c-sub")
     sub = NodeFacts(name="c-sub", itl_recovery=mine, services=frozenset({"Cisco CallManager"}))
@@ -299,8 +299,12 @@ def test_each_nodes_own_itlrecovery_before_12_5_stands_in_and_is_a_trust_origin(
     older = ClusterFacts(name="c", version=CucmVersion.parse("12.0.1"), nodes=(pub, sub))
     assert labspec._identities(older, "c-sub", [])["itlrecovery"] == {
         "subject": "CN=ITLRECOVERY_c-sub", "serial": "31", "issuer": "CN=ITLRECOVERY_c-sub"}  # fmt: skip
-    newer = replace(older, version=CucmVersion.parse("12.5.1"))  # one cluster-wide: a subscriber has none
+    # from 12.5 a subscriber shows the cluster's (the publisher's): no stand-in of its own
+    shared = replace(sub, itl_recovery=mine)
+    newer = ClusterFacts(name="c", version=CucmVersion.parse("12.5.1"), itl_recovery=mine,
+                         nodes=(replace(pub, itl_recovery=mine), shared))  # fmt: skip
     assert "itlrecovery" not in labspec._identities(newer, "c-sub", [])
+    assert labspec._identities(newer, "c-pub", [])["itlrecovery"]["serial"] == "31"
     other = NodeFacts(name="o-pub", publisher=True, trust={"Phone-SAST-trust": frozenset({mine.identity})})
     facts = {"c": older, "o": ClusterFacts(name="o", version=older.version, nodes=(other,))}
     seed = {"store": "Phone-SAST-trust", "cluster": "c", "identity": "itlrecovery", "node": "c-sub"}

@@ -38,7 +38,7 @@ from typing import Any
 
 from reconciler.certnames import dn_key
 from reconciler.cucm.certs import CertIdentity, load_certificate, serial_hex
-from reconciler.cucm.facts import CertRef, ClusterFacts
+from reconciler.cucm.facts import CertRef, ClusterFacts, NodeFacts
 from reconciler.cucm.tlv_format import Role
 from reconciler.errors import CertificateError, PlanError
 from reconciler.live.protocol import PhoneFacts
@@ -78,11 +78,22 @@ def _origins(facts: Mapping[str, ClusterFacts]) -> dict[CertIdentity, tuple[str,
                 out[n.callmanager.identity] = (c.name, n.name, "callmanager")
             if n.tvs is not None:
                 out[n.tvs.identity] = (c.name, n.name, "tvs")
-            if n.itl_recovery is not None and c.itl_recovery_per_node and not n.publisher:
-                out[n.itl_recovery.identity] = (c.name, n.name, "itlrecovery")  # 12.0-12.4 (R6)
+            if (own := _own_recovery(c, n)) is not None:
+                out[own.identity] = (c.name, n.name, "itlrecovery")  # before 12.5 (R6)
         if c.itl_recovery is not None:
             out[c.itl_recovery.identity] = (c.name, None, "itlrecovery")
     return out
+
+
+def _own_recovery(cluster: ClusterFacts, node: NodeFacts) -> CertRef | None:
+    """A subscriber's own ITLRecovery (each node has one before 12.5, R6): the one the snapshot read
+    for it when that is not the cluster's (the publisher's); None otherwise."""
+    own = node.itl_recovery
+    if node.publisher or own is None:
+        return None
+    pub = cluster.publisher
+    shared = {r.identity for r in (cluster.itl_recovery, pub.itl_recovery if pub else None) if r}
+    return None if own.identity in shared else own
 
 
 def _stand_in(ref: CertRef) -> dict[str, Any]:
@@ -151,8 +162,8 @@ def _identities(
         out["callmanager"] = _stand_in(n.callmanager)
     if n.tvs is not None and CucmService.TVS in n.services:
         out["tvs"] = _stand_in(n.tvs)
-    recovery = n.itl_recovery or (cluster.itl_recovery if n.publisher else None)
-    if recovery is not None and (n.publisher or cluster.itl_recovery_per_node):
+    recovery = (n.itl_recovery or cluster.itl_recovery) if n.publisher else _own_recovery(cluster, n)
+    if recovery is not None:
         out["itlrecovery"] = _stand_in(recovery)
     capf = _capf(pems or {}, n.name) if n.publisher else None
     if capf is not None:
