@@ -10,7 +10,8 @@ class, redacted message), so what was not read stays unknown in a rehearsal. Ver
 ``unknown_reads``: whole reads that failed (a publisher's AXL, RisPort70, a DHCP server) while a
 *tolerant* ``RecordingEstate`` kept reading the rest; such a call has no answer in ``calls``, and
 ``SnapshotEstate`` refuses it with what failed (unknown is not empty); it also keeps each node's own
-ITLRecovery (``NodeFacts.itl_recovery``, 12.0-12.4, R6). Versions 1 and 2 are still read.
+ITLRecovery (``NodeFacts.itl_recovery``, before 12.5, R6) and the subject of each trust entry
+(``NodeFacts.trust_subjects``). Versions 1 and 2 are still read.
 
 Sanitised by construction: a LiveEstate answers only public facts (identity certificates as PEM,
 trust-store identities, TVS start times, option 150, phones, the signed CTL/ITL files, registrations);
@@ -108,6 +109,10 @@ def _node(n: NodeFacts) -> dict[str, Any]:
         "trust": {
             store: sorted((_identity(i) for i in ids), key=json.dumps) for store, ids in n.trust.items()
         },
+        "trust_subjects": sorted(
+            ({"identity": _identity(i), "subject": subject} for i, subject in n.trust_subjects.items()),
+            key=json.dumps,
+        ),  # version 3
         "tvs_started_at": _time(n.tvs_started_at),
         "trust_changed_at": _time(n.trust_changed_at),
         "reachable": n.reachable,
@@ -124,6 +129,7 @@ def _node_of(d: Mapping[str, Any]) -> NodeFacts:
         callmanager=_ref_of(d["callmanager"]),
         tvs=_ref_of(d["tvs"]),
         itl_recovery=_ref_of(d.get("itl_recovery")),
+        trust_subjects={_identity_of(e["identity"]): str(e["subject"]) for e in d.get("trust_subjects", ())},
         trust={store: frozenset(_identity_of(i) for i in ids) for store, ids in d["trust"].items()},
         tvs_started_at=_time_of(d["tvs_started_at"]),
         trust_changed_at=_time_of(d["trust_changed_at"]),

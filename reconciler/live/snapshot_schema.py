@@ -41,6 +41,15 @@ _NODE = {
             "type": "object",
             "additionalProperties": {"type": "array", "items": {"$ref": "#/$defs/identity"}},
         },
+        "trust_subjects": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["identity", "subject"],
+                "properties": {"identity": {"$ref": "#/$defs/identity"}, "subject": _STR},
+            },
+        },
         "tvs_started_at": _NSTR,
         "trust_changed_at": _NSTR,
         "reachable": {"type": "boolean"},

@@ -116,8 +116,8 @@ def _certificates(snapshot: dict[str, Any]) -> dict[str, Any]:
         if call["method"] != "clusters":
             continue
         for name, c in call["answer"].items():
-            nodes = {n["name"]: (ref(n["callmanager"]), ref(n["tvs"]), ref(n.get("itl_recovery")), n["trust"])
-                     for n in c["nodes"]}  # fmt: skip
+            nodes = {n["name"]: (ref(n["callmanager"]), ref(n["tvs"]), ref(n.get("itl_recovery")), n["trust"],
+                                 n.get("trust_subjects")) for n in c["nodes"]}  # fmt: skip
             out[name] = (ref(c["itl_recovery"]), nodes)
     return out
 

@@ -87,7 +87,14 @@ def test_trust_entries_that_are_no_identity_become_stand_ins_with_their_serial_a
     seeds = labspec._trust_seeds(facts["old"], facts, TAKEN, notes)
     stand_in = {"subject": "CN=stand-in-1a2b", "serial": "1a2b", "issuer": "CN=Corp Root;O=Corp"}
     assert seeds == [{"store": "CallManager-trust", "cert": stand_in}]
-    assert any("subjects are not in the snapshot" in n for n in notes)  # said, not silently invented
+    assert any("no subject for them" in n for n in notes)  # said, not silently invented
+    # a version 3 snapshot read the entry's subject: the stand-in has it, and no note is needed
+    named = replace(pub, trust_subjects={other: "CN=Corp Root;O=Corp"})
+    facts["old"] = ClusterFacts(name="old", version=facts["old"].version, nodes=(named,))
+    notes = []
+    seeds = labspec._trust_seeds(facts["old"], facts, TAKEN, notes)
+    assert seeds == [{"store": "CallManager-trust", "cert": {**stand_in, "subject": "CN=Corp Root;O=Corp"}}]
+    assert not any("no subject" in n for n in notes)
 
 
 def test_node_identities_stand_in_with_the_snapshots_subject_serial_and_issuer() -> None:
@@ -324,7 +331,7 @@ def test_the_publishers_capf_stands_in_from_the_snapshots_identity_pem() -> None
     assert "capf" not in labspec._identities(cluster, "c-pub", [], pems={("c-pub", "capf"): "garbage"})
 
 
-def test_a_snapshot_keeps_each_nodes_itlrecovery_and_a_version_2_node_has_none() -> None:
+def test_a_snapshot_keeps_each_nodes_itlrecovery_and_trust_subjects_and_a_version_2_node_has_none() -> None:
     from reconciler.live import snapshot
 
     mine = CertRef(CertIdentity(serial=0x31, issuer="CN=ITLRECOVERY_c-sub"), "CN=ITLRECOVERY_c-sub")
@@ -333,3 +340,10 @@ def test_a_snapshot_keeps_each_nodes_itlrecovery_and_a_version_2_node_has_none()
     assert snapshot._node_of(encoded).itl_recovery == mine
     del encoded["itl_recovery"]
     assert snapshot._node_of(encoded).itl_recovery is None
+    other = CertIdentity(serial=0x1A2B, issuer="CN=Corp Root;O=Corp")
+    named = NodeFacts(name="c-sub", trust={"CallManager-trust": frozenset({other})},
+                      trust_subjects={other: "CN=Corp Issuing;O=Corp"})  # fmt: skip
+    encoded = json.loads(json.dumps(snapshot._node(named)))
+    assert snapshot._node_of(encoded).trust_subjects == {other: "CN=Corp Issuing;O=Corp"}
+    del encoded["trust_subjects"]
+    assert snapshot._node_of(encoded).trust_subjects == {}

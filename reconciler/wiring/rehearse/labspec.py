@@ -18,13 +18,14 @@ they are when they are no one cluster's nodes. Node and relay addresses are the 
 moved by ``--prefix``).
 
 What cannot be carried over is returned as ``notes`` (one line each) rather than silently dropped: the
-subjects of trust entries that are no cluster's identity (a snapshot records their serial and issuer
-only: the lab names them ``CN=stand-in-<serial>``), certificates of nodes the snapshot could not read (the
-lab mints its own), tomcat certificates (the lab's own: its HTTPS faces' certificate; CAPF stands in from
-the publisher's identity PEM, each node's ITLRecovery before 12.5 from the node's facts),
-phones on the target in several CallManager groups, option 150 values that are host names, faces the
-snapshot recorded as failed (``read_failures``), and Kea scopes (served by the lab's IOS router). A
-snapshot with ``unknown_reads`` (whole reads that failed: clusters, phones, option 150, ...) is refused.
+subjects of trust entries that are no cluster's identity where the snapshot has none (before version 3,
+or a read that gave none: the lab names them ``CN=stand-in-<serial>``), certificates of nodes the
+snapshot could not read (the lab mints its own), tomcat certificates (the lab's own: its HTTPS faces'
+certificate; CAPF stands in from the publisher's identity PEM, each node's own ITLRecovery before 12.5
+from the node's facts), phones on the target in several CallManager groups, option 150 values that
+are host names, faces the snapshot recorded as failed (``read_failures``), and Kea scopes (served by
+the lab's IOS router). A snapshot with ``unknown_reads`` (whole reads that failed: clusters, phones,
+option 150, ...) is refused.
 """
 
 from __future__ import annotations
@@ -101,10 +102,11 @@ def _stand_in(ref: CertRef) -> dict[str, Any]:
     return {"subject": ref.subject, "serial": ref.identity.serial_hex, "issuer": ref.identity.issuer}
 
 
-def _foreign(ident: CertIdentity) -> dict[str, Any]:
-    """A stand-in for a trust entry that is no cluster's identity: the snapshot has no subject for it."""
-    return {"subject": f"CN=stand-in-{serial_hex(ident.serial)}", "serial": serial_hex(ident.serial),
-            "issuer": ident.issuer}  # fmt: skip
+def _foreign(ident: CertIdentity, subject: str | None = None) -> dict[str, Any]:
+    """A stand-in for a trust entry that is no cluster's identity: its subject as the snapshot read it
+    (version 3), else ``CN=stand-in-<serial>`` (an older snapshot has none)."""
+    return {"subject": subject or f"CN=stand-in-{serial_hex(ident.serial)}",
+            "serial": serial_hex(ident.serial), "issuer": ident.issuer}  # fmt: skip
 
 
 def _infer_unread(facts: Mapping[str, ClusterFacts], notes: list[str]) -> dict[str, ClusterFacts]:
@@ -205,10 +207,12 @@ def _trust_seeds(
                     continue
                 key = (store, origin[0], origin[1], origin[2], added)
                 grouped.setdefault(key, []).append(node.name)
-    if foreign:
-        notes.append(f"{cluster.name}: {len({i for _, i, _ in foreign})} trust entries are no cluster's "
-                     "identity (other CAs, phones' LSCs, ...): the lab holds stand-ins with their serial "
-                     "and issuer; their subjects are not in the snapshot (CN=stand-in-<serial>)")  # fmt: skip
+    subjects = {i: subj for c in facts.values() for n in c.nodes for i, subj in n.trust_subjects.items()}
+    unnamed = {i for _, i, _ in foreign if i not in subjects}
+    if unnamed:
+        notes.append(f"{cluster.name}: {len(unnamed)} trust entries are no cluster's identity (other CAs, "
+                     "phones' LSCs, ...) and the snapshot has no subject for them: the lab holds stand-ins "
+                     "with their serial and issuer named CN=stand-in-<serial>")  # fmt: skip
     seeds: list[dict[str, Any]] = []
     for (store, cluster_of, node_of, identity, added), holders in sorted(grouped.items(), key=repr):
         seed: dict[str, Any] = {"store": store, "cluster": cluster_of, "identity": identity}
@@ -220,7 +224,7 @@ def _trust_seeds(
             seed["added_ago"] = added
         seeds.append(seed)
     for (store, ident, added), holders in sorted(foreign.items(), key=repr):
-        seed = {"store": store, "cert": _foreign(ident)}
+        seed = {"store": store, "cert": _foreign(ident, subjects.get(ident))}
         if len(holders) < len(cluster.nodes):
             seed["nodes"] = sorted(holders)
         if added is not None:
