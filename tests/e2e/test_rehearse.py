@@ -132,8 +132,13 @@ def test_lab_up_from_snapshot_starts_the_estate_for_exploration(tmp_path: Path, 
     the original snapshot recorded, and every trust store the same identities (issue 17's stand-ins).
     A node whose certmgr face did not answer is recorded as such (node, face, error class), and the
     copy makes that face unreachable, so its snapshot records the same failure. The publishers' CAPF
-    certificates stand in too."""
-    with running_lab(tmp_path, loopback=loopback, spec=_half_done(2)) as lab:
+    certificates, each old node's own ITLRecovery and a trust entry that is no cluster's identity (with
+    its subject) stand in too."""
+    spec = _half_done(2)
+    corp = {"subject": "CN=Corp Issuing CA;O=Corp", "serial": "1a2b", "issuer": "CN=Corp Root;O=Corp"}
+    old = next(c for c in spec["clusters"] if c["name"] == "old")  # an entry that is no cluster's identity
+    old["trust"] = [*old.get("trust", []), {"store": "CallManager-trust", "cert": corp}]
+    with running_lab(tmp_path, loopback=loopback, spec=spec) as lab:
         lab.write(lab_data(lab_dir=lab.lab_dir, prefix=lab.prefix))
         lab.fault("unreachable", "--node", "cucm-new-sub2", "--face", "https")
         taken = lab.run("snapshot", "lab.yaml", "-o", "estate.json")
@@ -158,6 +163,8 @@ def test_lab_up_from_snapshot_starts_the_estate_for_exploration(tmp_path: Path, 
                 original = _certificates(json.loads((lab.workdir / "estate.json").read_text()))
                 assert original and original["old"][1]["cucm-old-pub"][0] is not None
                 assert ("old", "cucm-old-pub", "capf") in original
+                subjects = {e["subject"] for e in original["old"][1]["cucm-old-pub"][4]}
+                assert any("Corp Issuing CA" in subject for subject in subjects), subjects
                 mirrored_doc = json.loads((lab.workdir / "copy.json").read_text())
                 assert _certificates(mirrored_doc) == original
                 assert _failures(mirrored_doc) == failed
