@@ -95,7 +95,9 @@ class NodeFacts:
     ``tvs_started_at`` is when TVS last started (None: not running); ``trust_changed_at`` is the last
     change of this node's CallManager-trust/Phone-SAST-trust; ``ctl_valid``/``itl_valid`` say whether
     its TFTP serves a CTL/ITL that parses and verifies (None: not checked); ``itl_recovery`` is the
-    node's own ITLRecovery where the cluster has one per node (before 12.5, R6; None: none or unread)."""
+    node's own ITLRecovery where the cluster has one per node (before 12.5, R6; None: none or unread);
+    ``trust_subjects`` the subject each trust entry showed where the read gave one (for the snapshot
+    and a rehearsal's stand-ins; no rule reads it)."""
 
     name: str
     publisher: bool = False
@@ -109,6 +111,7 @@ class NodeFacts:
     ctl_valid: bool | None = None
     itl_valid: bool | None = None
     itl_recovery: CertRef | None = None
+    trust_subjects: Mapping[CertIdentity, str] = field(default_factory=dict)
 
     def runs(self, service: Service | str) -> bool:
         return str(service) in self.services

@@ -6,8 +6,12 @@
 call is a ``PlanError``), so a plan can be rebuilt offline from a snapshot. The document format is
 ``SNAPSHOT_VERSION`` and ``snapshot_schema()`` (committed as docs/snapshot.schema.json). Version 2 adds
 ``read_failures``: the reads the estate answered around (``ReportsReadFailures``: node, face, error
-class, redacted message), so what was not read stays unknown in a rehearsal; version 1 documents
-(without it) are still read.
+class, redacted message), so what was not read stays unknown in a rehearsal. Version 3 adds
+``unknown_reads``: whole reads that failed (a publisher's AXL, RisPort70, a DHCP server) while a
+*tolerant* ``RecordingEstate`` kept reading the rest; such a call has no answer in ``calls``, and
+``SnapshotEstate`` refuses it with what failed (unknown is not empty); it also keeps each node's own
+ITLRecovery (``NodeFacts.itl_recovery``, before 12.5, R6) and the subject of each trust entry
+(``NodeFacts.trust_subjects``). Versions 1 and 2 are still read.
 
 Sanitised by construction: a LiveEstate answers only public facts (identity certificates as PEM,
 trust-store identities, TVS start times, option 150, phones, the signed CTL/ITL files, registrations);
@@ -29,7 +33,7 @@ from reconciler.cucm.certs import CertIdentity
 from reconciler.cucm.facts import CertRef, ClusterFacts, NodeFacts
 from reconciler.cucm.tlv_format import Role
 from reconciler.cucm.trust import TrustEntry, TrustList
-from reconciler.errors import PlanError
+from reconciler.errors import PlanError, ReconcilerError
 from reconciler.live.protocol import (
     LiveEstate,
     PhoneFacts,
@@ -38,14 +42,23 @@ from reconciler.live.protocol import (
     ReportsReadFailures,
     TftpFile,
 )
+from reconciler.live.unknown import READ_FACES, UnknownRead, unknown_where
+from reconciler.redact import redact
 from reconciler.vocabulary import ReadFace
 from schemas.version import CucmVersion
 
-__all__ = ["SNAPSHOT_VERSION", "RecordingEstate", "SnapshotEstate", "from_document", "to_document"]
+__all__ = [
+    "SNAPSHOT_VERSION",
+    "RecordingEstate",
+    "SnapshotEstate",
+    "UnknownRead",
+    "from_document",
+    "to_document",
+]
 
-SNAPSHOT_VERSION = 2
-#: The versions ``from_document`` reads (1: before ``read_failures``).
-READABLE_VERSIONS = (1, 2)
+SNAPSHOT_VERSION = 3
+#: The versions ``from_document`` reads (1: before ``read_failures``; 2: before ``unknown_reads``).
+READABLE_VERSIONS = (1, 2, 3)
 METHODS = (
     "clusters",
     "identity_pems",
@@ -92,9 +105,14 @@ def _node(n: NodeFacts) -> dict[str, Any]:
         "services": sorted(n.services),
         "callmanager": _ref(n.callmanager),
         "tvs": _ref(n.tvs),
+        "itl_recovery": _ref(n.itl_recovery),  # a node's own before 12.5 (R6); version 3
         "trust": {
             store: sorted((_identity(i) for i in ids), key=json.dumps) for store, ids in n.trust.items()
         },
+        "trust_subjects": sorted(
+            ({"identity": _identity(i), "subject": subject} for i, subject in n.trust_subjects.items()),
+            key=json.dumps,
+        ),  # version 3
         "tvs_started_at": _time(n.tvs_started_at),
         "trust_changed_at": _time(n.trust_changed_at),
         "reachable": n.reachable,
@@ -110,6 +128,8 @@ def _node_of(d: Mapping[str, Any]) -> NodeFacts:
         services=frozenset(d["services"]),
         callmanager=_ref_of(d["callmanager"]),
         tvs=_ref_of(d["tvs"]),
+        itl_recovery=_ref_of(d.get("itl_recovery")),
+        trust_subjects={_identity_of(e["identity"]): str(e["subject"]) for e in d.get("trust_subjects", ())},
         trust={store: frozenset(_identity_of(i) for i in ids) for store, ids in d["trust"].items()},
         tvs_started_at=_time_of(d["tvs_started_at"]),
         trust_changed_at=_time_of(d["trust_changed_at"]),
@@ -214,6 +234,14 @@ def _failure_of(d: Mapping[str, Any]) -> ReadFailure:
                        error=str(d["error"]), message=str(d["message"]))  # fmt: skip
 
 
+def _unknown(u: UnknownRead) -> dict[str, Any]:
+    return {"method": u.method, "args": u.args, "failure": _failure(u.failure)}
+
+
+def _unknown_of(d: Mapping[str, Any]) -> UnknownRead:
+    return UnknownRead(method=str(d["method"]), args=list(d["args"]), failure=_failure_of(d["failure"]))
+
+
 _ENCODE: dict[str, Any] = {
     "clusters": lambda r: {k: _cluster(v) for k, v in r.items()},
     "identity_pems": lambda r: [[list(k), v] for k, v in r.items()],
@@ -249,15 +277,32 @@ def _args(args: tuple[Any, ...]) -> list[Any]:
 
 # --- recording and replay --------------------------------------------------------------------------
 class RecordingEstate:
-    """A ``LiveEstate`` that answers through ``inner`` and keeps every call and answer."""
+    """A ``LiveEstate`` that answers through ``inner`` and keeps every call and answer.
 
-    def __init__(self, inner: LiveEstate) -> None:
+    ``tolerant`` (``reconciler snapshot``): a read that fails with a ``ReconcilerError`` is kept as an
+    ``UnknownRead`` and answered with an empty mapping so the caller goes on reading the rest. That
+    empty answer is never recorded: the caller's result (a plan) is then meaningless and must be
+    dropped; only the document is the product. Not tolerant (rehearse, the default), the error passes."""
+
+    def __init__(self, inner: LiveEstate, *, tolerant: bool = False) -> None:
         self.inner = inner
+        self.tolerant = tolerant
         self.calls: list[dict[str, Any]] = []
+        self.unknown: list[UnknownRead] = []
         self._lock = threading.Lock()
 
     def _record(self, method: str, *args: Any) -> Any:
-        answer = getattr(self.inner, method)(*args)
+        try:
+            answer = getattr(self.inner, method)(*args)
+        except ReconcilerError as exc:
+            if not self.tolerant:
+                raise
+            cluster, node = unknown_where(method, args)
+            failure = ReadFailure(cluster=cluster, node=node, face=READ_FACES[method],
+                                  error=type(exc).__name__, message=redact(exc.message))  # fmt: skip
+            with self._lock:
+                self.unknown.append(UnknownRead(method=method, args=_args(args), failure=failure))
+            return {}
         with self._lock:
             self.calls.append({"method": method, "args": _args(args), "answer": _ENCODE[method](answer)})
         return answer
@@ -298,7 +343,7 @@ def to_document(recording: RecordingEstate, *, source: Mapping[str, Any]) -> dic
     SHA-256 and the time). Refuses text that holds a private key."""
     failures = [_failure(f) for f in recording.read_failures()]
     doc = {"snapshot_version": SNAPSHOT_VERSION, "source": dict(source), "calls": list(recording.calls),
-           "read_failures": failures}  # fmt: skip
+           "read_failures": failures, "unknown_reads": [_unknown(u) for u in recording.unknown]}  # fmt: skip
     if "PRIVATE KEY" in json.dumps(doc):
         raise PlanError("the snapshot would hold a private key: refused", hint="report this: an estate "
                         "answer must never carry one")  # fmt: skip
@@ -308,9 +353,19 @@ def to_document(recording: RecordingEstate, *, source: Mapping[str, Any]) -> dic
 class SnapshotEstate:
     """A ``LiveEstate`` answering from a snapshot document (see ``from_document``)."""
 
-    def __init__(self, calls: Mapping[tuple[str, str], Any], failures: Sequence[ReadFailure] = ()) -> None:
+    def __init__(
+        self,
+        calls: Mapping[tuple[str, str], Any],
+        failures: Sequence[ReadFailure] = (),
+        unknown: Sequence[UnknownRead] = (),
+    ) -> None:
         self._calls = calls
         self._failures = tuple(failures)
+        self._unknown = {(u.method, json.dumps(u.args)): u for u in unknown}
+
+    def unknown_reads(self) -> tuple[UnknownRead, ...]:
+        """The whole reads that failed when the snapshot was taken (their answers are unknown)."""
+        return tuple(self._unknown.values())
 
     def read_failures(self) -> tuple[ReadFailure, ...]:
         """The reads that failed when the snapshot was taken."""
@@ -318,6 +373,12 @@ class SnapshotEstate:
 
     def _answer(self, method: str, *args: Any) -> Any:
         key = (method, json.dumps(_args(args)))
+        failed = self._unknown.get(key)
+        if failed is not None:
+            raise PlanError(
+                f"unknown: the snapshot's read {failed.describe()}",
+                hint="fix the failed read (reconciler doctor FILE) and take the snapshot again",
+            )
         if key not in self._calls:
             raise PlanError(
                 f"the snapshot has no answer to {method}{tuple(args)!r}",
@@ -369,4 +430,8 @@ def from_document(doc: Mapping[str, Any]) -> SnapshotEstate:
         if method not in _DECODE:
             raise PlanError(f"the snapshot holds an unknown call {method!r}")
         calls[(method, json.dumps(call["args"]))] = _DECODE[method](call["answer"])
-    return SnapshotEstate(calls, [_failure_of(f) for f in doc.get("read_failures", ())])
+    return SnapshotEstate(
+        calls,
+        [_failure_of(f) for f in doc.get("read_failures", ())],
+        [_unknown_of(u) for u in doc.get("unknown_reads", ())],
+    )

@@ -36,9 +36,19 @@ _NODE = {
         "services": {"type": "array", "items": _STR},
         "callmanager": {"$ref": "#/$defs/ref"},
         "tvs": {"$ref": "#/$defs/ref"},
+        "itl_recovery": {"$ref": "#/$defs/ref"},
         "trust": {
             "type": "object",
             "additionalProperties": {"type": "array", "items": {"$ref": "#/$defs/identity"}},
+        },
+        "trust_subjects": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["identity", "subject"],
+                "properties": {"identity": {"$ref": "#/$defs/identity"}, "subject": _STR},
+            },
         },
         "tvs_started_at": _NSTR,
         "trust_changed_at": _NSTR,
@@ -165,6 +175,20 @@ def snapshot_schema() -> dict[str, Any]:
                 "type": "array",
                 "description": "Reads that failed and were answered around: node, face, error.",
                 "items": _FAILURE,
+            },
+            "unknown_reads": {
+                "type": "array",
+                "description": "Whole reads that failed (no answer in calls): unknown, not empty.",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["method", "args", "failure"],
+                    "properties": {
+                        "method": {"enum": list(METHODS)},
+                        "args": {"type": "array"},
+                        "failure": _FAILURE,
+                    },
+                },
             },
         },
         "$defs": {"identity": _IDENTITY, "ref": _REF},

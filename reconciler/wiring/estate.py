@@ -238,10 +238,13 @@ class ProviderEstate:
                 face = certs_face(client)
                 ids = {identity_key(e.store): e for e in self._node_identities(name, node)}
                 trust: dict[str, set[CertIdentity]] = {s: set() for s in PHONE_TRUST_STORES}
+                subjects: dict[CertIdentity, str] = {}
                 for entry in client.trust(PHONE_TRUST_STORES):
                     ident = entry.identity()
                     if ident is not None and entry.store in trust:
                         trust[entry.store].add(ident)
+                        if entry.subject:
+                            subjects[ident] = entry.subject
                 stores_read(node)
                 started: dt.datetime | None = None
                 if TVS_SERVICE in running:
@@ -262,6 +265,7 @@ class ProviderEstate:
                 callmanager=_cert_ref(ids.get("callmanager")),
                 tvs=_cert_ref(ids.get("tvs")),
                 trust={s: frozenset(v) for s, v in trust.items()},
+                trust_subjects=subjects,
                 tvs_started_at=started,
                 # R6: before 12.5 every node lists its own ITLRecovery (from 12.5 only the publisher)
                 itl_recovery=_cert_ref(ids.get("itlrecovery")),

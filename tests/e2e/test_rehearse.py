@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from reconciler.cucm.certs import load_certificate
+from reconciler.cucm.facts import CertRef
 from tests.e2e.labdoc import lab_data
 from tests.e2e.labrun import RunningLab, raise_ris_allowance, running_lab
 from tests.loopback import Loopback
@@ -102,10 +104,20 @@ def _certificates(snapshot: dict[str, Any]) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for call in snapshot["calls"]:
+        if call["method"] == "identity_pems":  # CAPF: only its PEM is read (the publisher's)
+            for (node, unit), pem in call["answer"]:
+                if unit == "capf":
+                    got = CertRef.of(load_certificate(pem.encode()))
+                    out[(call["args"][0], node, unit)] = (
+                        got.subject,
+                        got.identity.serial,
+                        got.identity.issuer,
+                    )
         if call["method"] != "clusters":
             continue
         for name, c in call["answer"].items():
-            nodes = {n["name"]: (ref(n["callmanager"]), ref(n["tvs"]), n["trust"]) for n in c["nodes"]}
+            nodes = {n["name"]: (ref(n["callmanager"]), ref(n["tvs"]), ref(n.get("itl_recovery")), n["trust"],
+                                 n.get("trust_subjects")) for n in c["nodes"]}  # fmt: skip
             out[name] = (ref(c["itl_recovery"]), nodes)
     return out
 
@@ -119,8 +131,14 @@ def test_lab_up_from_snapshot_starts_the_estate_for_exploration(tmp_path: Path, 
     copy), every node's CallManager, TVS and ITLRecovery certificate has the subject, serial and issuer
     the original snapshot recorded, and every trust store the same identities (issue 17's stand-ins).
     A node whose certmgr face did not answer is recorded as such (node, face, error class), and the
-    copy makes that face unreachable, so its snapshot records the same failure."""
-    with running_lab(tmp_path, loopback=loopback, spec=_half_done(2)) as lab:
+    copy makes that face unreachable, so its snapshot records the same failure. The publishers' CAPF
+    certificates, each old node's own ITLRecovery and a trust entry that is no cluster's identity (with
+    its subject) stand in too."""
+    spec = _half_done(2)
+    corp = {"subject": "CN=Corp Issuing CA;O=Corp", "serial": "1a2b", "issuer": "CN=Corp Root;O=Corp"}
+    old = next(c for c in spec["clusters"] if c["name"] == "old")  # an entry that is no cluster's identity
+    old["trust"] = [*old.get("trust", []), {"store": "CallManager-trust", "cert": corp}]
+    with running_lab(tmp_path, loopback=loopback, spec=spec) as lab:
         lab.write(lab_data(lab_dir=lab.lab_dir, prefix=lab.prefix))
         lab.fault("unreachable", "--node", "cucm-new-sub2", "--face", "https")
         taken = lab.run("snapshot", "lab.yaml", "-o", "estate.json")
@@ -144,6 +162,9 @@ def test_lab_up_from_snapshot_starts_the_estate_for_exploration(tmp_path: Path, 
                 assert again.returncode == 0, again.stdout + again.stderr
                 original = _certificates(json.loads((lab.workdir / "estate.json").read_text()))
                 assert original and original["old"][1]["cucm-old-pub"][0] is not None
+                assert ("old", "cucm-old-pub", "capf") in original
+                subjects = {e["subject"] for e in original["old"][1]["cucm-old-pub"][4]}
+                assert any("Corp Issuing CA" in subject for subject in subjects), subjects
                 mirrored_doc = json.loads((lab.workdir / "copy.json").read_text())
                 assert _certificates(mirrored_doc) == original
                 assert _failures(mirrored_doc) == failed

@@ -45,3 +45,30 @@ def test_snapshot_of_the_lab_is_sanitised_and_replays_to_the_live_plan(
         live = json.loads((lab.workdir / "plan.json").read_text())
         assert [s.to_dict() for s in replayed.steps] == live["steps"]
         assert [f.to_dict() for f in replayed.forecast] == live["forecast"]
+
+
+def test_a_snapshot_of_a_partly_reachable_estate_is_written_with_the_failed_reads_unknown(
+    tmp_path: Path, loopback: Loopback
+) -> None:
+    """The new publisher's HTTPS faces (AXL, RisPort70, certmgr) and the IOS DHCP router down: exit 2,
+    the document holds what was read and names what was not, stderr gives each failed read's fix,
+    nothing changed, and rehearse refuses the document. (An exhausted RisPort70 allowance is waited
+    out by the RisPort70 client, R13, so ``ris-exhausted`` delays a snapshot by its minute but fails
+    no read; a RisPort70 that stays exhausted is the unit test's ``_DownEstate``.)"""
+    with running_lab(tmp_path, loopback=loopback, spec={"base": "default", "phones_per_scope": 2}) as lab:
+        lab.write(lab_data(lab_dir=lab.lab_dir, prefix=lab.prefix))
+        lab.fault("unreachable", "--node", "cucm-new-pub", "--face", "https")
+        lab.fault("unreachable", "--node", "ios")
+        before = lab.operations()
+        result = lab.run("--timeout", "2", "snapshot", "lab.yaml", "-o", "estate.json")
+        assert lab.operations() == before  # only reads
+        assert result.returncode == 2, result.stdout + result.stderr
+        document = json.loads((lab.workdir / "estate.json").read_text())
+        jsonschema.Draft202012Validator(snapshot_schema()).validate(document)
+        unknown = {(u["method"], u["failure"]["face"]) for u in document["unknown_reads"]}
+        assert {("clusters", "AXL"), ("phones", "RisPort70"), ("option150", "DHCP")} <= unknown, unknown
+        read = {(c["method"], json.dumps(c["args"])) for c in document["calls"]}
+        assert ("clusters", json.dumps([["old"]])) in read  # the reachable cluster is in it
+        assert "incomplete" in result.stderr and result.stderr.count("fix:") == len(unknown)
+        refused = lab.run("rehearse", "lab.yaml", "--snapshot", "estate.json")
+        assert refused.returncode == 1 and "incomplete" in refused.stdout + refused.stderr

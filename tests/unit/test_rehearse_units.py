@@ -21,6 +21,7 @@ import yaml
 
 from reconciler.cucm.certs import CertIdentity
 from reconciler.cucm.facts import CertRef, ClusterFacts, NodeFacts
+from reconciler.errors import PlanError
 from reconciler.live.protocol import ReadFailure
 from reconciler.live.snapshot import RecordingEstate, SnapshotEstate, from_document, to_document
 from reconciler.plan.planner import build_plan
@@ -86,7 +87,14 @@ def test_trust_entries_that_are_no_identity_become_stand_ins_with_their_serial_a
     seeds = labspec._trust_seeds(facts["old"], facts, TAKEN, notes)
     stand_in = {"subject": "CN=stand-in-1a2b", "serial": "1a2b", "issuer": "CN=Corp Root;O=Corp"}
     assert seeds == [{"store": "CallManager-trust", "cert": stand_in}]
-    assert any("subjects are not in the snapshot" in n for n in notes)  # said, not silently invented
+    assert any("no subject for them" in n for n in notes)  # said, not silently invented
+    # a version 3 snapshot read the entry's subject: the stand-in has it, and no note is needed
+    named = replace(pub, trust_subjects={other: "CN=Corp Root;O=Corp"})
+    facts["old"] = ClusterFacts(name="old", version=facts["old"].version, nodes=(named,))
+    notes = []
+    seeds = labspec._trust_seeds(facts["old"], facts, TAKEN, notes)
+    assert seeds == [{"store": "CallManager-trust", "cert": {**stand_in, "subject": "CN=Corp Root;O=Corp"}}]
+    assert not any("no subject" in n for n in notes)
 
 
 def test_node_identities_stand_in_with_the_snapshots_subject_serial_and_issuer() -> None:
@@ -260,3 +268,82 @@ def test_a_snapshots_phone_groups_and_foreign_option150_reach_a_spec_the_lab_bui
     by_group = Counter((p.cm_group, p.itl is None) for p in lab.phones(scope="scope-a"))
     assert by_group == Counter({("G1", False): 3, ("G2", False): 2, ("G1", True): 1})  # True: no ITL
     assert lab.option150("scope-b") == ("127.0.10.2", "10.9.9.9")
+
+
+def test_a_snapshot_with_unknown_reads_is_refused_rather_than_rehearsed_with_made_up_phones() -> None:
+    recording = RecordingEstate(FakeEstate(make_world()))
+    build_plan(desired=desired(), desired_path="t", desired_sha256="0", estate=recording,
+               state=StateSnapshot())  # fmt: skip
+    doc = json.loads(json.dumps(to_document(recording, source={"taken_at": TAKEN.isoformat()})))
+    doc["calls"] = [c for c in doc["calls"] if c["method"] != "phones"]
+    doc["unknown_reads"] = [{"method": "phones", "args": [["scope-a", "scope-b"]], "failure": {
+        "cluster": "scopes scope-a, scope-b", "node": None, "face": "RisPort70",
+        "error": "TemporaryError", "message": "RisPort70 allowance exhausted"}}]  # fmt: skip
+    with pytest.raises(PlanError, match=r"incomplete.*RisPort70 allowance exhausted"):
+        labspec.lab_spec_data(document=doc, estate=from_document(doc), desired=desired())
+
+
+def _self_signed(cn: str, serial: int) -> str:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(serial).not_valid_before(TAKEN).not_valid_after(TAKEN.replace(year=2030))
+            .sign(key, hashes.SHA256()))  # fmt: skip
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_each_nodes_own_itlrecovery_before_12_5_stands_in_and_is_a_trust_origin() -> None:
+    """R6: before 12.5 each node has an ITLRecovery; the lab keeps each one's subject, serial and
+    issuer, and another cluster's store holding a subscriber's is seeded with that node's identity."""
+    mine = CertRef(CertIdentity(serial=0x31, issuer="CN=ITLRECOVERY_c-sub"), "CN=ITLRECOVERY_c-sub")
+    sub = NodeFacts(name="c-sub", itl_recovery=mine, services=frozenset({"Cisco CallManager"}))
+    pub = NodeFacts(name="c-pub", publisher=True)
+    older = ClusterFacts(name="c", version=CucmVersion.parse("12.0.1"), nodes=(pub, sub))
+    assert labspec._identities(older, "c-sub", [])["itlrecovery"] == {
+        "subject": "CN=ITLRECOVERY_c-sub", "serial": "31", "issuer": "CN=ITLRECOVERY_c-sub"}  # fmt: skip
+    # from 12.5 a subscriber shows the cluster's (the publisher's): no stand-in of its own
+    shared = replace(sub, itl_recovery=mine)
+    newer = ClusterFacts(name="c", version=CucmVersion.parse("12.5.1"), itl_recovery=mine,
+                         nodes=(replace(pub, itl_recovery=mine), shared))  # fmt: skip
+    assert "itlrecovery" not in labspec._identities(newer, "c-sub", [])
+    assert labspec._identities(newer, "c-pub", [])["itlrecovery"]["serial"] == "31"
+    other = NodeFacts(name="o-pub", publisher=True, trust={"Phone-SAST-trust": frozenset({mine.identity})})
+    facts = {"c": older, "o": ClusterFacts(name="o", version=older.version, nodes=(other,))}
+    seed = {"store": "Phone-SAST-trust", "cluster": "c", "identity": "itlrecovery", "node": "c-sub"}
+    assert labspec._trust_seeds(facts["o"], facts, TAKEN, []) == [seed]
+
+
+def test_the_publishers_capf_stands_in_from_the_snapshots_identity_pem() -> None:
+    pem = _self_signed("CAPF-c-pub", 0x4242)
+    pub = NodeFacts(name="c-pub", publisher=True)
+    sub = NodeFacts(name="c-sub")
+    cluster = ClusterFacts(name="c", version=CucmVersion.parse("14.0.1"), nodes=(pub, sub))
+    pems = {("c-pub", "capf"): pem, ("c-sub", "capf"): pem}
+    capf = labspec._identities(cluster, "c-pub", [], pems=pems)["capf"]
+    assert capf["subject"] == "CN=CAPF-c-pub" and capf["serial"] == "4242"
+    assert capf["issuer"] == "CN=CAPF-c-pub"
+    assert "capf" not in labspec._identities(cluster, "c-sub", [], pems=pems)  # a publisher's only
+    assert "capf" not in labspec._identities(cluster, "c-pub", [], pems={("c-pub", "capf"): "garbage"})
+
+
+def test_a_snapshot_keeps_each_nodes_itlrecovery_and_trust_subjects_and_a_version_2_node_has_none() -> None:
+    from reconciler.live import snapshot
+
+    mine = CertRef(CertIdentity(serial=0x31, issuer="CN=ITLRECOVERY_c-sub"), "CN=ITLRECOVERY_c-sub")
+    node = NodeFacts(name="c-sub", itl_recovery=mine)
+    encoded = json.loads(json.dumps(snapshot._node(node)))
+    assert snapshot._node_of(encoded).itl_recovery == mine
+    del encoded["itl_recovery"]
+    assert snapshot._node_of(encoded).itl_recovery is None
+    other = CertIdentity(serial=0x1A2B, issuer="CN=Corp Root;O=Corp")
+    named = NodeFacts(name="c-sub", trust={"CallManager-trust": frozenset({other})},
+                      trust_subjects={other: "CN=Corp Issuing;O=Corp"})  # fmt: skip
+    encoded = json.loads(json.dumps(snapshot._node(named)))
+    assert snapshot._node_of(encoded).trust_subjects == {other: "CN=Corp Issuing;O=Corp"}
+    del encoded["trust_subjects"]
+    assert snapshot._node_of(encoded).trust_subjects == {}

@@ -6,16 +6,20 @@ failed by node and face (redacted), and refuses an unknown version. Runs on the 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from reconciler.errors import PlanError, UnreachableError
-from reconciler.live.protocol import ReadFailure
+from reconciler.cucm.facts import ClusterFacts
+from reconciler.errors import PlanError, TemporaryError, UnreachableError
+from reconciler.live.protocol import PhoneFacts, ReadFailure
+from reconciler.live.refresh import refresh
 from reconciler.live.snapshot import SNAPSHOT_VERSION, RecordingEstate, from_document, to_document
 from reconciler.live.snapshot_schema import snapshot_schema
+from reconciler.live.unknown import fix_for
 from reconciler.plan.planner import build_plan
 from reconciler.state.store import StateSnapshot
 from reconciler.vocabulary import ReadFace
@@ -105,3 +109,64 @@ def test_a_version_1_snapshot_is_still_read_with_no_failures_known() -> None:
     _, document = _record()
     old = {k: v for k, v in document.items() if k != "read_failures"} | {"snapshot_version": 1}
     assert from_document(old).read_failures() == ()
+
+
+class _DownEstate(FakeEstate):
+    """The fake world with whole reads failing: the new cluster's publisher AXL, RisPort70 (phones)
+    and the DHCP servers (option 150)."""
+
+    def clusters(self, names: Sequence[str]) -> Mapping[str, ClusterFacts]:
+        if "new" in names:
+            raise UnreachableError("https://axl:s3cret@10.0.0.9:8443/axl/ did not answer")
+        return super().clusters(names)
+
+    def phones(self, scopes: Sequence[str]) -> Mapping[str, tuple[PhoneFacts, ...]]:
+        raise TemporaryError("RisPort70 allowance exhausted", delay=60.0)
+
+    def option150(
+        self, scopes: Sequence[tuple[str, str]]
+    ) -> Mapping[tuple[str, str], tuple[str, ...] | None]:
+        raise UnreachableError("DHCP server refused the connection")
+
+
+def _incomplete() -> tuple[RecordingEstate, dict[str, Any]]:
+    recording = RecordingEstate(_DownEstate(make_world()), tolerant=True)
+    refresh(desired(), recording)
+    return recording, json.loads(json.dumps(to_document(recording, source={})))
+
+
+def test_a_tolerant_recording_keeps_failed_reads_as_unknown_never_as_empty_answers() -> None:
+    _, document = _incomplete()
+    jsonschema.Draft202012Validator(snapshot_schema()).validate(document)
+    failed = {(u["method"], u["failure"]["face"], u["failure"]["error"]) for u in document["unknown_reads"]}
+    assert failed == {("clusters", "AXL", "UnreachableError"), ("phones", "RisPort70", "TemporaryError"),
+                      ("option150", "DHCP", "UnreachableError")}  # fmt: skip
+    assert "s3cret" not in json.dumps(document)
+    recorded = {(c["method"], json.dumps(c["args"])) for c in document["calls"]}
+    assert ("clusters", json.dumps([["old"]])) in recorded  # the reachable cluster was still read
+    assert not any(m in ("phones", "option150") or a == json.dumps([["new"]]) for m, a in recorded)
+    replay = from_document(document)
+    assert {u.method for u in replay.unknown_reads()} == {"clusters", "phones", "option150"}
+    strict = r"unknown: the snapshot's read \w+ \((AXL|RisPort70|DHCP) of"  # plan from it stays strict
+    with pytest.raises(PlanError, match=strict):
+        build_plan(desired=desired(), desired_path="t", desired_sha256="0", estate=replay,
+                   state=StateSnapshot())  # fmt: skip
+
+
+def test_a_recording_that_is_not_tolerant_lets_a_failed_read_end_the_plan() -> None:
+    with pytest.raises(UnreachableError):
+        build_plan(desired=desired(), desired_path="t", desired_sha256="0",
+                   estate=RecordingEstate(_DownEstate(make_world())), state=StateSnapshot())  # fmt: skip
+
+
+def test_every_unknown_read_has_a_fix_naming_what_to_check() -> None:
+    recording, _ = _incomplete()
+    fixes = {u.failure.face: fix_for(u) for u in recording.unknown}
+    assert "AXL" in fixes[ReadFace.AXL] and "RisPort70" in fixes[ReadFace.RISPORT]
+    assert "DHCP" in fixes[ReadFace.DHCP]
+
+
+def test_a_version_2_snapshot_is_still_read_with_no_unknown_reads() -> None:
+    _, document = _record()
+    old = {k: v for k, v in document.items() if k != "unknown_reads"} | {"snapshot_version": 2}
+    assert from_document(old).unknown_reads() == ()

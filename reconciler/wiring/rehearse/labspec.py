@@ -18,11 +18,14 @@ they are when they are no one cluster's nodes. Node and relay addresses are the 
 moved by ``--prefix``).
 
 What cannot be carried over is returned as ``notes`` (one line each) rather than silently dropped: the
-subjects of trust entries that are no cluster's identity (a snapshot records their serial and issuer
-only: the lab names them ``CN=stand-in-<serial>``), certificates of nodes the snapshot could not read (the
-lab mints its own), CAPF and tomcat certificates (the lab's own: tomcat is its HTTPS faces' certificate),
-phones on the target in several CallManager groups, option 150 values that are host names, faces the
-snapshot recorded as failed (``read_failures``), and Kea scopes (served by the lab's IOS router).
+subjects of trust entries that are no cluster's identity where the snapshot has none (before version 3,
+or a read that gave none: the lab names them ``CN=stand-in-<serial>``), certificates of nodes the
+snapshot could not read (the lab mints its own), tomcat certificates (the lab's own: its HTTPS faces'
+certificate; CAPF stands in from the publisher's identity PEM, each node's own ITLRecovery before 12.5
+from the node's facts), phones on the target in several CallManager groups, option 150 values that
+are host names, faces the snapshot recorded as failed (``read_failures``), and Kea scopes (served by
+the lab's IOS router). A snapshot with ``unknown_reads`` (whole reads that failed: clusters, phones,
+option 150, ...) is refused.
 """
 
 from __future__ import annotations
@@ -35,10 +38,10 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from reconciler.certnames import dn_key
-from reconciler.cucm.certs import CertIdentity, serial_hex
-from reconciler.cucm.facts import CertRef, ClusterFacts
+from reconciler.cucm.certs import CertIdentity, load_certificate, serial_hex
+from reconciler.cucm.facts import CertRef, ClusterFacts, NodeFacts
 from reconciler.cucm.tlv_format import Role
-from reconciler.errors import PlanError
+from reconciler.errors import CertificateError, PlanError
 from reconciler.live.protocol import PhoneFacts
 from reconciler.live.snapshot import SnapshotEstate
 from reconciler.vocabulary import CucmService, ReadFace
@@ -76,9 +79,22 @@ def _origins(facts: Mapping[str, ClusterFacts]) -> dict[CertIdentity, tuple[str,
                 out[n.callmanager.identity] = (c.name, n.name, "callmanager")
             if n.tvs is not None:
                 out[n.tvs.identity] = (c.name, n.name, "tvs")
+            if (own := _own_recovery(c, n)) is not None:
+                out[own.identity] = (c.name, n.name, "itlrecovery")  # before 12.5 (R6)
         if c.itl_recovery is not None:
             out[c.itl_recovery.identity] = (c.name, None, "itlrecovery")
     return out
+
+
+def _own_recovery(cluster: ClusterFacts, node: NodeFacts) -> CertRef | None:
+    """A subscriber's own ITLRecovery (each node has one before 12.5, R6): the one the snapshot read
+    for it when that is not the cluster's (the publisher's); None otherwise."""
+    own = node.itl_recovery
+    if node.publisher or own is None:
+        return None
+    pub = cluster.publisher
+    shared = {r.identity for r in (cluster.itl_recovery, pub.itl_recovery if pub else None) if r}
+    return None if own.identity in shared else own
 
 
 def _stand_in(ref: CertRef) -> dict[str, Any]:
@@ -86,10 +102,11 @@ def _stand_in(ref: CertRef) -> dict[str, Any]:
     return {"subject": ref.subject, "serial": ref.identity.serial_hex, "issuer": ref.identity.issuer}
 
 
-def _foreign(ident: CertIdentity) -> dict[str, Any]:
-    """A stand-in for a trust entry that is no cluster's identity: the snapshot has no subject for it."""
-    return {"subject": f"CN=stand-in-{serial_hex(ident.serial)}", "serial": serial_hex(ident.serial),
-            "issuer": ident.issuer}  # fmt: skip
+def _foreign(ident: CertIdentity, subject: str | None = None) -> dict[str, Any]:
+    """A stand-in for a trust entry that is no cluster's identity: its subject as the snapshot read it
+    (version 3), else ``CN=stand-in-<serial>`` (an older snapshot has none)."""
+    return {"subject": subject or f"CN=stand-in-{serial_hex(ident.serial)}",
+            "serial": serial_hex(ident.serial), "issuer": ident.issuer}  # fmt: skip
 
 
 def _infer_unread(facts: Mapping[str, ClusterFacts], notes: list[str]) -> dict[str, ClusterFacts]:
@@ -117,9 +134,26 @@ def _infer_unread(facts: Mapping[str, ClusterFacts], notes: list[str]) -> dict[s
     return out
 
 
-def _identities(cluster: ClusterFacts, node_name: str, notes: list[str]) -> dict[str, Any]:
+def _capf(pems: Mapping[tuple[str, str], str], node: str) -> CertRef | None:
+    """The publisher's CAPF certificate, from the identity PEMs the snapshot holds (None: not read)."""
+    pem = pems.get((node, "capf"))
+    if pem is None:
+        return None
+    try:
+        return CertRef.of(load_certificate(pem.encode()))
+    except CertificateError:
+        return None
+
+
+def _identities(
+    cluster: ClusterFacts,
+    node_name: str,
+    notes: list[str],
+    *,
+    pems: Mapping[tuple[str, str], str] | None = None,
+) -> dict[str, Any]:
     """The stand-ins of a node's CallManager, TVS and ITLRecovery certificates (R6: from 12.5 the
-    publisher's ITLRecovery is the cluster's)."""
+    publisher's ITLRecovery is the cluster's, before each node has its own) and the publisher's CAPF."""
     n = next(x for x in cluster.nodes if x.name == node_name)
     if not n.reachable:
         notes.append(f"{cluster.name}: the TVS and ITLRecovery certificates of {n.name} were not read "
@@ -130,9 +164,12 @@ def _identities(cluster: ClusterFacts, node_name: str, notes: list[str]) -> dict
         out["callmanager"] = _stand_in(n.callmanager)
     if n.tvs is not None and CucmService.TVS in n.services:
         out["tvs"] = _stand_in(n.tvs)
-    recovery = n.itl_recovery or (cluster.itl_recovery if n.publisher else None)
+    recovery = (n.itl_recovery or cluster.itl_recovery) if n.publisher else _own_recovery(cluster, n)
     if recovery is not None:
         out["itlrecovery"] = _stand_in(recovery)
+    capf = _capf(pems or {}, n.name) if n.publisher else None
+    if capf is not None:
+        out["capf"] = _stand_in(capf)
     return out
 
 
@@ -170,10 +207,12 @@ def _trust_seeds(
                     continue
                 key = (store, origin[0], origin[1], origin[2], added)
                 grouped.setdefault(key, []).append(node.name)
-    if foreign:
-        notes.append(f"{cluster.name}: {len({i for _, i, _ in foreign})} trust entries are no cluster's "
-                     "identity (other CAs, phones' LSCs, ...): the lab holds stand-ins with their serial "
-                     "and issuer; their subjects are not in the snapshot (CN=stand-in-<serial>)")  # fmt: skip
+    subjects = {i: subj for c in facts.values() for n in c.nodes for i, subj in n.trust_subjects.items()}
+    unnamed = {i for _, i, _ in foreign if i not in subjects}
+    if unnamed:
+        notes.append(f"{cluster.name}: {len(unnamed)} trust entries are no cluster's identity (other CAs, "
+                     "phones' LSCs, ...) and the snapshot has no subject for them: the lab holds stand-ins "
+                     "with their serial and issuer named CN=stand-in-<serial>")  # fmt: skip
     seeds: list[dict[str, Any]] = []
     for (store, cluster_of, node_of, identity, added), holders in sorted(grouped.items(), key=repr):
         seed: dict[str, Any] = {"store": store, "cluster": cluster_of, "identity": identity}
@@ -185,7 +224,7 @@ def _trust_seeds(
             seed["added_ago"] = added
         seeds.append(seed)
     for (store, ident, added), holders in sorted(foreign.items(), key=repr):
-        seed = {"store": store, "cert": _foreign(ident)}
+        seed = {"store": store, "cert": _foreign(ident, subjects.get(ident))}
         if len(holders) < len(cluster.nodes):
             seed["nodes"] = sorted(holders)
         if added is not None:
@@ -219,6 +258,13 @@ def lab_spec_data(
     migration = desired.migration
     if migration is None:
         raise PlanError("rehearse needs a desired state with a migration (source, target, waves)")
+    unknown = estate.unknown_reads()
+    if unknown:  # a lab built around them would invent clusters, phones or scopes that were not read
+        raise PlanError(
+            "the snapshot is incomplete, a rehearsal of it would make up what was not read: "
+            + "; ".join(u.describe() for u in unknown),
+            hint="fix the failed reads (reconciler doctor FILE) and take the snapshot again",
+        )
     taken = datetime.fromisoformat(str(document.get("source", {}).get("taken_at")))
     facts: dict[str, ClusterFacts] = {}
     for _, answer in estate.answers("clusters"):
@@ -243,6 +289,7 @@ def lab_spec_data(
         ok = {node for node, files in answer.items() if all(f.error is None for f in files)}
         served.setdefault(str(args[0]), set()).update(ok)
     failed = _failed_faces(estate, notes)
+    pems = {str(args[0]): answer for args, answer in estate.answers("identity_pems")}
     for ci, dc in enumerate(desired.clusters):
         cf = facts[dc.name]
         nodes = []
@@ -261,7 +308,7 @@ def lab_spec_data(
             started = _ago(taken, n.tvs_started_at)
             if started is not None and CucmService.TVS in n.services:
                 node["tvs_started_ago"] = started
-            identities = _identities(cf, n.name, notes)
+            identities = _identities(cf, n.name, notes, pems=pems.get(dc.name, {}))
             if identities:
                 node["identities"] = identities
             nodes.append(node)
@@ -294,9 +341,10 @@ def lab_spec_data(
     draft.spec = {"name": "rehearsal", "home": migration.source, "clusters": clusters, **draft.spec}
     if faults:
         draft.spec["faults"] = faults
-    notes.append("CAPF and tomcat certificates are the lab's own (tomcat is the lab's HTTPS "
-                 "certificate); CallManager, TVS and ITLRecovery stand in with the estate's subject, "
-                 "serial and issuer")  # fmt: skip
+    notes.append("tomcat certificates are the lab's own (its HTTPS certificate), and so is CAPF where "
+                 "the snapshot holds no CAPF PEM of the publisher; CallManager, TVS, ITLRecovery (each "
+                 "node's before 12.5) and CAPF stand in with the estate's subject, serial and "
+                 "issuer")  # fmt: skip
     return draft
 
 
