@@ -33,7 +33,8 @@ from typing import Any
 from reconciler.boundedio import MAX_JOURNAL_BYTES, read_bounded
 from reconciler.errors import JournalError, StateError
 from reconciler.model import Address, OutcomeStatus
-from reconciler.state.store import DEFAULT_STATE_DIR, ensure_plain_json, utc_now
+from reconciler.state.files import fsync_dir, utc_now
+from reconciler.state.store import DEFAULT_STATE_DIR, ensure_plain_json
 
 __all__ = [
     "DEFAULT_JOURNAL_DIR",
@@ -263,7 +264,7 @@ class JournalWriter:
             serial=serial,
             started_at=utc_now(),
         )
-        _fsync_dir(directory)
+        fsync_dir(directory)
         return writer
 
     @classmethod
@@ -416,11 +417,3 @@ def _corrupt(where: str, problem: str) -> JournalError:
         hint="only a torn last line is tolerated; inspect the file, then plan and apply afresh "
         "(apply re-reads and verifies the live systems)",
     )
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
