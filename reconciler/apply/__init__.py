@@ -1,2 +1,3 @@
-"""Applying a plan: the executor, one step with retries, state bookkeeping, wave gates, hooks. Called by
-``reconciler apply`` through ``reconciler.commands.apply``."""
+"""Applying a plan: the executor (its run bookkeeping, resume and report), one step with retries, state
+bookkeeping, wave gates and their RisPort70 pacing, hooks. Called by ``reconciler apply`` through
+``reconciler.commands.apply``."""

@@ -25,35 +25,37 @@ one ``apply_batch`` and one ``verify_batch`` on one worker, taking one slot of t
 Each step is still journaled ``started`` before the call and ``finished`` after it, and gets its own
 outcome and state record, so resume and reports are per step (docs/architecture.md, "Batched steps").
 
-Resume: steps journaled as done are skipped; steps in doubt are re-verified first (those in
-``rerun_in_doubt`` — ``reset``, whose verify cannot prove it ran — are run again); a done
+Resume (``reconciler.apply.resume``): steps journaled as done are skipped; steps in doubt are
+re-verified first (those in ``rerun_in_doubt`` — ``reset``, whose verify cannot prove it ran — are run
+again); a done
 ``window.<wave>`` whose wave has option 150 or reset still ahead is checked again and waited for anew
 when its window closed meanwhile (``reconciler.apply.window.rewait_candidates``); everything else runs.
 Ctrl-C sets ``cancel``: no new step starts, running steps finish and are journaled, and the journal stays
-open for ``--resume``. The engine never prints; everything goes through ``ApplyHooks``.
+open for ``--resume``. The engine never prints; everything goes through ``ApplyHooks``. The run's
+bookkeeping is ``reconciler.apply.run.ApplyRun``; the report at the end is ``reconciler.apply.report``.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.apply.bookkeeping import StateKeeper, plan_digest
-from reconciler.apply.hooks import ApplyHooks, ApplyReport, ApplyStatus, PhoneOutcome, StrandedPhone
+from reconciler.apply.hooks import ApplyHooks, ApplyReport
+from reconciler.apply.report import finish_report
+from reconciler.apply.resume import reopen_run, save_plan_copy
 from reconciler.apply.retry import Clock, SystemClock
+from reconciler.apply.run import ApplyRun, gate_policy, stage_blockers
 from reconciler.apply.steps import ApplyOptions, EndpointLimits, SerialHooks, StepRun, StepRunner
-from reconciler.apply.window import rewait_candidates
-from reconciler.errors import JournalError, PlanError
+from reconciler.errors import PlanError
 from reconciler.model import Address, Outcome, OutcomeStatus
 from reconciler.plan.document import Plan, PlanStep
 from reconciler.provider import Provider
-from reconciler.state.journal import Journal, JournalWriter, RecordKind, new_apply_id
+from reconciler.state.journal import JournalWriter, new_apply_id
 from reconciler.state.store import StateStore
 from reconciler.vocabulary import OnFailure, StepStatus
 
@@ -61,64 +63,11 @@ __all__ = [
     "ApplyOptions",
     "EndpointLimits",
     "Executor",
-    "find_resumable",
-    "save_plan_copy",
+    "Registry",
 ]
 
 Registry = Mapping[str | tuple[str, str], Provider]
 """Provider instances by ``(provider kind, endpoint)`` or by provider kind alone (``PlanStep.provider``)."""
-
-
-def save_plan_copy(plan: Plan, *, journal: Path) -> Path:
-    """Write the plan next to its journal (``<apply-id>.plan.json``, 0600) so ``--resume`` can find it."""
-    path = journal.with_suffix(".plan.json")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(plan.to_json())
-        handle.flush()
-        os.fsync(handle.fileno())
-    return path
-
-
-def find_resumable(directory: Path, *, plan: Plan | None = None) -> Path | None:
-    """The newest journal in ``directory`` without a ``completed`` line (for ``plan`` when given)."""
-    digest = plan_digest(plan) if plan is not None else None
-    for path in sorted(Path(directory).glob("*.jsonl"), reverse=True):
-        journal = Journal.read(path)
-        if journal.completed_status is not None:
-            continue
-        if plan is None or (journal.header.plan_id, journal.header.plan_fingerprint) == (
-            plan.plan_id,
-            digest,
-        ):
-            return path
-    return None
-
-
-@dataclass(slots=True)
-class _Run:
-    """Mutable bookkeeping of one apply (coordinator thread only)."""
-
-    plan: Plan
-    writer: JournalWriter
-    keeper: StateKeeper
-    status: dict[Address, StepStatus] = field(default_factory=dict)  # where each step stands
-    outcomes: dict[Address, Outcome] = field(default_factory=dict)
-    attempts: dict[Address, int] = field(default_factory=dict)
-    in_flight: dict[str, int] = field(default_factory=dict)
-    failure: str = ""
-    index: dict[Address, int] = field(default_factory=dict)  # address -> position in the plan
-    tolerated: set[Address] = field(default_factory=set)  # failed gates of waves with on_failure: continue
-    paused: str = ""  # why a wave paused (live R3): nothing more starts, the journal stays open
-    triggers: dict[Address, tuple[Address, ...]] = field(default_factory=dict)  # gate -> its revert steps
-
-    def __post_init__(self) -> None:
-        self.index = {s.address: i for i, s in enumerate(self.plan.steps)}
-        triggers: dict[Address, list[Address]] = {}
-        for step in self.plan.steps:
-            if step.contingent_on is not None:
-                triggers.setdefault(step.contingent_on, []).append(step.address)
-        self.triggers = {gate: tuple(steps) for gate, steps in triggers.items()}
 
 
 class Executor:
@@ -199,12 +148,19 @@ class Executor:
                     apply_id=apply_id,
                 )
                 save_plan_copy(plan, journal=writer.path)
-                run = _Run(plan=plan, writer=writer, keeper=keeper)
+                run = ApplyRun(plan=plan, writer=writer, keeper=keeper)
                 for step in plan.steps:
                     run.status[step.address] = StepStatus.PENDING
                 skipped: tuple[str, ...] = ()
             else:
-                run, skipped = self._reopen(plan, resume)
+                run, skipped = reopen_run(
+                    plan,
+                    resume,
+                    store=self._store,
+                    runner=self._runner,
+                    hooks=self._hooks,
+                    rerun_in_doubt=self._options.rerun_in_doubt,
+                )
                 if check_fresh is not None:
                     try:  # the caller limits it to facts our own steps do not change (R14: identities)
                         check_fresh(plan)
@@ -216,65 +172,16 @@ class Executor:
                     apply_id=run.keeper.apply_id, steps=tuple(s.change for s in plan.steps), skipped=skipped
                 )
                 self._execute(run)
-                report = self._finish(run, started=started, resumed=resume is not None)
+                report = finish_report(
+                    run, started=started, resumed=resume is not None, cancelled=self._cancel.is_set()
+                )
         self._hooks.apply_finished(report=report)
         return report
 
-    # --- resume -----------------------------------------------------------------------------------
-    def _reopen(self, plan: Plan, path: Path) -> tuple[_Run, tuple[str, ...]]:
-        writer, journal = JournalWriter.reopen(path, plan_id=plan.plan_id, plan_fingerprint=plan_digest(plan))
-        try:
-            point = journal.resume_point(
-                plan_id=plan.plan_id,
-                plan_fingerprint=plan_digest(plan),
-                steps=[s.address for s in plan.steps],
-            )
-            keeper = StateKeeper(store=self._store, apply_id=journal.header.apply_id)
-            verified = sum(1 for r in journal.steps if r.kind is RecordKind.FINISHED and r.verified)
-            keeper.check_resume(journal.header, verified_steps=verified, in_doubt=len(point.in_doubt))
-        except BaseException:
-            writer.close()
-            raise
-        run = _Run(plan=plan, writer=writer, keeper=keeper, attempts=dict(point.attempts))
-        for step in plan.steps:
-            run.status[step.address] = StepStatus.PENDING
-        for address in point.unverified:  # a gate that failed before the interruption decided a revert
-            if address in run.triggers:
-                run.status[address] = StepStatus.FAILED
-                run.failure = run.failure or f"{address} failed before the interruption (R13)"
-                run.outcomes[address] = Outcome(
-                    address=plan_step(plan, address).address,
-                    status=OutcomeStatus.FAILED,
-                    detail="failed before the interruption: its wave is reverted (R13)",
-                    attempts=0,
-                )
-        for address in point.done:
-            run.status[address] = StepStatus.DONE
-            run.outcomes[address] = Outcome(
-                address=plan_step(plan, address).address,
-                status=OutcomeStatus.UNCHANGED,
-                detail="done and verified before the interruption",
-                attempts=0,
-            )
-        for address in point.in_doubt:
-            step = plan_step(plan, address)
-            if step.address.kind in self._options.rerun_in_doubt:
-                continue  # cannot be verified: run again (pending)
-            result = self._runner.reverify(step)
-            if result.ok:
-                self._record_success(run, step, result, detail_prefix="verified on resume: ")
-                self._hooks.step_finished(change=step.change, outcome=run.outcomes[address])
-        for step in rewait_candidates(plan.steps, run.status):  # its window may have closed since (R13)
-            if not self._runner.reverify(step).ok:
-                run.status[step.address] = StepStatus.PENDING  # wait again: a new journaled attempt
-                run.outcomes.pop(step.address, None)
-        return run, tuple(str(a) for a in point.done if run.status[a] is StepStatus.DONE)
-
-    # --- the scheduling loop ------------------------------------------------------------------------
-    def _execute(self, run: _Run) -> None:
+    def _execute(self, run: ApplyRun) -> None:
         steps = run.plan.steps
         index = {s.address: i for i, s in enumerate(steps)}
-        blockers = _stage_blockers(run.plan)
+        blockers = stage_blockers(run.plan)
         parallelism = max(1, self._options.parallelism)
         running: dict[Future[tuple[StepRun, ...]], tuple[PlanStep, ...]] = {}
         with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
@@ -322,7 +229,7 @@ class Executor:
 
     def _batch(
         self,
-        run: _Run,
+        run: ApplyRun,
         step: PlanStep,
         *,
         index: Mapping[Address, int],
@@ -344,7 +251,7 @@ class Executor:
 
     def _ready(
         self,
-        run: _Run,
+        run: ApplyRun,
         step: PlanStep,
         *,
         index: Mapping[Address, int],
@@ -373,7 +280,7 @@ class Executor:
             return True
         return all(run.in_flight.get(k, 0) < n for k, n in self._runner.limit_keys(step))
 
-    def _pause_before(self, run: _Run, step: PlanStep) -> bool:
+    def _pause_before(self, run: ApplyRun, step: PlanStep) -> bool:
         """Live R3: before a wave changes option 150 or resets phones, its serving source TVS nodes must
         be reachable and Started; otherwise the wave pauses (nothing more starts, journal left open)."""
         if self._watch is None or step.wave is None or step.contingent_on is not None:
@@ -387,7 +294,7 @@ class Executor:
         return bool(why)
 
     def _start(
-        self, run: _Run, batch: tuple[PlanStep, ...], pool: ThreadPoolExecutor
+        self, run: ApplyRun, batch: tuple[PlanStep, ...], pool: ThreadPoolExecutor
     ) -> Future[tuple[StepRun, ...]]:
         """Journal and announce every step of ``batch``, then run it on one worker (one slot)."""
         for k, _ in self._runner.limit_keys(batch[0]):
@@ -406,11 +313,11 @@ class Executor:
             )
         return pool.submit(self._runner.run_batch, batch)
 
-    def _release(self, run: _Run, step: PlanStep) -> None:
+    def _release(self, run: ApplyRun, step: PlanStep) -> None:
         for k, _ in self._runner.limit_keys(step):
             run.in_flight[k] -= 1
 
-    def _settle_batch(self, run: _Run, batch: tuple[PlanStep, ...], results: tuple[StepRun, ...]) -> None:
+    def _settle_batch(self, run: ApplyRun, batch: tuple[PlanStep, ...], results: tuple[StepRun, ...]) -> None:
         """A batch's verified steps go to the state in one write (the serial still moves by one per
         step: resume counts them), then each step is journaled and settled in plan order."""
         done = [(s, r) for s, r in zip(batch, results, strict=True) if r.ok]
@@ -420,10 +327,10 @@ class Executor:
         for step, result in zip(batch, results, strict=True):
             self._settle(run, step, result, recorded=recorded)
 
-    def _settle(self, run: _Run, step: PlanStep, result: StepRun, *, recorded: bool = False) -> None:
+    def _settle(self, run: ApplyRun, step: PlanStep, result: StepRun, *, recorded: bool = False) -> None:
         key = step.address
         if result.ok:
-            self._record_success(run, step, result, recorded=recorded)
+            run.record_success(step, result, recorded=recorded)
         elif result.interrupted:
             run.status[key] = StepStatus.PENDING  # cut short: left in doubt (no finished record)
             observed = result.observed()
@@ -444,99 +351,3 @@ class Executor:
                 step.address, outcome=OutcomeStatus.FAILED, verified=False, detail=outcome.detail
             )
         self._hooks.step_finished(change=step.change, outcome=run.outcomes[key])
-
-    def _record_success(
-        self, run: _Run, step: PlanStep, result: StepRun, *, detail_prefix: str = "", recorded: bool = False
-    ) -> None:
-        key = step.address
-        outcome = result.outcome(step, detail_prefix=detail_prefix)
-        if not recorded:  # a batch's steps were recorded together (``_settle_batch``)
-            run.keeper.record(step.change, outcome.observed)  # state first: the resume check counts on it
-        run.writer.finished(step.address, outcome=outcome.status, verified=True, detail=outcome.detail)
-        run.outcomes[key] = outcome
-        run.status[key] = StepStatus.DONE
-
-    def _finish(self, run: _Run, *, started: float, resumed: bool) -> ApplyReport:
-        outcomes = tuple(run.outcomes[s.address] for s in run.plan.steps)
-        if run.failure or run.tolerated:
-            message = (
-                run.failure
-                or f"gate(s) failed: {', '.join(sorted(map(str, run.tolerated)))} (on_failure: continue)"
-            )
-            status = ApplyStatus.FAILED
-        elif run.paused:
-            status = ApplyStatus.PAUSED
-            message = f"{run.paused}; resume with `reconciler apply --resume` once TVS is back"
-        elif self._cancel.is_set() and any(o.status is OutcomeStatus.SKIPPED for o in outcomes):
-            status, message = ApplyStatus.INTERRUPTED, "interrupted: resume with `reconciler apply --resume`"
-        else:
-            status, message = ApplyStatus.SUCCEEDED, ""
-        if status not in (ApplyStatus.INTERRUPTED, ApplyStatus.PAUSED):
-            run.writer.completed(status=status.value)
-        return ApplyReport(
-            status=status,
-            outcomes=outcomes,
-            stranded=_stranded(outcomes),
-            phones=_phone_outcomes(outcomes),
-            elapsed=time.monotonic() - started,
-            apply_id=run.keeper.apply_id,
-            journal=str(run.writer.path),
-            resumed=resumed,
-            message=message,
-        )
-
-
-def plan_step(plan: Plan, address: Address | str) -> PlanStep:
-    step = plan.step(address)
-    if step is None:
-        raise JournalError(f"journal names {address}, which is not in the plan")
-    return step
-
-
-def gate_policy(step: PlanStep) -> OnFailure | None:
-    """The ``on_failure`` policy a ``gate.<wave>`` step carries (``None`` for other steps)."""
-    after = step.change.after
-    if step.address.kind != "gate" or not isinstance(after, Mapping):
-        return None
-    try:
-        return OnFailure(str(after.get("on_failure", OnFailure.STOP)))
-    except ValueError:
-        return OnFailure.STOP
-
-
-def _stage_blockers(plan: Plan) -> dict[Address, tuple[Address, ...]]:
-    """For every wave step: the steps of earlier stages (trust work, earlier waves) it must wait for
-    (R12: option 150 only after trust; R13: the next wave only after the previous gate). A revert step
-    (contingent on a gate) never blocks a later wave: it runs only when that wave failed."""
-    first: dict[str, int] = {}
-    for i, step in enumerate(plan.steps):
-        if step.wave is not None:
-            first.setdefault(step.wave, i)
-    per_wave = {
-        wave: tuple(s.address for s in plan.steps[:start] if s.wave != wave and s.contingent_on is None)
-        for wave, start in first.items()
-    }
-    return {s.address: per_wave[s.wave] for s in plan.steps if s.wave is not None}
-
-
-def _stranded(outcomes: tuple[Outcome, ...]) -> tuple[StrandedPhone, ...]:
-    """Phones not where they should be: from each wave's gate, or, when the wave was reverted, from its
-    revert gate (phones back on the source are no longer stranded)."""
-    reverted = {o.address.name for o in outcomes if o.address.kind == "revert-gate" and "stranded" in o.extra}
-    out: list[StrandedPhone] = []
-    for outcome in outcomes:
-        kind = outcome.address.kind
-        if kind == "revert-gate" or (kind == "gate" and outcome.address.name not in reverted):
-            for item in outcome.extra.get("stranded", ()) or ():
-                out.append(StrandedPhone.from_dict(item))
-    return tuple(out)
-
-
-def _phone_outcomes(outcomes: tuple[Outcome, ...]) -> tuple[PhoneOutcome, ...]:
-    """Every phone of a reverted wave: moved, reverted, or still stranded with its reason (R13)."""
-    return tuple(
-        PhoneOutcome.from_dict(item)
-        for o in outcomes
-        if o.address.kind == "revert-gate"
-        for item in o.extra.get("phones", ()) or ()
-    )

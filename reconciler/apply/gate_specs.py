@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from reconciler.apply.gates import GateSpec, Registration
+from reconciler.apply.gates import GateSpec
+from reconciler.apply.risport import Registration
 from reconciler.cucm.facts import Service
 from reconciler.errors import PlanError, ReconcilerError
 from reconciler.live.protocol import LiveEstate

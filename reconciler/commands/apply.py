@@ -157,8 +157,9 @@ def apply(  # noqa: PLR0917 - typer maps parameters to options
     """Apply a plan: trust, rolling TVS restarts, then wave by wave option 150, reset and gate."""
     from rich.console import Console
 
-    from reconciler.apply.executor import ApplyOptions, Executor, find_resumable
+    from reconciler.apply.executor import ApplyOptions, Executor
     from reconciler.apply.hooks import ApplyHooks, ApplyStatus
+    from reconciler.apply.resume import find_resumable
     from reconciler.apply.retry import SystemClock
     from reconciler.errors import ReconcilerError
     from reconciler.plan.document import Plan

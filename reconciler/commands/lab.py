@@ -331,7 +331,7 @@ def fault(
 
 def schema() -> None:
     """Print the JSON Schema of a lab spec file (docs/lab-spec.schema.json)."""
-    from simulator.lab.specfile import lab_spec_schema
+    from simulator.lab.specschema import lab_spec_schema
 
     typer.echo(json.dumps(lab_spec_schema(), indent=2))
 

@@ -186,18 +186,7 @@ def _check_auto(report: Report, desired: DesiredState, auto: CanaryGrowth) -> di
                 fix="declare the DHCP scopes (dhcp.scopes), or list them under waves.auto.scopes",
             )
         return dict.fromkeys(scopes, auto.name)
-    for si, scope in enumerate(auto.scopes):
-        if scope not in scopes:
-            report.unknown((*base, "scopes", si), what="scope", name=scope, known=scopes)
-        elif scope in placed:
-            report.add(
-                (*base, "scopes", si),
-                f"scope '{scope}' is listed twice",
-                rule="wave",
-                fix="a scope moves once: list it once",
-            )
-        else:
-            placed[scope] = auto.name
+    _place_scopes(report, base, auto.scopes, wave=auto.name, known=scopes, placed=placed)
     return placed
 
 
@@ -229,18 +218,35 @@ def _check_declared(report: Report, desired: DesiredState, placed: dict[str, str
         base: DataPath = ("migration", "waves", wi)
         if not wave.scopes:
             report.add((*base, "scopes"), f"wave '{wave.name}' has no scopes", rule="wave")
-        for si, scope in enumerate(wave.scopes):
-            if scope not in scopes:
-                report.unknown((*base, "scopes", si), what="scope", name=scope, known=scopes)
-            elif scope in placed:
-                report.add(
-                    (*base, "scopes", si),
-                    f"scope '{scope}' is already in wave '{placed[scope]}'",
-                    rule="wave",
-                    fix="a scope moves once: keep it in one wave",
-                )
-            else:
-                placed[scope] = wave.name
+        _place_scopes(report, base, wave.scopes, wave=wave.name, known=scopes, placed=placed)
+
+
+def _place_scopes(
+    report: Report,
+    base: DataPath,
+    listed: tuple[str, ...],
+    *,
+    wave: str,
+    known: set[str],
+    placed: dict[str, str],
+) -> None:
+    """Record each scope ``listed`` at ``base`` as moved by ``wave`` in ``placed``; an unknown scope, or
+    one already placed (listed twice, or in an earlier wave), is an error (R12: a scope moves once)."""
+    for si, scope in enumerate(listed):
+        if scope not in known:
+            report.unknown((*base, "scopes", si), what="scope", name=scope, known=known)
+        elif scope in placed:
+            twice = placed[scope] == wave
+            report.add(
+                (*base, "scopes", si),
+                f"scope '{scope}' is listed twice"
+                if twice
+                else f"scope '{scope}' is already in wave '{placed[scope]}'",
+                rule="wave",
+                fix="a scope moves once: " + ("list it once" if twice else "keep it in one wave"),
+            )
+        else:
+            placed[scope] = wave
 
 
 def check_depends_on(report: Report, desired: DesiredState) -> None:

@@ -1,7 +1,7 @@
 """The planner's rule checks: declared trust against what the procedure requires, and preflight.
 
 Called by ``reconciler.plan.planner``. ``coverage`` derives the required trust from live identities with
-``reconciler.cucm.rules.required_trust`` (R4–R6; R11 in reverse when ``allow_rollback``) and reports
+``reconciler.cucm.movetrust.required_trust`` (R4–R6; R11 in reverse when ``allow_rollback``) and reports
 every required certificate the declaration misses as an ERROR naming the rule, the certificate and —
 after the forecast, through ``with_stranded`` — how many phones would be stranded. ``preflight_all``
 runs ``rules.preflight`` (R1–R3, R9, R10) with R2 refined by the declared value, checks that the source
@@ -20,7 +20,7 @@ from reconciler.cucm import rules
 from reconciler.cucm.certs import CertIdentity
 from reconciler.cucm.facts import ROLLBACK_PARAMETER, BulkSetup, ClusterFacts, Direction, SftpLocation
 from reconciler.cucm.facts import Method as FactsMethod
-from reconciler.cucm.rules import RequiredCert
+from reconciler.cucm.movetrust import RequiredCert, required_trust
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.live.refresh import LiveSnapshot
 from reconciler.plan.document import WaveForecast
@@ -61,8 +61,8 @@ def coverage(
 ) -> Coverage:
     """Check the declaration against R4–R6 (and R11 when ``allow_rollback``)."""
     mig = desired.migration
-    forward = rules.required_trust(source=source, target=target)
-    reverse = rules.required_trust(source=source, target=target, direction=Direction.REVERSE)
+    forward = required_trust(source=source, target=target)
+    reverse = required_trust(source=source, target=target, direction=Direction.REVERSE)
     declared = {(c.cluster, c.store, c.cert.identity) for c in certs}
     wanted = forward + (reverse if mig.allow_rollback or mig.method is Method.BULK else [])
     rule_of = {(r.cluster, r.store.value, r.cert.identity): r.rule for r in wanted}

@@ -24,7 +24,7 @@ from typing import Any
 from reconciler.config.desired import DesiredCert, desired_parameters, resolve_trust
 from reconciler.cucm.certs import CertIdentity, expires_within, load_certificate, not_valid_after
 from reconciler.cucm.facts import ROLLBACK_PARAMETER, ClusterFacts, Direction
-from reconciler.cucm.rules import required_trust
+from reconciler.cucm.movetrust import required_trust
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.errors import CertificateError
 from reconciler.live.protocol import LiveEstate
@@ -144,7 +144,7 @@ def _finding(
 
 def required_rules(*, source: ClusterFacts, target: ClusterFacts) -> dict[tuple[str, str, CertIdentity], str]:
     """The rule that requires each certificate of the move in (holder cluster, store): R4, R5, R6 forward,
-    R11 for the reverse trust (``reconciler.cucm.rules.required_trust``)."""
+    R11 for the reverse trust (``reconciler.cucm.movetrust.required_trust``)."""
     both = required_trust(source=source, target=target) + required_trust(
         source=source, target=target, direction=Direction.REVERSE
     )

@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 
 from reconciler.cucm.facts import ClusterFacts, Direction
-from reconciler.cucm.rules import required_trust, rollback_readiness
+from reconciler.cucm.movetrust import required_trust, rollback_readiness
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.errors import PlanError
 from reconciler.live.protocol import LiveEstate

@@ -1,1 +1,2 @@
-"""What the tool remembers between runs: the state store (ownership, serial, lock) and the apply journal."""
+"""What the tool remembers between runs: the state store (ownership, serial), its lock
+(``lockfile``), the apply journal, and the durable-write helpers they share (``files``)."""

@@ -12,13 +12,13 @@ into done (finished and verified), in doubt (started but never finished: re-veri
 
 Never holds secrets: details are short human strings that callers build from our error messages (which
 never contain credentials, docs/providers.md#security-defaults); a private key or a credential-like field is
-refused anyway.
+refused anyway. The line format (record kinds and types, parsing a line) is
+``reconciler.state.journal_lines``; the record types are exported here too.
 """
 
 from __future__ import annotations
 
 import contextlib
-import enum
 import json
 import os
 import re
@@ -28,12 +28,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from reconciler.boundedio import MAX_JOURNAL_BYTES, read_bounded
 from reconciler.errors import JournalError, StateError
 from reconciler.model import Address, OutcomeStatus
-from reconciler.state.store import DEFAULT_STATE_DIR, ensure_plain_json, utc_now
+from reconciler.state.files import fsync_dir, utc_now
+from reconciler.state.journal_lines import (
+    JOURNAL_FORMAT_VERSION,
+    JournalHeader,
+    RecordKind,
+    StepRecord,
+    corrupt,
+    parse_header,
+    parse_line,
+    parse_step,
+)
+from reconciler.state.store import DEFAULT_STATE_DIR, ensure_plain_json
 
 __all__ = [
     "DEFAULT_JOURNAL_DIR",
@@ -48,50 +58,13 @@ __all__ = [
     "new_apply_id",
 ]
 
-JOURNAL_FORMAT_VERSION = 1
 DEFAULT_JOURNAL_DIR = DEFAULT_STATE_DIR / "journal"
 _APPLY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-
-
-class RecordKind(enum.StrEnum):
-    """The ``kind`` of a journal line."""
-
-    HEADER = "header"
-    STARTED = "started"
-    FINISHED = "finished"
-    RESUMED = "resumed"  # an ``apply --resume`` took over this journal
-    COMPLETED = "completed"
 
 
 def new_apply_id() -> str:
     """A sortable, unique apply id: ``20261127T073050Z-1a2b3c4d``."""
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JournalHeader:
-    """The first line: which plan this apply executes, against which state."""
-
-    apply_id: str
-    plan_id: str
-    plan_fingerprint: str
-    lineage: str | None
-    serial: int
-    started_at: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StepRecord:
-    """A ``started`` or ``finished`` line (``outcome``/``verified``/``detail`` only on ``finished``)."""
-
-    kind: RecordKind
-    seq: int
-    address: str
-    attempt: int
-    at: str
-    outcome: OutcomeStatus | None = None
-    verified: bool | None = None
-    detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,20 +112,20 @@ class Journal:
         resumed, completed = 0, None
         for index, raw in enumerate(data[:cut].splitlines()):
             where = f"{path} line {index + 1}"
-            rec = _parse_line(raw, where=where)
+            rec = parse_line(raw, where=where)
             if rec.get("seq") != index:
-                raise _corrupt(where, f"sequence number {rec.get('seq')!r}, expected {index} (lines lost?)")
+                raise corrupt(where, f"sequence number {rec.get('seq')!r}, expected {index} (lines lost?)")
             kind = rec.get("kind")
             if (index == 0) != (kind == RecordKind.HEADER):
-                raise _corrupt(where, "the header must be the first line and only there")
+                raise corrupt(where, "the header must be the first line and only there")
             if completed is not None:
-                raise _corrupt(where, "a record after the 'completed' line")
+                raise corrupt(where, "a record after the 'completed' line")
             if kind == RecordKind.HEADER:
-                header = _header(rec, where=where)
+                header = parse_header(rec, where=where)
             elif kind in (RecordKind.STARTED, RecordKind.FINISHED):
-                step = _step(rec, where=where)
+                step = parse_step(rec, where=where)
                 if step.kind is RecordKind.FINISHED and open_steps.get(step.address) != step.attempt:
-                    raise _corrupt(where, f"{step.address} attempt {step.attempt} finished but never started")
+                    raise corrupt(where, f"{step.address} attempt {step.attempt} finished but never started")
                 if step.kind is RecordKind.STARTED:
                     open_steps[step.address] = step.attempt
                 else:
@@ -163,7 +136,7 @@ class Journal:
             elif kind == RecordKind.COMPLETED:
                 completed = str(rec.get("status"))
             else:
-                raise _corrupt(where, f"unknown record kind {kind!r}")
+                raise corrupt(where, f"unknown record kind {kind!r}")
         if header is None:
             raise JournalError(
                 f"{path}: the journal has no complete header; the apply stopped before its first step",
@@ -263,7 +236,7 @@ class JournalWriter:
             serial=serial,
             started_at=utc_now(),
         )
-        _fsync_dir(directory)
+        fsync_dir(directory)
         return writer
 
     @classmethod
@@ -363,64 +336,3 @@ def latest_incomplete(directory: Path = DEFAULT_JOURNAL_DIR) -> Path | None:
             if Journal.read(path).completed_status is None:
                 return path
     return None
-
-
-def _parse_line(raw: bytes, *, where: str) -> dict[str, Any]:
-    try:
-        rec = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: [[[[... nested
-        raise _corrupt(where, f"not valid JSON ({exc})") from exc
-    if not isinstance(rec, dict):
-        raise _corrupt(where, "not a JSON object")
-    return rec
-
-
-def _header(rec: dict[str, Any], *, where: str) -> JournalHeader:
-    if rec.get("format_version") != JOURNAL_FORMAT_VERSION:
-        raise _corrupt(
-            where, f"journal format {rec.get('format_version')!r}, expected {JOURNAL_FORMAT_VERSION}"
-        )
-    try:
-        return JournalHeader(**{k: rec[k] for k in JournalHeader.__dataclass_fields__})
-    except KeyError as exc:
-        raise _corrupt(where, f"header lacks {exc}") from exc
-
-
-def _step(rec: dict[str, Any], *, where: str) -> StepRecord:
-    try:
-        kind = RecordKind(rec["kind"])
-        address, attempt, at = rec["address"], rec["attempt"], rec["at"]
-        if not isinstance(address, str) or not isinstance(attempt, int) or not isinstance(at, str):
-            raise TypeError("address/attempt/at have the wrong type")
-        if kind is RecordKind.STARTED:
-            return StepRecord(kind=kind, seq=rec["seq"], address=address, attempt=attempt, at=at)
-        if not isinstance(rec["verified"], bool):
-            raise TypeError("verified must be true or false")
-        return StepRecord(
-            kind=kind,
-            seq=rec["seq"],
-            address=address,
-            attempt=attempt,
-            at=at,
-            outcome=OutcomeStatus(rec["outcome"]),
-            verified=rec["verified"],
-            detail=str(rec.get("detail", "")),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise _corrupt(where, f"malformed {rec.get('kind')} record ({exc})") from exc
-
-
-def _corrupt(where: str, problem: str) -> JournalError:
-    return JournalError(
-        f"{where}: journal is damaged: {problem}",
-        hint="only a torn last line is tolerated; inspect the file, then plan and apply afresh "
-        "(apply re-reads and verifies the live systems)",
-    )
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

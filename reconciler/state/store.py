@@ -1,7 +1,8 @@
 """The state file: what the tool owns, the essence it last applied, serial, lineage and the state lock.
 
 ``StateStore`` reads and writes ``.reconciler/state.json`` (directory mode 0700, file mode 0600) and takes
-the exclusive lock ``.reconciler/state.lock``. ``StateSnapshot`` is the immutable content: the trust
+the exclusive lock ``.reconciler/state.lock`` (``reconciler.state.lockfile``; atomic writes and
+``utc_now``: ``reconciler.state.files``). ``StateSnapshot`` is the immutable content: the trust
 certificates reconciler added (so that ``mode: exact`` removes only those, never a certificate someone
 else put there) and, per resource address, the JSON essence last applied (what ``drift`` compares live
 facts against). Called by the planner (read, for the plan's serial/lineage), the executor (lock, read,
@@ -20,25 +21,19 @@ Guarantees:
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
-import getpass
 import json
 import math
-import os
 import re
-import socket
-import tempfile
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from reconciler.boundedio import MAX_STATE_BYTES, read_bounded
-from reconciler.errors import LockError, StateError
+from reconciler.errors import StateError
+from reconciler.state.files import atomic_write, utc_now
+from reconciler.state.lockfile import LockInfo, StateLock
 
 __all__ = [
     "DEFAULT_STATE_DIR",
@@ -58,11 +53,6 @@ JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, 
 
 _SECRET_KEY = re.compile(r"pass(word|phrase|wd)?$|secret|private[_-]?key|token|credential|api[_-]?key", re.I)
 _SECRET_VALUE = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
-
-
-def utc_now() -> str:
-    """ISO 8601 UTC timestamp with seconds precision, the one time format of state and journal."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def ensure_plain_json(value: object, *, where: str) -> JSONValue:
@@ -208,33 +198,6 @@ def _str_fields(raw: object) -> dict[str, str]:
     return {n: raw[n] for n in names}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LockInfo:
-    """Who holds (or last held) the state lock; recorded in the lock file while it is held."""
-
-    lock_id: str
-    pid: int
-    host: str
-    user: str
-    command: str
-    started_at: str
-
-    def describe(self) -> str:
-        return f"{self.user}@{self.host} pid {self.pid} ({self.command!r}, since {self.started_at})"
-
-    def pid_alive(self) -> bool | None:
-        """True/False for a holder on this host; None when it ran elsewhere (cannot be checked)."""
-        if self.host != socket.gethostname():
-            return None
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
-
 class StateStore:
     """The state directory: ``state.json``, ``state.json.backup`` and ``state.lock``."""
 
@@ -243,7 +206,7 @@ class StateStore:
         self.path = self.directory / filename
         self.backup_path = self.directory / f"{filename}.backup"
         self.lock_path = self.directory / "state.lock"
-        self._lock_fd: int | None = None
+        self._lock = StateLock(directory=self.directory, path=self.lock_path)
 
     # --- reading and writing ----------------------------------------------------------------------
     def read(self) -> StateSnapshot:
@@ -270,7 +233,7 @@ class StateStore:
         ``steps``: how many verified steps the write records (a batch's: one write, the serial moves by
         one per step, as ``apply --resume`` counts them).
         """
-        if self._lock_fd is None:
+        if not self._lock.held:
             raise StateError("state written without holding the lock", hint="use `with store.lock(...)`")
         current = self.read()
         if (snapshot.lineage, snapshot.serial) != (current.lineage, current.serial):
@@ -288,8 +251,8 @@ class StateStore:
         data = (json.dumps(new.to_json(), indent=2, sort_keys=True) + "\n").encode()
         try:
             if current.lineage is not None:
-                _atomic_write(self.backup_path, self.path.read_bytes())
-            _atomic_write(self.path, data)
+                atomic_write(self.backup_path, self.path.read_bytes())
+            atomic_write(self.path, data)
         except OSError as exc:
             raise StateError(
                 f"{self.path}: cannot write state ({exc.strerror}); the previous state is unchanged",
@@ -297,148 +260,21 @@ class StateStore:
             ) from exc
         return new
 
-    # --- locking ----------------------------------------------------------------------------------
+    # --- locking (``reconciler.state.lockfile``) ----------------------------------------------------
     @contextlib.contextmanager
     def lock(self, *, timeout: float, command: str, poll: float = 0.1) -> Iterator[LockInfo]:
         """Hold the exclusive state lock, waiting up to ``timeout`` seconds; yields our ``LockInfo``.
 
         Raises ``LockError`` naming the holder (and saying whether its process still exists).
         """
-        self._ensure_dir()
-        deadline = time.monotonic() + max(timeout, 0.0)
-        while True:  # bounded by the deadline
-            fd = self._try_lock()
-            if fd is not None:
-                break
-            if time.monotonic() >= deadline:
-                raise self._lock_error(timeout)
-            time.sleep(poll)
-        info = LockInfo(
-            lock_id=str(uuid.uuid4()),
-            pid=os.getpid(),
-            host=socket.gethostname(),
-            user=_user(),
-            command=command,
-            started_at=utc_now(),
-        )
-        try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(asdict(info)).encode(), 0)
-            os.fsync(fd)
-            self._lock_fd = fd
+        with self._lock.hold(timeout=timeout, command=command, poll=poll) as info:
             yield info
-        finally:
-            self._lock_fd = None
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)  # an empty lock file means "nobody holds it"
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
 
     def lock_holder(self) -> LockInfo | None:
         """The holder recorded in the lock file, or None when the file is empty/absent."""
-        try:
-            raw = self.lock_path.read_text()
-        except FileNotFoundError:
-            return None
-        try:
-            data: Any = json.loads(raw) if raw.strip() else None
-            return None if data is None else LockInfo(**data)
-        except (ValueError, TypeError, RecursionError):
-            return None
+        return self._lock.holder()
 
     def force_unlock(self, lock_id: str) -> None:
-        """Break a lock whose holder is gone (R: never while its process lives on this host).
-
-        Removes the lock file; a process still holding the old file keeps nothing but a dead inode, and
-        new lockers use a fresh file. ``lock_id`` must match the holder's id (a nonce, as in Terraform).
-        """
-        holder = self.lock_holder()
-        if holder is None:
-            raise LockError(f"{self.lock_path}: no lock is recorded; nothing to unlock")
-        if holder.lock_id != lock_id:
-            raise LockError(f"lock id {lock_id!r} does not match the holder's id {holder.lock_id!r}")
-        if holder.pid_alive():
-            raise LockError(
-                f"state lock is held by a running process: {holder.describe()}",
-                hint=f"stop process {holder.pid} (or let it finish) instead of forcing the lock",
-            )
-        self.lock_path.unlink(missing_ok=True)
-        _fsync_dir(self.directory)
-
-    # --- internals --------------------------------------------------------------------------------
-    def _ensure_dir(self) -> None:
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(self.directory, 0o700)
-
-    def _try_lock(self) -> int | None:
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            os.close(fd)
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                return None
-            raise StateError(f"{self.lock_path}: cannot lock ({exc.strerror})") from exc
-        try:  # force_unlock may have removed the file we opened: lock the new one instead
-            same = os.fstat(fd).st_ino == os.stat(self.lock_path).st_ino
-        except FileNotFoundError:
-            same = False
-        if not same:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-            return None
-        return fd
-
-    def _lock_error(self, timeout: float) -> LockError:
-        holder = self.lock_holder()
-        if holder is None:
-            return LockError(
-                f"state lock {self.lock_path} is held by another process (not yet recorded) after "
-                f"waiting {timeout:g}s",
-                hint="retry, or raise --lock-timeout",
-            )
-        alive = holder.pid_alive()
-        message = f"state lock {self.lock_path} is held by {holder.describe()}; waited {timeout:g}s"
-        if alive is False:
-            return LockError(
-                f"{message}. That process no longer exists on this host: a child it left behind still "
-                "holds the lock file open (find it with `fuser -v " + str(self.lock_path) + "`)",
-                hint=f"stop that child, or run `reconciler force-unlock {holder.lock_id}`",
-            )
-        where = "" if alive else f" (on host {holder.host}; its process cannot be checked from here)"
-        return LockError(
-            message + where,
-            hint="wait for it to finish and retry, raise --lock-timeout, or stop that process",
-        )
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically with mode 0600: temp file, fsync, rename, fsync dir."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        """Break a lock whose holder is gone (never while its process lives on this host); see
+        ``reconciler.state.lockfile.StateLock.force_unlock``."""
+        self._lock.force_unlock(lock_id)

@@ -10,7 +10,8 @@ pyproject.toml).
 - ``gates.gate_handler(plan, desired, estate, clock=, cancel=)``: the wave gates apply adds under ``ris``.
 - ``connections.Connections(desired)``: every client, made on first use (credentials resolved then),
   thread-safe, closed once.
-- ``estate.ProviderEstate(conns, parallelism=)``: ``reconciler.live.protocol.LiveEstate`` over those clients.
+- ``estate.ProviderEstate(conns, parallelism=)``: ``reconciler.live.protocol.LiveEstate`` over those clients
+  (cluster reads: ``estate_clusters``; phone reads: ``estate_phones``; shared state: ``estate_base``).
 - ``registry.build_registry(desired, conns=, estate=, owned=)``: provider kind/endpoint → provider,
   translating the plan's values into the providers' (trust, replication, TVS, parameters, option 150,
   reset); the wave gates are added by ``reconciler apply`` (``gates``).

@@ -15,8 +15,9 @@ import threading
 from collections.abc import Callable
 
 from reconciler.apply.gate_specs import EstateRegistrations, gate_specs_from_plan, target_call_nodes
-from reconciler.apply.gates import GateHandler, RisPacer
+from reconciler.apply.gates import GateHandler
 from reconciler.apply.retry import Clock
+from reconciler.apply.risport import RisPacer
 from reconciler.apply.tvswatch import TvsWatch, serving_tvs_nodes
 from reconciler.live.protocol import LiveEstate
 from reconciler.plan.document import Plan

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from reconciler.errors import RemoteFaultError
 from simulator.adapters.common import ENTERPRISE_SERVICE, ENTERPRISE_WIDE, object_uuid
 from simulator.adapters.sql import Table, run_query
-from simulator.faces.axl import like
+from simulator.faces.axl_tags import like
 from simulator.faces.backends import (
     AXL_NOT_FOUND,
     AXL_UPDATE_NOT_FOUND,

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from reconciler.errors import RemoteFaultError
 from simulator.adapters.common import to_datetime
-from simulator.faces.axl import like
+from simulator.faces.axl_tags import like
 from simulator.faces.backends import (
     ControlAction,
     RisCriteria,

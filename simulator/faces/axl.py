@@ -4,7 +4,8 @@ Accepts requests in any ``http://www.cisco.com/AXL/API/<v>`` namespace (so clien
 toolkit WSDL work; tests/fixtures/cisco_toolkit_like is such a WSDL) and answers in the namespace the
 request used, with unqualified children in the order of Cisco's toolkit schema (docs/cucm-domain.md#axl).
 Get/update requests may name their object by ``uuid`` instead of its key, as the toolkit schema allows.
-``returnedTags`` selects the tags of list/get answers (all tags when it is empty). Faults are what CUCM sends:
+``returnedTags`` selects the tags of list/get answers (all tags when it is empty; the shapes are
+``simulator.faces.axl_tags``). Faults are what CUCM sends:
 HTTP 500 with ``detail/axlError`` (``axlcode``, ``axlmessage``, ``request``) when the backend raises
 ``RemoteFaultError``; HTTP 503 on writes while the node's write throttle is on. ``SOAPAction: "CUCM:DB ver=<v>
 <op>"`` is accepted with or without quotes and operation (the Body decides).
@@ -13,13 +14,25 @@ HTTP 500 with ``detail/axlError`` (``axlcode``, ``axlmessage``, ``request``) whe
 # ruff: noqa: N802 - handler names mirror the AXL operation names (_op_<operation>)
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from lxml import etree
 
 from reconciler.errors import RemoteFaultError
+from simulator.faces.axl_tags import (
+    CMG_FIELDS,
+    DEVICE_POOL_FIELDS,
+    DHCP_SERVER_FIELDS,
+    DHCP_SUBNET_FIELDS,
+    DHCP_SUBNET_LIST_FIELDS,
+    PHONE_FIELDS,
+    PROCESS_NODE_FIELDS,
+    SERVICE_PARAMETER_FIELDS,
+    emit,
+    like,
+    page,
+)
 from simulator.faces.backends import (
     AXL_NOT_FOUND,
     AXL_UPDATE_NOT_FOUND,
@@ -36,7 +49,7 @@ from simulator.faces.faults import FaceFaults
 from simulator.faces.https import Credentials, Request, Route, tomcat_error_page
 from simulator.faces.soap import HttpStatusError, SoapFault, SoapService, child, child_text, load_wsdl, sub
 
-__all__ = ["ENTERPRISE_WIDE_NODE", "AxlFace", "like"]
+__all__ = ["ENTERPRISE_WIDE_NODE", "WRITE_OPERATIONS", "AxlFace"]
 
 ENTERPRISE_WIDE_NODE = ProcessNode(
     name="EnterpriseWideData", uuid="{00000000-1111-0000-0000-000000000000}", node_usage=""
@@ -52,123 +65,6 @@ WRITE_OPERATIONS = frozenset(
         "updateDhcpSubnet",
     }
 )
-
-Field = tuple[str, Callable[[Any], Any], bool]  # (AXL tag, getter, is a reference element)
-
-
-def like(pattern: str | None, value: str) -> bool:
-    """SQL LIKE as AXL search criteria use it (``%`` any run, ``_`` one char), case-insensitive."""
-    if pattern is None or pattern in ("", "%"):
-        return True
-    glob = (
-        pattern.replace("[", "[[]")
-        .replace("*", "[*]")
-        .replace("?", "[?]")
-        .replace("%", "*")
-        .replace("_", "?")
-    )
-    return fnmatch.fnmatchcase(value.lower(), glob.lower())
-
-
-def _f(tag: str, attr: str | None = None, *, ref: bool = False) -> Field:
-    name = attr or tag
-
-    def get(obj: Any) -> Any:
-        return obj.get(tag) if isinstance(obj, Mapping) else getattr(obj, name)
-
-    return (tag, get, ref)
-
-
-PROCESS_NODE_FIELDS = [
-    _f("name"),
-    _f("description"),
-    _f("mac"),
-    _f("nodeUsage", "node_usage"),
-    _f("processNodeRole", "role"),
-]
-SERVICE_PARAMETER_FIELDS = [
-    _f("processNodeName", "node", ref=True),
-    _f("name"),
-    _f("service"),
-    _f("value"),
-    _f("valueType", "value_type"),
-]
-PHONE_FIELDS = [
-    _f("name"),
-    _f("description"),
-    _f("product"),
-    _f("model"),
-    ("class", lambda p: "Phone", False),
-    _f("protocol"),
-    ("protocolSide", lambda p: "User", False),
-    _f("callingSearchSpaceName", "calling_search_space_name", ref=True),
-    _f("devicePoolName", "device_pool_name", ref=True),
-    _f("securityProfileName", "security_profile_name", ref=True),
-]
-CMG_FIELDS = [_f("name"), _f("tftpDefault", "tftp_default")]
-DEVICE_POOL_FIELDS = [_f("name"), _f("callManagerGroupName", "callmanager_group_name", ref=True)]
-_DHCP_COMMON = [
-    "primaryDnsIpAddress",
-    "secondaryDnsIpAddress",
-    "primaryTftpServerIpAddress",
-    "secondaryTftpServerIpAddress",
-    "bootstrapServerIpAddress",
-    "domainName",
-    "tftpServerName",
-    "arpCacheTimeout",
-    "ipAddressLeaseTime",
-    "renewalTime",
-    "rebindingTime",
-]
-DHCP_SERVER_FIELDS = [_f("processNodeName", ref=True), *(_f(n) for n in _DHCP_COMMON)]
-_SUBNET_BODY = [
-    "primaryStartIpAddress",
-    "primaryEndIpAddress",
-    "secondaryStartIpAddress",
-    "secondaryEndIpAddress",
-    "primaryRouterIpAddress",
-    "secondaryRouterIpAddress",
-    "subnetMask",
-    "domainName",
-    "primaryDnsIpAddress",
-    "secondaryDnsIpAddress",
-    "tftpServerName",
-    "primaryTftpServerIpAddress",
-    "secondaryTftpServerIpAddress",
-    "bootstrapServerIpAddress",
-    "arpCacheTimeout",
-    "ipAddressLeaseTime",
-    "renewalTime",
-    "rebindingTime",
-]
-DHCP_SUBNET_LIST_FIELDS = [_f("subnetIpAddress"), *(_f(n) for n in _SUBNET_BODY)]
-DHCP_SUBNET_FIELDS = [_f("dhcpServerName", ref=True), *DHCP_SUBNET_LIST_FIELDS]
-
-
-def _uuid(obj: Any) -> str:
-    return str(obj.get("uuid", "")) if isinstance(obj, Mapping) else str(obj.uuid)
-
-
-def _emit(
-    parent: etree._Element, tag: str, obj: Any, fields: Sequence[Field], tags: etree._Element | None
-) -> etree._Element:
-    """Serialise ``obj`` as ``<tag uuid=..>`` with the ``fields`` named in ``returnedTags`` (all if none)."""
-    wanted = (
-        {etree.QName(el).localname for el in tags if isinstance(el.tag, str)} if tags is not None else set()
-    )
-    el = sub(parent, tag, uuid=_uuid(obj)) if _uuid(obj) else sub(parent, tag)
-    for name, get, _ref in fields:
-        if wanted and name not in wanted:
-            continue
-        value = get(obj)
-        sub(el, name, "" if value is None else value)
-    return el
-
-
-def _page(items: Sequence[Any], op: etree._Element) -> Sequence[Any]:
-    skip = int(child_text(op, "skip") or 0)
-    first = child_text(op, "first")
-    return items[skip : skip + int(first)] if first else items[skip:]
 
 
 class AxlFace:
@@ -233,15 +129,15 @@ class AxlFace:
             and like(child_text(crit, "description"), n.description)
             and like(child_text(crit, "processNodeRole"), n.role)
         ]
-        for node in _page(found, op):
-            el = _emit(ret, "processNode", node, PROCESS_NODE_FIELDS, child(op, "returnedTags"))
+        for node in page(found, op):
+            el = emit(ret, "processNode", node, PROCESS_NODE_FIELDS, child(op, "returnedTags"))
             if not node.node_usage and (usage := child(el, "nodeUsage")) is not None:
                 el.remove(usage)
 
     def _op_getServiceParameter(self, op: etree._Element, ret: etree._Element) -> None:
         node, service, name = self._parameter_key(op, code=AXL_NOT_FOUND)
         param = self.backend.get_service_parameter(node=node, service=service, name=name)
-        _emit(ret, "serviceParameter", param, SERVICE_PARAMETER_FIELDS, child(op, "returnedTags"))
+        emit(ret, "serviceParameter", param, SERVICE_PARAMETER_FIELDS, child(op, "returnedTags"))
 
     def _op_listServiceParameter(self, op: etree._Element, ret: etree._Element) -> None:
         crit = child(op, "searchCriteria")
@@ -250,8 +146,8 @@ class AxlFace:
                 node=child_text(crit, "processNodeName"), service=child_text(crit, "service")
             )
         )
-        for param in _page(params, op):
-            _emit(ret, "serviceParameter", param, SERVICE_PARAMETER_FIELDS, child(op, "returnedTags"))
+        for param in page(params, op):
+            emit(ret, "serviceParameter", param, SERVICE_PARAMETER_FIELDS, child(op, "returnedTags"))
 
     def _op_updateServiceParameter(self, op: etree._Element, ret: etree._Element) -> None:
         node, service, name = self._parameter_key(op, code=AXL_UPDATE_NOT_FOUND)
@@ -279,11 +175,11 @@ class AxlFace:
             criteria, skip=int(child_text(op, "skip") or 0), first=int(first) if first else None
         )
         for phone in phones:
-            _emit(ret, "phone", phone, PHONE_FIELDS, child(op, "returnedTags"))
+            emit(ret, "phone", phone, PHONE_FIELDS, child(op, "returnedTags"))
 
     def _op_getPhone(self, op: etree._Element, ret: etree._Element) -> None:
         phone: PhoneRecord = self.backend.get_phone(name=child_text(op, "name"), uuid=child_text(op, "uuid"))
-        _emit(ret, "phone", phone, PHONE_FIELDS, child(op, "returnedTags"))
+        emit(ret, "phone", phone, PHONE_FIELDS, child(op, "returnedTags"))
 
     def _reset(self, op: etree._Element, ret: etree._Element, mode: ResetMode) -> None:
         ret.text = self.backend.reset_device(
@@ -308,15 +204,15 @@ class AxlFace:
     def _op_listCallManagerGroup(self, op: etree._Element, ret: etree._Element) -> None:
         crit = child(op, "searchCriteria")
         groups = [g for g in self.backend.callmanager_groups() if like(child_text(crit, "name"), g.name)]
-        for group in _page(groups, op):
-            _emit(ret, "callManagerGroup", group, CMG_FIELDS, child(op, "returnedTags"))
+        for group in page(groups, op):
+            emit(ret, "callManagerGroup", group, CMG_FIELDS, child(op, "returnedTags"))
 
     def _op_getCallManagerGroup(self, op: etree._Element, ret: etree._Element) -> None:
         group: CallManagerGroup = self._find(
             self.backend.callmanager_groups(), op, "CallManager Group", lambda g: (g.name, g.uuid)
         )
         tags = child(op, "returnedTags")
-        el = _emit(ret, "callManagerGroup", group, CMG_FIELDS, tags)
+        el = emit(ret, "callManagerGroup", group, CMG_FIELDS, tags)
         if tags is None or len(tags) == 0 or child(tags, "members") is not None:
             members = sub(el, "members")
             for name, priority in group.members:
@@ -332,14 +228,14 @@ class AxlFace:
             if like(child_text(crit, "name"), p.name)
             and like(child_text(crit, "callManagerGroupName"), p.callmanager_group_name)
         ]
-        for pool in _page(pools, op):
-            _emit(ret, "devicePool", pool, DEVICE_POOL_FIELDS, child(op, "returnedTags"))
+        for pool in page(pools, op):
+            emit(ret, "devicePool", pool, DEVICE_POOL_FIELDS, child(op, "returnedTags"))
 
     def _op_getDevicePool(self, op: etree._Element, ret: etree._Element) -> None:
         pool: DevicePool = self._find(
             self.backend.device_pools(), op, "Device Pool", lambda p: (p.name, p.uuid)
         )
-        _emit(ret, "devicePool", pool, DEVICE_POOL_FIELDS, child(op, "returnedTags"))
+        emit(ret, "devicePool", pool, DEVICE_POOL_FIELDS, child(op, "returnedTags"))
 
     def _op_listDhcpServer(self, op: etree._Element, ret: etree._Element) -> None:
         crit = child(op, "searchCriteria")
@@ -349,12 +245,12 @@ class AxlFace:
             for s in self.backend.dhcp_servers()
             if all(like(child_text(crit, k), s.get(k, "")) for k in keys)
         ]
-        for server in _page(servers, op):
-            _emit(ret, "dhcpServer", server, DHCP_SERVER_FIELDS, child(op, "returnedTags"))
+        for server in page(servers, op):
+            emit(ret, "dhcpServer", server, DHCP_SERVER_FIELDS, child(op, "returnedTags"))
 
     def _op_getDhcpServer(self, op: etree._Element, ret: etree._Element) -> None:
         server = self._dhcp_server(op)
-        _emit(ret, "dhcpServer", server, DHCP_SERVER_FIELDS, child(op, "returnedTags"))
+        emit(ret, "dhcpServer", server, DHCP_SERVER_FIELDS, child(op, "returnedTags"))
 
     def _op_updateDhcpServer(self, op: etree._Element, ret: etree._Element) -> None:
         server = self._dhcp_server(op, code="5003")
@@ -376,11 +272,11 @@ class AxlFace:
             for s in self.backend.dhcp_subnets()
             if all(like(child_text(crit, k), s.get(k, "")) for k in keys)
         ]
-        for subnet in _page(subnets, op):
-            _emit(ret, "dhcpSubnet", subnet, DHCP_SUBNET_LIST_FIELDS, child(op, "returnedTags"))
+        for subnet in page(subnets, op):
+            emit(ret, "dhcpSubnet", subnet, DHCP_SUBNET_LIST_FIELDS, child(op, "returnedTags"))
 
     def _op_getDhcpSubnet(self, op: etree._Element, ret: etree._Element) -> None:
-        _emit(ret, "dhcpSubnet", self._dhcp_subnet(op), DHCP_SUBNET_FIELDS, child(op, "returnedTags"))
+        emit(ret, "dhcpSubnet", self._dhcp_subnet(op), DHCP_SUBNET_FIELDS, child(op, "returnedTags"))
 
     def _op_updateDhcpSubnet(self, op: etree._Element, ret: etree._Element) -> None:
         subnet = self._dhcp_subnet(op, code="5003")

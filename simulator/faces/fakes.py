@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from reconciler.errors import RemoteFaultError
-from simulator.faces.axl import like
+from simulator.faces.axl_tags import like
 from simulator.faces.backends import (
     AXL_NOT_FOUND,
     AXL_SQL_SYNTAX,

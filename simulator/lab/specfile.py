@@ -19,7 +19,8 @@ With ``base``, a ``LabSpec`` field written in the file replaces the preset's val
 things (``clusters``, ``dhcp``, ``scopes``), which are merged by name: an entry replaces the preset's entry
 of that name, a new name is added. Without ``base``, ``name``, ``clusters``, ``dhcp``, ``scopes`` and
 ``home`` are required. The JSON Schema
-(``lab_spec_schema``, committed as docs/lab-spec.schema.json) comes from the same types.
+(``simulator.lab.specschema.lab_spec_schema``, committed as docs/lab-spec.schema.json) comes from the
+same types.
 
 Reading is bounded like the desired-state loader (docs/reliability.md): at most ``MAX_LAB_SPEC_BYTES``,
 parsed by the kernel's ``reconciler.yamlsource`` (depth, alias and scalar limits, duplicate keys).
@@ -30,36 +31,28 @@ Called by ``simulator.lab.runtime`` (through ``reconciler.commands.lab``) and te
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import difflib
-import functools
-import inspect
-import itertools
-import textwrap
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from reconciler.boundedio import read_bounded
-from reconciler.diagnostics import Diagnostic, Severity, SourcePosition
+from reconciler.diagnostics import Diagnostic, SourcePosition
 from reconciler.errors import LabSpecError
 from reconciler.yamlsource import DataPath, SourceMap, format_path, parse_yaml
 from schemas.version import CucmVersion
 from simulator.lab.faults import Fault
 from simulator.lab.speccheck import check_spec
+from simulator.lab.specschema import document_adapter, schema_problems, spec_diagnostic
 from simulator.spec import LabSpec, default_lab, largest_estate
 
 __all__ = [
     "MAX_LAB_SPEC_BYTES",
-    "SCHEMA_ID",
     "LabFile",
-    "lab_spec_schema",
     "load_lab_file",
     "load_lab_text",
     "parse_lab_file",
@@ -67,8 +60,6 @@ __all__ = [
 
 #: A fully written largest estate (2 × 21 nodes, 1,000 scopes) is ~200 KB.
 MAX_LAB_SPEC_BYTES = 1 << 20
-SCHEMA_ID = "https://reconciler.invalid/schemas/lab-spec-v1.json"
-_RULE = "lab-spec"
 _EMPTY_FIX = "start with 'base: default' (docs/lab.md)"
 _NAMED_LISTS = frozenset({"clusters", "dhcp", "scopes"})
 
@@ -87,179 +78,6 @@ class LabFile:
     faults: tuple[Fault, ...] = ()
 
 
-_SHORTHANDS: tuple[tuple[str, Any, str], ...] = (
-    ("base", Literal["default", "largest"] | None,
-     "Start from a preset: default (docs/lab.md, ~300 phones) or largest (80,000 phones, 2 x 21 nodes); "
-     "a field written in the file replaces the preset's, and clusters, dhcp and scopes entries replace the "
-     "preset's entry of the same name or are added."),
-    ("phones_per_scope", Annotated[int, Field(ge=0, le=65_536)] | None, "base default: phones per scope."),
-    ("phones", Annotated[int, Field(ge=0, le=100_000)] | None, "base largest: phones in total."),
-    ("restart_duration", Annotated[float, Field(ge=0)] | None,
-     "Seconds a service restart takes, on every cluster."),
-    ("replication_lag", Mapping[str, Annotated[float, Field(ge=0)]] | None,
-     "Cluster -> seconds a trust change takes to reach the other nodes (R7)."),
-    ("versions", Mapping[str, str] | None,
-     "Cluster -> CUCM version, keeping the preset's nodes (12.0-12.4: one ITLRecovery per node, R6)."),
-)  # fmt: skip
-_SCOPES_COUNT = Annotated[int, Field(ge=1, le=4_000, description="base largest: how many scopes.")]
-
-
-def _field_docs(cls: type[Any]) -> dict[str, str]:
-    """The attribute docstrings of ``cls`` (a string right under a field), as pydantic reads them."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    body = tree.body[0].body if isinstance(tree.body[0], ast.ClassDef) else []
-    docs: dict[str, str] = {}
-    for first, second in itertools.pairwise(body):
-        if (
-            isinstance(first, ast.AnnAssign)
-            and isinstance(first.target, ast.Name)
-            and isinstance(second, ast.Expr)
-            and isinstance(second.value, ast.Constant)
-            and isinstance(second.value.value, str)
-        ):
-            docs[first.target.id] = inspect.cleandoc(second.value.value)
-    return docs
-
-
-@functools.cache
-def _document_type() -> type[Any]:
-    """The document as one dataclass: the shorthands, then every ``LabSpec`` field made optional (so
-    ``base`` can supply it), then ``faults``. Built from ``LabSpec`` itself, so the two cannot drift."""
-    hints = typing.get_type_hints(LabSpec)
-    fields: list[tuple[str, Any, Any]] = [
-        (name, Annotated[tp, Field(description=text)], dataclasses.field(default=None))
-        for name, tp, text in _SHORTHANDS
-    ]
-    docs = _field_docs(LabSpec)
-    for f in dataclasses.fields(LabSpec):
-        tp = hints[f.name]
-        if f.name == "scopes":
-            tp = tp | _SCOPES_COUNT
-        if f.name in docs:
-            tp = Annotated[tp, Field(description=docs[f.name])]
-        fields.append((f.name, tp | None, dataclasses.field(default=None)))
-    fields.append(("faults", tuple[Fault, ...], dataclasses.field(default=())))
-    doc = dataclasses.make_dataclass("LabDocument", fields, frozen=True, kw_only=True)
-    doc.__doc__ = "A lab spec file (reconciler lab up --spec FILE; docs/lab.md)."
-    doc.__pydantic_config__ = ConfigDict(  # type: ignore[attr-defined]
-        extra="forbid", use_attribute_docstrings=True, title="reconciler lab spec"
-    )
-    return doc
-
-
-@functools.cache
-def _adapter() -> TypeAdapter[Any]:
-    return TypeAdapter(_document_type())
-
-
-def lab_spec_schema() -> dict[str, Any]:
-    """The JSON Schema of a lab spec file (docs/lab-spec.schema.json is this, committed)."""
-    schema = dict(_adapter().json_schema())
-    required = [f.name for f in dataclasses.fields(LabSpec) if f.default is dataclasses.MISSING
-                and f.default_factory is dataclasses.MISSING]  # fmt: skip
-    schema["anyOf"] = [{"required": ["base"]}, {"required": required}]
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
-
-
-# -- positions and messages ---------------------------------------------------------------------------
-
-
-def _members(tp: Any) -> tuple[Any, ...]:
-    """The alternatives of a union (``Annotated`` unwrapped), or ``(tp,)``."""
-    if typing.get_origin(tp) is Annotated:
-        tp = typing.get_args(tp)[0]
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        return tuple(m for arg in typing.get_args(tp) for m in _members(arg))
-    return (tp,)
-
-
-def _allowed_keys(path: DataPath) -> list[str]:
-    """The keys a mapping at ``path`` may hold (dataclass fields), for "did you mean"."""
-    current: list[Any] = [_document_type()]
-    for part in path:
-        following: list[Any] = []
-        for tp in (m for c in current for m in _members(c)):
-            origin = typing.get_origin(tp)
-            if isinstance(part, str) and dataclasses.is_dataclass(tp):
-                hints = typing.get_type_hints(tp, include_extras=True)
-                if part in hints:
-                    following.append(hints[part])
-            elif isinstance(part, int) and origin is tuple:
-                following.append(typing.get_args(tp)[0])
-            elif isinstance(part, str) and origin is not None and origin is Mapping:
-                following.append(typing.get_args(tp)[1])
-        current = following
-    for tp in (m for c in current for m in _members(c)):
-        if dataclasses.is_dataclass(tp):
-            return [f.name for f in dataclasses.fields(tp)]
-    return []
-
-
-def _data_path(data: Any, loc: tuple[str | int, ...]) -> tuple[DataPath, str | None]:
-    """Map a pydantic location onto the data (dropping union tags); returns the path and, when the
-    last part names a key that is not in the data (a missing field), that key."""
-    path: list[str | int] = []
-    current = data
-    for i, part in enumerate(loc):
-        in_mapping = isinstance(current, Mapping) and isinstance(part, str) and part in current
-        in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
-        if in_mapping or in_list:
-            path.append(part)
-            current = current[part]
-        elif i == len(loc) - 1 and isinstance(current, Mapping) and isinstance(part, str):
-            return tuple(path), part
-    return tuple(path), None
-
-
-def _diagnostic(position: SourcePosition, path: DataPath, summary: str, fix: str | None = None) -> Diagnostic:
-    return Diagnostic(
-        severity=Severity.ERROR,
-        rule=_RULE,
-        summary=f"{format_path(path)}: {summary}" if path else summary,
-        address=format_path(path) if path else None,
-        position=position,
-        fix=fix,
-    )
-
-
-def _schema_problems(data: Any, error: ValidationError, where: SourceMap) -> list[Diagnostic]:
-    """One diagnostic per problem. A union (``scopes``: a list or a count, ``x | None``) reports each
-    alternative; a complaint about the wrong type is dropped when the value is wrong in a deeper or
-    more specific way, and the remaining alternatives are joined ("a valid tuple or an integer")."""
-    items = [(item, *_data_path(data, tuple(item["loc"]))) for item in error.errors()]
-    paths = [path for _, path, _ in items]
-    plain: dict[DataPath, list[tuple[str, str]]] = {}
-    found: list[tuple[DataPath, str, Diagnostic]] = []
-    for item, path, missing in items:
-        kind = item["type"]
-        if kind in ("unexpected_keyword_argument", "extra_forbidden"):
-            key = str(path[-1]) if path else "?"
-            allowed = _allowed_keys(path[:-1])
-            close = difflib.get_close_matches(key, allowed, n=1)
-            fix = f"did you mean '{close[0]}'?" if close else None
-            if not fix and allowed:
-                fix = "known keys: " + ", ".join(allowed)
-            found.append(
-                ((*path, "unknown"), "", _diagnostic(where.key(path), path, f"unknown key '{key}'", fix))
-            )
-        elif missing is not None:
-            found.append(
-                ((*path, missing), "", _diagnostic(where.value(path), path, f"missing key '{missing}'"))
-            )
-        elif not any(len(other) > len(path) and other[: len(path)] == path for other in paths):
-            plain.setdefault(path, []).append((kind, item["msg"].replace("\n", " ")))
-    for path, complaints in plain.items():
-        specific = [msg for kind, msg in complaints if not kind.endswith(("_type", "_parsing"))] or [
-            m for _, m in complaints
-        ]
-        text = " or ".join(dict.fromkeys(specific))
-        found.append((path, text, _diagnostic(where.value(path), path, text)))
-    unique = {(path, text): diag for path, text, diag in found}  # alternatives repeat a complaint
-    return sorted(
-        unique.values(), key=lambda d: (d.position.line, d.position.column) if d.position else (0, 0)
-    )
-
-
 # -- the document -> LabFile ---------------------------------------------------------------------------
 
 
@@ -267,7 +85,7 @@ def _preset(doc: Any, where: SourceMap) -> tuple[LabSpec | None, list[Diagnostic
     problems: list[Diagnostic] = []
 
     def wrong(key: str, text: str) -> None:
-        problems.append(_diagnostic(where.key((key,)), (key,), text))
+        problems.append(spec_diagnostic(where.key((key,)), (key,), text))
 
     scopes_count = doc.scopes if isinstance(doc.scopes, int) else None
     if doc.base == "default":
@@ -310,7 +128,7 @@ def _spec_of(doc: Any, where: SourceMap) -> tuple[LabSpec | None, list[Diagnosti
                   f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]  # fmt: skip
         if absent:
             problems.append(
-                _diagnostic(
+                spec_diagnostic(
                     where.value(()),
                     (),
                     f"missing key(s) {', '.join(absent)}",
@@ -323,7 +141,7 @@ def _spec_of(doc: Any, where: SourceMap) -> tuple[LabSpec | None, list[Diagnosti
     for name in doc.replication_lag or {}:
         if name not in names:
             problems.append(
-                _diagnostic(
+                spec_diagnostic(
                     where.key(("replication_lag", name)),
                     ("replication_lag", name),
                     f"no cluster '{name}'",
@@ -333,7 +151,7 @@ def _spec_of(doc: Any, where: SourceMap) -> tuple[LabSpec | None, list[Diagnosti
     for name, version in (doc.versions or {}).items():
         if name not in names:
             problems.append(
-                _diagnostic(
+                spec_diagnostic(
                     where.key(("versions", name)),
                     ("versions", name),
                     f"no cluster '{name}'",
@@ -342,7 +160,7 @@ def _spec_of(doc: Any, where: SourceMap) -> tuple[LabSpec | None, list[Diagnosti
             )
         elif not _is_version(version):
             problems.append(
-                _diagnostic(
+                spec_diagnostic(
                     where.value(("versions", name)),
                     ("versions", name),
                     f"'{version}' is not a CUCM version",
@@ -396,17 +214,19 @@ def parse_lab_file(doc: Any, *, source: str = "lab spec", where: SourceMap | Non
     """Validate a loaded document (``where``: its positions; without, every position is line 1)."""
     where = where or SourceMap(source)
     if not isinstance(doc, Mapping):
-        _raise(source, [_diagnostic(where.value(()), (), "a lab spec is a mapping of keys (docs/lab.md)")])
+        _raise(
+            source, [spec_diagnostic(where.value(()), (), "a lab spec is a mapping of keys (docs/lab.md)")]
+        )
     try:
-        document = _adapter().validate_python(doc)
+        document = document_adapter().validate_python(doc)
     except ValidationError as exc:
-        _raise(source, _schema_problems(doc, exc, where))
+        _raise(source, schema_problems(doc, exc, where))
     spec, problems = _spec_of(document, where)
     if spec is not None:
         for path, text, fix in check_spec(spec):
             at = _document_path(spec, doc, path)
             label = _label(spec, path) if len(at) < len(path) else ""
-            problems.append(_diagnostic(where.value(at), at, label + text, fix))
+            problems.append(spec_diagnostic(where.value(at), at, label + text, fix))
     if problems or spec is None:
         _raise(source, problems)
     return LabFile(spec=spec, faults=tuple(document.faults))
@@ -427,7 +247,7 @@ def load_lab_file(path: Path) -> LabFile:
     except OSError as exc:
         _raise(
             file,
-            [_diagnostic(SourcePosition(file, 1, 1), (), f"cannot read the file: {exc.strerror or exc}")],
+            [spec_diagnostic(SourcePosition(file, 1, 1), (), f"cannot read the file: {exc.strerror or exc}")],
         )
     try:
         text = raw.decode("utf-8")
@@ -435,5 +255,5 @@ def load_lab_file(path: Path) -> LabFile:
         before = raw[: exc.start]
         column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
         where = SourcePosition(file, before.count(b"\n") + 1, column)
-        _raise(file, [_diagnostic(where, (), f"the file is not UTF-8 text: byte 0x{raw[exc.start]:02x}")])
+        _raise(file, [spec_diagnostic(where, (), f"the file is not UTF-8 text: byte 0x{raw[exc.start]:02x}")])
     return load_lab_text(text, file=file)

@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.labdoc import lab_data
-from tests.e2e.labrun import RunningLab, raise_ris_allowance, running_lab
+from tests.e2e.labrun import RunningLab, gated_lab
 from tests.loopback import Loopback
 
 pytestmark = pytest.mark.lab
@@ -26,17 +25,7 @@ SMALL = {"base": "default", "phones_per_scope": 4}
 
 @pytest.fixture
 def lab(tmp_path: Path, loopback: Loopback) -> Iterator[RunningLab]:
-    with running_lab(tmp_path, loopback=loopback, spec=SMALL) as running:
-        running.write(
-            lab_data(
-                lab_dir=running.lab_dir,
-                prefix=running.prefix,
-                reset_every_wave=True,
-                gate_deadline="20s",
-                ris_queries_per_minute=60,
-            )
-        )
-        raise_ris_allowance(running.yaml)
+    with gated_lab(tmp_path, loopback=loopback, spec=SMALL, gate_deadline="20s") as running:
         yield running
 
 

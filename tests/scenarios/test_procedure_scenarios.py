@@ -1,5 +1,6 @@
 """Every procedure scenario (docs/cucm-domain.md#what-tvs-knows) with real keys and really signed ITL/CTL
-files: the rules the planner runs (``reconciler.cucm.rules`` for required trust and preflight; the trust in
+files: the rules the planner runs (``reconciler.cucm.movetrust`` for required trust, ``reconciler.cucm.rules``
+for preflight; the trust in
 place through ``reconciler.plan.drift``: missing R4-R6/R11, not replicated R7, TVS not fresh R8) and the
 phone's trust decision (``reconciler.cucm.trust``) must agree on what happens and say why (decision *and*
 reason asserted in each test). The order R12 (option 150 after all of it) is the graph's: test_graph."""
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from reconciler.config.desired import DesiredCert
-from reconciler.cucm import rules
+from reconciler.cucm import movetrust, rules
 from reconciler.cucm.certs import identity_of
 from reconciler.cucm.facts import Direction, Store
 from reconciler.cucm.tlv import Role
@@ -49,7 +50,7 @@ def establish_trust(source: Cluster, target: Cluster, *, skip: Iterable[tuple[st
     TVS everywhere. ``skip`` leaves out (cert_id, store) pairs to build the failure scenarios."""
     certs_by_id = {n.name: target.cm(n.name) for n in target.nodes}
     certs_by_id[f"ITLRecovery-{target.name}"] = target.itl_recovery
-    for req in rules.required_trust(source=source.facts(), target=target.facts()):
+    for req in movetrust.required_trust(source=source.facts(), target=target.facts()):
         if (req.cert_id, req.store.value) not in set(skip):
             source.upload(certs_by_id[req.cert_id], req.store.value)
     source.replicate()
@@ -81,7 +82,7 @@ def trust_in_place(
             pem=None,
             mode=TrustMode.MERGE,
         )
-        for r in rules.required_trust(source=src, target=tgt, direction=direction)
+        for r in movetrust.required_trust(source=src, target=tgt, direction=direction)
     ]
     facts = {src.name: src, tgt.name: tgt}
     found = drift.trust_findings(certs, facts, rule_of=drift.required_rules(source=src, target=tgt))
@@ -291,7 +292,9 @@ def test_r11_rollback_without_reverse_trust_then_with_it() -> None:
     assert not back.moved
     assert back.last.reason.startswith("no TVS server knows signer CN=cucm-old-pub;OU=old")
     # declare reverse trust: the source's CallManager certificates into the target's two stores
-    reverse = rules.required_trust(source=source.facts(), target=target.facts(), direction=Direction.REVERSE)
+    reverse = movetrust.required_trust(
+        source=source.facts(), target=target.facts(), direction=Direction.REVERSE
+    )
     for req in reverse:
         assert req.rule == "R11" and req.cluster == "new"
         target.upload(source.cm(req.cert_id), req.store.value)

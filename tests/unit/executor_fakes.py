@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from reconciler.apply.gates import GateHandler, GateSpec, Registration, RisPacer
+from reconciler.apply.gates import GateHandler, GateSpec
 from reconciler.apply.retry import FakeClock
+from reconciler.apply.risport import Registration, RisPacer
 from reconciler.errors import PermanentError, TemporaryError
 from reconciler.model import Action, Address, Change, thaw
 from reconciler.plan.document import Plan, PlanStep

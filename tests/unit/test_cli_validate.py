@@ -160,7 +160,7 @@ def test_explain_json_for_bulk_covers_both_directions() -> None:
 
 
 def test_explain_requires_what_the_planner_requires_beyond_r6s_wording(tmp_path: Path) -> None:
-    """explain and reconciler.cucm.rules.required_trust agree: a 12.5 source moving to 14.0 still needs
+    """explain and reconciler.cucm.movetrust.required_trust agree: a 12.5 source moving to 14.0 still needs
     the target's ITLRecovery, because it signs the target's CTL and ITL (R6's wording names only
     pre-12 sources)."""
     text = VALID.replace('version: "11.5.1.21900-40"', 'version: "12.5.1.14900-63"')

@@ -14,7 +14,7 @@ import pytest
 from providers.cucm_axl.models import DevicePoolInfo, PhoneInfo
 from providers.cucm_serviceability import Registration
 from reconciler.config.loader import load
-from reconciler.wiring import estate as estate_mod
+from reconciler.wiring import estate_phones
 from reconciler.wiring.estate import ProviderEstate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,7 +111,7 @@ def test_an_old_listing_is_not_used(
     setup: tuple[ProviderEstate, FakeRis, FakeRis], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     estate, _old, new = setup
-    monkeypatch.setattr(estate_mod, "LISTING_TTL", 0.0)
+    monkeypatch.setattr(estate_phones, "LISTING_TTL", 0.0)
     estate.phones(["scope-a"])
     estate.registrations("new", ["SEPB1"])
     assert new.calls == [("*",), ("SEPB1",)]

@@ -8,7 +8,7 @@ from pathlib import Path
 import paramiko
 
 from simulator.faces import backends
-from simulator.faces.axl import like
+from simulator.faces.axl_tags import like
 from simulator.faces.fakes import FakeNode, FakeRouter
 from simulator.faces.faults import FaceFaults, QueryAllowance
 from simulator.faces.serviceability import ris_cap

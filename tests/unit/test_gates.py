@@ -6,9 +6,10 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from reconciler.apply.gates import GateHandler, GateSpec, Registration, RisPacer
+from reconciler.apply.gates import GateHandler, GateSpec
 from reconciler.apply.hooks import ApplyHooks, GateProgress
 from reconciler.apply.retry import FakeClock
+from reconciler.apply.risport import Registration, RisPacer
 from reconciler.errors import PermanentError, TemporaryError
 from reconciler.model import Action, Address, Change
 

@@ -18,11 +18,11 @@ from simulator.lab.faults import Fault, FaultBoard
 from simulator.lab.runtime import LabRuntime, relocate, serve_scopes_from_kea
 from simulator.lab.specfile import (
     MAX_LAB_SPEC_BYTES,
-    lab_spec_schema,
     load_lab_file,
     load_lab_text,
     parse_lab_file,
 )
+from simulator.lab.specschema import lab_spec_schema
 from simulator.model import ManualClock, RegStatus, build_lab
 from simulator.model.services import TVS
 from simulator.spec import LabSpec, NodeLag, default_lab, largest_estate

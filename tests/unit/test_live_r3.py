@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from reconciler.apply.executor import ApplyOptions, Executor, find_resumable
+from reconciler.apply.executor import ApplyOptions, Executor
 from reconciler.apply.hooks import ApplyHooks, ApplyStatus
+from reconciler.apply.resume import find_resumable
 from reconciler.apply.retry import FakeClock
 from reconciler.apply.tvswatch import TvsWatch, serving_tvs_nodes
 from reconciler.cucm.facts import ClusterFacts, NodeFacts, Service

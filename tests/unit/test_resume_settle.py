@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.apply.executor import ApplyOptions, Executor, find_resumable
+from reconciler.apply.executor import ApplyOptions, Executor
 from reconciler.apply.hooks import ApplyHooks, ApplyStatus
+from reconciler.apply.resume import find_resumable
 from reconciler.apply.retry import FakeClock
 from reconciler.model import Change
 from reconciler.state.store import StateStore

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.apply.executor import ApplyOptions, Executor, find_resumable
+from reconciler.apply.executor import ApplyOptions, Executor
 from reconciler.apply.hooks import ApplyHooks, ApplyStatus, PhoneFate
+from reconciler.apply.resume import find_resumable
 from reconciler.apply.retry import FakeClock
 from reconciler.model import Change, Outcome, OutcomeStatus
 from reconciler.plan.document import Plan

@@ -1,7 +1,7 @@
-"""reconciler.cucm.rules: required trust (R4-R6, R11), preflight (R1-R3, R9, R10); and, over the same
-facts, the planner's own checks that the trust is in place (drift: R4-R8, R11) and declared (coverage:
-R11), over hand-built cluster facts with real certificates (R14 is the plan fingerprint's:
-test_planner_fresh; the R12 order is the graph's: test_graph)."""
+"""reconciler.cucm.movetrust: required trust (R4-R6, R11); reconciler.cucm.rules: preflight (R1-R3, R9,
+R10); and, over the same facts, the planner's own checks that the trust is in place (drift: R4-R8,
+R11) and declared (coverage: R11), over hand-built cluster facts with real certificates (R14 is the
+plan fingerprint's: test_planner_fresh; the R12 order is the graph's: test_graph)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import dataclasses
 from datetime import timedelta
 
 from reconciler.config.desired import DesiredCert
-from reconciler.cucm import rules
+from reconciler.cucm import movetrust, rules
 from reconciler.cucm.facts import (
     BulkSetup,
     CertRef,
@@ -72,7 +72,7 @@ TARGET = cluster(
 
 
 def test_required_trust_forward_to_a_14_target() -> None:
-    required = rules.required_trust(source=SOURCE, target=TARGET)
+    required = movetrust.required_trust(source=SOURCE, target=TARGET)
     got = {(r.cert_id, r.store, r.rule, r.cluster) for r in required}
     assert got == {
         ("n-pub", Store.CALLMANAGER_TRUST, "R4", "old"),
@@ -90,12 +90,12 @@ def test_required_trust_forward_to_a_14_target() -> None:
 def test_required_trust_pre12_target_includes_the_ctl_signer_not_itlrecovery() -> None:
     pub_no_tftp = node("p-pub", "mid", publisher=True, services=(CM, TVS))
     target = cluster("mid", "10.5.2.15900-8", (pub_no_tftp, node("p-tftp", "mid")))
-    ids = {r.cert_id for r in rules.required_trust(source=SOURCE, target=target)}
+    ids = {r.cert_id for r in movetrust.required_trust(source=SOURCE, target=target)}
     assert ids == {"p-tftp", "p-pub"}  # publisher CallManager signs the pre-12 CTL
 
 
 def test_required_trust_reverse_is_r11_into_the_target() -> None:
-    required = rules.required_trust(source=SOURCE, target=TARGET, direction=Direction.REVERSE)
+    required = movetrust.required_trust(source=SOURCE, target=TARGET, direction=Direction.REVERSE)
     assert {r.rule for r in required} == {"R11"} and {r.cluster for r in required} == {"new"}
     assert {r.cert_id for r in required} == {"o-pub", "o-sub"}  # 11.5 source: no ITLRecovery needed back
 
@@ -156,12 +156,12 @@ def test_bulk_method_r9_and_r10() -> None:
     assert rules.preflight(source=old9, target=TARGET, method=Method.MANUAL) == []  # R10 is about bulk only
 
 
-def _with_trust(facts: ClusterFacts, required: list[rules.RequiredCert]) -> ClusterFacts:
+def _with_trust(facts: ClusterFacts, required: list[movetrust.RequiredCert]) -> ClusterFacts:
     trust = {s.value: frozenset(r.cert.identity for r in required if r.store is s) for s in Store}
     return dataclasses.replace(facts, nodes=tuple(dataclasses.replace(n, trust=trust) for n in facts.nodes))
 
 
-def declared(required: list[rules.RequiredCert]) -> list[DesiredCert]:
+def declared(required: list[movetrust.RequiredCert]) -> list[DesiredCert]:
     """A declaration naming exactly what ``required_trust`` requires."""
     return [
         DesiredCert(
@@ -180,7 +180,7 @@ def declared(required: list[rules.RequiredCert]) -> list[DesiredCert]:
 def in_place(source: ClusterFacts, target: ClusterFacts, *, direction: Direction = Direction.FORWARD) -> list:  # type: ignore[type-arg]
     """What the planner's drift checks find about the required trust of ``direction`` on live facts:
     missing on the publisher (R4-R6, R11) or not replicated (R7), and every TVS not known fresh (R8)."""
-    required = rules.required_trust(source=source, target=target, direction=direction)
+    required = movetrust.required_trust(source=source, target=target, direction=direction)
     found = drift.trust_findings(
         declared(required),
         {source.name: source, target.name: target},
@@ -192,7 +192,7 @@ def in_place(source: ClusterFacts, target: ClusterFacts, *, direction: Direction
 def test_trust_in_place_r4_to_r8() -> None:
     """The trust the move needs, checked on live facts by drift's functions (which the planner's
     replication checks and TVS restarts mirror, R7 R8)."""
-    required = rules.required_trust(source=SOURCE, target=TARGET)
+    required = movetrust.required_trust(source=SOURCE, target=TARGET)
     ready = _with_trust(SOURCE, required)
     assert in_place(ready, TARGET) == []
     missing_everywhere = in_place(SOURCE, TARGET)
@@ -221,14 +221,14 @@ def test_trust_in_place_r4_to_r8() -> None:
 def test_rollback_needs_reverse_trust_r11() -> None:
     """R11 on live facts: the reverse trust missing from the target is R11, and with it uploaded the
     target's TVS must have started after it (R8)."""
-    required = rules.required_trust(source=SOURCE, target=TARGET)
+    required = movetrust.required_trust(source=SOURCE, target=TARGET)
     ready = _with_trust(SOURCE, required)
     missing = in_place(ready, TARGET, direction=Direction.REVERSE)
     assert missing and set(_rules_of(missing)) == {"R11"}
     assert {d.address for d in missing} == {
         f"trust.new.{s.value}.{n}" for s in PHONE_TRUST_STORES for n in ("o-pub", "o-sub")
     }
-    reverse = rules.required_trust(source=SOURCE, target=TARGET, direction=Direction.REVERSE)
+    reverse = movetrust.required_trust(source=SOURCE, target=TARGET, direction=Direction.REVERSE)
     reverse_ready = _with_trust(TARGET, reverse)
     assert in_place(ready, reverse_ready, direction=Direction.REVERSE) == []
     not_restarted = dataclasses.replace(
@@ -245,8 +245,8 @@ def test_rollback_needs_reverse_trust_r11() -> None:
 def test_coverage_requires_the_reverse_trust_only_when_rollback_is_allowed_r11() -> None:
     """The planner's coverage (``reconciler.plan.checks``): with allow_rollback the reverse trust is
     required (R11 errors until declared); without it, one INFO says whether rollback is possible."""
-    forward = rules.required_trust(source=SOURCE, target=TARGET)
-    reverse = rules.required_trust(source=SOURCE, target=TARGET, direction=Direction.REVERSE)
+    forward = movetrust.required_trust(source=SOURCE, target=TARGET)
+    reverse = movetrust.required_trust(source=SOURCE, target=TARGET, direction=Direction.REVERSE)
     wanted = desired(allow_rollback=True)
     gaps = checks.coverage(desired=wanted, source=SOURCE, target=TARGET, certs=declared(forward))
     assert not gaps.rollback_possible

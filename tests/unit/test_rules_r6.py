@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from reconciler.cucm import rules
+from reconciler.cucm import movetrust, rules
 from reconciler.cucm.facts import CertRef, ClusterFacts, NodeFacts, Store, itl_recovery_per_node
 from reconciler.diagnostics import Severity
 from reconciler.plan.fingerprint import fingerprint_of
@@ -29,7 +29,7 @@ def _target(version: str, *, sub_recovery: bool = True) -> ClusterFacts:
     )
 
 
-def _r6(required: list[rules.RequiredCert]) -> set[tuple[str, Store, str]]:
+def _r6(required: list[movetrust.RequiredCert]) -> set[tuple[str, Store, str]]:
     return {(r.cert_id, r.store, r.cert.subject) for r in required if r.rule == "R6"}
 
 
@@ -44,7 +44,7 @@ def test_the_version_boundary() -> None:
 
 def test_a_12_0_target_needs_the_itlrecovery_of_the_publisher_and_every_tftp_node() -> None:
     target = _target("12.0.1.10000-10")
-    got = _r6(rules.required_trust(source=SOURCE, target=target))
+    got = _r6(movetrust.required_trust(source=SOURCE, target=target))
     ids = {(cert_id, store) for cert_id, store, _ in got}
     assert ids == {
         (cert_id, store)
@@ -54,16 +54,16 @@ def test_a_12_0_target_needs_the_itlrecovery_of_the_publisher_and_every_tftp_nod
     subjects = {cert_id: subject for cert_id, _, subject in got}
     assert subjects["ITLRecovery-n-sub"] == _recovery("n-sub").subject
     assert subjects["ITLRecovery-new"] == _recovery("n-pub").subject
-    origin = next(r.origin for r in rules.required_trust(source=SOURCE, target=target)
+    origin = next(r.origin for r in movetrust.required_trust(source=SOURCE, target=target)
                   if r.cert_id == "ITLRecovery-n-sub")  # fmt: skip
     assert "n-sub" in origin and "its ITL" in origin
 
 
 def test_from_12_5_one_itlrecovery_for_the_cluster() -> None:
-    got = _r6(rules.required_trust(source=SOURCE, target=_target("12.5.1")))
+    got = _r6(movetrust.required_trust(source=SOURCE, target=_target("12.5.1")))
     assert {cert_id for cert_id, _, _ in got} == {"ITLRecovery-new"}
     moved = dataclasses.replace(_target("12.5.1"), itl_recovery_cluster_wide_from=(14, 0))
-    assert {c for c, _, _ in _r6(rules.required_trust(source=SOURCE, target=moved))} == {
+    assert {c for c, _, _ in _r6(movetrust.required_trust(source=SOURCE, target=moved))} == {
         "ITLRecovery-new",
         "ITLRecovery-n-sub",
     }

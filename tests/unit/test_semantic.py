@@ -114,6 +114,13 @@ def test_scope_in_two_waves() -> None:
     assert _at(d) == line_col(text, "scope-a]", occurrence=2)
 
 
+def test_scope_listed_twice_in_one_wave_says_so() -> None:
+    text = VALID.replace("scopes: [scope-b]", "scopes: [scope-b, scope-b]")
+    d = _one_error(text)
+    assert d.summary == "migration.waves[1].scopes[1]: scope 'scope-b' is listed twice"
+    assert d.fix == "a scope moves once: list it once"
+
+
 def test_wave_with_no_scopes() -> None:
     text = VALID.replace("scopes: [scope-b]", "scopes: []")
     errors = [d for d in _findings(text) if d.severity is Severity.ERROR]

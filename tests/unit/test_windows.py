@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from reconciler.apply.executor import ApplyOptions, Executor, find_resumable
+from reconciler.apply.executor import ApplyOptions, Executor
 from reconciler.apply.hooks import ApplyHooks, ApplyStatus
+from reconciler.apply.resume import find_resumable
 from reconciler.apply.retry import FakeClock
 from reconciler.apply.window import WindowHandler
 from reconciler.model import Action, Address, Change, Outcome, OutcomeStatus
