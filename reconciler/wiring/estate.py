@@ -53,6 +53,7 @@ from reconciler.apply.retry import RetryPolicy
 from reconciler.cucm.certs import CertIdentity, load_certificate
 from reconciler.cucm.facts import ROLLBACK_PARAMETER, CertRef, ClusterFacts, NodeFacts
 from reconciler.errors import CertificateError, ReconcilerError, UnreachableError
+from reconciler.live.pools import PoolMember
 from reconciler.live.progress import ReadHooks, ReadPhase, ReadProgress
 from reconciler.live.protocol import PhoneFacts, ReadFailure, Registration, TftpFile
 from reconciler.vocabulary import PHONE_TRUST_STORES, ReadFace
@@ -332,6 +333,12 @@ class ProviderEstate:
     def callmanager_groups(self, cluster: str) -> Mapping[str, tuple[str, ...]]:
         groups = self.waiter.read(self._where(cluster), lambda: self.conns.axl(cluster).callmanager_groups())
         return {g.name: tuple(g.members) for g in groups}
+
+    def pool_devices(self, cluster: str, pool: str | None = None) -> Sequence[PoolMember]:
+        """Every device of ``pool`` (every pool when ``None``) on ``cluster``, all device classes
+        (``reconciler.live.pools.ListsPoolDevices``; one read-only SQL query through AXL)."""
+        devices = self.waiter.read(self._where(cluster), lambda: self.conns.axl(cluster).pool_devices(pool))
+        return [PoolMember(name=d.name, pool=d.pool, phone=d.is_phone) for d in devices]
 
     def option150(
         self, scopes: Sequence[tuple[str, str]]
