@@ -211,8 +211,8 @@ class ResetProvider(ProviderBase):
                 else ""
             )
             self._paced[str(change.address)] = (
-                f"{pooled}{self.last_pacing.describe()}; the target's registrations read in {read:.1f} s"
-                + "".join(f"; {n}" for n in notes)
+                f"{pooled}{self.last_pacing.describe() if phones or not pools else 'no per-phone reset'}; "
+                f"the target's registrations read in {read:.1f} s" + "".join(f"; {n}" for n in notes)
             )
         if failures:
             names = sorted(failures)
