@@ -336,18 +336,24 @@ class AxlClient:
     # ------------------------------------------------------------------ device pools: pool-level resets
     def pool_devices(self, pool: str | None = None) -> tuple[PoolDevice, ...]:
         """Every device (all classes: phones, gateways, CTI ports, ...) of device pool ``pool``, or of
-        every pool when ``None``, from the database (``POOL_DEVICES_SQL``, read-only)."""
+        every pool when ``None``, from the database (``POOL_DEVICES_SQL``, read-only; the pools' names
+        from ``listDevicePool``). An unknown ``pool`` lists nothing."""
+        names = {_pkid(p.uuid): p.name for p in self.device_pools()}
         query = POOL_DEVICES_SQL
         if pool is not None:
-            query += " AND dp.name = '" + pool.replace("'", "''") + "'"
+            pkid = next((k for k, n in names.items() if n == pool), None)
+            if pkid is None:
+                return ()
+            query += " where d.fkdevicepool = '" + pkid.replace("'", "''") + "'"
         return tuple(
             PoolDevice(
                 name=row.get("name", ""),
-                pool=row.get("pool", ""),
+                pool=names.get(_pkid(row.get("fkdevicepool", "")), ""),
                 tkclass=row.get("tkclass", ""),
                 tkmodel=row.get("tkmodel", ""),
             )
             for row in self.sql(query)
+            if row.get("fkdevicepool")
         )
 
     def reset_device_pool(self, pool: str) -> str:
@@ -475,3 +481,8 @@ def _priority(text: str) -> tuple[int, int]:
         return (0, int(text or 0))
     except ValueError:
         return (1, 0)
+
+
+def _pkid(uuid: str) -> str:
+    """A uuid as the database stores a pkid: lower case, no braces (AXL answers ``{UPPER}``)."""
+    return uuid.strip().strip("{}").lower()

@@ -51,12 +51,10 @@ SERVICES_SQL = (
     "select pns.servername, ts.name as service, pns.enable from processnodeservice pns, typeservice ts "
     "where pns.tkservice = ts.enum"
 )
-#: Every device of every device pool, all classes (the pool-level reset's eligibility check reads it;
+#: Every device, all classes, with its device pool's pkid (the pool-level reset's eligibility check
+#: reads it and names the pools from ``listDevicePool``; no join, so a large table stays one scan;
 #: ``tkclass`` 1 is Phone, ``tkmodel`` tells a CTI port from a phone; [I], docs/cucm-interfaces.md).
-POOL_DEVICES_SQL = (
-    "select d.name, d.tkclass, d.tkmodel, dp.name as pool from device d, devicepool dp "
-    "where d.fkdevicepool = dp.pkid"
-)
+POOL_DEVICES_SQL = "select d.name, d.tkclass, d.tkmodel, d.fkdevicepool from device d"
 RESET_POOL_OPERATION = "resetDevicePool"
 #: ``RemoteFaultError.code`` when the CUCM (or the WSDL in use) does not know an operation.
 NO_SUCH_OPERATION = "no-such-operation"

@@ -12,7 +12,7 @@ Per wave, in seconds (docs/performance.md, "The cost model"):
   DHCP one ``updateDhcpSubnet`` per subnet at ``policy.concurrency.axl``.
 - ``resets_seconds`` — the phones still to move at ``policy.resets.ceiling_per_second`` (the pacer's
   ceiling: a lower bound; a throttling CUCM makes it longer); phones of a pool the plan resets as a
-  whole (``reconciler.plan.poolreset``) cost one listing and one ``resetDevicePool`` per pool instead;
+  whole (``reconciler.plan.poolreset``) cost a re-check (two reads) and one ``resetDevicePool`` per pool;
 - ``gate_seconds`` — the RisPort70 floor of one complete listing of the wave's phones (1,000 devices a
   query, ``policy.ris_queries_per_minute``) plus the time phones take to re-register after a reset;
 - ``total_seconds`` — their sum (the phases run one after another within a wave).
@@ -136,7 +136,7 @@ def wave_cost(
     option150 = _parallel(times, lanes)
     per_phone = max(0, phones_to_move - pool_phones)
     resets = per_phone / float(policy.resets.ceiling_per_second) if per_phone else 0.0
-    resets += reset_pools * 2 * cal.axl_write  # the re-check listing and the resetDevicePool call
+    resets += reset_pools * 3 * cal.axl_write  # the re-check (pools, their devices) and resetDevicePool
     queries = math.ceil(phones_in_wave / max(1, devices_per_query)) if phones_to_move else 0
     gate = (queries * 60.0 / float(policy.ris_queries_per_minute) + cal.register_seconds) if queries else 0.0
     cost = {

@@ -231,12 +231,12 @@ class ModelAxl:
     def device_tables(self) -> dict[str, Table]:
         """``devicepool`` and ``device`` (every phone of the lab: ``tkclass`` 1 = Phone; the lab has no
         other device classes) of this cluster, for the device-pool listing of pool-level resets."""
-        pools = {p.name: p.uuid for p in self.device_pools()}
+        pools = {p.name: p.uuid.strip("{}").lower() for p in self.device_pools()}  # pkid: lower, no braces
         return {
             "devicepool": [{"pkid": uuid, "name": name} for name, uuid in pools.items()],
             "device": [
                 {
-                    "pkid": object_uuid("phone", p.name),
+                    "pkid": object_uuid("phone", p.name).strip("{}").lower(),
                     "name": p.name,
                     "tkclass": "1",
                     "tkmodel": "0",

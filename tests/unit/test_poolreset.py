@@ -93,7 +93,7 @@ def test_pool_problem_is_the_apply_time_recheck() -> None:
     assert pool_problem(_phones("DP-A", [WAVE[0].lower()]), wave_phones=WAVE, pool="DP-A") is None
 
 
-def test_the_cost_model_counts_one_listing_and_one_call_per_pool_instead_of_its_phones() -> None:
+def test_the_cost_model_counts_a_recheck_and_one_call_per_pool_instead_of_its_phones() -> None:
     policy = SimpleNamespace(
         concurrency=SimpleNamespace(axl=4, dhcp=4),
         resets=SimpleNamespace(ceiling_per_second=50.0),
@@ -103,5 +103,5 @@ def test_the_cost_model_counts_one_listing_and_one_call_per_pool_instead_of_its_
     per_phone = wave_cost(**common, policy=policy)  # type: ignore[arg-type]
     pooled = wave_cost(**common, policy=policy, reset_pools=3, pool_phones=900)  # type: ignore[arg-type]
     assert per_phone["resets_seconds"] == 20.0
-    assert pooled["resets_seconds"] == round(100 / 50.0 + 3 * 2 * 0.1, 1)
+    assert pooled["resets_seconds"] == round(100 / 50.0 + 3 * 3 * 0.1, 1)
     assert pooled["gate_seconds"] == per_phone["gate_seconds"], "the gate still checks every phone (R13)"
