@@ -179,8 +179,12 @@ class LabProcess:
 
 
 # --- the lab and its YAML ---------------------------------------------------------------------------
-def desired_yaml(runtime: Any, *, waves: int, ris_per_minute: int, reset_ceiling: float = 200.0) -> str:
-    """examples/lab.yaml rewritten for the running largest estate."""
+def desired_yaml(
+    runtime: Any, *, waves: int, ris_per_minute: int, reset_ceiling: float = 200.0, pool_reset: bool = False
+) -> str:
+    """examples/lab.yaml rewritten for the running largest estate. ``pool_reset``: waves made of whole
+    device pools (the estate's scopes are spread over 10 pools) and ``policy.resets.pool_level: auto``,
+    so each wave's phones are reset by one ``resetDevicePool`` per pool."""
     lab_dir = runtime.paths.root.resolve()
     doc = yaml.safe_load((ROOT / "examples" / "lab.yaml").read_text())
     text = json.dumps(doc).replace("../.reconciler/lab/", f"{lab_dir}/")
@@ -213,18 +217,28 @@ def desired_yaml(runtime: Any, *, waves: int, ris_per_minute: int, reset_ceiling
     ]
     names = [s.name for s in runtime.spec.scopes]
     size = math.ceil(len(names) / waves)
+    chunks = [names[i * size : (i + 1) * size] for i in range(waves)]
+    if pool_reset:  # whole pools per wave: pools in order, ceil(pools / waves) of them a wave
+        pools: dict[str, list[str]] = {}
+        for scope in runtime.spec.scopes:
+            pools.setdefault(scope.device_pool, []).append(scope.name)
+        ordered = sorted(pools, key=lambda p: (len(p), p))
+        per = math.ceil(len(ordered) / waves)
+        chunks = [[n for p in ordered[i * per : (i + 1) * per] for n in pools[p]] for i in range(waves)]
     doc["migration"]["waves"] = [
         {
             "name": f"wave-{i + 1}",
-            "scopes": names[i * size : (i + 1) * size],
+            "scopes": chunk,
             "reset": True,
             "gate": {"min_registered_share": 0.95, "deadline": "30m"},
         }
-        for i in range(waves)
-        if names[i * size : (i + 1) * size]
+        for i, chunk in enumerate(chunks)
+        if chunk
     ]
     doc["policy"]["ris_queries_per_minute"] = ris_per_minute
     doc["policy"]["resets"] = {"start_per_second": 20.0, "ceiling_per_second": reset_ceiling}
+    if pool_reset:
+        doc["policy"]["resets"]["pool_level"] = "auto"
     return yaml.safe_dump(doc, sort_keys=False)
 
 
@@ -470,6 +484,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     waves=args.waves,
                     ris_per_minute=args.ris_per_minute,
                     reset_ceiling=args.reset_ceiling,
+                    pool_reset=args.pool_reset,
                 )
             )
             loaded = load(path)
@@ -611,6 +626,7 @@ def run_apply(
 ) -> dict[str, Any]:
     gate_handler, world, apply_options, executor_cls, plan_options, build_plan, system_clock = deps
     from reconciler.plan.cost import LAB, ris_devices_per_query, wave_cost
+    from reconciler.plan.poolreset import PoolResetPlan
 
     out: dict[str, Any] = {}
     cancel = threading.Event()
@@ -682,10 +698,20 @@ def run_apply(
     out["option150_batches"] = batches
     out["option150_floor_s"] = batches * 5 * single[IOS]
     # resets floor: the phones each wave resets at the policy's ceiling
+    # (phones a pool-level reset covers cost no per-phone call: the floor counts only the others)
     ceiling = float(desired.policy.resets.ceiling_per_second)
-    moving = {f.wave: f.pending for f in plan.forecast}
+    pooled = {
+        str(st.wave): PoolResetPlan.from_dict(st.change.after.get("resets"))
+        for st in plan.steps
+        if st.address.kind == "reset" and isinstance(st.change.after, Mapping)
+    }
+    moving = {f.wave: f.pending - (p.pool_phones if (p := pooled.get(f.wave)) else 0) for f in plan.forecast}
     out["reset_ceiling_per_s"] = ceiling
-    out["reset_floor_s"] = sum(moving.values()) / ceiling
+    pool_calls = sum(len(p.pools) for p in pooled.values() if p is not None)
+    out["reset_pool_calls"] = pool_calls
+    # a pool-level reset: the re-check (listDevicePool, the pool's devices) and resetDevicePool, in turn
+    out["reset_floor_s"] = sum(moving.values()) / ceiling + pool_calls * 3 * single[AXL]
+    out["pool_resets"] = {f.wave: f.resets for f in plan.forecast if f.resets}
     per_wave = {
         w: {
             "option150_s": _wave_span(steps, ws, "option150"),
@@ -700,6 +726,8 @@ def run_apply(
                 policy=desired.policy,
                 calibration=LAB,
                 devices_per_query=ris_devices_per_query(desired),
+                reset_pools=len(p.pools) if (p := pooled.get(w)) else 0,
+                pool_phones=p.pool_phones if (p := pooled.get(w)) else 0,
             ),
         }
         for w, ws in wave_steps.items()
@@ -759,6 +787,8 @@ def section(r: dict[str, Any]) -> str:
     a = r["args"]
     ratio = r["plan_s"] / r["plan_floor_s"]
     runs = r.get("plan_runs_s") or [r["plan_s"]]
+    calls = r.get("reset_pool_calls")
+    pooled_note = f"; {calls} pool-level resets" if calls else ""
     plan_runs = (
         f"median of {len(runs)}: "
         + ", ".join(f"{x:.0f}" if x >= 20 else f"{x:.1f}" for x in sorted(runs))
@@ -798,7 +828,7 @@ def section(r: dict[str, Any]) -> str:
             f"{r['option150_s']:.1f} s | {r['option150_floor_s']:.1f} s | "
             f"**{r['option150_s'] / max(r['option150_floor_s'], 1e-9):.2f}×** | ≤ 1.5× "
             f"{'(met)' if r['option150_s'] <= 1.5 * r['option150_floor_s'] else '(missed)'} |",
-            f"| **apply: resets** (sum over waves, ceiling {r['reset_ceiling_per_s']:g}/s) | "
+            f"| **apply: resets** (sum over waves, ceiling {r['reset_ceiling_per_s']:g}/s{pooled_note}) | "
             f"{r['reset_total_s']:.1f} s | {r['reset_floor_s']:.1f} s | "
             f"**{r['reset_total_s'] / max(r['reset_floor_s'], 1e-9):.2f}×** | ≤ 1.2× "
             f"{'(met)' if r['reset_total_s'] <= 1.2 * r['reset_floor_s'] else '(missed)'} |",
@@ -885,6 +915,9 @@ def section(r: dict[str, Any]) -> str:
             "(Registered on the target); "
             f"gate polls per wave: {r['gate_polls']}.",
         ]
+        if r.get("pool_resets"):
+            lines += ["", "How each wave's phones were reset (the plan's words):", ""]
+            lines += [f"- `{k}`: {v}" for k, v in sorted(r["pool_resets"].items())]
         if r.get("reset_pacing"):
             lines += ["", "Reset pacing per wave (the reset step's own words):", ""]
             lines += [f"- `{k}`: {v}" for k, v in sorted(r["reset_pacing"].items())]
@@ -959,6 +992,11 @@ def main() -> None:
     parser.add_argument("--progress", type=float, default=0.0, help="print request counts every N s")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--reset-ceiling", type=float, default=200.0, help="policy.resets.ceiling_per_second")
+    parser.add_argument(
+        "--pool-reset",
+        action="store_true",
+        help="waves of whole device pools and policy.resets.pool_level: auto (one resetDevicePool a pool)",
+    )
     parser.add_argument(
         "--label",
         default="",

@@ -6,13 +6,14 @@ Read by the executor and drift; every field has a safe default so ``policy`` may
 
 from __future__ import annotations
 
+import enum
 from datetime import timedelta
 
 from pydantic import Field, field_validator
 
 from schemas.common import Duration, StrictModel
 
-__all__ = ["Concurrency", "Policy", "ResetPacing", "Retries"]
+__all__ = ["Concurrency", "Policy", "PoolLevel", "ResetPacing", "Retries"]
 
 
 class Concurrency(StrictModel):
@@ -32,13 +33,26 @@ class Retries(StrictModel):
     max_backoff: Duration = timedelta(seconds=60)
 
 
+class PoolLevel(enum.StrEnum):
+    """Whether a wave that covers every device of a device pool resets the pool in one AXL call."""
+
+    OFF = "off"  # every phone is reset on its own (paced, the default)
+    AUTO = "auto"  # pools the plan proved to hold only the wave's phones get one resetDevicePool each
+
+
 class ResetPacing(StrictModel):
     """The rate of per-phone AXL resets: it starts at ``start_per_second``, grows while CUCM answers
-    quickly and halves on HTTP 503 or rising latency, never above ``ceiling_per_second``."""
+    quickly and halves on HTTP 503 or rising latency, never above ``ceiling_per_second``. ``pool_level``
+    ``auto`` lets a pool that holds nothing but the wave's phones be reset in one call instead."""
 
     start_per_second: float = Field(default=5.0, gt=0, le=1000, description="reset rate to start with")
     ceiling_per_second: float = Field(
         default=50.0, gt=0, le=1000, description="the highest reset rate per cluster (what CUCM may take)"
+    )
+    pool_level: PoolLevel = Field(
+        default=PoolLevel.OFF,
+        description="off: reset every phone on its own; auto: one resetDevicePool per device pool whose "
+        "every device is a phone of the wave (checked from live data at plan and again before the call)",
     )
 
 

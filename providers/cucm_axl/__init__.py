@@ -3,7 +3,13 @@
 used by ``providers.dhcp.cucm``. Facts: docs/cucm-domain.md#axl; usage: docs/providers.md ("CUCM over
 SOAP")."""
 
-from providers.cucm_axl.client import MUTATING_OPERATIONS, ROLLBACK_ALIASES, AxlClient, is_rollback_alias
+from providers.cucm_axl.client import (
+    MUTATING_OPERATIONS,
+    NO_SUCH_OPERATION,
+    ROLLBACK_ALIASES,
+    AxlClient,
+    is_rollback_alias,
+)
 from providers.cucm_axl.models import (
     CallManagerGroupInfo,
     DevicePoolInfo,
@@ -11,6 +17,7 @@ from providers.cucm_axl.models import (
     NodeService,
     PhoneFilter,
     PhoneInfo,
+    PoolDevice,
     ProcessNodeInfo,
     ResetKind,
     ServiceParameterInfo,
@@ -19,6 +26,7 @@ from providers.cucm_axl.params import EnterpriseParameterProvider, param_value
 
 __all__ = [
     "MUTATING_OPERATIONS",
+    "NO_SUCH_OPERATION",
     "ROLLBACK_ALIASES",
     "AxlClient",
     "CallManagerGroupInfo",
@@ -28,6 +36,7 @@ __all__ = [
     "NodeService",
     "PhoneFilter",
     "PhoneInfo",
+    "PoolDevice",
     "ProcessNodeInfo",
     "ResetKind",
     "ServiceParameterInfo",

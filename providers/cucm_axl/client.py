@@ -31,6 +31,7 @@ from providers.cucm_axl.models import (
     NodeService,
     PhoneFilter,
     PhoneInfo,
+    PoolDevice,
     ProcessNodeInfo,
     ResetKind,
     ServiceParameterInfo,
@@ -43,7 +44,10 @@ from providers.cucm_axl.wire import (
     LEAN_PAGE,
     MAX_PAGES,
     MUTATING_OPERATIONS,
+    NO_SUCH_OPERATION,
     PHONE_TAGS,
+    POOL_DEVICES_SQL,
+    RESET_POOL_OPERATION,
     ROLLBACK_ALIASES,
     ROLLBACK_SQL,
     SERVICES_SQL,
@@ -61,6 +65,8 @@ __all__ = [
     "ENTERPRISE_SERVICE",
     "ENTERPRISE_WIDE_NODE",
     "MUTATING_OPERATIONS",
+    "NO_SUCH_OPERATION",
+    "POOL_DEVICES_SQL",
     "ROLLBACK_ALIASES",
     "ROLLBACK_SQL",
     "SERVICES_SQL",
@@ -327,6 +333,54 @@ class AxlClient:
             raise ValueError(f"via must be 'phone' or 'device', not {via!r}")
         return _text(_get(answer, "return"))
 
+    # ------------------------------------------------------------------ device pools: pool-level resets
+    def pool_devices(self, pool: str | None = None) -> tuple[PoolDevice, ...]:
+        """Every device (all classes: phones, gateways, CTI ports, ...) of device pool ``pool``, or of
+        every pool when ``None``, from the database (``POOL_DEVICES_SQL``, read-only; the pools' names
+        from ``listDevicePool``). An unknown ``pool`` lists nothing."""
+        names = {_pkid(p.uuid): p.name for p in self.device_pools()}
+        query = POOL_DEVICES_SQL
+        if pool is not None:
+            pkid = next((k for k, n in names.items() if n == pool), None)
+            if pkid is None:
+                return ()
+            query += " where d.fkdevicepool = '" + pkid.replace("'", "''") + "'"
+        return tuple(
+            PoolDevice(
+                name=row.get("name", ""),
+                pool=names.get(_pkid(row.get("fkdevicepool", "")), ""),
+                tkclass=row.get("tkclass", ""),
+                tkmodel=row.get("tkmodel", ""),
+            )
+            for row in self.sql(query)
+            if row.get("fkdevicepool")
+        )
+
+    def reset_device_pool(self, pool: str) -> str:
+        """Reset every device of ``pool`` in one call (``resetDevicePool``, mutating; the request shape
+        is inferred, [I] in docs/cucm-interfaces.md). A CUCM or WSDL without the operation raises
+        ``RemoteFaultError`` with code ``NO_SUCH_OPERATION`` (the caller resets per phone instead)."""
+        try:
+            getattr(self._service, RESET_POOL_OPERATION)
+        except AttributeError as exc:  # zeep: the WSDL in use does not define it
+            raise RemoteFaultError(
+                f"AXL on {self.name}: the WSDL in use has no {RESET_POOL_OPERATION} operation",
+                endpoint=self.name,
+                code=NO_SUCH_OPERATION,
+            ) from exc
+        try:
+            answer = self.call(RESET_POOL_OPERATION, name=pool)
+        except RemoteFaultError as exc:
+            low = exc.message.lower()
+            if (
+                exc.code != AXL_NOT_FOUND
+                and RESET_POOL_OPERATION.lower() in low
+                and ("no such operation" in low or "not supported" in low or "invalid operation" in low)
+            ):
+                raise RemoteFaultError(exc.message, endpoint=self.name, code=NO_SUCH_OPERATION) from exc
+            raise
+        return _text(_get(answer, "return"))
+
     # ------------------------------------------------------------------ CallManager groups
     def callmanager_groups(self) -> tuple[CallManagerGroupInfo, ...]:
         """Every CallManager group with its members in priority order (one get per group)."""
@@ -427,3 +481,8 @@ def _priority(text: str) -> tuple[int, int]:
         return (0, int(text or 0))
     except ValueError:
         return (1, 0)
+
+
+def _pkid(uuid: str) -> str:
+    """A uuid as the database stores a pkid: lower case, no braces (AXL answers ``{UPPER}``)."""
+    return uuid.strip().strip("{}").lower()

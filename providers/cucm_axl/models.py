@@ -16,6 +16,7 @@ __all__ = [
     "NodeService",
     "PhoneFilter",
     "PhoneInfo",
+    "PoolDevice",
     "ProcessNodeInfo",
     "ResetKind",
     "ServiceParameterInfo",
@@ -111,6 +112,21 @@ class CallManagerGroupInfo:
     uuid: str = ""
     tftp_default: bool = False
     members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PoolDevice:
+    """One device of a device pool, any class (``AxlClient.pool_devices``)."""
+
+    name: str
+    pool: str
+    tkclass: str  # typeclass enum: 1 = Phone ([I], docs/cucm-interfaces.md)
+    tkmodel: str  # typemodel enum: 72 = CTI Port, 73 = CTI Route Point ([I])
+
+    @property
+    def is_phone(self) -> bool:
+        """A phone a pool-level reset may stand in for: class Phone, not a CTI port or route point."""
+        return self.tkclass.strip() == "1" and self.tkmodel.strip() not in ("72", "73")
 
 
 class ResetKind(enum.Enum):

@@ -17,7 +17,10 @@ __all__ = [
     "ENTERPRISE_WIDE_NODE",
     "MAX_PAGES",
     "MUTATING_OPERATIONS",
+    "NO_SUCH_OPERATION",
     "PHONE_TAGS",
+    "POOL_DEVICES_SQL",
+    "RESET_POOL_OPERATION",
     "ROLLBACK_ALIASES",
     "ROLLBACK_SQL",
     "SERVICES_SQL",
@@ -38,6 +41,7 @@ MUTATING_OPERATIONS = frozenset(
         "resetPhone",
         "restartPhone",
         "doDeviceReset",
+        "resetDevicePool",
         "updateDhcpServer",
         "updateDhcpSubnet",
         "executeSQLUpdate",
@@ -47,6 +51,13 @@ SERVICES_SQL = (
     "select pns.servername, ts.name as service, pns.enable from processnodeservice pns, typeservice ts "
     "where pns.tkservice = ts.enum"
 )
+#: Every device, all classes, with its device pool's pkid (the pool-level reset's eligibility check
+#: reads it and names the pools from ``listDevicePool``; no join, so a large table stays one scan;
+#: ``tkclass`` 1 is Phone, ``tkmodel`` tells a CTI port from a phone; [I], docs/cucm-interfaces.md).
+POOL_DEVICES_SQL = "select d.name, d.tkclass, d.tkmodel, d.fkdevicepool from device d"
+RESET_POOL_OPERATION = "resetDevicePool"
+#: ``RemoteFaultError.code`` when the CUCM (or the WSDL in use) does not know an operation.
+NO_SUCH_OPERATION = "no-such-operation"
 ROLLBACK_SQL = "select paramname, paramvalue from processconfig where paramname like '%ollback%'"
 #: Names a desired state may use for "Prepare Cluster for Rollback to pre 8.0" (R2).
 ROLLBACK_ALIASES = (ROLLBACK_ALIAS, str(ROLLBACK_PARAMETER))

@@ -22,8 +22,10 @@ from reconciler.cucm.facts import ClusterFacts
 from reconciler.cucm.tlv import TlvFile
 from reconciler.cucm.trust import TrustList
 from reconciler.errors import DomainError
+from reconciler.live.pools import PoolListing, read_pools
 from reconciler.live.protocol import LiveEstate, PhoneFacts, Registration, TftpFile
 from schemas.document import DesiredState
+from schemas.policy import PoolLevel
 
 __all__ = ["DecodedFile", "LiveSnapshot", "refresh"]
 
@@ -54,6 +56,8 @@ class LiveSnapshot:
     #: in the source cluster, read only while its rollback parameter is True (when each phone last
     #: registered there tells whether it may hold the blanked ITL, R2)
     source_registrations: Mapping[str, Registration] = field(default_factory=dict)
+    #: the source's devices by device pool, read only when ``policy.resets.pool_level`` is ``auto``
+    pools: PoolListing | None = None
 
 
 def _decode(item: TftpFile) -> DecodedFile:
@@ -107,6 +111,8 @@ def refresh(state: DesiredState, estate: LiveEstate, *, parallelism: int = 4) ->
             submit(f"params:{name}", estate.parameters, name, sorted(wanted_params.get(name, {})))
         submit("groups", estate.callmanager_groups, mig.source)
         submit("option150", estate.option150, keys)
+        if state.policy.resets.pool_level is PoolLevel.AUTO:
+            submit("pools", read_pools, estate, mig.source)
         facts: dict[str, ClusterFacts] = {}
         for name in names:
             value = jobs[f"facts:{name}"].result()
@@ -138,6 +144,7 @@ def refresh(state: DesiredState, estate: LiveEstate, *, parallelism: int = 4) ->
             files=files,
             registrations=registrations,
             source_registrations=on_source,
+            pools=jobs["pools"].result() if "pools" in jobs else None,
         )
     except BaseException:
         # one read failed: do not wait for the others' retries (the estate's owner ends them)

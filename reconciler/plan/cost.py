@@ -11,7 +11,8 @@ Per wave, in seconds (docs/performance.md, "The cost model"):
   ``write memory`` and read-back; Kea ``config-get``/``-test``/``-set``/``-write`` and one probe; CUCM
   DHCP one ``updateDhcpSubnet`` per subnet at ``policy.concurrency.axl``.
 - ``resets_seconds`` — the phones still to move at ``policy.resets.ceiling_per_second`` (the pacer's
-  ceiling: a lower bound; a throttling CUCM makes it longer);
+  ceiling: a lower bound; a throttling CUCM makes it longer); phones of a pool the plan resets as a
+  whole (``reconciler.plan.poolreset``) cost a re-check (two reads) and one ``resetDevicePool`` per pool;
 - ``gate_seconds`` — the RisPort70 floor of one complete listing of the wave's phones (1,000 devices a
   query, ``policy.ris_queries_per_minute``) plus the time phones take to re-register after a reset;
 - ``total_seconds`` — their sum (the phases run one after another within a wave).
@@ -30,6 +31,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+
+from reconciler.plan.poolreset import PoolResetPlan
 
 if TYPE_CHECKING:
     from reconciler.plan.document import PlanStep, WaveForecast
@@ -111,9 +114,12 @@ def wave_cost(
     policy: Any,
     calibration: Calibration = CALIBRATION,
     devices_per_query: int = RIS_DEVICES_PER_QUERY,
+    reset_pools: int = 0,
+    pool_phones: int = 0,
 ) -> dict[str, float]:
     """The wave's estimated seconds per phase and ``total_seconds`` (module docstring).
-    ``option150_servers``: the server of each option 150 step of the wave (one entry per scope)."""
+    ``option150_servers``: the server of each option 150 step of the wave (one entry per scope);
+    ``reset_pools``/``pool_phones``: pools reset as a whole and the phones they cover."""
     cal = calibration
     per_server: dict[str, int] = {}
     for server in option150_servers:
@@ -128,7 +134,9 @@ def wave_cost(
         times.append(seconds)
     lanes = max(1, int(policy.concurrency.dhcp))
     option150 = _parallel(times, lanes)
-    resets = phones_to_move / float(policy.resets.ceiling_per_second) if phones_to_move else 0.0
+    per_phone = max(0, phones_to_move - pool_phones)
+    resets = per_phone / float(policy.resets.ceiling_per_second) if per_phone else 0.0
+    resets += reset_pools * 3 * cal.axl_write  # the re-check (pools, their devices) and resetDevicePool
     queries = math.ceil(phones_in_wave / max(1, devices_per_query)) if phones_to_move else 0
     gate = (queries * 60.0 / float(policy.ris_queries_per_minute) + cal.register_seconds) if queries else 0.0
     cost = {
@@ -148,10 +156,15 @@ def with_costs(
     out = []
     for f in forecasts:
         servers = [s.address.parts[1] for s in steps if s.wave == f.wave and s.address.kind == "option150"]
+        reset = next((s for s in steps if s.wave == f.wave and s.address.kind == "reset"), None)
+        after = reset.change.after if reset is not None else None
+        plan = PoolResetPlan.from_dict(after.get("resets") if isinstance(after, Mapping) else None)
         cost = wave_cost(option150_servers=servers, server_kinds=kinds, phones_to_move=f.pending,
                          phones_in_wave=f.phones, policy=desired.policy,
-                         devices_per_query=ris_devices_per_query(desired))  # fmt: skip
-        out.append(replace(f, cost=cost))
+                         devices_per_query=ris_devices_per_query(desired),
+                         reset_pools=len(plan.pools) if plan else 0,
+                         pool_phones=plan.pool_phones if plan else 0)  # fmt: skip
+        out.append(replace(f, cost=cost, resets=plan.describe() if plan else None))
     return out
 
 

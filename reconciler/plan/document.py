@@ -227,6 +227,7 @@ class WaveForecast:
     on_failure: str | None = None  # revert | stop | continue (None: a plan without a gate policy)
     window: str | None = None  # the wave's maintenance window, when it has one
     cost: Mapping[str, float] | None = None  # estimated seconds per phase and total (reconciler.plan.cost)
+    resets: str | None = None  # how the wave's phones are reset (reconciler.plan.poolreset), said in words
 
     @property
     def stranded_count(self) -> int:
@@ -257,6 +258,7 @@ class WaveForecast:
             "on_failure": self.on_failure,
             "window": self.window,
             **({"cost": dict(self.cost)} if self.cost is not None else {}),
+            **({"resets": self.resets} if self.resets is not None else {}),
         }
 
     @classmethod
@@ -274,6 +276,7 @@ class WaveForecast:
             on_failure=data.get("on_failure"),
             window=data.get("window"),
             cost={str(k): float(v) for k, v in data["cost"].items()} if data.get("cost") else None,
+            resets=str(data["resets"]) if data.get("resets") else None,
         )
 
 

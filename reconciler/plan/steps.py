@@ -18,6 +18,7 @@ from reconciler.live.refresh import LiveSnapshot
 from reconciler.model import Action, Address, Change, freeze
 from reconciler.plan.cost import ris_devices_per_query, wave_cost
 from reconciler.plan.document import PlanStep
+from reconciler.plan.poolreset import decide
 from reconciler.plan.windows import WindowSpec, format_seconds
 from reconciler.vocabulary import OnFailure, ProviderKind
 from schemas.document import DesiredState
@@ -199,12 +200,18 @@ def wave_steps(
             track.window = _window_step(draft, desired, wave=wave, window=window, keys=keys,
                                         pending=len(pending), phones=len(phones))  # fmt: skip
         if wave.reset:
+            resets = decide(
+                mode=desired.policy.resets.pool_level,
+                wave_phones=[p.name for p in phones],
+                pending=[p.name for p in pending],
+                listing=snap.pools,
+            )
             track.reset = draft.add(
                 Change(
                     address=Address.of("reset", wave.name),
                     action=Action.RUN,
-                    after=freeze(count),
-                    reason=f"reset {len(pending)} phones of wave {wave.name} (R12)",
+                    after=freeze({**count, "resets": resets.to_dict()}),
+                    reason=f"reset {len(pending)} phones of wave {wave.name} (R12); {resets.describe()}",
                     rule="R12",
                 ),
                 provider=ProviderKind.CUCM_AXL,

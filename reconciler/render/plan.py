@@ -108,6 +108,8 @@ def render_plan(console: Console, plan: Plan) -> None:
         for f in plan.forecast:
             if f.cost is not None:
                 console.print(Text(f"Estimated time of {f.wave}: {describe(f.cost)}"))
+            if f.resets is not None:
+                console.print(Text(f"Resets of {f.wave}: {f.resets.removeprefix('reset: ')}"))
             if f.window is not None:
                 console.print(Text(f"When {f.wave} runs: {f.window}"))
     if plan.rollback_possible is not None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from reconciler.errors import ReconcilerError
+from reconciler.live.pools import PoolMember
 from reconciler.live.progress import ReadPhase, ReadProgress
 from reconciler.live.protocol import TftpFile
 from reconciler.vocabulary import ReadFace
@@ -36,6 +37,12 @@ class ProviderEstate(ClusterReads, PhoneReads):
     def callmanager_groups(self, cluster: str) -> Mapping[str, tuple[str, ...]]:
         groups = self.waiter.read(self._where(cluster), lambda: self.conns.axl(cluster).callmanager_groups())
         return {g.name: tuple(g.members) for g in groups}
+
+    def pool_devices(self, cluster: str, pool: str | None = None) -> Sequence[PoolMember]:
+        """Every device of ``pool`` (every pool when ``None``) on ``cluster``, all device classes
+        (``reconciler.live.pools.ListsPoolDevices``; one read-only SQL query through AXL)."""
+        devices = self.waiter.read(self._where(cluster), lambda: self.conns.axl(cluster).pool_devices(pool))
+        return [PoolMember(name=d.name, pool=d.pool, phone=d.is_phone) for d in devices]
 
     def option150(
         self, scopes: Sequence[tuple[str, str]]

@@ -228,8 +228,29 @@ class ModelAxl:
             "processconfig": config,
         }
 
+    def device_tables(self) -> dict[str, Table]:
+        """``devicepool`` and ``device`` (every phone of the lab: ``tkclass`` 1 = Phone; the lab has no
+        other device classes) of this cluster, for the device-pool listing of pool-level resets."""
+        pools = {p.name: p.uuid.strip("{}").lower() for p in self.device_pools()}  # pkid: lower, no braces
+        return {
+            "devicepool": [{"pkid": uuid, "name": name} for name, uuid in pools.items()],
+            "device": [
+                {
+                    "pkid": object_uuid("phone", p.name).strip("{}").lower(),
+                    "name": p.name,
+                    "tkclass": "1",
+                    "tkmodel": "0",
+                    "fkdevicepool": pools.get(p.device_pool),
+                }
+                for p in self.lab.phones()
+            ],
+        }
+
     def execute_sql_query(self, sql: str) -> SqlResult:
-        return run_query(sql, self.sql_tables())
+        tables = self.sql_tables()
+        if "device" in sql.lower():  # the fleet-sized tables only when a query names them
+            tables.update(self.device_tables())
+        return run_query(sql, tables)
 
     # -- phones -------------------------------------------------------------------------------------
     def _record(self, phone: PhoneView) -> PhoneRecord:
@@ -290,6 +311,22 @@ class ModelAxl:
         if phone.cluster == self.cluster:  # only a cluster the phone is registered to can reset it
             self.lab.reset_phones([phone.name])
         return object_uuid("phone", phone.name)
+
+    def reset_device_pool(self, *, name: str | None, uuid: str | None) -> str:
+        """``resetDevicePool``: every phone of the pool currently registered to this cluster is reset
+        (one logged ``reset_device_pool`` operation); an unknown pool is AXL's not-found fault."""
+        pool = next(
+            (p for p in self.device_pools() if (name and p.name == name) or (uuid and p.uuid == uuid)), None
+        )
+        if pool is None:
+            raise RemoteFaultError(
+                "Item not valid: The specified Device Pool was not found", code=AXL_NOT_FOUND
+            )
+        names = [
+            p.name for p in self.lab.phones() if p.device_pool == pool.name and p.cluster == self.cluster
+        ]
+        self.lab.reset_phones(names, device_pool=pool.name)
+        return pool.uuid
 
     # -- CallManager groups and device pools --------------------------------------------------------
     def callmanager_groups(self) -> Sequence[CallManagerGroup]:

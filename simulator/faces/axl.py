@@ -61,6 +61,7 @@ WRITE_OPERATIONS = frozenset(
         "resetPhone",
         "restartPhone",
         "doDeviceReset",
+        "resetDevicePool",
         "updateDhcpServer",
         "updateDhcpSubnet",
     }
@@ -200,6 +201,11 @@ class AxlFace:
             mode=ResetMode.RESTART if kind.lower() == "restart" else ResetMode.RESET,
             hard=(child_text(op, "isHardReset") or "false").lower() in ("true", "1"),
         )
+
+    def _op_resetDevicePool(self, op: etree._Element, ret: etree._Element) -> None:
+        """Resets every device of the pool registered to this cluster (the shape is inferred, [I] in
+        docs/cucm-interfaces.md: the pool by ``name`` or ``uuid``)."""
+        ret.text = self.backend.reset_device_pool(name=child_text(op, "name"), uuid=child_text(op, "uuid"))
 
     def _op_listCallManagerGroup(self, op: etree._Element, ret: etree._Element) -> None:
         crit = child(op, "searchCriteria")

@@ -124,6 +124,13 @@ class FakeNode:
         self.writes.append(("reset", (phone.name, mode, hard)))
         return phone.uuid
 
+    def reset_device_pool(self, *, name: str | None, uuid: str | None) -> str:
+        for pool in self.pools:
+            if (name and pool.name == name) or (uuid and pool.uuid == uuid):
+                self.writes.append(("reset_pool", (pool.name,)))
+                return pool.uuid
+        raise RemoteFaultError("Item not valid: The specified Device Pool was not found", code=AXL_NOT_FOUND)
+
     def callmanager_groups(self) -> Sequence[CallManagerGroup]:
         return self.groups
 

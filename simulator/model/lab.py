@@ -383,12 +383,19 @@ class Lab(WireBoots):
         return len(self._fleet)
 
     @_locked
-    def reset_phones(self, names: Iterable[str] | None = None, *, scope: str | None = None) -> BootStats:
+    def reset_phones(
+        self, names: Iterable[str] | None = None, *, scope: str | None = None, device_pool: str | None = None
+    ) -> BootStats:
         """Reset phones (by name and/or scope; all when both None): each boots as boot.py describes —
         at once on the model path; with a booter attached (the wire path, ``simulator.lab.wireboot``) the
-        phones show as rebooting (unregistered) and the booter boots them over the faces later."""
+        phones show as rebooting (unregistered) and the booter boots them over the faces later.
+        ``device_pool``: the reset is one pool-level reset (AXL ``resetDevicePool``) of ``names``; it is
+        logged as ``reset_device_pool`` of that pool instead of ``reset_phones``."""
         chosen = self._fleet.select(names, scope=scope)
-        self._log("reset_phones", scope or "*", f"{len(chosen)} phones")
+        if device_pool is not None:
+            self._log("reset_device_pool", device_pool, f"{len(chosen)} phones")
+        else:
+            self._log("reset_phones", scope or "*", f"{len(chosen)} phones")
         if self._boot_later(chosen):
             return BootStats(phones=len(chosen), distinct_decisions=0, registered=0)
         stats = boot_phones(

@@ -26,8 +26,9 @@ from pydantic import SecretStr
 from zeep.plugins import HistoryPlugin
 from zeep.transports import Transport
 
-from providers.cucm_axl import AxlClient, PhoneFilter, ResetKind
+from providers.cucm_axl import NO_SUCH_OPERATION, AxlClient, PhoneFilter, ResetKind
 from providers.transports.soap import CucmEndpoint, axl_version_tag, open_session
+from reconciler.errors import RemoteFaultError
 from simulator.lab.runtime import LabRuntime
 from simulator.model import ManualClock
 from simulator.spec import default_lab
@@ -419,6 +420,12 @@ def test_the_products_axl_client_works_with_a_toolkit_shaped_axl_wsdl(
         clock(rt).advance(5)
         axl.reset_phone(phone.name, kind=ResetKind.RESET, via="device")
         assert rt.lab.phone(phone.name).timestamp == clock(rt).now()
+
+        # this toolkit has no resetDevicePool: the client says so (the reset step goes per phone), no call
+        ops = len(rt.lab.operation_log)
+        with pytest.raises(RemoteFaultError) as unknown:
+            axl.reset_device_pool("DP-PHONES")
+        assert unknown.value.code == NO_SUCH_OPERATION and len(rt.lab.operation_log) == ops
 
         before = rt.lab.option150(scope.name)
         new_tftp = [n.ip for n in rt.lab.cluster("new").nodes_running("Cisco Tftp")]
