@@ -31,6 +31,7 @@ from providers.dhcp.base import (
     SetResult,
     Wants,
     find_scope,
+    find_scopes,
     restore_note,
     with_note,
 )
@@ -88,7 +89,7 @@ class CucmDhcpBackend:
         for _, want in wanted:
             self._check_size(want)
         scopes = self.list_scopes()
-        current = [find_scope(scopes, key, server=self._name) for key, _ in wanted]
+        current = find_scopes(scopes, [key for key, _ in wanted], server=self._name)
         todo = {c.name: w for c, (_, w) in zip(current, wanted, strict=True) if c.option150 != w}
         previous = {c.name: c.option150 for c in current if c.name in todo}
         done: list[str] = []
@@ -126,8 +127,9 @@ class CucmDhcpBackend:
         """One listing for every subnet of the batch (never mutates)."""
         scopes = self.list_scopes()
         out = []
-        for key, want in wants:
-            found = find_scope(scopes, key, server=self._name)
+        for (_, want), found in zip(
+            wants, find_scopes(scopes, [k for k, _ in wants], server=self._name), strict=True
+        ):
             out.append(Option150Check(scope=found.name, expected=tuple(IPv4Address(a) for a in want),
                                       observed=found.option150))  # fmt: skip
         return tuple(out)

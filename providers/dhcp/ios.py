@@ -43,7 +43,7 @@ from providers.dhcp.base import (
     Option150Check,
     SetResult,
     Wants,
-    find_scope,
+    find_scopes,
     restore_note,
     with_note,
 )
@@ -276,10 +276,11 @@ class IosDhcpBackend:
         alternation = names[0] if len(names) == 1 else f"({'|'.join(names)})"
         if all(_POOL_NAME.fullmatch(k) for k in names) and len(alternation) <= MAX_FILTER:
             command = f"show running-config | section ^ip dhcp pool {alternation}$"
+            wanted = set(names)
             found = tuple(
-                s for s in parse_pools(self._call(command, lambda c: _ask(c, command))) if s.name in names
+                s for s in parse_pools(self._call(command, lambda c: _ask(c, command))) if s.name in wanted
             )
-            if {s.name for s in found} == set(names):
+            if {s.name for s in found} == wanted:
                 return found
         return self.list_scopes()
 
@@ -290,7 +291,7 @@ class IosDhcpBackend:
         """Every pool of ``wants`` in one configuration session (module docstring); all or nothing."""
         wanted = [(key, tuple(IPv4Address(a) for a in want)) for key, want in wants]
         pools = self._read_pools([k for k, _ in wanted])
-        current = [find_scope(pools, key, server=self._name) for key, _ in wanted]
+        current = find_scopes(pools, [key for key, _ in wanted], server=self._name)
         todo = {
             cur.name: want for cur, (_, want) in zip(current, wanted, strict=True) if cur.option150 != want
         }
@@ -355,8 +356,9 @@ class IosDhcpBackend:
         """One read-back of exactly the batch's pools (never mutates)."""
         pools = self._read_pools([k for k, _ in wants])
         out = []
-        for key, want in wants:
-            found = find_scope(pools, key, server=self._name)
+        for (_, want), found in zip(
+            wants, find_scopes(pools, [k for k, _ in wants], server=self._name), strict=True
+        ):
             out.append(Option150Check(scope=found.name, expected=tuple(IPv4Address(a) for a in want),
                                       observed=found.option150))  # fmt: skip
         return tuple(out)

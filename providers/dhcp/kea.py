@@ -39,7 +39,7 @@ from typing import Any, Self
 import requests
 
 from providers.dhcp import keaconfig
-from providers.dhcp.base import DhcpScope, Option150Check, SetResult, Wants, find_scope
+from providers.dhcp.base import DhcpScope, Option150Check, SetResult, Wants, find_scope, find_scopes
 from reconciler.dhcpwire import DhcpOffer, query_relayed
 from reconciler.errors import PermanentError, RemoteFaultError, TemporaryError, VerificationError
 
@@ -232,7 +232,7 @@ class KeaDhcpBackend:
         with self._lock:
             old = self.get_config()
             scopes = keaconfig.scopes(old["Dhcp4"])
-            current = [find_scope(scopes, key, server=self._name) for key, _ in wanted]
+            current = find_scopes(scopes, [key for key, _ in wanted], server=self._name)
             todo = [(c, w) for c, (_, w) in zip(current, wanted, strict=True) if c.option150 != w]
             if not todo:
                 return tuple(SetResult(scope=c, changed=False, previous=c.option150) for c in current)
@@ -258,7 +258,10 @@ class KeaDhcpBackend:
         """One ``config-get`` and at most one probe (the first scope with a relay); never mutates."""
         scopes = self.list_scopes()
         found = [
-            (find_scope(scopes, key, server=self._name), tuple(IPv4Address(a) for a in w)) for key, w in wants
+            (scope, tuple(IPv4Address(a) for a in w))
+            for scope, (_, w) in zip(
+                find_scopes(scopes, [k for k, _ in wants], server=self._name), wants, strict=True
+            )
         ]
         probed = next((i for i, (c, _) in enumerate(found) if c.relay is not None), None)
         out = []
