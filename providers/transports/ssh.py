@@ -22,6 +22,7 @@ Rules (docs/providers.md#security-defaults):
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import hashlib
 import logging
@@ -357,11 +358,19 @@ class SshClientBase(Generic[_Channel]):
     _channel: _Channel | None = None
 
     def close(self) -> None:
-        if self._channel is not None:
-            self._channel.close()
-        if self._conn is not None:
-            self._conn.close()
+        """Close the channel, then the connection; never raises. A peer that already dropped the
+        connection makes paramiko's channel close fail (``EOFError`` from its packetizer): closing what
+        is already closed is not an error, and the connection is still closed."""
+        channel, conn = self._channel, self._conn
         self._channel, self._conn = None, None
+        try:
+            if channel is not None:
+                with contextlib.suppress(EOFError, OSError, paramiko.SSHException):
+                    channel.close()
+        finally:
+            if conn is not None:
+                with contextlib.suppress(EOFError, OSError, paramiko.SSHException):
+                    conn.close()
 
     def __enter__(self) -> Self:
         return self
